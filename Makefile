@@ -1,0 +1,46 @@
+# The two commands: `make run` (everything up with demo data) and `make test` (the suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest db-stop lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24" "setuptools>=69"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/codeliver db start
+	$(BIN)/codeliver migrate
+	$(BIN)/codeliver seed
+	$(BIN)/codeliver serve
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+db-stop: $(STAMP)
+	$(BIN)/codeliver db stop
+
+# Re-pin every dependency (runtime and dev) after editing pyproject.toml.
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install -q --disable-pip-version-check ".[dev]"
+	.lockvenv/bin/pip freeze --exclude codeliver | sort -f > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Codeliver's HTTP service and composition root."""

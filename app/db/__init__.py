@@ -1,0 +1,1 @@
+"""Database: table definitions, the engine, tenant-scoped transactions, migrations."""

@@ -1,0 +1,46 @@
+"""The async engine: asyncpg under SQLAlchemy, one pool per process."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.settings import Settings, SettingsError
+from infra.localdb import LocalCluster
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,  # a restarted database costs one failed request, not a dead pool
+        pool_timeout=5,
+        connect_args={
+            "timeout": 5,
+            "command_timeout": settings.db_statement_timeout_ms / 1000,
+            "server_settings": {
+                "application_name": "codeliver",
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+            },
+        },
+    )
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    return LocalCluster(settings.state_dir / "pg", port=settings.pg_port)
+
+
+def database_urls(settings: Settings) -> tuple[str, str]:
+    """(the app's URL, the migration owner's URL): configured, or the private cluster's."""
+    if settings.database_url:
+        return settings.database_url, settings.migration_database_url or settings.database_url
+    cluster = local_cluster(settings)
+    state = cluster.state()
+    if state is None or cluster.status() != "running":
+        raise SettingsError(
+            "CODELIVER_DATABASE_URL is not set and the private database is not running: "
+            "run `codeliver db start` (or `make run`), or point CODELIVER_DATABASE_URL at "
+            "a PostgreSQL + PostGIS database"
+        )
+    return state.url(), state.url(owner=True)

@@ -1,0 +1,64 @@
+"""Tenant-scoped transactions: the one way request code reaches the database.
+
+`tenant_transaction` opens a transaction, resolves the caller with `codeliver_login()` (one
+round trip) and leaves the caller's organisations in transaction-local settings that the
+row-level security policies read. The app logs in as a non-superuser role, so a query that
+forgets its organisation filter still sees only the caller's tenants: isolation holds by
+construction, not by every query remembering a WHERE clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.identity.principal import Membership, Principal, Role
+from app.identity.tokens import TokenIdentity
+
+_LOGIN = text(
+    "SELECT user_id, display_name, email, is_platform_admin, memberships "
+    "FROM codeliver_login(:issuer, :subject, :email, :name)"
+)
+
+
+@dataclass(frozen=True)
+class Tx:
+    """A transaction with its caller: what every use case receives."""
+
+    conn: AsyncConnection
+    principal: Principal
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(
+        user_id=row.user_id,
+        display_name=row.display_name,
+        email=row.email,
+        platform_admin=row.is_platform_admin,
+        memberships=tuple(
+            Membership(org_id=UUID(m["org_id"]), role=Role(m["role"])) for m in row.memberships
+        ),
+    )
+
+
+@asynccontextmanager
+async def tenant_transaction(engine: AsyncEngine, identity: TokenIdentity) -> AsyncIterator[Tx]:
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                _LOGIN,
+                {
+                    "issuer": identity.issuer,
+                    "subject": identity.subject,
+                    "email": identity.email,
+                    "name": identity.name,
+                },
+            )
+        ).one()
+        yield Tx(conn=conn, principal=_principal(row))

@@ -1,0 +1,79 @@
+"""The one error hierarchy. Use cases raise these; `app.problems` maps them to HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class CodeliverError(Exception):
+    """Base of every domain error; `code` becomes the problem type, `status` the HTTP status."""
+
+    status = 500
+    code = "internal-error"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+
+class InvalidInput(CodeliverError):
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+    @classmethod
+    def field(cls, field: str, message: str) -> InvalidInput:
+        return cls(f"{field}: {message}", [FieldError(field, message)])
+
+
+class Unauthenticated(CodeliverError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(CodeliverError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(CodeliverError):
+    """Unknown, or not yours: another tenant's ids look exactly like unknown ones."""
+
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(CodeliverError):
+    status = 409
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class RateLimited(CodeliverError):
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"Rate limit exceeded; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(CodeliverError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,137 @@
+"""The composition root: build the Litestar app from settings and wire the real adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import create_engine, database_urls
+from app.identity.middleware import BearerAuthMiddleware
+from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
+from app.logs import configure_logging
+from app.ops.health import HealthController
+from app.ops.metrics import HttpMetrics, MetricsController, MetricsMiddleware
+from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
+from app.orgs.controller import MeController, OrganisationController
+from app.problems import EXCEPTION_HANDLERS
+from app.settings import Environment, Settings, get_settings
+from app.worker import Worker
+
+log = structlog.get_logger(__name__)
+
+
+def build_verifiers(settings: Settings) -> Verifiers:
+    verifiers: list[TokenVerifier] = []
+    if settings.dev_issuer_enabled:
+        verifiers.append(DevIssuer(settings.state_dir / "dev-issuer.pem"))
+    if settings.firebase_project_id:
+        verifiers.append(
+            FirebaseVerifier(settings.firebase_project_id, settings.firebase_credentials)
+        )
+    return Verifiers(verifiers)
+
+
+async def _refuse_privileged_login(engine: AsyncEngine, settings: Settings) -> None:
+    """Row-level security does not apply to superusers or BYPASSRLS roles."""
+    async with engine.connect() as conn:
+        privileged = await conn.scalar(
+            text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        )
+    if not privileged:
+        return
+    message = (
+        "the app's database login bypasses row-level security; "
+        "use a non-superuser role without BYPASSRLS (see README)"
+    )
+    if settings.env is Environment.PRODUCTION:
+        raise RuntimeError(message)
+    log.warning(message)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    embed_worker: bool = False,
+) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    url = database_url or database_urls(settings)[0]
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(url, settings)
+        app.state.engine = engine
+        verifiers = build_verifiers(settings)
+        app.state.verifiers = verifiers
+        worker_task: asyncio.Task[None] | None = None
+        worker = Worker(engine)
+        try:
+            with contextlib.suppress(OSError):  # a database still starting is not fatal
+                await _refuse_privileged_login(engine, settings)
+            if embed_worker:
+                worker_task = asyncio.create_task(worker.run(), name="worker")
+            yield
+        finally:
+            if worker_task is not None:
+                worker.stop()
+                await worker_task
+            for verifier in verifiers.verifiers:
+                if isinstance(verifier, FirebaseVerifier):
+                    verifier.close()
+            await engine.dispose()
+
+    def provide_engine(state: State) -> AsyncEngine:
+        engine: AsyncEngine = state.engine
+        return engine
+
+    rate_limits = (
+        TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        if settings.rate_limit_per_minute
+        else None
+    )
+    return Litestar(
+        route_handlers=[HealthController, MetricsController, MeController, OrganisationController],
+        dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
+        middleware=[MetricsMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        )
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="Codeliver API",
+            version="1.0.0",
+            description="Volunteer co-delivery of public services: matching, offers, push.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            servers=[Server(url=settings.openapi_server)],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        logging_config=None,
+        debug=False,  # debug pages would leak tracebacks; errors are logged instead
+    )

@@ -1,0 +1,1 @@
+"""Who is calling: bearer token verification, principals, role guards."""

@@ -1,0 +1,37 @@
+"""Authentication: every route except health, metrics and the API docs needs a bearer token."""
+
+from __future__ import annotations
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.errors import Unauthenticated
+from app.identity.tokens import Verifiers
+
+PUBLIC_PATHS = ("^/health", "^/metrics", "^/schema")
+
+
+class BearerAuthMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+    exclude_path_pattern = PUBLIC_PATHS
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method") == "OPTIONS":  # CORS preflight carries no credentials
+            await next_app(scope, receive, send)
+            return
+        token = _bearer(scope)
+        verifiers: Verifiers = scope["litestar_app"].state.verifiers
+        scope["user"] = await verifiers.verify(token)
+        scope["auth"] = token
+        await next_app(scope, receive, send)
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("Authorization must be 'Bearer <token>'")
+            return token.strip()
+    raise Unauthenticated("Missing bearer token")

@@ -1,0 +1,1 @@
+"""Operations: health, Prometheus metrics, rate limiting, structured logs."""

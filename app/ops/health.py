@@ -1,0 +1,46 @@
+"""Liveness and readiness: ready means the database answers and is at the migration head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, MediaType, Response, get
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.migrate import current_revision, head_revision
+from app.problems import problem
+
+_HEAD = head_revision()
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["operations"]
+    include_in_schema = True
+
+    @get("/live", media_type=MediaType.JSON, summary="The process is up")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", summary="The database is reachable and migrated to head")
+    async def ready(self, db: AsyncEngine) -> Response[Any]:
+        try:
+            async with db.connect() as conn:
+                revision = await current_revision(conn)
+        except Exception as exc:  # any failure means not ready
+            return problem(
+                503,
+                "not-ready",
+                "Not ready",
+                f"database unreachable: {exc}"[:300],
+                headers={"Retry-After": "5"},
+            )
+        if revision != _HEAD:
+            return problem(
+                503,
+                "not-ready",
+                "Not ready",
+                f"database at migration {revision}, code expects {_HEAD}",
+                headers={"Retry-After": "30"},
+            )
+        return Response({"status": "ok", "migration": revision})

@@ -1,0 +1,67 @@
+"""HTTP for organisations and members: decode, call one use case, encode."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tenancy import tenant_transaction
+from app.identity.principal import Role
+from app.identity.tokens import TokenIdentity
+from app.orgs import service
+from app.orgs.schemas import Me, Member, MemberIn, Organisation, OrganisationIn
+from app.pagination import Cursor, Limit, Page
+
+Caller = Request[TokenIdentity, str, State]
+
+
+class MeController(Controller):
+    path = "/v1/me"
+    tags = ["identity"]
+
+    @get("/", summary="Who am I: user and roles per organisation")
+    async def get_me(self, request: Caller, db: AsyncEngine) -> Me:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.me(tx)
+
+
+class OrganisationController(Controller):
+    path = "/v1/orgs"
+    tags = ["organisations"]
+
+    @post("/", summary="Create an organisation (platform admin)")
+    async def create(self, request: Caller, db: AsyncEngine, data: OrganisationIn) -> Organisation:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.create_organisation(tx, data)
+
+    @post("/{org_id:uuid}/members", summary="Add or invite a member (coordinator, org admin)")
+    async def add_member(
+        self,
+        request: Caller,
+        db: AsyncEngine,
+        org_id: Annotated[UUID, Parameter()],
+        data: MemberIn,
+    ) -> Member:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.add_member(tx, org_id, data)
+
+    @get("/{org_id:uuid}/members", summary="List members (coordinator, org admin)")
+    async def list_members(
+        self,
+        request: Caller,
+        db: AsyncEngine,
+        org_id: Annotated[UUID, Parameter()],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        role: Annotated[Role | None, Parameter(query="role")] = None,
+    ) -> Page[Member]:
+        async with tenant_transaction(db, request.user) as tx:
+            items, next_cursor = await service.list_members(
+                tx, org_id, limit=limit, cursor=cursor, role=role
+            )
+        return Page(items=items, next_cursor=next_cursor)

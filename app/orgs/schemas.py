@@ -1,0 +1,86 @@
+"""Wire shapes for organisations and memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from app.identity.principal import Role
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Slug = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=2,
+        max_length=63,
+        pattern=r"^[a-z0-9](-?[a-z0-9])*$",
+        description="lower-case letters, digits and single hyphens",
+    ),
+]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+TimeZone = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=64, examples=["Europe/London"], description="IANA time zone name"
+    ),
+]
+
+
+class OrgKind(StrEnum):
+    COUNCIL = "council"
+    NHS_TRUST = "nhs_trust"
+    CHARITY = "charity"
+    OTHER = "other"
+
+
+class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    slug: Slug
+    kind: OrgKind
+    time_zone: TimeZone = "Europe/London"
+
+
+class Organisation(msgspec.Struct, kw_only=True):
+    id: UUID
+    slug: str
+    name: str
+    kind: OrgKind
+    time_zone: str
+    created_at: datetime
+
+
+class MemberIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Add a person by e-mail (invited if they have never signed in) or by user id."""
+
+    role: Role
+    email: Email | None = None
+    user_id: UUID | None = None
+    display_name: Name | None = None
+
+
+class Member(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    display_name: str | None
+    email: str | None
+    role: Role
+    invited: bool
+    created_at: datetime
+
+
+class MyMembership(msgspec.Struct, kw_only=True):
+    org_id: UUID
+    org_slug: str
+    org_name: str
+    role: Role
+
+
+class Me(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    display_name: str | None
+    email: str | None
+    platform_admin: bool
+    memberships: list[MyMembership]

@@ -1,0 +1,193 @@
+"""Use cases for organisations and memberships. Each runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Row, func, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from app import audit
+from app.db.tables import memberships, organisations, users
+from app.db.tenancy import Tx
+from app.errors import Conflict, InvalidInput, NotFound
+from app.identity.principal import Role
+from app.orgs.schemas import Me, Member, MemberIn, MyMembership, Organisation, OrganisationIn
+from app.pagination import decode_cursor, page_of
+
+# Who may grant which role. Volunteers join through their own sign-up, not by invitation.
+GRANTABLE = {
+    Role.COORDINATOR: frozenset({Role.CASEWORKER, Role.COORDINATOR}),
+    Role.ORG_ADMIN: frozenset({Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN}),
+}
+
+
+def _valid_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput.field("time_zone", f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+async def create_organisation(tx: Tx, data: OrganisationIn) -> Organisation:
+    tx.principal.require_platform_admin()
+    stmt = (
+        pg_insert(organisations)
+        .values(
+            name=data.name.strip(),
+            slug=data.slug,
+            kind=data.kind.value,
+            time_zone=_valid_time_zone(data.time_zone),
+        )
+        .on_conflict_do_nothing(index_elements=["slug"])
+        .returning(*organisations.c)
+    )
+    row = (await tx.conn.execute(stmt)).one_or_none()
+    if row is None:
+        raise Conflict(f"An organisation with slug {data.slug!r} already exists")
+    await audit.record(tx, "organisation.created", "organisation", row.id, org_id=row.id)
+    return Organisation(**row._mapping)
+
+
+async def _organisation_exists(tx: Tx, org_id: UUID) -> None:
+    # Row-level security hides other tenants' organisations: unknown and foreign look alike.
+    found = await tx.conn.scalar(select(organisations.c.id).where(organisations.c.id == org_id))
+    if found is None:
+        raise NotFound("Organisation not found")
+
+
+async def _resolve_user(tx: Tx, data: MemberIn) -> UUID:
+    if data.user_id is not None:
+        found = await tx.conn.scalar(select(users.c.id).where(users.c.id == data.user_id))
+        if found is None:
+            raise NotFound("User not found")
+        return data.user_id
+    assert data.email is not None
+    email = data.email.strip().lower()
+    existing = await tx.conn.scalar(select(func.codeliver_user_id_for_email(email)))
+    if existing is not None:
+        return UUID(str(existing))
+    # An invitation: a user with no identity yet, claimed on first sign-in with this
+    # verified e-mail. The id is made here because RLS would not let us read it back.
+    user_id = uuid.uuid4()
+    await tx.conn.execute(
+        insert(users).values(id=user_id, email=email, display_name=data.display_name)
+    )
+    return user_id
+
+
+async def add_member(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
+    tx.principal.require_role(org_id, Role.COORDINATOR, Role.ORG_ADMIN)
+    await _organisation_exists(tx, org_id)
+    if (data.email is None) == (data.user_id is None):
+        raise InvalidInput.field("email", "give exactly one of email or user_id")
+    granting = tx.principal.roles_in(org_id)
+    allowed = set().union(*(GRANTABLE.get(r, frozenset()) for r in granting))
+    if tx.principal.platform_admin:
+        allowed = set(GRANTABLE[Role.ORG_ADMIN])
+    if data.role not in allowed:
+        raise InvalidInput.field(
+            "role", f"you may grant: {', '.join(sorted(allowed)) or 'nothing'}"
+        )
+    user_id = await _resolve_user(tx, data)
+    inserted = await tx.conn.execute(
+        pg_insert(memberships)
+        .values(
+            org_id=org_id, user_id=user_id, role=data.role.value, created_by=tx.principal.user_id
+        )
+        .on_conflict_do_nothing()
+        .returning(memberships.c.created_at)
+    )
+    if inserted.one_or_none() is None:
+        raise Conflict(f"That person already has the role {data.role} here")
+    await audit.record(
+        tx, "membership.created", "user", user_id, org_id=org_id, details={"role": data.role.value}
+    )
+    members, _ = await _members(tx, org_id, limit=1, user_id=user_id, role=data.role)
+    return members[0]
+
+
+async def list_members(
+    tx: Tx, org_id: UUID, *, limit: int, cursor: str | None, role: Role | None
+) -> tuple[list[Member], str | None]:
+    tx.principal.require_role(org_id, Role.COORDINATOR, Role.ORG_ADMIN)
+    await _organisation_exists(tx, org_id)
+    after = decode_cursor(cursor) if cursor else None
+    return await _members(tx, org_id, limit=limit, after=after, role=role)
+
+
+async def _members(
+    tx: Tx,
+    org_id: UUID,
+    *,
+    limit: int,
+    after: tuple[datetime, UUID, str] | None = None,
+    role: Role | None = None,
+    user_id: UUID | None = None,
+) -> tuple[list[Member], str | None]:
+    key = tuple_(memberships.c.created_at, memberships.c.user_id, memberships.c.role)
+    stmt = (
+        select(
+            memberships.c.user_id,
+            memberships.c.role,
+            memberships.c.created_at,
+            users.c.display_name,
+            users.c.email,
+            users.c.subject,
+        )
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.org_id == org_id)
+        .order_by(*key.clauses)
+        .limit(limit + 1)
+    )
+    if role is not None:
+        stmt = stmt.where(memberships.c.role == role.value)
+    if user_id is not None:
+        stmt = stmt.where(memberships.c.user_id == user_id)
+    if after is not None:
+        stmt = stmt.where(key > tuple_(*after))
+    rows = (await tx.conn.execute(stmt)).all()
+    members = [
+        Member(
+            user_id=r.user_id,
+            display_name=r.display_name,
+            email=r.email,
+            role=Role(r.role),
+            invited=r.subject is None,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    return page_of(members, limit, key=lambda m: (m.created_at, m.user_id, m.role.value))
+
+
+async def me(tx: Tx) -> Me:
+    p = tx.principal
+    org_ids = [m.org_id for m in p.memberships]
+    rows: Sequence[Row[Any, Any, Any]] = ()
+    if org_ids:
+        stmt = select(organisations.c.id, organisations.c.slug, organisations.c.name)
+        rows = (await tx.conn.execute(stmt.where(organisations.c.id.in_(org_ids)))).all()
+    orgs = {r.id: r for r in rows}
+    return Me(
+        user_id=p.user_id,
+        display_name=p.display_name,
+        email=p.email,
+        platform_admin=p.platform_admin,
+        memberships=[
+            MyMembership(
+                org_id=m.org_id,
+                org_slug=orgs[m.org_id].slug,
+                org_name=orgs[m.org_id].name,
+                role=m.role,
+            )
+            for m in p.memberships
+            if m.org_id in orgs
+        ],
+    )

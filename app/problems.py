@@ -1,0 +1,156 @@
+"""The one place errors become HTTP: RFC 9457 problem+json for every failure."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from app.errors import CodeliverError, FieldError, RateLimited, Unavailable
+
+log = structlog.get_logger(__name__)
+PROBLEM_JSON = "application/problem+json"
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    instance: str | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(extra: Any) -> list[FieldError]:
+    errors = []
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        key = str(item.get("key") or "")
+        unknown = _UNKNOWN_FIELD.search(message)
+        if key == "data":  # the body root, as Litestar names it
+            key = ""
+        if unknown:
+            key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        errors.append(FieldError(key or "body", message))
+    return errors
+
+
+def _on_domain_error(request: Request[Any, Any, Any], exc: CodeliverError) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": "5"}
+    errors = getattr(exc, "errors", None)
+    return problem(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        errors=errors,
+        headers=headers,
+        instance=request.url.path,
+    )
+
+
+def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _field_errors(exc.extra)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
+    return problem(
+        422, "invalid-input", "Invalid input", detail, errors=errors, instance=request.url.path
+    )
+
+
+def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    detail = str(exc.detail)
+    if status == 400 and type(exc.__cause__).__name__ == "SerializationException":
+        return problem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"Malformed JSON body: {detail}",
+            errors=[FieldError("body", detail)],
+            instance=request.url.path,
+        )
+    return problem(
+        status,
+        _HTTP_CODES.get(status, "http-error"),
+        HTTPStatus(status).phrase,
+        detail,
+        headers=dict(exc.headers or {}) or None,
+        instance=request.url.path,
+    )
+
+
+def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable", error=str(exc).splitlines()[0][:200])
+    return problem(
+        503,
+        "unavailable",
+        "Service unavailable",
+        "The database is unavailable; retry shortly.",
+        headers={"Retry-After": "5"},
+        instance=request.url.path,
+    )
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _is_connection_failure(exc):
+        return _on_database_down(request, exc)
+    log.exception("unhandled error", path=request.url.path, method=request.method)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "An unexpected error occurred; it has been logged.",
+        instance=request.url.path,
+    )
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, FileNotFoundError)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    CodeliverError: _on_domain_error,
+    ValidationException: _on_validation,
+    HTTPException: _on_http,
+    Exception: _on_unexpected,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "problem"]

@@ -1,0 +1,117 @@
+"""Every setting in one place: `CODELIVER_*` environment variables, validated at start."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+PREFIX = "CODELIVER_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    env: Environment = Environment.DEVELOPMENT
+    # Database: the app's (non-superuser) login; migrations use the owner's when given.
+    database_url: str | None = None
+    migration_database_url: str | None = None
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    db_max_overflow: Annotated[int, msgspec.Meta(ge=0, le=200)] = 10
+    db_statement_timeout_ms: Annotated[int, msgspec.Meta(ge=100)] = 15_000
+    state_dir: Path = PROJECT_ROOT / ".state"
+    pg_port: Annotated[int, msgspec.Meta(ge=1024, le=65535)] | None = None
+    # HTTP
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    public_url: str | None = None
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    rate_limit_burst: Annotated[int, msgspec.Meta(ge=1)] = 60
+    cors_origins: tuple[str, ...] = ()
+    # Identity
+    dev_issuer: bool | None = None  # default: on outside production
+    dev_token_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 12 * 3600
+    firebase_project_id: str | None = None
+    firebase_credentials: Path | None = None
+    # Logs
+    log_level: str = "INFO"
+    log_json: bool | None = None  # default: JSON in production
+
+    @property
+    def dev_issuer_enabled(self) -> bool:
+        if self.dev_issuer is None:
+            return self.env is not Environment.PRODUCTION
+        return self.dev_issuer
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.env is Environment.PRODUCTION if self.log_json is None else self.log_json
+
+    @property
+    def openapi_server(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+_LIST_FIELDS = {"cors_origins"}
+
+
+def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> Settings:
+    """Read and validate the settings; raise SettingsError naming the bad variable."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    known = set(Settings.__struct_fields__)
+    for key, value in environ.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :].lower()
+        if name not in known:
+            continue  # other tools' CODELIVER_* (e.g. the test harness) are not ours
+        if name in _LIST_FIELDS:
+            raw[name] = [part.strip() for part in value.split(",") if part.strip()]
+        elif value == "" and name not in {"host"}:
+            continue
+        else:
+            raw[name] = value
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        field = message.rsplit("$.", 1)[-1].rstrip("`").split("[")[0] if "$." in message else ""
+        raise SettingsError(f"{PREFIX}{field.upper()}: {message.split(' - at ')[0]}") from exc
+    _check_production(settings, environ)
+    return settings
+
+
+def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> None:
+    if settings.env is not Environment.PRODUCTION:
+        return
+    if settings.dev_issuer_enabled:
+        raise SettingsError(
+            "CODELIVER_DEV_ISSUER: the development token issuer must be off in production"
+        )
+    if environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        raise SettingsError(
+            "FIREBASE_AUTH_EMULATOR_HOST is set: the emulator accepts unsigned tokens, "
+            "refusing to start in production"
+        )
+    if not settings.database_url:
+        raise SettingsError("CODELIVER_DATABASE_URL is required in production")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

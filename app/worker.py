@@ -1,0 +1,59 @@
+"""Background work: periodic jobs run by `codeliver worker`, or inside `codeliver serve`.
+
+Jobs are row-driven (they read what is due from the database), so any number of workers
+can run and a restart loses nothing. Later features register their jobs here: the push
+dispatcher, offer expiry and cascade, reminders, gap alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_s: float
+    run: Callable[[AsyncEngine], Awaitable[None]]
+
+
+JOBS: list[Job] = []
+
+
+class Worker:
+    def __init__(self, engine: AsyncEngine, jobs: list[Job] | None = None) -> None:
+        self.engine = engine
+        self.jobs = JOBS if jobs is None else jobs
+        self.stopping = asyncio.Event()
+        self.runs: dict[str, int] = {job.name: 0 for job in self.jobs}
+
+    async def _loop(self, job: Job) -> None:
+        while not self.stopping.is_set():
+            try:
+                await job.run(self.engine)
+                self.runs[job.name] += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one failing run must not stop the job or the others
+                log.exception("job failed", job=job.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=job.every_s)
+
+    async def run(self) -> None:
+        log.info("worker started", jobs=[job.name for job in self.jobs])
+        async with asyncio.TaskGroup() as group:
+            for job in self.jobs:
+                group.create_task(self._loop(job), name=f"job:{job.name}")
+            group.create_task(self.stopping.wait())
+        log.info("worker stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,1 @@
+"""Everything spatial: all PostGIS SQL, shapely helpers and location privacy."""

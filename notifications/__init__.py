@@ -1,0 +1,1 @@
+"""Push and live events: the outbox, the dispatcher and its transports."""
