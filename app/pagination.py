@@ -9,17 +9,17 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from app.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 200
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
 Cursor = Annotated[
     str | None,
-    Parameter(max_length=512, description="`next_cursor` from the previous page"),
+    QueryParameter(max_length=512, description="`next_cursor` from the previous page"),
 ]
 
 

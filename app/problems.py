@@ -11,11 +11,11 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from app.errors import CodeliverError, FieldError, RateLimited, Unavailable
+from app.errors import CodeliverError, FieldError, RateLimited, Unauthenticated, Unavailable
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 _HTTP_CODES = {
     400: "bad-request",
     401: "unauthenticated",
@@ -58,19 +58,23 @@ def _field_errors(extra: Any) -> list[FieldError]:
             continue
         message = str(item.get("message", "invalid"))
         key = str(item.get("key") or "")
-        unknown = _UNKNOWN_FIELD.search(message)
+        named = _NAMED_FIELD.search(message)
         if key == "data":  # the body root, as Litestar names it
             key = ""
-        if unknown:
-            key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        if named:
+            key = f"{key}.{named.group(1)}" if key else named.group(1)
         errors.append(FieldError(key or "body", message))
     return errors
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: CodeliverError) -> Response[Any]:
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-    if isinstance(exc, Unavailable):
+    headers: dict[str, str] | None = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    elif isinstance(exc, Unavailable):
         headers = {"Retry-After": "5"}
+    elif isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": 'Bearer realm="codeliver"'}
     errors = getattr(exc, "errors", None)
     return problem(
         exc.status,

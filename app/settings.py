@@ -69,6 +69,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 _LIST_FIELDS = {"cors_origins"}
 
 
+def _decode(type_: type, value: object) -> object:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(type_)
+
+
 def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> Settings:
     """Read and validate the settings; raise SettingsError naming the bad variable."""
     environ = os.environ if environ is None else environ
@@ -87,7 +93,7 @@ def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> S
         else:
             raw[name] = value
     try:
-        settings = msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:
         message = str(exc)
         field = message.rsplit("$.", 1)[-1].rstrip("`").split("[")[0] if "$." in message else ""

@@ -9,12 +9,16 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.errors import Unauthenticated
 from app.identity.tokens import Verifiers
 
-PUBLIC_PATHS = ("^/health", "^/metrics", "^/schema")
+PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema")
+
+
+def is_public(scope: Scope) -> bool:
+    return scope["path"].startswith(PUBLIC_PREFIXES)
 
 
 class BearerAuthMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
-    exclude_path_pattern = PUBLIC_PATHS
+    should_bypass_for_scope = staticmethod(is_public)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("method") == "OPTIONS":  # CORS preflight carries no credentials

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, MediaType, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.migrate import current_revision, head_revision
@@ -23,7 +24,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="The database is reachable and migrated to head")
-    async def ready(self, db: AsyncEngine) -> Response[Any]:
+    async def ready(self, db: NamedDependency[AsyncEngine]) -> Response[Any]:
         try:
             async with db.connect() as conn:
                 revision = await current_revision(conn)

@@ -20,6 +20,10 @@ from app.identity.tokens import TokenIdentity
 MAX_TRACKED = 100_000
 
 
+def is_operational(scope: Scope) -> bool:
+    return scope["path"].startswith(("/health/", "/metrics"))
+
+
 class TokenBuckets:
     def __init__(self, per_minute: int, burst: int) -> None:
         self.rate = per_minute / 60.0
@@ -44,7 +48,7 @@ class TokenBuckets:
 
 class RateLimitMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/health", "^/metrics")
+    should_bypass_for_scope = staticmethod(is_operational)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         buckets: TokenBuckets | None = scope["litestar_app"].state.rate_limits

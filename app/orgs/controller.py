@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tenancy import tenant_transaction
@@ -25,7 +25,7 @@ class MeController(Controller):
     tags = ["identity"]
 
     @get("/", summary="Who am I: user and roles per organisation")
-    async def get_me(self, request: Caller, db: AsyncEngine) -> Me:
+    async def get_me(self, request: Caller, db: NamedDependency[AsyncEngine]) -> Me:
         async with tenant_transaction(db, request.user) as tx:
             return await service.me(tx)
 
@@ -35,7 +35,7 @@ class OrganisationController(Controller):
     tags = ["organisations"]
 
     @post("/", summary="Create an organisation (platform admin)")
-    async def create(self, request: Caller, db: AsyncEngine, data: OrganisationIn) -> Organisation:
+    async def create(self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[OrganisationIn]) -> Organisation:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create_organisation(tx, data)
 
@@ -43,9 +43,9 @@ class OrganisationController(Controller):
     async def add_member(
         self,
         request: Caller,
-        db: AsyncEngine,
-        org_id: Annotated[UUID, Parameter()],
-        data: MemberIn,
+        db: NamedDependency[AsyncEngine],
+        org_id: FromPath[UUID],
+        data: JSONBody[MemberIn],
     ) -> Member:
         async with tenant_transaction(db, request.user) as tx:
             return await service.add_member(tx, org_id, data)
@@ -54,11 +54,11 @@ class OrganisationController(Controller):
     async def list_members(
         self,
         request: Caller,
-        db: AsyncEngine,
-        org_id: Annotated[UUID, Parameter()],
+        db: NamedDependency[AsyncEngine],
+        org_id: FromPath[UUID],
         limit: Limit = 50,
         cursor: Cursor = None,
-        role: Annotated[Role | None, Parameter(query="role")] = None,
+        role: FromQuery[Role | None] = None,
     ) -> Page[Member]:
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await service.list_members(

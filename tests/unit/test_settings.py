@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.settings import Environment, SettingsError, load_settings
+
+
+def test_defaults_are_a_working_development_setup() -> None:
+    settings = load_settings({})
+    assert settings.env is Environment.DEVELOPMENT
+    assert settings.dev_issuer_enabled
+    assert not settings.logs_as_json
+    assert settings.max_body_bytes == 1_048_576
+
+
+def test_values_are_parsed_from_strings() -> None:
+    settings = load_settings({
+        "CODELIVER_PORT": "9000",
+        "CODELIVER_CORS_ORIGINS": "https://map.example, https://ops.example",
+        "CODELIVER_LOG_JSON": "true",
+        "CODELIVER_STATE_DIR": "/tmp/x",
+        "UNRELATED": "ignored",
+    })
+    assert settings.port == 9000
+    assert settings.cors_origins == ("https://map.example", "https://ops.example")
+    assert settings.logs_as_json
+    assert settings.state_dir == Path("/tmp/x")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CODELIVER_PORT", "eighty"), ("CODELIVER_PORT", "70000"), ("CODELIVER_ENV", "prod"),
+     ("CODELIVER_DB_POOL_SIZE", "0"), ("CODELIVER_DEV_ISSUER", "perhaps")],
+)
+def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value})
+
+
+PRODUCTION = {"CODELIVER_ENV": "production", "CODELIVER_DATABASE_URL": "postgresql+asyncpg://x"}
+
+
+def test_production_turns_the_dev_issuer_off_by_default() -> None:
+    assert not load_settings(PRODUCTION).dev_issuer_enabled
+
+
+def test_production_refuses_the_dev_issuer() -> None:
+    with pytest.raises(SettingsError, match="CODELIVER_DEV_ISSUER"):
+        load_settings({**PRODUCTION, "CODELIVER_DEV_ISSUER": "true"})
+
+
+def test_production_refuses_the_firebase_auth_emulator() -> None:
+    with pytest.raises(SettingsError, match="FIREBASE_AUTH_EMULATOR_HOST"):
+        load_settings({**PRODUCTION, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+
+
+def test_production_needs_a_database_url() -> None:
+    with pytest.raises(SettingsError, match="CODELIVER_DATABASE_URL"):
+        load_settings({"CODELIVER_ENV": "production"})
