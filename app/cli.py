@@ -182,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"codeliver: configuration error: {exc}", file=sys.stderr)
         return 2
+    except LookupError as exc:
+        print(f"codeliver: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         from infra.localdb import LocalDatabaseError
 

@@ -48,6 +48,10 @@ class MetricsMiddleware(ASGIMiddleware):
 
         try:
             await next_app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # Errors become responses outside this middleware: count the status they will get.
+            status = getattr(exc, "status_code", None) or getattr(exc, "status", 500)
+            raise
         finally:
             route = scope.get("path_template") or "unmatched"
             method = scope.get("method", "GET")

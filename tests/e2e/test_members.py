@@ -1,0 +1,162 @@
+"""Members: coordinators and org admins invite staff; tenants never see each other."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.support import World
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def orgs(world: World) -> dict[str, uuid.UUID]:
+    return {"a": await world.org("org-a"), "b": await world.org("org-b", kind="charity")}
+
+
+async def test_a_coordinator_invites_a_caseworker_who_then_signs_in(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator,
+                          json={"email": "Case.Worker@Example.org", "role": "caseworker"})
+    assert r.status_code == 201, r.text
+    invited = r.json()
+    assert invited["invited"] is True and invited["email"] == "case.worker@example.org"
+    assert await world.count("audit_log", "action = 'membership.created'") == 1
+
+    # First sign-in with that verified e-mail claims the invitation.
+    me = await client.get("/v1/me", headers=world.headers("firebase-uid-1",
+                                                          email="case.worker@example.org"))
+    assert me.status_code == 200
+    assert me.json()["user_id"] == invited["user_id"]
+    assert [m["role"] for m in me.json()["memberships"]] == ["caseworker"]
+
+    listed = await client.get(f"/v1/orgs/{orgs['a']}/members", headers=coordinator)
+    by_user = {m["user_id"]: m for m in listed.json()["items"]}
+    assert by_user[invited["user_id"]]["invited"] is False
+
+
+async def test_an_unverified_email_claims_nothing(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator,
+                      json={"email": "x@example.org", "role": "caseworker"})
+    import jwt
+
+    from app.identity.tokens import AUDIENCE, DEV_ISSUER
+
+    token = jwt.encode(
+        {"iss": DEV_ISSUER, "aud": AUDIENCE, "sub": "sneaky", "iat": 1, "exp": 2**31,
+         "email": "x@example.org", "email_verified": False},
+        world.issuer._private, algorithm="EdDSA",
+    )
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["memberships"] == []
+
+
+async def test_adding_an_existing_user_by_id_and_duplicates(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    admin = await world.person("admin-a", org="org-a", role="org_admin")
+    colleague = await world.person("colleague", org="org-a", role="caseworker")
+    colleague_id = (await client.get("/v1/me", headers=colleague)).json()["user_id"]
+    body = {"user_id": colleague_id, "role": "coordinator"}
+    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=admin, json=body)
+    assert r.status_code == 201 and r.json()["role"] == "coordinator"
+    again = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=admin, json=body)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"role": "caseworker"}, "email"),
+        ({"role": "caseworker", "email": "a@b.org", "user_id": str(uuid.uuid4())}, "email"),
+        ({"role": "caseworker", "email": "not-an-email"}, "email"),
+        ({"role": "emperor", "email": "a@b.org"}, "role"),
+        ({"role": "org_admin", "email": "a@b.org"}, "role"),  # coordinators cannot grant it
+        ({"role": "volunteer", "email": "a@b.org"}, "role"),  # volunteers sign up themselves
+        ({"role": "caseworker", "email": "a@b.org", "org_id": str(uuid.uuid4())}, "org_id"),
+        ({"role": "caseworker", "user_id": "not-a-uuid"}, "user_id"),
+    ],
+)
+async def test_bad_member_requests(client: httpx.AsyncClient, world: World,
+                                   orgs: dict[str, uuid.UUID], body: dict[str, object],
+                                   field: str) -> None:
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    before = await world.count("memberships")
+    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator, json=body)
+    assert r.status_code == 422, r.text
+    assert field in [e["field"] for e in r.json()["errors"]]
+    assert await world.count("memberships") == before
+    assert await world.count("users", "subject IS NULL") == 0
+
+
+async def test_roles_that_may_not_manage_members(client: httpx.AsyncClient, world: World,
+                                                 orgs: dict[str, uuid.UUID]) -> None:
+    for role in ("caseworker", "volunteer"):
+        headers = await world.person(f"{role}-a", org="org-a", role=role)
+        assert (await client.get(f"/v1/orgs/{orgs['a']}/members", headers=headers)
+                ).status_code == 403
+        r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=headers,
+                              json={"email": "z@example.org", "role": "caseworker"})
+        assert r.status_code == 403
+
+
+async def test_other_tenants_see_404_and_nothing_else(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    await world.person("secret-person", org="org-b", role="caseworker")
+    outsiders = {
+        "coordinator of A": await world.person("coord-a", org="org-a", role="coordinator"),
+        "admin of A": await world.person("admin-a", org="org-a", role="org_admin"),
+        "no membership": await world.person("loner"),
+    }
+    for who, headers in outsiders.items():
+        for path in (f"/v1/orgs/{orgs['b']}/members", f"/v1/orgs/{uuid.uuid4()}/members"):
+            listed = await client.get(path, headers=headers)
+            added = await client.post(path, headers=headers,
+                                      json={"email": "spy@example.org", "role": "caseworker"})
+            for r in (listed, added):
+                assert r.status_code == 404, (who, path, r.text)
+                assert "secret" not in r.text and "org-b" not in r.text
+    assert await world.count("memberships", f"org_id = '{orgs['b']}'") == 1
+
+
+async def test_a_user_id_from_another_tenant_is_unknown(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    other = await world.person("other-b", org="org-b", role="caseworker")
+    other_id = (await client.get("/v1/me", headers=other)).json()["user_id"]
+    admin = await world.person("admin-a", org="org-a", role="org_admin")
+    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=admin,
+                          json={"user_id": other_id, "role": "caseworker"})
+    assert r.status_code == 404
+
+
+async def test_members_are_cursor_paginated(client: httpx.AsyncClient, world: World,
+                                            orgs: dict[str, uuid.UUID]) -> None:
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    for n in range(6):
+        await world.person(f"worker-{n}", org="org-a", role="caseworker")
+    seen: list[str] = []
+    url: str | None = f"/v1/orgs/{orgs['a']}/members?limit=3&role=caseworker"
+    while url:
+        page = (await client.get(url, headers=coordinator)).json()
+        seen += [m["user_id"] for m in page["items"]]
+        cursor = page["next_cursor"]
+        url = (f"/v1/orgs/{orgs['a']}/members?limit=3&role=caseworker&cursor={cursor}"
+               if cursor else None)
+    assert len(seen) == len(set(seen)) == 6
+    for query, field in (("limit=0", "limit"), ("limit=100000", "limit"),
+                         ("cursor=garbage", "cursor"), ("role=king", "role")):
+        r = await client.get(f"/v1/orgs/{orgs['a']}/members?{query}", headers=coordinator)
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["errors"][0]["field"] == field
+    r = await client.get("/v1/orgs/not-a-uuid/members", headers=coordinator)
+    assert r.status_code in {404, 422}

@@ -1,0 +1,125 @@
+"""Health, metrics, rate limits, CORS, the API document, and a database that is down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+
+from app.factory import create_app
+from app.settings import Settings
+from infra.localdb import ClusterState
+from tests.support import Db, World
+
+pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
+    ):
+        yield c
+
+
+async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, world: World) -> None:
+    await client.get("/health/live")
+    await client.get("/v1/me")  # 401
+    text = (await client.get("/metrics")).text
+    assert 'codeliver_http_requests_total{method="GET",route="/health/live",status="200"} 1.0' in text
+    assert 'route="/v1/me",status="401"' in text
+    assert "codeliver_http_request_duration_seconds_bucket" in text
+
+
+async def test_rate_limit_answers_429_with_retry_after(settings: Settings, db: Db,
+                                                       world: World) -> None:
+    limited = msgspec.structs.replace(settings, rate_limit_per_minute=60, rate_limit_burst=3)
+    async with serving(create_app(limited, database_url=db.app_url)) as client:
+        alice, bob = world.headers("alice"), world.headers("bob")
+        codes = [(await client.get("/v1/me", headers=alice)).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = await client.get("/v1/me", headers=alice)
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert (await client.get("/v1/me", headers=bob)).status_code == 200  # per user
+        assert (await client.get("/health/live")).status_code == 200  # never limited
+
+
+async def test_cors_allows_the_configured_map_origin(settings: Settings, db: Db) -> None:
+    cors = msgspec.structs.replace(settings, cors_origins=("https://map.example.org",))
+    async with serving(create_app(cors, database_url=db.app_url)) as client:
+        r = await client.options("/v1/me", headers={
+            "Origin": "https://map.example.org", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        assert r.status_code in {200, 204}
+        assert r.headers["access-control-allow-origin"] == "https://map.example.org"
+        r = await client.options("/v1/me", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+        assert r.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+async def test_the_api_document_and_its_ui(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    assert {"/v1/me", "/v1/orgs", "/v1/orgs/{org_id}/members", "/health/ready"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    ui = await client.get("/schema")
+    assert ui.status_code == 200 and "<html" in ui.text.lower()
+
+
+async def test_a_database_that_is_down_gives_fast_503s(settings: Settings,
+                                                       cluster: ClusterState) -> None:
+    down = cluster.url(database="codeliver").replace(f":{cluster.port}/", ":1/")
+    async with serving(create_app(settings, database_url=down)) as client:
+        r = await client.get("/v1/me", headers={"Authorization": "Bearer x"})
+        assert r.status_code == 401  # auth needs no database
+        from app.identity.tokens import DevIssuer
+
+        token = DevIssuer(settings.state_dir / "dev-issuer.pem").issue("alice", ttl_s=60)
+        r = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "5"
+        assert r.json()["type"] == "/problems/unavailable"
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503
+
+
+async def test_ready_is_503_until_migrated(settings: Settings, cluster: ClusterState) -> None:
+    from infra.localdb import LocalCluster
+    from tests.conftest import ROOT
+
+    local = LocalCluster(ROOT / ".state" / "test-pg")
+    local.drop_database("t_unmigrated")
+    local.create_database("t_unmigrated")
+    try:
+        url = cluster.url(owner=True, database="t_unmigrated")
+        async with serving(create_app(settings, database_url=url)) as client:
+            r = await client.get("/health/ready")
+            assert r.status_code == 503 and r.json()["type"] == "/problems/not-ready"
+    finally:
+        local.drop_database("t_unmigrated")
+
+
+async def test_a_bug_is_a_500_problem_that_leaks_nothing(settings: Settings, db: Db) -> None:
+    from litestar import get
+
+    @get("/v1/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app = create_app(settings, database_url=db.app_url)
+    app.register(boom)
+    from app.identity.tokens import DevIssuer
+
+    token = DevIssuer(settings.state_dir / "dev-issuer.pem").issue("alice", ttl_s=60)
+    async with serving(app) as client:
+        r = await client.get("/v1/boom", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "hunter2" not in r.text and "secret" not in r.text
