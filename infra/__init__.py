@@ -1,0 +1,1 @@
+"""Infrastructure: the private database cluster; container and deployment files."""

@@ -110,8 +110,9 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(state_dir: Path) -> Settings:
-    return Settings(env=Environment.TEST, state_dir=state_dir, rate_limit_per_minute=0,
-                    log_level="WARNING")
+    return Settings(
+        env=Environment.TEST, state_dir=state_dir, rate_limit_per_minute=0, log_level="WARNING"
+    )
 
 
 @pytest.fixture

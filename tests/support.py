@@ -47,7 +47,11 @@ class World:
         return UUID(str(org_id))
 
     async def person(
-        self, subject: str, *, org: str | None = None, role: str | None = None,
+        self,
+        subject: str,
+        *,
+        org: str | None = None,
+        role: str | None = None,
         platform_admin: bool = False,
     ) -> dict[str, str]:
         """Ensure the person (and membership); return request headers with their token."""
@@ -57,7 +61,8 @@ class World:
                 await ensure_member(conn, subject, subject, org, role)
             if platform_admin:
                 await conn.execute(
-                    update(users).where(users.c.subject == subject, users.c.issuer == DEV_ISSUER)
+                    update(users)
+                    .where(users.c.subject == subject, users.c.issuer == DEV_ISSUER)
                     .values(is_platform_admin=True)
                 )
         return self.headers(subject)

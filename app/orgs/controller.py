@@ -35,7 +35,9 @@ class OrganisationController(Controller):
     tags = ["organisations"]
 
     @post("/", summary="Create an organisation (platform admin)")
-    async def create(self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[OrganisationIn]) -> Organisation:
+    async def create(
+        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[OrganisationIn]
+    ) -> Organisation:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create_organisation(tx, data)
 

@@ -39,8 +39,9 @@ def _unsigned() -> str:
     ],
     ids=["missing", "basic", "empty", "garbage", "wrong-key", "alg-none"],
 )
-async def test_bad_credentials_get_401_problem(client: httpx.AsyncClient,
-                                               authorization: str | None) -> None:
+async def test_bad_credentials_get_401_problem(
+    client: httpx.AsyncClient, authorization: str | None
+) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     r = await client.get("/v1/me", headers=headers)
     assert r.status_code == 401
@@ -58,7 +59,8 @@ async def test_expired_and_wrong_audience_tokens(client: httpx.AsyncClient, worl
     now = int(time.time())
     wrong_aud = jwt.encode(
         {"iss": DEV_ISSUER, "aud": "other-api", "sub": "a", "iat": now, "exp": now + 60},
-        world.issuer._private, algorithm="EdDSA",
+        world.issuer._private,
+        algorithm="EdDSA",
     )
     r = await client.get("/v1/me", headers={"Authorization": f"Bearer {wrong_aud}"})
     assert r.status_code == 401 and "udience" in r.json()["detail"]
@@ -69,8 +71,9 @@ async def test_public_routes_need_no_token(client: httpx.AsyncClient) -> None:
         assert (await client.get(path)).status_code == 200, path
 
 
-async def test_a_new_person_is_provisioned_with_no_roles(client: httpx.AsyncClient,
-                                                         world: World) -> None:
+async def test_a_new_person_is_provisioned_with_no_roles(
+    client: httpx.AsyncClient, world: World
+) -> None:
     r = await client.get("/v1/me", headers=world.headers("newcomer", name="New Comer"))
     assert r.status_code == 200
     body = r.json()

@@ -21,16 +21,20 @@ async def test_a_coordinator_invites_a_caseworker_who_then_signs_in(
     client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
 ) -> None:
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
-    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator,
-                          json={"email": "Case.Worker@Example.org", "role": "caseworker"})
+    r = await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=coordinator,
+        json={"email": "Case.Worker@Example.org", "role": "caseworker"},
+    )
     assert r.status_code == 201, r.text
     invited = r.json()
     assert invited["invited"] is True and invited["email"] == "case.worker@example.org"
     assert await world.count("audit_log", "action = 'membership.created'") == 1
 
     # First sign-in with that verified e-mail claims the invitation.
-    me = await client.get("/v1/me", headers=world.headers("firebase-uid-1",
-                                                          email="case.worker@example.org"))
+    me = await client.get(
+        "/v1/me", headers=world.headers("firebase-uid-1", email="case.worker@example.org")
+    )
     assert me.status_code == 200
     assert me.json()["user_id"] == invited["user_id"]
     assert [m["role"] for m in me.json()["memberships"]] == ["caseworker"]
@@ -44,16 +48,27 @@ async def test_an_unverified_email_claims_nothing(
     client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
 ) -> None:
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
-    await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator,
-                      json={"email": "x@example.org", "role": "caseworker"})
+    await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=coordinator,
+        json={"email": "x@example.org", "role": "caseworker"},
+    )
     import jwt
 
     from app.identity.tokens import AUDIENCE, DEV_ISSUER
 
     token = jwt.encode(
-        {"iss": DEV_ISSUER, "aud": AUDIENCE, "sub": "sneaky", "iat": 1, "exp": 2**31,
-         "email": "x@example.org", "email_verified": False},
-        world.issuer._private, algorithm="EdDSA",
+        {
+            "iss": DEV_ISSUER,
+            "aud": AUDIENCE,
+            "sub": "sneaky",
+            "iat": 1,
+            "exp": 2**31,
+            "email": "x@example.org",
+            "email_verified": False,
+        },
+        world.issuer._private,
+        algorithm="EdDSA",
     )
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["memberships"] == []
@@ -85,9 +100,13 @@ async def test_adding_an_existing_user_by_id_and_duplicates(
         ({"role": "caseworker", "user_id": "not-a-uuid"}, "user_id"),
     ],
 )
-async def test_bad_member_requests(client: httpx.AsyncClient, world: World,
-                                   orgs: dict[str, uuid.UUID], body: dict[str, object],
-                                   field: str) -> None:
+async def test_bad_member_requests(
+    client: httpx.AsyncClient,
+    world: World,
+    orgs: dict[str, uuid.UUID],
+    body: dict[str, object],
+    field: str,
+) -> None:
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
     before = await world.count("memberships")
     r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator, json=body)
@@ -97,14 +116,19 @@ async def test_bad_member_requests(client: httpx.AsyncClient, world: World,
     assert await world.count("users", "subject IS NULL") == 0
 
 
-async def test_roles_that_may_not_manage_members(client: httpx.AsyncClient, world: World,
-                                                 orgs: dict[str, uuid.UUID]) -> None:
+async def test_roles_that_may_not_manage_members(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
     for role in ("caseworker", "volunteer"):
         headers = await world.person(f"{role}-a", org="org-a", role=role)
-        assert (await client.get(f"/v1/orgs/{orgs['a']}/members", headers=headers)
-                ).status_code == 403
-        r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=headers,
-                              json={"email": "z@example.org", "role": "caseworker"})
+        assert (
+            await client.get(f"/v1/orgs/{orgs['a']}/members", headers=headers)
+        ).status_code == 403
+        r = await client.post(
+            f"/v1/orgs/{orgs['a']}/members",
+            headers=headers,
+            json={"email": "z@example.org", "role": "caseworker"},
+        )
         assert r.status_code == 403
 
 
@@ -120,8 +144,9 @@ async def test_other_tenants_see_404_and_nothing_else(
     for who, headers in outsiders.items():
         for path in (f"/v1/orgs/{orgs['b']}/members", f"/v1/orgs/{uuid.uuid4()}/members"):
             listed = await client.get(path, headers=headers)
-            added = await client.post(path, headers=headers,
-                                      json={"email": "spy@example.org", "role": "caseworker"})
+            added = await client.post(
+                path, headers=headers, json={"email": "spy@example.org", "role": "caseworker"}
+            )
             for r in (listed, added):
                 assert r.status_code == 404, (who, path, r.text)
                 assert "secret" not in r.text and "org-b" not in r.text
@@ -134,13 +159,17 @@ async def test_a_user_id_from_another_tenant_is_unknown(
     other = await world.person("other-b", org="org-b", role="caseworker")
     other_id = (await client.get("/v1/me", headers=other)).json()["user_id"]
     admin = await world.person("admin-a", org="org-a", role="org_admin")
-    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=admin,
-                          json={"user_id": other_id, "role": "caseworker"})
+    r = await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=admin,
+        json={"user_id": other_id, "role": "caseworker"},
+    )
     assert r.status_code == 404
 
 
-async def test_members_are_cursor_paginated(client: httpx.AsyncClient, world: World,
-                                            orgs: dict[str, uuid.UUID]) -> None:
+async def test_members_are_cursor_paginated(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
     for n in range(6):
         await world.person(f"worker-{n}", org="org-a", role="caseworker")
@@ -150,11 +179,18 @@ async def test_members_are_cursor_paginated(client: httpx.AsyncClient, world: Wo
         page = (await client.get(url, headers=coordinator)).json()
         seen += [m["user_id"] for m in page["items"]]
         cursor = page["next_cursor"]
-        url = (f"/v1/orgs/{orgs['a']}/members?limit=3&role=caseworker&cursor={cursor}"
-               if cursor else None)
+        url = (
+            f"/v1/orgs/{orgs['a']}/members?limit=3&role=caseworker&cursor={cursor}"
+            if cursor
+            else None
+        )
     assert len(seen) == len(set(seen)) == 6
-    for query, field in (("limit=0", "limit"), ("limit=100000", "limit"),
-                         ("cursor=garbage", "cursor"), ("role=king", "role")):
+    for query, field in (
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("cursor=garbage", "cursor"),
+        ("role=king", "role"),
+    ):
         r = await client.get(f"/v1/orgs/{orgs['a']}/members?{query}", headers=coordinator)
         assert r.status_code == 422, (query, r.text)
         assert r.json()["errors"][0]["field"] == field

@@ -31,13 +31,16 @@ async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, world:
     await client.get("/health/live")
     await client.get("/v1/me")  # 401
     text = (await client.get("/metrics")).text
-    assert 'codeliver_http_requests_total{method="GET",route="/health/live",status="200"} 1.0' in text
+    assert (
+        'codeliver_http_requests_total{method="GET",route="/health/live",status="200"} 1.0' in text
+    )
     assert 'route="/v1/me",status="401"' in text
     assert "codeliver_http_request_duration_seconds_bucket" in text
 
 
-async def test_rate_limit_answers_429_with_retry_after(settings: Settings, db: Db,
-                                                       world: World) -> None:
+async def test_rate_limit_answers_429_with_retry_after(
+    settings: Settings, db: Db, world: World
+) -> None:
     limited = msgspec.structs.replace(settings, rate_limit_per_minute=60, rate_limit_burst=3)
     async with serving(create_app(limited, database_url=db.app_url)) as client:
         alice, bob = world.headers("alice"), world.headers("bob")
@@ -53,13 +56,20 @@ async def test_rate_limit_answers_429_with_retry_after(settings: Settings, db: D
 async def test_cors_allows_the_configured_map_origin(settings: Settings, db: Db) -> None:
     cors = msgspec.structs.replace(settings, cors_origins=("https://map.example.org",))
     async with serving(create_app(cors, database_url=db.app_url)) as client:
-        r = await client.options("/v1/me", headers={
-            "Origin": "https://map.example.org", "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization"})
+        r = await client.options(
+            "/v1/me",
+            headers={
+                "Origin": "https://map.example.org",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert r.status_code in {200, 204}
         assert r.headers["access-control-allow-origin"] == "https://map.example.org"
-        r = await client.options("/v1/me", headers={
-            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+        r = await client.options(
+            "/v1/me",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
         assert r.headers.get("access-control-allow-origin") != "https://evil.example"
 
 
@@ -73,8 +83,9 @@ async def test_the_api_document_and_its_ui(client: httpx.AsyncClient) -> None:
     assert ui.status_code == 200 and "<html" in ui.text.lower()
 
 
-async def test_a_database_that_is_down_gives_fast_503s(settings: Settings,
-                                                       cluster: ClusterState) -> None:
+async def test_a_database_that_is_down_gives_fast_503s(
+    settings: Settings, cluster: ClusterState
+) -> None:
     down = cluster.url(database="codeliver").replace(f":{cluster.port}/", ":1/")
     async with serving(create_app(settings, database_url=down)) as client:
         r = await client.get("/v1/me", headers={"Authorization": "Bearer x"})

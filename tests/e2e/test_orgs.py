@@ -53,9 +53,13 @@ async def test_nobody_else_may(client: httpx.AsyncClient, world: World) -> None:
         ({"name": "No slug", "kind": "council"}, "slug"),
     ],
 )
-async def test_bad_input_names_the_field(client: httpx.AsyncClient, admin: dict[str, str],
-                                         world: World, body: dict[str, object],
-                                         field: str) -> None:
+async def test_bad_input_names_the_field(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    world: World,
+    body: dict[str, object],
+    field: str,
+) -> None:
     r = await client.post("/v1/orgs", json=body, headers=admin)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -65,31 +69,36 @@ async def test_bad_input_names_the_field(client: httpx.AsyncClient, admin: dict[
 
 
 @pytest.mark.parametrize("raw", [b"{", b"", b"[1, 2", b"\xff\xfe", b'{"name": "a",}'])
-async def test_malformed_json_is_400(client: httpx.AsyncClient, admin: dict[str, str],
-                                     raw: bytes) -> None:
-    r = await client.post("/v1/orgs", content=raw,
-                          headers={**admin, "Content-Type": "application/json"})
+async def test_malformed_json_is_400(
+    client: httpx.AsyncClient, admin: dict[str, str], raw: bytes
+) -> None:
+    r = await client.post(
+        "/v1/orgs", content=raw, headers={**admin, "Content-Type": "application/json"}
+    )
     assert r.status_code in {400, 422}, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "body"
 
 
-async def test_an_array_instead_of_an_object(client: httpx.AsyncClient,
-                                             admin: dict[str, str]) -> None:
+async def test_an_array_instead_of_an_object(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     r = await client.post("/v1/orgs", json=[GOOD], headers=admin)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
 
 
-async def test_an_oversized_body_is_413(client: httpx.AsyncClient, admin: dict[str, str],
-                                        world: World) -> None:
+async def test_an_oversized_body_is_413(
+    client: httpx.AsyncClient, admin: dict[str, str], world: World
+) -> None:
     r = await client.post("/v1/orgs", json={**GOOD, "name": "x" * 2_000_000}, headers=admin)
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")
     assert await world.count("organisations") == 0
 
 
-async def test_unknown_routes_and_methods_are_problems(client: httpx.AsyncClient,
-                                                       admin: dict[str, str]) -> None:
+async def test_unknown_routes_and_methods_are_problems(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     r = await client.get("/v1/nothing-here", headers=admin)
     assert r.status_code == 404 and r.json()["status"] == 404
     r = await client.delete("/v1/orgs", headers=admin)

@@ -18,8 +18,9 @@ def test_token_is_refused_when_the_dev_issuer_is_off(
     assert "disabled" in capsys.readouterr().err
 
 
-def test_a_bad_setting_is_a_clear_message(monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_setting_is_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CODELIVER_PORT", "lots")
     assert main(["token", "--user", "alice"]) == 2
     assert "CODELIVER_PORT" in capsys.readouterr().err

@@ -19,12 +19,16 @@ def test_models_and_migrations_agree(db: Db) -> None:
 async def test_every_tenant_owned_table_has_row_level_security(db: Db) -> None:
     engine = create_async_engine(db.owner_url)
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("""
+        rows = (
+            await conn.execute(
+                text("""
             SELECT c.relname, c.relrowsecurity
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = 'public' AND c.relkind = 'r'
                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
-                            AND a.attname = 'org_id' AND NOT a.attisdropped)"""))).all()
+                            AND a.attname = 'org_id' AND NOT a.attisdropped)""")
+            )
+        ).all()
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     await engine.dispose()
     assert rows, "expected tenant-owned tables"
@@ -35,8 +39,9 @@ async def test_every_tenant_owned_table_has_row_level_security(db: Db) -> None:
 async def test_the_app_login_cannot_bypass_row_level_security(db: Db) -> None:
     engine = create_async_engine(db.app_url)
     async with engine.connect() as conn:
-        privileged = await conn.scalar(text(
-            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"))
+        privileged = await conn.scalar(
+            text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        )
     await engine.dispose()
     assert privileged is False
 
@@ -44,11 +49,14 @@ async def test_the_app_login_cannot_bypass_row_level_security(db: Db) -> None:
 async def test_without_a_tenant_context_the_app_sees_nothing(db: Db) -> None:
     owner = create_async_engine(db.owner_url)
     async with owner.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO organisations (slug, name, kind) VALUES ('a', 'A', 'council')"))
+        await conn.execute(
+            text("INSERT INTO organisations (slug, name, kind) VALUES ('a', 'A', 'council')")
+        )
         await conn.execute(text("INSERT INTO users (issuer, subject) VALUES ('i', 's')"))
-        await conn.execute(text("""INSERT INTO memberships (org_id, user_id, role)
-            SELECT o.id, u.id, 'coordinator' FROM organisations o, users u"""))
+        await conn.execute(
+            text("""INSERT INTO memberships (org_id, user_id, role)
+            SELECT o.id, u.id, 'coordinator' FROM organisations o, users u""")
+        )
     await owner.dispose()
     app = create_async_engine(db.app_url)
     async with app.connect() as conn:
@@ -56,8 +64,9 @@ async def test_without_a_tenant_context_the_app_sees_nothing(db: Db) -> None:
             assert await conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table  # noqa: S608
         # Forging another tenant's row is refused too.
         with pytest.raises(Exception, match="row-level security"):
-            await conn.execute(text(
-                "INSERT INTO organisations (slug, name, kind) VALUES ('b', 'B', 'council')"))
+            await conn.execute(
+                text("INSERT INTO organisations (slug, name, kind) VALUES ('b', 'B', 'council')")
+            )
     await app.dispose()
 
 

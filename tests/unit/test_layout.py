@@ -6,8 +6,19 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-IO_MODULES = {"litestar", "sqlalchemy", "asyncpg", "firebase_admin", "httpx", "geoalchemy2",
-              "app", "geo", "notifications", "socket", "requests"}
+IO_MODULES = {
+    "litestar",
+    "sqlalchemy",
+    "asyncpg",
+    "firebase_admin",
+    "httpx",
+    "geoalchemy2",
+    "app",
+    "geo",
+    "notifications",
+    "socket",
+    "requests",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -24,7 +35,9 @@ def test_matching_is_pure() -> None:
     files = list((ROOT / "matching").rglob("*.py"))
     assert files, "matching/ must exist"
     for path in files:
-        assert not (_imports(path) & IO_MODULES), f"{path} imports I/O: {_imports(path) & IO_MODULES}"
+        assert not (_imports(path) & IO_MODULES), (
+            f"{path} imports I/O: {_imports(path) & IO_MODULES}"
+        )
 
 
 def test_controllers_hold_no_sql() -> None:

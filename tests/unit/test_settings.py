@@ -16,13 +16,15 @@ def test_defaults_are_a_working_development_setup() -> None:
 
 
 def test_values_are_parsed_from_strings() -> None:
-    settings = load_settings({
-        "CODELIVER_PORT": "9000",
-        "CODELIVER_CORS_ORIGINS": "https://map.example, https://ops.example",
-        "CODELIVER_LOG_JSON": "true",
-        "CODELIVER_STATE_DIR": "/tmp/x",
-        "UNRELATED": "ignored",
-    })
+    settings = load_settings(
+        {
+            "CODELIVER_PORT": "9000",
+            "CODELIVER_CORS_ORIGINS": "https://map.example, https://ops.example",
+            "CODELIVER_LOG_JSON": "true",
+            "CODELIVER_STATE_DIR": "/tmp/x",
+            "UNRELATED": "ignored",
+        }
+    )
     assert settings.port == 9000
     assert settings.cors_origins == ("https://map.example", "https://ops.example")
     assert settings.logs_as_json
@@ -31,8 +33,13 @@ def test_values_are_parsed_from_strings() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CODELIVER_PORT", "eighty"), ("CODELIVER_PORT", "70000"), ("CODELIVER_ENV", "prod"),
-     ("CODELIVER_DB_POOL_SIZE", "0"), ("CODELIVER_DEV_ISSUER", "perhaps")],
+    [
+        ("CODELIVER_PORT", "eighty"),
+        ("CODELIVER_PORT", "70000"),
+        ("CODELIVER_ENV", "prod"),
+        ("CODELIVER_DB_POOL_SIZE", "0"),
+        ("CODELIVER_DEV_ISSUER", "perhaps"),
+    ],
 )
 def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

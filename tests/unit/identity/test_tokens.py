@@ -20,8 +20,14 @@ def issuer(tmp_path: Path) -> DevIssuer:
 
 def _claims(**overrides: object) -> dict[str, object]:
     now = int(time.time())
-    return {"iss": DEV_ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now, "exp": now + 60,
-            **overrides}
+    return {
+        "iss": DEV_ISSUER,
+        "aud": AUDIENCE,
+        "sub": "alice",
+        "iat": now,
+        "exp": now + 60,
+        **overrides,
+    }
 
 
 async def test_a_token_it_issued_verifies(issuer: DevIssuer) -> None:
@@ -41,8 +47,9 @@ def test_the_key_is_kept_and_reused(tmp_path: Path) -> None:
 
 
 async def test_an_unverified_email_is_ignored(issuer: DevIssuer) -> None:
-    token = jwt.encode(_claims(email="x@example.org", email_verified=False), issuer._private,
-                       algorithm="EdDSA")
+    token = jwt.encode(
+        _claims(email="x@example.org", email_verified=False), issuer._private, algorithm="EdDSA"
+    )
     assert (await issuer.verify(token)).email is None
 
 
@@ -54,8 +61,9 @@ async def test_an_unverified_email_is_ignored(issuer: DevIssuer) -> None:
         ({"sub": ""}, "subject"),
     ],
 )
-async def test_bad_claims_are_refused(issuer: DevIssuer, claims: dict[str, object],
-                                      message: str) -> None:
+async def test_bad_claims_are_refused(
+    issuer: DevIssuer, claims: dict[str, object], message: str
+) -> None:
     token = jwt.encode(_claims(**claims), issuer._private, algorithm="EdDSA")
     with pytest.raises(Unauthenticated, match=message):
         await issuer.verify(token)
@@ -84,8 +92,7 @@ async def test_hmac_with_the_public_key_is_refused(issuer: DevIssuer) -> None:
     # The classic algorithm-confusion attack: sign HS256 with the public key's bytes.
     from cryptography.hazmat.primitives import serialization
 
-    public = issuer._public.public_bytes(serialization.Encoding.Raw,
-                                         serialization.PublicFormat.Raw)
+    public = issuer._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     forged = jwt.encode(_claims(), public, algorithm="HS256")
     with pytest.raises(Unauthenticated):
         await Verifiers([issuer]).verify(forged)
