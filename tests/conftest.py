@@ -16,9 +16,9 @@ from litestar import Litestar
 
 from app.db.migrate import upgrade
 from app.factory import create_app
+from app.identity.tokens import DevIssuer
 from app.settings import Environment, Settings
 from infra.localdb import ClusterState, LocalCluster
-from app.identity.tokens import DevIssuer
 from tests.support import Db, World
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -48,14 +48,16 @@ async def test_bad_credentials_get_401_problem(
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.headers["www-authenticate"].startswith("Bearer")
     body = r.json()
-    assert body["status"] == 401 and body["type"] == "/problems/unauthenticated"
+    assert body["status"] == 401
+    assert body["type"] == "/problems/unauthenticated"
     assert body["detail"]
 
 
 async def test_expired_and_wrong_audience_tokens(client: httpx.AsyncClient, world: World) -> None:
     expired = world.issuer.issue("alice", ttl_s=-120)
     r = await client.get("/v1/me", headers={"Authorization": f"Bearer {expired}"})
-    assert r.status_code == 401 and "expired" in r.json()["detail"]
+    assert r.status_code == 401
+    assert "expired" in r.json()["detail"]
     now = int(time.time())
     wrong_aud = jwt.encode(
         {"iss": DEV_ISSUER, "aud": "other-api", "sub": "a", "iat": now, "exp": now + 60},
@@ -63,7 +65,8 @@ async def test_expired_and_wrong_audience_tokens(client: httpx.AsyncClient, worl
         algorithm="EdDSA",
     )
     r = await client.get("/v1/me", headers={"Authorization": f"Bearer {wrong_aud}"})
-    assert r.status_code == 401 and "udience" in r.json()["detail"]
+    assert r.status_code == 401
+    assert "udience" in r.json()["detail"]
 
 
 async def test_public_routes_need_no_token(client: httpx.AsyncClient) -> None:
@@ -78,7 +81,8 @@ async def test_a_new_person_is_provisioned_with_no_roles(
     assert r.status_code == 200
     body = r.json()
     assert body["display_name"] == "New Comer"
-    assert body["memberships"] == [] and body["platform_admin"] is False
+    assert body["memberships"] == []
+    assert body["platform_admin"] is False
     again = await client.get("/v1/me", headers=world.headers("newcomer"))
     assert again.json()["user_id"] == body["user_id"]
     assert await world.count("users", "subject = 'newcomer'") == 1

@@ -28,7 +28,8 @@ async def test_a_coordinator_invites_a_caseworker_who_then_signs_in(
     )
     assert r.status_code == 201, r.text
     invited = r.json()
-    assert invited["invited"] is True and invited["email"] == "case.worker@example.org"
+    assert invited["invited"] is True
+    assert invited["email"] == "case.worker@example.org"
     assert await world.count("audit_log", "action = 'membership.created'") == 1
 
     # First sign-in with that verified e-mail claims the invitation.
@@ -82,7 +83,8 @@ async def test_adding_an_existing_user_by_id_and_duplicates(
     colleague_id = (await client.get("/v1/me", headers=colleague)).json()["user_id"]
     body = {"user_id": colleague_id, "role": "coordinator"}
     r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=admin, json=body)
-    assert r.status_code == 201 and r.json()["role"] == "coordinator"
+    assert r.status_code == 201
+    assert r.json()["role"] == "coordinator"
     again = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=admin, json=body)
     assert again.status_code == 409
 
@@ -149,7 +151,8 @@ async def test_other_tenants_see_404_and_nothing_else(
             )
             for r in (listed, added):
                 assert r.status_code == 404, (who, path, r.text)
-                assert "secret" not in r.text and "org-b" not in r.text
+                assert "secret" not in r.text
+                assert "org-b" not in r.text
     assert await world.count("memberships", f"org_id = '{orgs['b']}'") == 1
 
 

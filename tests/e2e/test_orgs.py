@@ -23,7 +23,8 @@ async def test_a_platform_admin_creates_an_organisation(
     r = await client.post("/v1/orgs", json=GOOD, headers=admin)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["slug"] == "camden" and body["time_zone"] == "Europe/London"
+    assert body["slug"] == "camden"
+    assert body["time_zone"] == "Europe/London"
     assert await world.count("audit_log", "action = 'organisation.created'") == 1
     again = await client.post("/v1/orgs", json=GOOD, headers=admin)
     assert again.status_code == 409
@@ -84,7 +85,8 @@ async def test_an_array_instead_of_an_object(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     r = await client.post("/v1/orgs", json=[GOOD], headers=admin)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body"
 
 
 async def test_an_oversized_body_is_413(
@@ -100,6 +102,8 @@ async def test_unknown_routes_and_methods_are_problems(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     r = await client.get("/v1/nothing-here", headers=admin)
-    assert r.status_code == 404 and r.json()["status"] == 404
+    assert r.status_code == 404
+    assert r.json()["status"] == 404
     r = await client.delete("/v1/orgs", headers=admin)
-    assert r.status_code == 405 and r.json()["status"] == 405
+    assert r.status_code == 405
+    assert r.json()["status"] == 405

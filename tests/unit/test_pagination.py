@@ -26,4 +26,5 @@ def test_page_of_uses_the_extra_row_to_decide_on_a_next_page() -> None:
     assert page_of(rows[:2], 2, key=lambda r: r) == (rows[:2], None)
     items, cursor = page_of(rows, 2, key=lambda r: r)
     assert items == rows[:2]
-    assert cursor is not None and decode_cursor(cursor) == rows[1]
+    assert cursor is not None
+    assert decode_cursor(cursor) == rows[1]
