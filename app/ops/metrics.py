@@ -50,7 +50,8 @@ class MetricsMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_wrapper)
         except Exception as exc:
             # Errors become responses outside this middleware: count the status they will get.
-            status = int(getattr(exc, "status_code", None) or getattr(exc, "status", 500))
+            code = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+            status = code if isinstance(code, int) else 500
             raise
         finally:
             route = scope.get("path_template") or "unmatched"
