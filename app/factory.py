@@ -23,8 +23,9 @@ from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
 from app.ops.health import HealthController
-from app.ops.metrics import HttpMetrics, MetricsController, MetricsMiddleware
+from app.ops.metrics import HttpMetrics, MetricsController
 from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
+from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Environment, Settings, get_settings
@@ -106,8 +107,9 @@ def create_app(
     return Litestar(
         route_handlers=[HealthController, MetricsController, MeController, OrganisationController],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
-        middleware=[MetricsMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
+        middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_request_id],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),
         request_max_body_size=settings.max_body_bytes,

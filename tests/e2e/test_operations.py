@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 
 from app.factory import create_app
-from app.settings import Settings
+from app.settings import Environment, Settings
 from infra.localdb import ClusterState
 from tests.support import Db, World
 
@@ -137,3 +137,19 @@ async def test_a_bug_is_a_500_problem_that_leaks_nothing(settings: Settings, db:
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "hunter2" not in r.text
     assert "secret" not in r.text
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health/live", headers={"X-Request-ID": "trace-123"})
+    assert r.headers["x-request-id"] == "trace-123"
+    generated = (await client.get("/v1/me")).headers["x-request-id"]
+    assert len(generated) == 32
+
+
+async def test_production_refuses_a_login_that_bypasses_rls(settings: Settings, db: Db) -> None:
+    production = msgspec.structs.replace(settings, env=Environment.PRODUCTION, dev_issuer=False)
+    app = create_app(production, database_url=db.owner_url)  # the owner is a superuser
+    with pytest.raises(BaseException) as caught:  # Litestar wraps it in an ExceptionGroup
+        async with app.lifespan():
+            pass
+    assert "row-level security" in repr(caught.value)
