@@ -39,7 +39,7 @@ def _pct(samples: list[float], q: float) -> float:
 async def main(requests: int) -> None:
     cluster = LocalCluster(ROOT / ".state" / "bench-pg", durable=False)
     state = cluster.start()
-    upgrade(state.url(owner=True))
+    await asyncio.to_thread(upgrade, state.url(owner=True))  # Alembic runs its own loop
     await seed(state.url(owner=True), volunteers=60, progress=False)
     settings = Settings(
         env=Environment.TEST,
