@@ -6,9 +6,11 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.errors import CodeliverError, FieldError, RateLimited, Unauthenticated, Unavailable
@@ -26,6 +28,39 @@ _HTTP_CODES = {
     415: "unsupported-media-type",
     429: "rate-limited",
 }
+
+
+class ProblemField(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemField] | None = None
+
+
+# What any authenticated /v1 operation may answer besides its own errors.
+_COMMON = (400, 401, 413, 422, 429, 503)
+
+
+def problem_responses(*statuses: int, common: bool = True) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for an operation's error statuses (plus the common ones)."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=HTTPStatus(status).phrase,
+            generate_examples=False,
+        )
+        for status in sorted({*(_COMMON if common else ()), *statuses})
+    }
 
 
 def problem(
@@ -157,4 +192,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: _on_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "Problem", "problem", "problem_responses"]

@@ -124,7 +124,7 @@ def ensure_server_software() -> Path:
     return bindir
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -200,7 +200,7 @@ class LocalCluster:
             if self.requested_port:
                 state.port = self.requested_port
             elif not _port_free(state.port):
-                state.port = _free_port()
+                state.port = free_port()
             self._save(state)
             self._pg_ctl(
                 state,
@@ -243,7 +243,7 @@ class LocalCluster:
         state = ClusterState(
             data_dir=str(data),
             bindir=str(bindir),
-            port=self.requested_port or _free_port(),
+            port=self.requested_port or free_port(),
             owner_password=secrets.token_urlsafe(18),
             app_password=secrets.token_urlsafe(18),
         )

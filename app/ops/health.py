@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.migrate import current_revision, head_revision
-from app.problems import problem
+from app.problems import problem, problem_responses
 
 _HEAD = head_revision()
 
@@ -17,14 +15,18 @@ _HEAD = head_revision()
 class HealthController(Controller):
     path = "/health"
     tags = ["operations"]
-    include_in_schema = True
+    security = [{}]  # public: probes carry no token
 
     @get("/live", media_type=MediaType.JSON, summary="The process is up")
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", summary="The database is reachable and migrated to head")
-    async def ready(self, db: NamedDependency[AsyncEngine]) -> Response[Any]:
+    @get(
+        "/ready",
+        summary="The database is reachable and migrated to head",
+        responses=problem_responses(503, common=False),
+    )
+    async def ready(self, db: NamedDependency[AsyncEngine]) -> Response[dict[str, str]]:
         try:
             async with db.connect() as conn:
                 revision = await current_revision(conn)

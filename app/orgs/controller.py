@@ -16,6 +16,7 @@ from app.identity.tokens import TokenIdentity
 from app.orgs import service
 from app.orgs.schemas import Me, Member, MemberIn, Organisation, OrganisationIn
 from app.pagination import Cursor, Limit, Page
+from app.problems import problem_responses
 
 Caller = Request[TokenIdentity, str, State]
 
@@ -24,7 +25,7 @@ class MeController(Controller):
     path = "/v1/me"
     tags = ["identity"]
 
-    @get("/", summary="Who am I: user and roles per organisation")
+    @get("/", summary="Who am I: user and roles per organisation", responses=problem_responses())
     async def get_me(self, request: Caller, db: NamedDependency[AsyncEngine]) -> Me:
         async with tenant_transaction(db, request.user) as tx:
             return await service.me(tx)
@@ -34,14 +35,22 @@ class OrganisationController(Controller):
     path = "/v1/orgs"
     tags = ["organisations"]
 
-    @post("/", summary="Create an organisation (platform admin)")
+    @post(
+        "/",
+        summary="Create an organisation (platform admin)",
+        responses=problem_responses(403, 409),
+    )
     async def create(
         self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[OrganisationIn]
     ) -> Organisation:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create_organisation(tx, data)
 
-    @post("/{org_id:uuid}/members", summary="Add or invite a member (coordinator, org admin)")
+    @post(
+        "/{org_id:uuid}/members",
+        summary="Add or invite a member (coordinator, org admin)",
+        responses=problem_responses(403, 404, 409),
+    )
     async def add_member(
         self,
         request: Caller,
@@ -52,7 +61,11 @@ class OrganisationController(Controller):
         async with tenant_transaction(db, request.user) as tx:
             return await service.add_member(tx, org_id, data)
 
-    @get("/{org_id:uuid}/members", summary="List members (coordinator, org admin)")
+    @get(
+        "/{org_id:uuid}/members",
+        summary="List members (coordinator, org admin)",
+        responses=problem_responses(403, 404),
+    )
     async def list_members(
         self,
         request: Caller,

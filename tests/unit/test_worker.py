@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app.worker import Job, Worker
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_jobs_repeat_survive_failures_and_stop_cleanly() -> None:
+    calls: list[str] = []
+
+    async def steady(engine: Any) -> None:
+        calls.append("steady")
+
+    async def flaky(engine: Any) -> None:
+        calls.append("flaky")
+        raise RuntimeError("one bad run")
+
+    worker = Worker(
+        engine=None,
+        jobs=[
+            Job("steady", 0.01, steady),  # type: ignore[arg-type]
+            Job("flaky", 0.01, flaky),
+        ],
+    )
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.1)
+    worker.stop()
+    await asyncio.wait_for(task, timeout=2)
+    assert calls.count("steady") >= 3
+    assert calls.count("flaky") >= 3  # a failing run does not end the job
+    assert worker.runs["steady"] >= 3
+    assert worker.runs["flaky"] == 0
+
+
+async def test_stop_does_not_wait_for_a_long_interval() -> None:
+    async def hourly(engine: Any) -> None:
+        return None
+
+    worker = Worker(engine=None, jobs=[Job("hourly", 3600, hourly)])  # type: ignore[arg-type]
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.05)
+    worker.stop()
+    await asyncio.wait_for(task, timeout=1)
+    assert worker.runs["hourly"] == 1
