@@ -12,12 +12,18 @@ pytestmark = pytest.mark.anyio
 
 async def test_jobs_repeat_survive_failures_and_stop_cleanly() -> None:
     calls: list[str] = []
+    enough = asyncio.Event()
+
+    def called(name: str) -> None:
+        calls.append(name)
+        if min(calls.count("steady"), calls.count("flaky")) >= 3:
+            enough.set()
 
     async def steady(engine: Any) -> None:
-        calls.append("steady")
+        called("steady")
 
     async def flaky(engine: Any) -> None:
-        calls.append("flaky")
+        called("flaky")
         raise RuntimeError("one bad run")
 
     worker = Worker(
@@ -28,7 +34,7 @@ async def test_jobs_repeat_survive_failures_and_stop_cleanly() -> None:
         ],
     )
     task = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(enough.wait(), timeout=10)
     worker.stop()
     await asyncio.wait_for(task, timeout=2)
     assert calls.count("steady") >= 3
