@@ -1,0 +1,1 @@
+"""Needs (tasks): what caseworkers post for their clients, and their lifecycle."""

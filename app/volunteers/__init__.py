@@ -1,0 +1,1 @@
+"""Volunteers: sign-up, profile, availability, duty, vetting, devices."""
