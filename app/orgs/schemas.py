@@ -37,11 +37,17 @@ class OrgKind(StrEnum):
     OTHER = "other"
 
 
+RecheckMonths = Annotated[
+    int, msgspec.Meta(ge=1, le=120, description="how often DBS checks must be renewed")
+]
+
+
 class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     slug: Slug
     kind: OrgKind
     time_zone: TimeZone = "Europe/London"
+    vetting_recheck_months: RecheckMonths = 36
 
 
 class Organisation(msgspec.Struct, kw_only=True):
@@ -50,6 +56,7 @@ class Organisation(msgspec.Struct, kw_only=True):
     name: str
     kind: OrgKind
     time_zone: str
+    vetting_recheck_months: int
     created_at: datetime
 
 

@@ -44,6 +44,7 @@ async def create_organisation(tx: Tx, data: OrganisationIn) -> Organisation:
             slug=data.slug,
             kind=data.kind.value,
             time_zone=_valid_time_zone(data.time_zone),
+            vetting_recheck_months=data.vetting_recheck_months,
         )
         .on_conflict_do_nothing(index_elements=["slug"])
         .returning(*organisations.c)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from app.db.migrate import head_revision
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -12,7 +13,7 @@ async def test_live_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["migration"] == "0001"
+    assert ready.json()["migration"] == head_revision()
 
 
 async def test_me(client: httpx.AsyncClient, world: World) -> None:

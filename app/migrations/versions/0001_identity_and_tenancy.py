@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from app.migrations.sql import sql_statements
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -148,16 +150,8 @@ GRANT EXECUTE ON FUNCTION codeliver_user_id_for_email(text) TO {RW_ROLE};
 
 
 def _execute_script(script: str) -> None:
-    """Run several statements: asyncpg prepares each one, so they go one at a time."""
-    statement, in_body = [], False
-    for line in script.splitlines():
-        statement.append(line)
-        in_body ^= line.count("$$") % 2 == 1
-        if not in_body and line.rstrip().endswith(";"):
-            op.execute("\n".join(statement))
-            statement = []
-    if "".join(statement).strip():
-        op.execute("\n".join(statement))
+    for statement in sql_statements(script):
+        op.execute(statement)
 
 
 def _uuid_pk() -> sa.Column[object]:
