@@ -28,6 +28,7 @@ from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
 from app.problems import EXCEPTION_HANDLERS
+from app.programmes.controller import ProgrammeController
 from app.settings import Environment, Settings, get_settings
 from app.worker import Worker
 
@@ -105,7 +106,13 @@ def create_app(
         else None
     )
     return Litestar(
-        route_handlers=[HealthController, MetricsController, MeController, OrganisationController],
+        route_handlers=[
+            HealthController,
+            MetricsController,
+            MeController,
+            OrganisationController,
+            ProgrammeController,
+        ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -42,7 +42,8 @@ def _principal(row: Any) -> Principal:
         email=row.email,
         platform_admin=row.is_platform_admin,
         memberships=tuple(
-            Membership(org_id=UUID(m["org_id"]), role=Role(m["role"])) for m in row.memberships
+            Membership(org_id=UUID(m["org_id"]), role=Role(m["role"]), status=m["status"])
+            for m in row.memberships
         ),
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound
 
 
 class Role(StrEnum):
@@ -20,6 +20,7 @@ class Role(StrEnum):
 class Membership:
     org_id: UUID
     role: Role
+    status: str = "approved"  # volunteers start pending; anyone can be suspended
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,26 @@ class Principal:
     memberships: tuple[Membership, ...]
 
     def roles_in(self, org_id: UUID) -> frozenset[Role]:
-        return frozenset(m.role for m in self.memberships if m.org_id == org_id)
+        """Roles the person may act in: approved memberships only."""
+        return frozenset(
+            m.role for m in self.memberships if m.org_id == org_id and m.status == "approved"
+        )
+
+    def member_of(self, org_id: UUID) -> bool:
+        return any(m.org_id == org_id for m in self.memberships)
+
+    def acting_org(self, org_id: UUID | None, *allowed: Role) -> UUID:
+        """The organisation an action is for: the one named, or the caller's only one where
+        they hold an allowed role."""
+        if org_id is not None:
+            self.require_role(org_id, *allowed)
+            return org_id
+        orgs = {m.org_id for m in self.memberships if m.role in allowed and m.status == "approved"}
+        if len(orgs) == 1:
+            return orgs.pop()
+        if not orgs:
+            raise Forbidden(f"Requires one of: {', '.join(sorted(allowed))}")
+        raise InvalidInput.field("org_id", "required: you work for several organisations")
 
     def require_role(self, org_id: UUID, *allowed: Role) -> None:
         """Guard an action in an organisation.
@@ -42,7 +62,7 @@ class Principal:
         if self.platform_admin:
             return
         roles = self.roles_in(org_id)
-        if not roles:
+        if not self.member_of(org_id):
             raise NotFound("Organisation not found")
         if not roles.intersection(allowed):
             raise Forbidden(f"Requires one of: {', '.join(sorted(allowed))} in this organisation")

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from litestar import Request
+from litestar.datastructures import State
 
 from app.errors import Unauthenticated
 
@@ -29,6 +31,9 @@ class TokenIdentity:
     subject: str
     email: str | None = None  # only when the identity provider verified it
     name: str | None = None
+
+
+Caller = Request[TokenIdentity, str, State]  # a request that passed authentication
 
 
 class TokenVerifier(Protocol):

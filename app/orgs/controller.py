@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tenancy import tenant_transaction
 from app.identity.principal import Role
-from app.identity.tokens import TokenIdentity
+from app.identity.tokens import Caller
 from app.orgs import service
 from app.orgs.schemas import Me, Member, MemberIn, Organisation, OrganisationIn
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
-
-Caller = Request[TokenIdentity, str, State]
 
 
 class MeController(Controller):

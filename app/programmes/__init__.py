@@ -1,0 +1,1 @@
+"""Programmes: kinds of co-delivered service and their offer policies."""

@@ -1,0 +1,70 @@
+"""HTTP for programmes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tenancy import tenant_transaction
+from app.identity.tokens import Caller
+from app.pagination import Cursor, Limit, Page
+from app.problems import problem_responses
+from app.programmes import service
+from app.programmes.schemas import Programme, ProgrammeIn, ProgrammePatch
+
+
+class ProgrammeController(Controller):
+    path = "/v1/programmes"
+    tags = ["programmes"]
+
+    @post(
+        "/",
+        summary="Create a programme with its offer policy (coordinator)",
+        responses=problem_responses(403, 409),
+    )
+    async def create(
+        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[ProgrammeIn]
+    ) -> Programme:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.create(tx, data)
+
+    @get("/", summary="Programmes of my organisations", responses=problem_responses())
+    async def list_all(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        org_id: FromQuery[UUID | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Programme]:
+        async with tenant_transaction(db, request.user) as tx:
+            items, next_cursor = await service.list_programmes(
+                tx, org_id=org_id, limit=limit, cursor=cursor
+            )
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get("/{programme_id:uuid}", summary="One programme", responses=problem_responses(404))
+    async def get_one(
+        self, request: Caller, db: NamedDependency[AsyncEngine], programme_id: FromPath[UUID]
+    ) -> Programme:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.get(tx, programme_id)
+
+    @patch(
+        "/{programme_id:uuid}",
+        summary="Change a programme's policy (coordinator)",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def update(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        programme_id: FromPath[UUID],
+        data: JSONBody[ProgrammePatch],
+    ) -> Programme:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.update_programme(tx, programme_id, data)
