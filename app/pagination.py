@@ -45,6 +45,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID, str]:
         key = msgspec.json.decode(raw, type=_Key)
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
         raise InvalidInput.field("cursor", "not a cursor this API issued") from exc
+    sane = (
+        key.at.tzinfo is not None
+        and 1970 <= key.at.year <= 9000
+        and len(key.extra) <= 64
+        and "\x00" not in key.extra
+    )
+    if not sane:
+        raise InvalidInput.field("cursor", "not a cursor this API issued")
     return key.at, key.id, key.extra
 
 

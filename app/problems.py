@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import CodeliverError, FieldError, RateLimited, Unauthenticated, Unavailable
 
@@ -164,6 +165,46 @@ def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+# PostgreSQL error classes (SQLSTATE) that are the caller's or the moment's, not a bug.
+_RETRY_LATER = {"40001", "40P01", "53300", "53400", "55P03", "57014", "57P01", "57P02", "57P03"}
+_BAD_INPUT_CLASSES = {"22", "23"}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for candidate in (
+        getattr(exc, "orig", None),
+        getattr(getattr(exc, "orig", None), "__cause__", None),
+    ):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def _on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    state = _sqlstate(exc) or ""
+    if state == "23505":
+        return problem(
+            409,
+            "conflict",
+            "Conflict with the current state",
+            "That already exists.",
+            instance=request.url.path,
+        )
+    if state[:2] in _BAD_INPUT_CLASSES:
+        return problem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            "A value was rejected by the database (out of range, malformed, or "
+            "referring to something that does not exist).",
+            instance=request.url.path,
+        )
+    if state in _RETRY_LATER or state.startswith("08") or _is_connection_failure(exc):
+        return _on_database_down(request, exc)
+    return _on_unexpected(request, exc)
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _is_connection_failure(exc):
         return _on_database_down(request, exc)
@@ -178,15 +219,19 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 def _is_connection_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (InterfaceError, PoolTimeout)):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError) and _sqlstate(exc) is None:
         return True
     return isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, FileNotFoundError)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     CodeliverError: _on_domain_error,
+    DBAPIError: _on_database_error,
+    PoolTimeout: _on_database_down,
     ValidationException: _on_validation,
     HTTPException: _on_http,
     Exception: _on_unexpected,

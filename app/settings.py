@@ -116,6 +116,15 @@ def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[
         )
     if not settings.database_url:
         raise SettingsError("CODELIVER_DATABASE_URL is required in production")
+    if not settings.migration_database_url:
+        raise SettingsError(
+            "CODELIVER_MIGRATION_DATABASE_URL is required in production: migrations run as "
+            "the tables' owner, the app as a separate role that row-level security binds"
+        )
+    if not settings.firebase_project_id:
+        raise SettingsError(
+            "CODELIVER_FIREBASE_PROJECT_ID: production needs an identity provider to accept"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -160,8 +160,11 @@ class LocalCluster:
 
     def _save(self, state: ClusterState) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps(asdict(state), indent=2))
-        self.state_file.chmod(0o600)
+        tmp = self.state_file.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # secret from birth
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(asdict(state), indent=2))
+        tmp.replace(self.state_file)
 
     def _data_parent(self) -> Path:
         """Where the data folder goes: the state folder if the postgres user can reach it.
@@ -189,7 +192,14 @@ class LocalCluster:
         if state is None or not Path(state.data_dir, "PG_VERSION").exists():
             return "absent"
         done = _run(_as_postgres([f"{state.bindir}/pg_ctl", "-D", state.data_dir, "status"]))
-        return {0: "running", 3: "stopped"}.get(done.returncode, "absent")
+        if done.returncode in (0, 3):
+            return "running" if done.returncode == 0 else "stopped"
+        # Anything else (unreadable data folder, binaries gone after an upgrade) must never
+        # look "absent": start() would initialise over the existing data.
+        raise LocalDatabaseError(
+            f"cannot tell the state of the cluster in {state.data_dir} "
+            f"(pg_ctl exited {done.returncode}): {(done.stderr or done.stdout).strip()}"
+        )
 
     def start(self) -> ClusterState:
         bindir = ensure_server_software()
@@ -289,18 +299,27 @@ class LocalCluster:
         state = self.state()
         if state is None:
             raise LocalDatabaseError("no local cluster: run `codeliver db start`")
-        url = state.url(owner=True, database=database).replace("+asyncpg", "")
         psql = Path(state.bindir) / "psql"
+        # The password goes through the environment, never the command line (visible in ps).
+        env = {**os.environ, "PGPASSWORD": state.owner_password}
         done = _run(
             [
                 str(psql) if psql.exists() else "psql",
-                url,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(state.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
                 "-XAtq",
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-c",
                 sql,
-            ]
+            ],
+            env=env,
         )
         if done.returncode != 0:
             raise LocalDatabaseError(f"psql failed: {done.stderr.strip()}")

@@ -4,6 +4,7 @@ a fresh clone of it per test, the app in-process over ASGI, and no network but l
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,8 @@ from infra.localdb import ClusterState, LocalCluster
 from tests.support import Db, World
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = "codeliver_template"
+# One template per test session, so two sessions on one checkout do not clobber each other.
+TEMPLATE = f"codeliver_template_{os.getpid()}"
 
 
 # -- no network but loopback ------------------------------------------------------------------
@@ -84,12 +86,15 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[ClusterState]:
     local = LocalCluster(ROOT / ".state" / "test-pg", durable=False)
+    already_running = local.state() is not None and local.status() == "running"
     state = local.start()
     local.drop_database(TEMPLATE)
     local.create_database(TEMPLATE)
     upgrade(state.url(owner=True, database=TEMPLATE))
     yield state
-    local.stop()
+    local.drop_database(TEMPLATE)
+    if not already_running:  # another session may still be using it
+        local.stop()
 
 
 @pytest.fixture

@@ -43,6 +43,24 @@ metadata = MetaData(
 
 ORG_KINDS = ("council", "nhs_trust", "charity", "other")
 ROLES = ("volunteer", "caseworker", "coordinator", "org_admin")
+MEMBERSHIP_STATUSES = ("pending", "approved", "suspended")
+TRAVEL_MODES = ("walk", "cycle", "public_transport", "car")
+PROGRAMME_KINDS = (
+    "community_support",
+    "family_intervention",
+    "co_production",
+    "co_design",
+    "other",
+)
+DBS_LEVELS = (
+    "none",
+    "basic",
+    "standard",
+    "enhanced",
+    "enhanced_children",
+    "enhanced_adults",
+    "enhanced_both",
+)
 
 
 def _id() -> Column[object]:
@@ -55,6 +73,23 @@ def _created_at() -> Column[object]:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+def _updated_at() -> Column[object]:
+    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _org_id() -> Column[object]:
+    return Column(
+        "org_id",
+        UUID(as_uuid=True),
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def _user_ref(name: str) -> Column[object]:
+    return Column(name, UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
+
+
 organisations = Table(
     "organisations",
     metadata,
@@ -63,37 +98,31 @@ organisations = Table(
     Column("name", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("time_zone", Text, nullable=False, server_default="Europe/London"),
+    Column("vetting_recheck_months", SmallInteger, nullable=False, server_default="36"),
     _created_at(),
     CheckConstraint(f"kind IN {ORG_KINDS!r}", name="kind"),
     CheckConstraint("slug ~ '^[a-z0-9](-?[a-z0-9])*$'", name="slug_format"),
+    CheckConstraint("vetting_recheck_months BETWEEN 1 AND 120", name="recheck_months"),
 )
 
 users = Table(
     "users",
     metadata,
     _id(),
-    # The identity provider's issuer and subject; both NULL for an invited, not yet signed-in user.
-    Column("issuer", Text),
-    Column("subject", Text),
-    Column("email", Text),
+    # The identity provider's issuer and subject: a user exists once they have signed in.
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("email", Text),  # the last verified e-mail the identity provider gave
     Column("display_name", Text),
     Column("is_platform_admin", Boolean, nullable=False, server_default=text("false")),
     _created_at(),
     UniqueConstraint("issuer", "subject", name="uq_users_issuer_subject"),
-    CheckConstraint("(issuer IS NULL) = (subject IS NULL)", name="identity_pair"),
-    CheckConstraint("subject IS NOT NULL OR email IS NOT NULL", name="reachable"),
 )
-Index("ix_users_email_lower", func.lower(users.c.email))
 
 memberships = Table(
     "memberships",
     metadata,
-    Column(
-        "org_id",
-        UUID(as_uuid=True),
-        ForeignKey("organisations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _org_id(),
     Column(
         "user_id",
         UUID(as_uuid=True),
@@ -102,10 +131,48 @@ memberships = Table(
         index=True,
     ),
     Column("role", Text, nullable=False),
-    Column("created_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
+    # Volunteers start pending until a coordinator approves them; anyone can be suspended.
+    Column("status", Text, nullable=False, server_default="approved"),
+    Column("status_reason", Text),
+    Column("status_changed_at", DateTime(timezone=True)),
+    _user_ref("status_changed_by"),
+    _user_ref("created_by"),
     _created_at(),
     PrimaryKeyConstraint("org_id", "user_id", "role"),
     CheckConstraint(f"role IN {ROLES!r}", name="role"),
+    CheckConstraint(f"status IN {MEMBERSHIP_STATUSES!r}", name="status"),
+)
+
+# Staff are invited by e-mail per organisation; an invitation turns into a membership when
+# someone signs in with that verified e-mail. Inviting looks up nothing about other
+# tenants' users and reveals nothing about them.
+invitations = Table(
+    "invitations",
+    metadata,
+    _id(),
+    _org_id(),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("display_name", Text),
+    _user_ref("invited_by"),
+    _created_at(),
+    Column("claimed_at", DateTime(timezone=True)),
+    _user_ref("claimed_by"),
+    CheckConstraint(f"role IN {ROLES!r}", name="role"),
+    CheckConstraint("email = lower(email)", name="email_lower"),
+)
+Index(
+    "ix_invitations_open",
+    invitations.c.org_id,
+    invitations.c.email,
+    invitations.c.role,
+    unique=True,
+    postgresql_where=invitations.c.claimed_at.is_(None),
+)
+Index(
+    "ix_invitations_email_open",
+    invitations.c.email,
+    postgresql_where=invitations.c.claimed_at.is_(None),
 )
 
 audit_log = Table(
@@ -114,7 +181,7 @@ audit_log = Table(
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("org_id", UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="CASCADE")),
-    Column("actor_user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
+    _user_ref("actor_user_id"),
     Column("action", Text, nullable=False),
     Column("subject_type", Text, nullable=False),
     Column("subject_id", Text, nullable=False),
@@ -125,36 +192,6 @@ Index("ix_audit_log_org_at", audit_log.c.org_id, audit_log.c.at)
 Index("ix_audit_log_subject", audit_log.c.subject_type, audit_log.c.subject_id)
 
 # -- volunteers, vetting, programmes (0002) --------------------------------------------------
-TRAVEL_MODES = ("walk", "cycle", "public_transport", "car")
-PROGRAMME_KINDS = ("community_support", "family_intervention", "co_production", "co_design",
-                   "other")
-DBS_LEVELS = ("none", "basic", "standard", "enhanced", "enhanced_children", "enhanced_adults",
-              "enhanced_both")
-MEMBERSHIP_STATUSES = ("pending", "approved", "suspended")
-
-
-def _updated_at() -> Column[object]:
-    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-memberships.append_column(
-    Column("status", Text, nullable=False, server_default="approved")
-)
-memberships.append_column(Column("status_reason", Text))
-memberships.append_column(Column("status_changed_at", DateTime(timezone=True)))
-memberships.append_column(
-    Column("status_changed_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
-)
-memberships.append_constraint(
-    CheckConstraint(f"status IN {MEMBERSHIP_STATUSES!r}", name="status")
-)
-organisations.append_column(
-    Column("vetting_recheck_months", SmallInteger, nullable=False, server_default="36")
-)
-organisations.append_constraint(
-    CheckConstraint("vetting_recheck_months BETWEEN 1 AND 120", name="recheck_months")
-)
-
 skills = Table(
     "skills",
     metadata,
@@ -173,8 +210,9 @@ skills = Table(
 volunteers = Table(
     "volunteers",
     metadata,
-    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("display_name", Text, nullable=False),
     Column("home", Geography("POINT", srid=4326), nullable=False),
     Column("max_travel_km", Float, nullable=False),
@@ -205,8 +243,12 @@ volunteers = Table(
 volunteer_availability = Table(
     "volunteer_availability",
     metadata,
-    Column("user_id", UUID(as_uuid=True), ForeignKey("volunteers.user_id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("volunteers.user_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("span", TSTZRANGE, nullable=False),
     PrimaryKeyConstraint("user_id", "span"),
 )
@@ -216,10 +258,15 @@ vetting_checks = Table(
     "vetting_checks",
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("org_id", UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="CASCADE"),
-           nullable=False),
-    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "org_id",
+        UUID(as_uuid=True),
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("level", Text, nullable=False),
     Column("checked_on", Date),
     Column("expires_on", Date),
@@ -230,18 +277,27 @@ vetting_checks = Table(
     Column("recorded_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(f"level IN {DBS_LEVELS!r}", name="level"),
-    CheckConstraint("level = 'none' OR (checked_on IS NOT NULL AND expires_on > checked_on)",
-                    name="dated"),
+    CheckConstraint(
+        "level = 'none' OR (checked_on IS NOT NULL AND expires_on > checked_on)", name="dated"
+    ),
 )
-Index("ix_vetting_checks_current", vetting_checks.c.org_id, vetting_checks.c.user_id,
-      vetting_checks.c.recorded_at.desc())
+Index(
+    "ix_vetting_checks_current",
+    vetting_checks.c.org_id,
+    vetting_checks.c.user_id,
+    vetting_checks.c.recorded_at.desc(),
+)
 
 programmes = Table(
     "programmes",
     metadata,
     _id(),
-    Column("org_id", UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "org_id",
+        UUID(as_uuid=True),
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("name", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("min_vetting", Text, nullable=False, server_default="none"),
@@ -262,8 +318,13 @@ devices = Table(
     "devices",
     metadata,
     _id(),
-    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     # An FCM registration token or a Firebase installation id (fid), whichever the app has.
     Column("token", Text, nullable=False, unique=True),
     Column("token_kind", Text, nullable=False),

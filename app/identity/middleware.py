@@ -6,8 +6,9 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import Unauthenticated
+from app.errors import RateLimited, Unauthenticated
 from app.identity.tokens import Verifiers
+from app.ops.ratelimit import TokenBuckets
 
 PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema")
 
@@ -24,11 +25,25 @@ class BearerAuthMiddleware(ASGIMiddleware):
         if scope.get("method") == "OPTIONS":  # CORS preflight carries no credentials
             await next_app(scope, receive, send)
             return
-        token = _bearer(scope)
-        verifiers: Verifiers = scope["litestar_app"].state.verifiers
-        scope["user"] = await verifiers.verify(token)
+        try:
+            token = _bearer(scope)
+            verifiers: Verifiers = scope["litestar_app"].state.verifiers
+            scope["user"] = await verifiers.verify(token)
+        except Unauthenticated:
+            _limit_failures(scope)
+            raise
         scope["auth"] = token
         await next_app(scope, receive, send)
+
+
+def _limit_failures(scope: Scope) -> None:
+    """Failed sign-ins are rate limited per client address (guessing, token stuffing)."""
+    buckets: TokenBuckets | None = scope["litestar_app"].state.rate_limits
+    client = scope.get("client")
+    if buckets is not None:
+        wait = buckets.take(f"auth-failure:{client[0] if client else 'unknown'}")
+        if wait:
+            raise RateLimited(wait)
 
 
 def _bearer(scope: Scope) -> str:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from litestar import Request
 from litestar.datastructures import State
 
-from app.errors import Unauthenticated
+from app.errors import Unauthenticated, Unavailable
 
 DEV_ISSUER = "codeliver-dev"
 AUDIENCE = "codeliver"
@@ -63,9 +63,15 @@ class DevIssuer:
             serialization.NoEncryption(),
         )
         tmp = self.key_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pem)
-        tmp.chmod(0o600)
-        tmp.replace(self.key_file)  # atomic: concurrent starters agree on one key
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # secret from birth
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        try:
+            os.link(tmp, self.key_file)  # the first writer wins; the others read its key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
         return self._load_or_create()
 
     def issue(
@@ -132,6 +138,8 @@ class FirebaseVerifier:
             raise Unauthenticated("The token has expired") from exc
         except (auth.InvalidIdTokenError, ValueError) as exc:
             raise Unauthenticated(f"Invalid token: {exc}") from exc
+        except auth.CertificateFetchError as exc:  # Google's keys unreachable: not the caller's
+            raise Unavailable("Cannot verify Firebase tokens right now") from exc
         # firebase-admin skips the expiry check against the Auth emulator; never trust that.
         if not isinstance(claims.get("exp"), int) or claims["exp"] < time.time() - 30:
             raise Unauthenticated("The token has expired")

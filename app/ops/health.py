@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,6 +11,7 @@ from app.db.migrate import current_revision, head_revision
 from app.problems import problem, problem_responses
 
 _HEAD = head_revision()
+log = structlog.get_logger(__name__)
 
 
 class HealthController(Controller):

@@ -70,7 +70,7 @@ class MemberIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Member(msgspec.Struct, kw_only=True):
-    user_id: UUID
+    user_id: UUID | None  # None for an invitation not yet claimed
     display_name: str | None
     email: str | None
     role: Role

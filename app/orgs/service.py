@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Row, func, insert, select, tuple_
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
-from app.db.tables import memberships, organisations, users
+from app.db.tables import invitations, memberships, organisations, users
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import Role
@@ -63,24 +62,45 @@ async def _organisation_exists(tx: Tx, org_id: UUID) -> None:
         raise NotFound("Organisation not found")
 
 
-async def _resolve_user(tx: Tx, data: MemberIn) -> UUID:
-    if data.user_id is not None:
-        found = await tx.conn.scalar(select(users.c.id).where(users.c.id == data.user_id))
-        if found is None:
-            raise NotFound("User not found")
-        return data.user_id
+async def _invite(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
+    """An invitation for an e-mail: it becomes a membership when someone signs in with that
+    verified address. Whether the address has an account anywhere is never looked up."""
     assert data.email is not None
-    email = data.email.strip().lower()
-    existing = await tx.conn.scalar(select(func.codeliver_user_id_for_email(email)))
-    if existing is not None:
-        return UUID(str(existing))
-    # An invitation: a user with no identity yet, claimed on first sign-in with this
-    # verified e-mail. The id is made here because RLS would not let us read it back.
-    user_id = uuid.uuid4()
-    await tx.conn.execute(
-        insert(users).values(id=user_id, email=email, display_name=data.display_name)
+    row = (
+        await tx.conn.execute(
+            pg_insert(invitations)
+            .values(
+                org_id=org_id,
+                email=data.email.strip().lower(),
+                role=data.role.value,
+                display_name=data.display_name,
+                invited_by=tx.principal.user_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["org_id", "email", "role"],
+                index_where=invitations.c.claimed_at.is_(None),
+            )
+            .returning(invitations.c.id, invitations.c.email, invitations.c.created_at)
+        )
+    ).one_or_none()
+    if row is None:
+        raise Conflict(f"{data.email} already has an open invitation as {data.role}")
+    await audit.record(
+        tx,
+        "invitation.created",
+        "invitation",
+        row.id,
+        org_id=org_id,
+        details={"role": data.role.value},
     )
-    return user_id
+    return Member(
+        user_id=None,
+        display_name=data.display_name,
+        email=row.email,
+        role=data.role,
+        invited=True,
+        created_at=row.created_at,
+    )
 
 
 async def add_member(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
@@ -96,7 +116,13 @@ async def add_member(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
         raise InvalidInput.field(
             "role", f"you may grant: {', '.join(sorted(allowed)) or 'nothing'}"
         )
-    user_id = await _resolve_user(tx, data)
+    if data.email is not None:
+        return await _invite(tx, org_id, data)
+    assert data.user_id is not None
+    user_id = data.user_id
+    # Row-level security shows only colleagues in the caller's organisations.
+    if await tx.conn.scalar(select(users.c.id).where(users.c.id == user_id)) is None:
+        raise NotFound("User not found")
     inserted = await tx.conn.execute(
         pg_insert(memberships)
         .values(
@@ -160,7 +186,7 @@ async def _members(
             display_name=r.display_name,
             email=r.email,
             role=Role(r.role),
-            invited=r.subject is None,
+            invited=False,
             created_at=r.created_at,
         )
         for r in rows

@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.support import World
 
@@ -29,27 +30,72 @@ async def test_a_coordinator_invites_a_caseworker_who_then_signs_in(
     assert r.status_code == 201, r.text
     invited = r.json()
     assert invited["invited"] is True
+    assert invited["user_id"] is None
     assert invited["email"] == "case.worker@example.org"
-    assert await world.count("audit_log", "action = 'membership.created'") == 1
+    assert await world.count("audit_log", "action = 'invitation.created'") == 1
 
     # First sign-in with that verified e-mail claims the invitation.
     me = await client.get(
         "/v1/me", headers=world.headers("firebase-uid-1", email="case.worker@example.org")
     )
     assert me.status_code == 200
-    assert me.json()["user_id"] == invited["user_id"]
     assert [m["role"] for m in me.json()["memberships"]] == ["caseworker"]
+    assert await world.count("invitations", "claimed_at IS NOT NULL") == 1
 
     listed = await client.get(f"/v1/orgs/{orgs['a']}/members", headers=coordinator)
-    by_user = {m["user_id"]: m for m in listed.json()["items"]}
-    assert by_user[invited["user_id"]]["invited"] is False
+    assert me.json()["user_id"] in {m["user_id"] for m in listed.json()["items"]}
+
+
+async def test_someone_who_signed_in_before_is_invited_later(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    early = world.headers("early-bird", email="early@example.org")
+    assert (await client.get("/v1/me", headers=early)).json()["memberships"] == []
+    admin = await world.person("admin-a", org="org-a", role="org_admin")
+    r = await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=admin,
+        json={"email": "early@example.org", "role": "coordinator"},
+    )
+    # The answer does not reveal that this address already has an account.
+    assert r.status_code == 201
+    assert r.json()["user_id"] is None
+    assert r.json()["invited"] is True
+    roles = [m["role"] for m in (await client.get("/v1/me", headers=early)).json()["memberships"]]
+    assert roles == ["coordinator"]
+
+
+async def test_another_tenants_invitation_is_not_reused(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    a = await world.person("coord-a", org="org-a", role="coordinator")
+    b = await world.person("coord-b", org="org-b", role="coordinator")
+    body = {"email": "shared@example.org", "role": "caseworker", "display_name": "Name From B"}
+    assert (
+        await client.post(f"/v1/orgs/{orgs['b']}/members", headers=b, json=body)
+    ).status_code == 201
+    r = await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=a,
+        json={"email": "shared@example.org", "role": "caseworker"},
+    )
+    assert r.status_code == 201
+    assert "Name From B" not in r.text
+    again = await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=a,
+        json={"email": "shared@example.org", "role": "caseworker"},
+    )
+    assert again.status_code == 409
+    me = await client.get("/v1/me", headers=world.headers("sharer", email="shared@example.org"))
+    assert len(me.json()["memberships"]) == 2
 
 
 async def test_an_unverified_email_claims_nothing(
     client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
 ) -> None:
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
-    await client.post(
+    invite = await client.post(
         f"/v1/orgs/{orgs['a']}/members",
         headers=coordinator,
         json={"email": "x@example.org", "role": "caseworker"},
@@ -71,8 +117,10 @@ async def test_an_unverified_email_claims_nothing(
         world.issuer._private,
         algorithm="EdDSA",
     )
+    assert invite.status_code == 201
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["memberships"] == []
+    assert await world.count("invitations", "claimed_at IS NULL") == 1
 
 
 async def test_adding_an_existing_user_by_id_and_duplicates(
@@ -115,7 +163,7 @@ async def test_bad_member_requests(
     assert r.status_code == 422, r.text
     assert field in [e["field"] for e in r.json()["errors"]]
     assert await world.count("memberships") == before
-    assert await world.count("users", "subject IS NULL") == 0
+    assert await world.count("invitations") == 0
 
 
 async def test_roles_that_may_not_manage_members(
@@ -174,8 +222,18 @@ async def test_members_are_cursor_paginated(
     client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
 ) -> None:
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
-    for n in range(6):
-        await world.person(f"worker-{n}", org="org-a", role="caseworker")
+    # One transaction: every membership gets the same created_at, so the cursor must break
+    # ties by user id.
+    async with world.owner.begin() as conn:
+        await conn.execute(
+            text(
+                "WITH u AS (INSERT INTO users (issuer, subject) SELECT 'test', 'worker-' || n "
+                "FROM generate_series(1, 6) n RETURNING id) "
+                "INSERT INTO memberships (org_id, user_id, role) "
+                "SELECT :org, id, 'caseworker' FROM u"
+            ),
+            {"org": orgs["a"]},
+        )
     seen: list[str] = []
     url: str | None = f"/v1/orgs/{orgs['a']}/members?limit=3&role=caseworker"
     while url:

@@ -14,7 +14,14 @@ def test_a_cursor_round_trips() -> None:
     assert decode_cursor(encode_cursor(*key)) == key
 
 
-@pytest.mark.parametrize("bad", ["", "!!!", "bm90IGpzb24", encode_cursor.__name__, "W10"])
+FORGED = [
+    encode_cursor(datetime(1, 1, 1, tzinfo=UTC), uuid4()),
+    encode_cursor(datetime(2026, 1, 1), uuid4()),  # naive
+    encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), uuid4(), "\x00"),
+]
+
+
+@pytest.mark.parametrize("bad", ["", "!!!", "bm90IGpzb24", encode_cursor.__name__, "W10", *FORGED])
 def test_a_bad_cursor_is_a_field_error(bad: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         decode_cursor(bad)

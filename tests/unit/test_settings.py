@@ -46,7 +46,12 @@ def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
         load_settings({name: value})
 
 
-PRODUCTION = {"CODELIVER_ENV": "production", "CODELIVER_DATABASE_URL": "postgresql+asyncpg://x"}
+PRODUCTION = {
+    "CODELIVER_ENV": "production",
+    "CODELIVER_DATABASE_URL": "postgresql+asyncpg://app@db/codeliver",
+    "CODELIVER_MIGRATION_DATABASE_URL": "postgresql+asyncpg://owner@db/codeliver",
+    "CODELIVER_FIREBASE_PROJECT_ID": "my-project",
+}
 
 
 def test_production_turns_the_dev_issuer_off_by_default() -> None:
@@ -63,6 +68,10 @@ def test_production_refuses_the_firebase_auth_emulator() -> None:
         load_settings({**PRODUCTION, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
 
 
-def test_production_needs_a_database_url() -> None:
-    with pytest.raises(SettingsError, match="CODELIVER_DATABASE_URL"):
-        load_settings({"CODELIVER_ENV": "production"})
+@pytest.mark.parametrize(
+    "missing",
+    ["CODELIVER_DATABASE_URL", "CODELIVER_MIGRATION_DATABASE_URL", "CODELIVER_FIREBASE_PROJECT_ID"],
+)
+def test_production_needs_separate_logins_and_an_identity_provider(missing: str) -> None:
+    with pytest.raises(SettingsError, match=missing):
+        load_settings({k: v for k, v in PRODUCTION.items() if k != missing})

@@ -1,4 +1,4 @@
-"""Volunteers, vetting, programmes, skills, availability, devices; role-aware tenancy.
+"""Volunteers, vetting, programmes, skills, availability and devices.
 
 Revision ID: 0002
 Revises: 0001
@@ -6,8 +6,6 @@ Create Date: 2026-11-28 18:13:24.284309
 """
 
 from __future__ import annotations
-
-import importlib
 
 import sqlalchemy as sa
 from alembic import op
@@ -49,60 +47,9 @@ PLATFORM_SKILLS = [
     ("data_classification", "Classifying content (co-production)"),
 ]
 
-# Staff (caseworkers, coordinators, org admins) see people's personal data; volunteers of
-# the same organisation do not. So people data is scoped to the caller's staff orgs.
+# Volunteer profiles and availability are personal data: the volunteer and the staff of
+# organisations they serve may read them, fellow volunteers may not.
 SQL = f"""
-CREATE FUNCTION codeliver_staff_org_ids() RETURNS uuid[] LANGUAGE sql STABLE AS $$
-  SELECT coalesce(nullif(current_setting('codeliver.staff_org_ids', true), ''), '{{}}')::uuid[]
-$$;
-
-CREATE OR REPLACE FUNCTION codeliver_login(p_issuer text, p_subject text, p_email text,
-                                           p_name text)
-RETURNS TABLE (user_id uuid, display_name text, email text, is_platform_admin boolean,
-               memberships jsonb)
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-DECLARE
-  u users%ROWTYPE;
-  orgs uuid[];
-  staff uuid[];
-BEGIN
-  PERFORM set_config('codeliver.issuer', p_issuer, true);
-  PERFORM set_config('codeliver.subject', p_subject, true);
-  PERFORM set_config('codeliver.email', coalesce(lower(p_email), ''), true);
-  SELECT * INTO u FROM users WHERE users.issuer = p_issuer AND users.subject = p_subject;
-  IF NOT FOUND AND p_email IS NOT NULL THEN
-    UPDATE users SET issuer = p_issuer, subject = p_subject,
-                     display_name = coalesce(users.display_name, p_name)
-     WHERE users.id = (SELECT i.id FROM users i
-                        WHERE i.subject IS NULL AND lower(i.email) = lower(p_email)
-                        ORDER BY i.created_at LIMIT 1)
-    RETURNING * INTO u;
-  END IF;
-  IF u.id IS NULL THEN
-    INSERT INTO users (issuer, subject, email, display_name)
-    VALUES (p_issuer, p_subject, lower(p_email), p_name)
-    ON CONFLICT (issuer, subject) DO NOTHING
-    RETURNING * INTO u;
-    IF u.id IS NULL THEN  -- a concurrent first sign-in won the insert
-      SELECT * INTO u FROM users WHERE users.issuer = p_issuer AND users.subject = p_subject;
-    END IF;
-  END IF;
-  PERFORM set_config('codeliver.user_id', u.id::text, true);
-  PERFORM set_config('codeliver.platform_admin',
-                     CASE WHEN u.is_platform_admin THEN 'on' ELSE 'off' END, true);
-  SELECT array_agg(DISTINCT m.org_id) INTO orgs FROM memberships m WHERE m.user_id = u.id;
-  SELECT array_agg(DISTINCT m.org_id) INTO staff FROM memberships m
-   WHERE m.user_id = u.id AND m.role <> 'volunteer' AND m.status = 'approved';
-  PERFORM set_config('codeliver.org_ids', coalesce(orgs, '{{}}')::text, true);
-  PERFORM set_config('codeliver.staff_org_ids', coalesce(staff, '{{}}')::text, true);
-  RETURN QUERY SELECT u.id, u.display_name, u.email, u.is_platform_admin,
-    coalesce((SELECT jsonb_agg(jsonb_build_object('org_id', m.org_id, 'role', m.role,
-                                                  'status', m.status)
-                               ORDER BY m.org_id, m.role)
-                FROM memberships m WHERE m.user_id = u.id), '[]'::jsonb);
-END $$;
-
 -- A volunteer joins an organisation by its slug: pending until a coordinator approves.
 CREATE FUNCTION codeliver_enrol_volunteer(p_slug text) RETURNS uuid
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -174,45 +121,22 @@ CREATE POLICY vetting_read ON vetting_checks FOR SELECT
   USING (user_id = codeliver_user_id() OR org_id = ANY (codeliver_staff_org_ids())
          OR codeliver_is_platform_admin());
 CREATE POLICY vetting_record ON vetting_checks FOR INSERT
-  WITH CHECK ((org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin())
+  WITH CHECK ((org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin())
               AND user_id <> codeliver_user_id());
 
 ALTER TABLE programmes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY programmes_read ON programmes FOR SELECT
   USING (org_id = ANY (codeliver_org_ids()) OR codeliver_is_platform_admin());
 CREATE POLICY programmes_manage ON programmes FOR ALL
-  USING (org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin())
-  WITH CHECK (org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin());
+  USING (org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin())
+  WITH CHECK (org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin());
 
 ALTER TABLE skills ENABLE ROW LEVEL SECURITY;
 CREATE POLICY skills_read ON skills FOR SELECT
   USING (org_id IS NULL OR org_id = ANY (codeliver_org_ids()) OR codeliver_is_platform_admin());
 CREATE POLICY skills_manage ON skills FOR ALL
-  USING (org_id = ANY (codeliver_staff_org_ids()))
-  WITH CHECK (org_id = ANY (codeliver_staff_org_ids()));
-
--- Tighten 0001's people policies from "any of my organisations" to "where I am staff":
--- a volunteer of an organisation must not read its member list or audit trail.
-DROP POLICY memberships_read ON memberships;
-DROP POLICY memberships_tenant ON memberships;
-CREATE POLICY memberships_read ON memberships FOR SELECT
-  USING (user_id = codeliver_user_id() OR org_id = ANY (codeliver_staff_org_ids())
-         OR codeliver_is_platform_admin());
-CREATE POLICY memberships_manage ON memberships FOR ALL
-  USING (org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin())
-  WITH CHECK (org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin());
-DROP POLICY users_read ON users;
-CREATE POLICY users_read ON users FOR SELECT USING (
-  id = codeliver_user_id()
-  OR (issuer = current_setting('codeliver.issuer', true)
-      AND subject = current_setting('codeliver.subject', true))
-  OR (subject IS NULL AND lower(email) = current_setting('codeliver.email', true))
-  OR codeliver_is_platform_admin()
-  OR EXISTS (SELECT 1 FROM memberships m
-              WHERE m.user_id = users.id AND m.org_id = ANY (codeliver_staff_org_ids())));
-DROP POLICY audit_log_read ON audit_log;
-CREATE POLICY audit_log_read ON audit_log FOR SELECT
-  USING (org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin());
+  USING (org_id = ANY (codeliver_manager_org_ids()))
+  WITH CHECK (org_id = ANY (codeliver_manager_org_ids()));
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON volunteers, volunteer_availability, devices,
   programmes, skills TO {RW_ROLE};
@@ -221,13 +145,8 @@ GRANT EXECUTE ON FUNCTION codeliver_enrol_volunteer(text) TO {RW_ROLE};
 GRANT EXECUTE ON FUNCTION codeliver_register_device(text, text, text, text) TO {RW_ROLE};
 """
 
-LOGIN_0001 = importlib.import_module(
-    "app.migrations.versions.0001_identity_and_tenancy"
-).LOGIN_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
-
 
 def upgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
     op.create_table(
         "devices",
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
@@ -494,36 +413,6 @@ def upgrade() -> None:
         unique=False,
         postgresql_using="gist",
     )
-    op.add_column(
-        "memberships", sa.Column("status", sa.Text(), server_default="approved", nullable=False)
-    )
-    op.add_column("memberships", sa.Column("status_reason", sa.Text(), nullable=True))
-    op.add_column(
-        "memberships", sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=True)
-    )
-    op.add_column("memberships", sa.Column("status_changed_by", sa.UUID(), nullable=True))
-    op.create_foreign_key(
-        op.f("fk_memberships_status_changed_by_users"),
-        "memberships",
-        "users",
-        ["status_changed_by"],
-        ["id"],
-        ondelete="SET NULL",
-    )
-    op.add_column(
-        "organisations",
-        sa.Column("vetting_recheck_months", sa.SmallInteger(), server_default="36", nullable=False),
-    )
-    op.create_check_constraint(
-        op.f("ck_memberships_status"),
-        "memberships",
-        "status IN ('pending', 'approved', 'suspended')",
-    )
-    op.create_check_constraint(
-        op.f("ck_organisations_recheck_months"),
-        "organisations",
-        "vetting_recheck_months BETWEEN 1 AND 120",
-    )
     for statement in sql_statements(SQL):
         op.execute(statement)
     op.bulk_insert(
@@ -532,42 +421,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
     for fn in (
         "codeliver_enrol_volunteer(text)",
         "codeliver_register_device(text, text, text, text)",
-        "codeliver_staff_org_ids()",
     ):
         op.execute(f"DROP FUNCTION IF EXISTS {fn}")
-    op.execute(LOGIN_0001)
-    op.drop_column("organisations", "vetting_recheck_months")
-    op.drop_constraint(
-        op.f("fk_memberships_status_changed_by_users"), "memberships", type_="foreignkey"
-    )
-    op.drop_column("memberships", "status_changed_by")
-    op.drop_column("memberships", "status_changed_at")
-    op.drop_column("memberships", "status_reason")
-    op.drop_column("memberships", "status")
-    op.drop_index(
-        "ix_volunteer_availability_span",
-        table_name="volunteer_availability",
-        postgresql_using="gist",
-    )
-    op.drop_table("volunteer_availability")
-    op.drop_geospatial_index(
-        "idx_volunteers_live_location",
-        table_name="volunteers",
-        postgresql_using="gist",
-        column_name="live_location",
-    )
-    op.drop_geospatial_index(
-        "idx_volunteers_home", table_name="volunteers", postgresql_using="gist", column_name="home"
-    )
-    op.drop_geospatial_table("volunteers")
-    op.drop_index("ix_vetting_checks_current", table_name="vetting_checks")
-    op.drop_table("vetting_checks")
-    op.drop_table("skills")
-    op.drop_table("programmes")
-    op.drop_index(op.f("ix_devices_user_id"), table_name="devices")
-    op.drop_table("devices")
-    # ### end Alembic commands ###
+    for table in (
+        "volunteer_availability",
+        "volunteers",
+        "vetting_checks",
+        "skills",
+        "programmes",
+        "devices",
+    ):
+        op.drop_table(table)

@@ -38,8 +38,9 @@ def test_satisfies_is_a_partial_order(a: DbsLevel, b: DbsLevel, c: DbsLevel) -> 
 
 
 @given(levels, levels, levels)
-def test_stricter_is_the_least_level_meeting_both(a: DbsLevel, b: DbsLevel,
-                                                  other: DbsLevel) -> None:
+def test_stricter_is_the_least_level_meeting_both(
+    a: DbsLevel, b: DbsLevel, other: DbsLevel
+) -> None:
     both = stricter(a, b)
     assert satisfies(both, a)
     assert satisfies(both, b)
@@ -48,8 +49,12 @@ def test_stricter_is_the_least_level_meeting_both(a: DbsLevel, b: DbsLevel,
 
 
 def _check(**kw: object) -> Vetting:
-    base: dict[str, object] = {"level": DbsLevel.ENHANCED_CHILDREN, "checked_on": TODAY,
-                               "expires_on": TODAY + timedelta(days=365), "id_verified": True}
+    base: dict[str, object] = {
+        "level": DbsLevel.ENHANCED_CHILDREN,
+        "checked_on": TODAY,
+        "expires_on": TODAY + timedelta(days=365),
+        "id_verified": True,
+    }
     return Vetting(**{**base, **kw})  # type: ignore[arg-type]
 
 
