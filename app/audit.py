@@ -21,8 +21,12 @@ async def record(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
+    # inline(): no RETURNING of the new id; writers may not read the log back (volunteers
+    # write entries too, and only staff may read them).
     await tx.conn.execute(
-        insert(audit_log).values(
+        insert(audit_log)
+        .inline()
+        .values(
             org_id=org_id,
             actor_user_id=tx.principal.user_id,
             action=action,

@@ -37,7 +37,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings)
 
     async def run() -> None:
-        engine = create_engine(database_urls(settings)[0], settings)
+        engine = create_engine(database_urls(settings)[1], settings)  # the system login
         try:
             await Worker(engine).run()
         finally:
@@ -65,7 +65,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(
         f"demo data: {report.organisations} organisations, {report.users} users, "
-        f"{report.memberships} memberships",
+        f"{report.memberships} memberships, {report.volunteers} volunteers",
         file=sys.stderr,
     )
     return 0
@@ -155,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run background work alone").set_defaults(func=_worker)
     sub.add_parser("migrate", help="upgrade the database to head").set_defaults(func=_migrate)
     seed = sub.add_parser("seed", help="load the demo borough (idempotent)")
-    seed.add_argument("--volunteers", type=int, default=60)
+    seed.add_argument("--volunteers", type=int, default=2000)
     seed.set_defaults(func=_seed)
     token = sub.add_parser("token", help="print a development bearer token")
     token.add_argument("--user", required=True, help="the user's subject, e.g. demo-volunteer-001")

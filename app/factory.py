@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.clients.controller import ClientController
 from app.db.engine import create_engine, database_urls
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -29,6 +30,7 @@ from app.orgs.controller import MeController, OrganisationController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
 from app.settings import Environment, Settings, get_settings
+from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
 from app.worker import Worker
 
 log = structlog.get_logger(__name__)
@@ -92,16 +94,21 @@ def create_app(
         verifiers = build_verifiers(settings)
         app.state.verifiers = verifiers
         worker_task: asyncio.Task[None] | None = None
-        worker = Worker(engine)
+        worker_engine = (
+            create_engine(database_urls(settings)[1], settings) if embed_worker else None
+        )
+        worker = Worker(worker_engine) if worker_engine is not None else None
         try:
             await _refuse_privileged_login(engine, settings)
-            if embed_worker:
+            if worker is not None:
                 worker_task = asyncio.create_task(worker.run(), name="worker")
             yield
         finally:
-            if worker_task is not None:
+            if worker is not None and worker_task is not None:
                 worker.stop()
                 await worker_task
+            if worker_engine is not None:
+                await worker_engine.dispose()
             for verifier in verifiers.verifiers:
                 if isinstance(verifier, FirebaseVerifier):
                     verifier.close()
@@ -123,6 +130,9 @@ def create_app(
             MeController,
             OrganisationController,
             ProgrammeController,
+            ClientController,
+            MyVolunteeringController,
+            VolunteerRosterController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

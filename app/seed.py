@@ -4,14 +4,27 @@ nothing that is already there (every row has a natural key)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import msgspec
 from rich.progress import Progress
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from app.db.tables import memberships, organisations, users
+from app.db.tables import (
+    memberships,
+    organisations,
+    users,
+    vetting_checks,
+    volunteer_availability,
+)
+from app.db.tables import volunteers as volunteers_table
+from app.demo_population import profile_row, volunteer
 from app.identity.tokens import DEV_ISSUER
+from app.volunteers.availability import expand
+from app.volunteers.schedule import SPAN_HORIZON
 
 TOWN_CENTRE = (51.4543, -0.9781)  # Reading, Berkshire (lat, lon)
 
@@ -32,11 +45,15 @@ STAFF_ROLES = ("org_admin", "coordinator", "caseworker")
 PLATFORM_ADMIN = "demo-platform-admin"
 
 
+BATCH = 500
+
+
 @dataclass(frozen=True)
 class SeedReport:
     organisations: int
     users: int
     memberships: int
+    volunteers: int
 
 
 async def ensure_user(
@@ -72,7 +89,7 @@ async def ensure_member(
     )
 
 
-async def seed(owner_url: str, *, volunteers: int = 60, progress: bool = True) -> SeedReport:
+async def seed(owner_url: str, *, volunteers: int = 2000, progress: bool = True) -> SeedReport:
     engine = create_async_engine(owner_url)
     try:
         async with engine.begin() as conn:
@@ -80,36 +97,111 @@ async def seed(owner_url: str, *, volunteers: int = 60, progress: bool = True) -
                 task = bar.add_task("Seeding the demo borough", total=len(ORGS) + volunteers + 1)
                 await ensure_user(conn, PLATFORM_ADMIN, "Platform Admin", platform_admin=True)
                 bar.advance(task)
+                org_ids = []
                 for org in ORGS:
-                    await conn.execute(
-                        insert(organisations)
-                        .values(slug=org.slug, name=org.name, kind=org.kind)
-                        .on_conflict_do_nothing(index_elements=["slug"])
-                    )
-                    for role in STAFF_ROLES:
-                        subject = f"demo-{role.replace('_', '-')}-{org.slug}"
-                        await ensure_member(
-                            conn, subject, f"{role.title()} at {org.name}", org.slug, role
-                        )
+                    org_ids.append(await _ensure_org(conn, org))
                     bar.advance(task)
-                for n in range(volunteers):
-                    # Volunteers may serve several organisations: every third serves two.
-                    homes = [ORGS[n % len(ORGS)]] + (
-                        [ORGS[(n + 1) % len(ORGS)]] if n % 3 == 0 else []
-                    )
-                    for org in homes:
-                        await ensure_member(
-                            conn,
-                            f"demo-volunteer-{n:03d}",
-                            f"Volunteer {n:03d}",
-                            org.slug,
-                            "volunteer",
-                        )
-                    bar.advance(task)
+                for start in range(0, volunteers, BATCH):
+                    batch = range(start, min(start + BATCH, volunteers))
+                    await _seed_volunteers(conn, batch, org_ids)
+                    bar.advance(task, len(batch))
             counts = [
                 await conn.scalar(select(func.count()).select_from(t))
-                for t in (organisations, users, memberships)
+                for t in (organisations, users, memberships, volunteers_table)
             ]
         return SeedReport(*(int(c or 0) for c in counts))
     finally:
         await engine.dispose()
+
+
+async def _ensure_org(conn: AsyncConnection, org: DemoOrg) -> Any:
+    await conn.execute(
+        insert(organisations)
+        .values(slug=org.slug, name=org.name, kind=org.kind)
+        .on_conflict_do_nothing(index_elements=["slug"])
+    )
+    for role in STAFF_ROLES:
+        subject = f"demo-{role.replace('_', '-')}-{org.slug}"
+        await ensure_member(conn, subject, f"{role.title()} at {org.name}", org.slug, role)
+    return await conn.scalar(select(organisations.c.id).where(organisations.c.slug == org.slug))
+
+
+async def _seed_volunteers(conn: AsyncConnection, numbers: range, org_ids: list[Any]) -> None:
+    """One batch, in bulk statements; only people not seeded before get rows."""
+    today = date.today()
+    people = [volunteer(n, centre=TOWN_CENTRE, orgs=len(org_ids), today=today) for n in numbers]
+    await conn.execute(
+        insert(users).on_conflict_do_nothing(),
+        [
+            {"issuer": DEV_ISSUER, "subject": p.subject, "display_name": p.display_name}
+            for p in people
+        ],
+    )
+    ids = dict(
+        (
+            await conn.execute(
+                select(users.c.subject, users.c.id).where(
+                    users.c.issuer == DEV_ISSUER, users.c.subject.in_([p.subject for p in people])
+                )
+            )
+        ).all()
+    )
+    fresh = (
+        set(
+            (
+                await conn.execute(
+                    insert(volunteers_table)
+                    .on_conflict_do_nothing()
+                    .returning(volunteers_table.c.user_id),
+                    [
+                        profile_row(p, ids[p.subject])
+                        | {"availability": msgspec.to_builtins(p.availability)}
+                        for p in people
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if people
+        else set()
+    )
+    new = [p for p in people if ids[p.subject] in fresh]
+    if not new:
+        return
+    await conn.execute(
+        insert(memberships).on_conflict_do_nothing(),
+        [
+            {
+                "org_id": org_ids[i],
+                "user_id": ids[p.subject],
+                "role": "volunteer",
+                "status": p.status,
+            }
+            for p in new
+            for i in p.orgs
+        ],
+    )
+    await conn.execute(
+        insert(vetting_checks),
+        [
+            {
+                "org_id": org_ids[i],
+                "user_id": ids[p.subject],
+                "level": p.vetting_level,
+                "checked_on": p.checked_on,
+                "id_verified": p.vetting_level != "none",
+                "expires_on": p.checked_on + timedelta(days=3 * 365) if p.checked_on else None,
+            }
+            for p in new
+            for i in p.orgs
+        ],
+    )
+    now = datetime.now(UTC)
+    spans = [
+        {"user_id": ids[p.subject], "span": Range(a, b)}
+        for p in new
+        for a, b in expand(p.availability, now, now + SPAN_HORIZON)
+    ]
+    if spans:
+        await conn.execute(insert(volunteer_availability), spans)

@@ -25,13 +25,21 @@ class Job:
     run: Callable[[AsyncEngine], Awaitable[None]]
 
 
-JOBS: list[Job] = []
+def default_jobs() -> list[Job]:
+    from app.volunteers import schedule
+
+    return [
+        Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
+        Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
+    ]
 
 
 class Worker:
     def __init__(self, engine: AsyncEngine, jobs: list[Job] | None = None) -> None:
+        """`engine` logs in as the system (the owner or a BYPASSRLS role): jobs work across
+        organisations, which row-level security would otherwise hide."""
         self.engine = engine
-        self.jobs = JOBS if jobs is None else jobs
+        self.jobs = default_jobs() if jobs is None else jobs
         self.stopping = asyncio.Event()
         self.runs: dict[str, int] = {job.name: 0 for job in self.jobs}
 

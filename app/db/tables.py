@@ -335,3 +335,32 @@ devices = Table(
     CheckConstraint("token_kind IN ('token', 'fid')", name="token_kind"),
     CheckConstraint("platform IN ('android', 'ios', 'web')", name="platform"),
 )
+
+# -- clients (0003) --------------------------------------------------------------------------
+# The people a caseworker's organisation helps: personal (often special-category) data, so
+# staff only, every read audited, and erasure anonymises the row in place rather than
+# deleting it, keeping a coarse location for area statistics.
+clients = Table(
+    "clients",
+    metadata,
+    _id(),
+    _org_id(),
+    Column("name", Text, nullable=False),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("address", Text),
+    Column("location", Geography("POINT", srid=4326)),  # NULL: a remote-only client
+    Column("notes", Text),
+    Column("safeguarding_flags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("preferred_language", Text),  # ISO 639-1
+    _user_ref("created_by"),
+    _created_at(),
+    _updated_at(),
+    Column("erased_at", DateTime(timezone=True)),
+    CheckConstraint(
+        "erased_at IS NULL OR (phone IS NULL AND email IS NULL AND address IS NULL"
+        " AND notes IS NULL AND safeguarding_flags = '{}')",
+        name="erased_holds_no_personal_data",
+    ),
+)
+Index("ix_clients_org_created", clients.c.org_id, clients.c.created_at, clients.c.id)

@@ -33,6 +33,12 @@ class Tx:
 
     conn: AsyncConnection
     principal: Principal
+    identity: TokenIdentity
+
+    async def refreshed(self) -> Tx:
+        """The same caller after their memberships changed in this transaction (joining an
+        organisation): re-reads them and resets the tenant context accordingly."""
+        return Tx(self.conn, await _login(self.conn, self.identity), self.identity)
 
 
 def _principal(row: Any) -> Principal:
@@ -48,18 +54,17 @@ def _principal(row: Any) -> Principal:
     )
 
 
+async def _login(conn: AsyncConnection, identity: TokenIdentity) -> Principal:
+    params = {
+        "issuer": identity.issuer,
+        "subject": identity.subject,
+        "email": identity.email,
+        "name": identity.name,
+    }
+    return _principal((await conn.execute(_LOGIN, params)).one())
+
+
 @asynccontextmanager
 async def tenant_transaction(engine: AsyncEngine, identity: TokenIdentity) -> AsyncIterator[Tx]:
     async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                _LOGIN,
-                {
-                    "issuer": identity.issuer,
-                    "subject": identity.subject,
-                    "email": identity.email,
-                    "name": identity.name,
-                },
-            )
-        ).one()
-        yield Tx(conn=conn, principal=_principal(row))
+        yield Tx(conn=conn, principal=await _login(conn, identity), identity=identity)

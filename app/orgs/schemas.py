@@ -10,8 +10,9 @@ from uuid import UUID
 import msgspec
 
 from app.identity.principal import Role
+from app.wire import TEXT_PATTERN
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 Slug = Annotated[
     str,
     msgspec.Meta(

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from app.wire import TEXT_PATTERN
 from matching.vetting import DbsLevel
 
 
@@ -21,7 +22,10 @@ class ProgrammeKind(StrEnum):
 
 
 ProgrammeName = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=120, pattern=r"\S", examples=["Prescription runs"])
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=120, pattern=TEXT_PATTERN, examples=["Prescription runs"]
+    ),
 ]
 WaveSize = Annotated[int, msgspec.Meta(ge=1, le=50, description="volunteers offered per wave")]
 OfferTimeout = Annotated[

@@ -93,13 +93,10 @@ def test_the_api_honours_its_own_document(live_server: dict[str, Any]) -> None:
         exercise()
 
     # The sweep reached real work, not only the validation layer.
+    import re
+
     import httpx
 
     metrics = httpx.get(f"{live_server['url']}/metrics").text
-    for seen in (
-        'route="/v1/orgs/{org_id}/members",status="201"',
-        'route="/v1/orgs/{org_id}/members",status="422"',
-        'route="/v1/orgs",status="201"',
-        'route="/v1/me",status="200"',
-    ):
-        assert seen in metrics, seen
+    succeeded = set(re.findall(r'route="([^"]+)",status="2\d\d"', metrics))
+    assert len(succeeded) >= 6, succeeded

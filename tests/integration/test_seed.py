@@ -15,4 +15,35 @@ async def test_the_demo_seed_is_idempotent_and_covers_every_role(db: Db) -> None
     assert first.organisations == len(ORGS)
     # 3 staff per organisation, 12 volunteers, 1 platform admin.
     assert first.users == 3 * len(ORGS) + 12 + 1
-    assert first.memberships == 3 * len(ORGS) + 12 + 4  # every third volunteer serves two
+    assert first.volunteers == 12
+    assert 3 * len(ORGS) + 12 <= first.memberships <= 3 * len(ORGS) + 24
+
+
+async def test_the_demo_population_is_varied(db: Db) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    await seed(db.owner_url, volunteers=300, progress=False)
+    engine = create_async_engine(db.owner_url)
+    async with engine.connect() as conn:
+        levels = set(
+            (await conn.execute(text("SELECT DISTINCT level FROM vetting_checks"))).scalars()
+        )
+        lapsed = await conn.scalar(
+            text("SELECT count(*) FROM vetting_checks WHERE expires_on < current_date")
+        )
+        modes = await conn.scalar(text("SELECT count(DISTINCT travel_mode) FROM volunteers"))
+        spans = await conn.scalar(text("SELECT count(*) FROM volunteer_availability"))
+        statuses = set(
+            (
+                await conn.execute(
+                    text("SELECT DISTINCT status FROM memberships WHERE role = 'volunteer'")
+                )
+            ).scalars()
+        )
+    await engine.dispose()
+    assert {"none", "basic", "enhanced_children", "enhanced_both"} <= levels
+    assert lapsed > 0
+    assert modes == 4
+    assert spans > 300
+    assert statuses == {"approved", "pending", "suspended"}

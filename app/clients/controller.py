@@ -1,0 +1,125 @@
+"""HTTP for clients: decode, call one use case, encode. Responses are never cached."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.clients import service
+from app.clients.schemas import Client, ClientExport, ClientIn, ClientPatch, ErasureIn
+from app.db.tenancy import tenant_transaction
+from app.identity.tokens import Caller
+from app.pagination import Cursor, Limit, Page
+from app.problems import problem_responses
+
+AccessReason = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Access-Reason",
+        max_length=200,
+        description='Why the personal data is read; audited (default "case management")',
+    ),
+]
+
+
+class ClientController(Controller):
+    path = "/v1/clients"
+    tags = ["clients"]
+    cache_control = CacheControlHeader(no_store=True)  # personal data: no copies in caches
+
+    @post(
+        "/",
+        summary="Record a client (caseworker, coordinator, org admin)",
+        responses=problem_responses(403, 404),
+    )
+    async def create(
+        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[ClientIn]
+    ) -> Client:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.create(tx, data)
+
+    @get("/", summary="Clients of my organisations (audited)", responses=problem_responses(403))
+    async def list_all(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        access_reason: AccessReason = None,
+        org_id: FromQuery[UUID | None] = None,
+        include_erased: FromQuery[bool] = False,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Client]:
+        async with tenant_transaction(db, request.user) as tx:
+            items, next_cursor = await service.list_clients(
+                tx,
+                org_id=org_id,
+                include_erased=include_erased,
+                limit=limit,
+                cursor=cursor,
+                reason=access_reason,
+            )
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get("/{client_id:uuid}", summary="One client (audited)", responses=problem_responses(403, 404))
+    async def get_one(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        client_id: FromPath[UUID],
+        access_reason: AccessReason = None,
+    ) -> Client:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.get(tx, client_id, reason=access_reason)
+
+    @patch(
+        "/{client_id:uuid}",
+        summary="Change a client's record (audited)",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def update(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        client_id: FromPath[UUID],
+        data: JSONBody[ClientPatch],
+        access_reason: AccessReason = None,
+    ) -> Client:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.update_client(tx, client_id, data, reason=access_reason)
+
+    @post(
+        "/{client_id:uuid}/erase",
+        status_code=200,
+        summary="Erase a client's personal data (anonymised in place; irreversible)",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def erase(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        client_id: FromPath[UUID],
+        data: JSONBody[ErasureIn],
+    ) -> Client:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.erase(tx, client_id, data)
+
+    @get(
+        "/{client_id:uuid}/export",
+        summary="Subject-access export: the record and its audit trail (audited)",
+        responses=problem_responses(403, 404),
+    )
+    async def export(
+        self,
+        request: Caller,
+        db: NamedDependency[AsyncEngine],
+        client_id: FromPath[UUID],
+        access_reason: AccessReason = None,
+    ) -> ClientExport:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.export(tx, client_id, reason=access_reason)

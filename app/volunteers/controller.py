@@ -1,0 +1,180 @@
+"""HTTP for volunteers: the mobile app's own endpoints and the coordinators' ones."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tenancy import tenant_transaction
+from app.identity.tokens import Caller
+from app.pagination import Cursor, Limit, Page
+from app.problems import problem_responses
+from app.volunteers import coordination, devices, schedule, service
+from app.volunteers.availability import Availability
+from app.volunteers.coordination import RosterEntry, StatusChange, VettingIn, VolunteerRecord
+from app.volunteers.schedule import AvailabilityView
+from app.volunteers.schemas import (
+    Device,
+    DeviceIn,
+    Duty,
+    DutyIn,
+    EnrolIn,
+    ProfilePatch,
+    SignUp,
+    Volunteer,
+)
+
+Db = NamedDependency[AsyncEngine]
+
+
+class MyVolunteeringController(Controller):
+    path = "/v1/volunteers/me"
+    tags = ["volunteer app"]
+
+    @post("/", summary="Sign up as a volunteer", responses=problem_responses(409))
+    async def sign_up(self, request: Caller, db: Db, data: JSONBody[SignUp]) -> Volunteer:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.sign_up(tx, data)
+
+    @get(
+        "/",
+        summary="My profile, organisations and vetting status",
+        responses=problem_responses(404),
+    )
+    async def get_me(self, request: Caller, db: Db) -> Volunteer:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.me(tx)
+
+    @patch("/", summary="Change my profile", responses=problem_responses(404))
+    async def update_me(self, request: Caller, db: Db, data: JSONBody[ProfilePatch]) -> Volunteer:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.update_me(tx, data)
+
+    @post(
+        "/enrolments",
+        summary="Join an organisation (pending until approved)",
+        responses=problem_responses(404),
+    )
+    async def enrol(self, request: Caller, db: Db, data: JSONBody[EnrolIn]) -> Volunteer:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.enrol(tx, data.organisation)
+
+    @put(
+        "/availability",
+        summary="Replace my weekly availability, exceptions and away-until",
+        responses=problem_responses(404),
+    )
+    async def set_availability(
+        self, request: Caller, db: Db, data: JSONBody[Availability]
+    ) -> AvailabilityView:
+        async with tenant_transaction(db, request.user) as tx:
+            return await schedule.replace(tx, data)
+
+    @get(
+        "/availability",
+        summary="My availability and my next available spans",
+        responses=problem_responses(404),
+    )
+    async def get_availability(self, request: Caller, db: Db) -> AvailabilityView:
+        async with tenant_transaction(db, request.user) as tx:
+            return await schedule.view(tx)
+
+    @post("/duty", status_code=200, summary="Go on or off duty", responses=problem_responses(404))
+    async def duty(self, request: Caller, db: Db, data: JSONBody[DutyIn]) -> Duty:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.set_duty(tx, data)
+
+    @post("/devices", summary="Register this device for push", responses=problem_responses())
+    async def add_device(self, request: Caller, db: Db, data: JSONBody[DeviceIn]) -> Device:
+        async with tenant_transaction(db, request.user) as tx:
+            return await devices.register(tx, data)
+
+    @get("/devices", summary="My registered devices", responses=problem_responses())
+    async def list_devices(self, request: Caller, db: Db) -> list[Device]:
+        async with tenant_transaction(db, request.user) as tx:
+            return await devices.list_mine(tx)
+
+    @delete(
+        "/devices/{device_id:uuid}", summary="Forget a device", responses=problem_responses(404)
+    )
+    async def remove_device(self, request: Caller, db: Db, device_id: FromPath[UUID]) -> None:
+        async with tenant_transaction(db, request.user) as tx:
+            await devices.remove(tx, device_id)
+
+
+class VolunteerRosterController(Controller):
+    path = "/v1/volunteers"
+    tags = ["coordinator"]
+
+    @get(
+        "/", summary="Volunteers enrolled in my organisation", responses=problem_responses(403, 404)
+    )
+    async def roster(
+        self,
+        request: Caller,
+        db: Db,
+        org_id: FromQuery[UUID | None] = None,
+        status: FromQuery[Literal["pending", "approved", "suspended"] | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[RosterEntry]:
+        async with tenant_transaction(db, request.user) as tx:
+            items, next_cursor = await coordination.roster(
+                tx, org_id=org_id, status=status, limit=limit, cursor=cursor
+            )
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get(
+        "/{volunteer_id:uuid}",
+        summary="One volunteer, with vetting history",
+        responses=problem_responses(403, 404),
+    )
+    async def record(
+        self,
+        request: Caller,
+        db: Db,
+        volunteer_id: FromPath[UUID],
+        org_id: FromQuery[UUID | None] = None,
+    ) -> VolunteerRecord:
+        async with tenant_transaction(db, request.user) as tx:
+            return await coordination.record(tx, volunteer_id, org_id)
+
+    @post(
+        "/{volunteer_id:uuid}/approve",
+        status_code=200,
+        summary="Approve a volunteer",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def approve(
+        self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[StatusChange]
+    ) -> VolunteerRecord:
+        async with tenant_transaction(db, request.user) as tx:
+            return await coordination.change_status(tx, volunteer_id, "approve", data)
+
+    @post(
+        "/{volunteer_id:uuid}/suspend",
+        status_code=200,
+        summary="Suspend a volunteer",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def suspend(
+        self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[StatusChange]
+    ) -> VolunteerRecord:
+        async with tenant_transaction(db, request.user) as tx:
+            return await coordination.change_status(tx, volunteer_id, "suspend", data)
+
+    @put(
+        "/{volunteer_id:uuid}/vetting",
+        summary="Record a DBS check (history is kept)",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def vetting(
+        self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[VettingIn]
+    ) -> VolunteerRecord:
+        async with tenant_transaction(db, request.user) as tx:
+            return await coordination.record_vetting(tx, volunteer_id, data)
