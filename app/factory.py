@@ -30,6 +30,7 @@ from app.orgs.controller import MeController, OrganisationController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
 from app.settings import Environment, Settings, get_settings
+from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
 from app.worker import Worker
 
@@ -131,6 +132,7 @@ def create_app(
             OrganisationController,
             ProgrammeController,
             ClientController,
+            TaskController,
             MyVolunteeringController,
             VolunteerRosterController,
         ],

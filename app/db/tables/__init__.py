@@ -1,0 +1,34 @@
+"""Table definitions (SQLAlchemy Core). Migrations must agree with these: a test checks.
+
+Every tenant-owned table carries `org_id` and has row-level security enabled in its
+migration; a test fails if a table with `org_id` lacks it.
+"""
+
+from app.db.tables.base import metadata
+from app.db.tables.casework import clients, tasks
+from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
+from app.db.tables.volunteering import (
+    devices,
+    programmes,
+    skills,
+    vetting_checks,
+    volunteer_availability,
+    volunteers,
+)
+
+__all__ = [
+    "audit_log",
+    "clients",
+    "devices",
+    "invitations",
+    "memberships",
+    "metadata",
+    "organisations",
+    "programmes",
+    "skills",
+    "tasks",
+    "users",
+    "vetting_checks",
+    "volunteer_availability",
+    "volunteers",
+]

@@ -1,0 +1,71 @@
+"""The shared metadata, naming convention, vocabularies and column helpers."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ORG_KINDS = ("council", "nhs_trust", "charity", "other")
+ROLES = ("volunteer", "caseworker", "coordinator", "org_admin")
+MEMBERSHIP_STATUSES = ("pending", "approved", "suspended")
+TRAVEL_MODES = ("walk", "cycle", "public_transport", "car")
+PROGRAMME_KINDS = (
+    "community_support",
+    "family_intervention",
+    "co_production",
+    "co_design",
+    "other",
+)
+DBS_LEVELS = (
+    "none",
+    "basic",
+    "standard",
+    "enhanced",
+    "enhanced_children",
+    "enhanced_adults",
+    "enhanced_both",
+)
+
+
+def id_column() -> Column[object]:
+    return Column(
+        "id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+
+
+def created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def updated_at() -> Column[object]:
+    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def org_id_column() -> Column[object]:
+    return Column(
+        "org_id",
+        UUID(as_uuid=True),
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def user_ref(name: str) -> Column[object]:
+    return Column(name, UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))

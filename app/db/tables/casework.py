@@ -1,0 +1,122 @@
+"""Clients (0003) and their needs (0004)."""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSTZMULTIRANGE, UUID
+
+from app.db.tables.base import (
+    DBS_LEVELS,
+    created_at,
+    id_column,
+    metadata,
+    org_id_column,
+    updated_at,
+    user_ref,
+)
+
+# -- clients (0003) --------------------------------------------------------------------------
+# The people a caseworker's organisation helps: personal (often special-category) data, so
+# staff only, every read audited, and erasure anonymises the row in place rather than
+# deleting it, keeping a coarse location for area statistics.
+clients = Table(
+    "clients",
+    metadata,
+    id_column(),
+    org_id_column(),
+    Column("name", Text, nullable=False),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("address", Text),
+    Column("location", Geography("POINT", srid=4326)),  # NULL: a remote-only client
+    Column("notes", Text),
+    Column("safeguarding_flags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("preferred_language", Text),  # ISO 639-1
+    user_ref("created_by"),
+    created_at(),
+    updated_at(),
+    Column("erased_at", DateTime(timezone=True)),
+    CheckConstraint(
+        "erased_at IS NULL OR (phone IS NULL AND email IS NULL AND address IS NULL"
+        " AND notes IS NULL AND safeguarding_flags = '{}')",
+        name="erased_holds_no_personal_data",
+    ),
+)
+Index("ix_clients_org_created", clients.c.org_id, clients.c.created_at, clients.c.id)
+
+# -- needs (0004) ----------------------------------------------------------------------------
+TASK_STATUSES = (
+    "draft",
+    "open",
+    "partially_filled",
+    "filled",
+    "in_progress",
+    "completed",
+    "cancelled",
+    "expired",
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    id_column(),
+    org_id_column(),
+    Column("programme_id", UUID(as_uuid=True), ForeignKey("programmes.id"), nullable=False),
+    Column("client_id", UUID(as_uuid=True), ForeignKey("clients.id")),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("mode", Text, nullable=False),
+    # Exact: for the assigned volunteer only. Coarse: a fixed ~500 m grid cell for everyone
+    # else, the same on every read so it cannot be averaged back to the address.
+    Column("location", Geography("POINT", srid=4326)),
+    Column("coarse_location", Geography("POINT", srid=4326)),
+    Column("required_skills", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("languages", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("min_vetting", Text, nullable=False),
+    Column("windows", TSTZMULTIRANGE, nullable=False),
+    Column("duration_minutes", SmallInteger, nullable=False),
+    Column("slots", SmallInteger, nullable=False),
+    Column("filled", SmallInteger, nullable=False, server_default="0"),
+    Column("urgency", Text, nullable=False, server_default="normal"),
+    Column("dispatch", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("series_id", UUID(as_uuid=True)),
+    Column("series_index", SmallInteger),
+    Column("recurrence", Text),
+    Column(
+        "continuity_volunteer_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    ),
+    Column("continuity_same_as_last", Boolean, nullable=False, server_default=text("false")),
+    Column("cancel_reason", Text),
+    user_ref("created_by"),
+    created_at(),
+    updated_at(),
+    Column("status_changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("mode IN ('in_person', 'remote')", name="mode"),
+    CheckConstraint("(mode = 'remote') = (location IS NULL)", name="location_by_mode"),
+    CheckConstraint(f"min_vetting IN {DBS_LEVELS!r}", name="min_vetting"),
+    CheckConstraint(f"status IN {TASK_STATUSES!r}", name="status"),
+    CheckConstraint("urgency IN ('low', 'normal', 'high', 'urgent')", name="urgency"),
+    CheckConstraint("dispatch IN ('auto', 'open_call', 'manual')", name="dispatch"),
+    CheckConstraint("slots BETWEEN 1 AND 500 AND filled BETWEEN 0 AND slots", name="slots"),
+    CheckConstraint("duration_minutes BETWEEN 5 AND 1440", name="duration"),
+    CheckConstraint("NOT isempty(windows)", name="has_windows"),
+)
+Index("ix_tasks_org_created", tasks.c.org_id, tasks.c.created_at, tasks.c.id)
+Index("ix_tasks_org_status", tasks.c.org_id, tasks.c.status)
+Index("ix_tasks_windows", tasks.c.windows, postgresql_using="gist")
+Index("ix_tasks_series", tasks.c.series_id, tasks.c.series_index)
+Index("ix_tasks_client", tasks.c.client_id)

@@ -1,0 +1,78 @@
+"""HTTP for needs (caseworkers and coordinators)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tenancy import tenant_transaction
+from app.identity.tokens import Caller
+from app.pagination import Cursor, Limit, Page
+from app.problems import problem_responses
+from app.tasks import service
+from app.tasks.schemas import CancelIn, Created, Task, TaskIn, TaskPatch
+from app.tasks.status import TaskStatus
+
+Db = NamedDependency[AsyncEngine]
+
+
+class TaskController(Controller):
+    path = "/v1/tasks"
+    tags = ["needs"]
+
+    @post(
+        "/",
+        summary="Post a need, one-off or a weekly series",
+        responses=problem_responses(403, 404),
+    )
+    async def create(self, request: Caller, db: Db, data: JSONBody[TaskIn]) -> Created:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.create(tx, data)
+
+    @get("/", summary="Needs of my organisations", responses=problem_responses())
+    async def list_all(
+        self,
+        request: Caller,
+        db: Db,
+        status: FromQuery[TaskStatus | None] = None,
+        programme_id: FromQuery[UUID | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Task]:
+        async with tenant_transaction(db, request.user) as tx:
+            items, next_cursor = await service.list_tasks(
+                tx, status=status, programme_id=programme_id, limit=limit, cursor=cursor
+            )
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get("/{task_id:uuid}", summary="One need", responses=problem_responses(403, 404))
+    async def get_one(self, request: Caller, db: Db, task_id: FromPath[UUID]) -> Task:
+        async with tenant_transaction(db, request.user) as tx:
+            return service.to_task(await service.get(tx, task_id))
+
+    @patch(
+        "/{task_id:uuid}",
+        summary="Change a need (or open a draft)",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def change(
+        self, request: Caller, db: Db, task_id: FromPath[UUID], data: JSONBody[TaskPatch]
+    ) -> Task:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.change(tx, task_id, data)
+
+    @post(
+        "/{task_id:uuid}/cancel",
+        status_code=200,
+        summary="Cancel a need",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def cancel(
+        self, request: Caller, db: Db, task_id: FromPath[UUID], data: JSONBody[CancelIn]
+    ) -> Task:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.cancel(tx, task_id, data.reason)

@@ -1,0 +1,319 @@
+"""Use cases for needs: posting (one-off or a weekly series), reading, changing, cancelling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import Range, insert
+from sqlalchemy.dialects.postgresql.ranges import MultiRange
+
+from app import audit
+from app.db.tables import clients, memberships, organisations, programmes, tasks
+from app.db.tenancy import Tx
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.identity.principal import Role
+from app.locations import Location
+from app.pagination import decode_cursor, page_of
+from app.tasks.recurrence import occurrences
+from app.tasks.schemas import Continuity, Created, Mode, Task, TaskIn, TaskPatch, Window
+from app.tasks.status import TaskStatus, transition
+from app.volunteers.vocabulary import check_languages, check_skills, check_unique
+from geo.privacy import coarsen_location
+from matching.vetting import DbsLevel, stricter
+
+STAFF = (Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN)
+MAX_WINDOW = timedelta(days=14)
+MAX_AHEAD = timedelta(days=366)
+
+
+def check_windows(windows: list[Window], duration_minutes: int, now: datetime) -> None:
+    errors: list[FieldError] = []
+    duration = timedelta(minutes=duration_minutes)
+    for i, w in enumerate(windows):
+        path = f"windows[{i}]"
+        if w.start.tzinfo is None or w.end.tzinfo is None:
+            errors.append(FieldError(path, "times need a UTC offset"))
+            continue
+        if w.end <= w.start:
+            errors.append(FieldError(f"{path}.end", "must be after the start"))
+        elif w.end - w.start < duration:
+            errors.append(FieldError(path, "shorter than the need's duration"))
+        elif w.end - w.start > MAX_WINDOW:
+            errors.append(FieldError(path, "longer than 14 days"))
+        elif w.end <= now:
+            errors.append(FieldError(f"{path}.end", "is in the past"))
+        elif w.start > now + MAX_AHEAD:
+            errors.append(FieldError(f"{path}.start", "more than a year ahead"))
+        elif any(
+            o.start < w.end and w.start < o.end
+            for o in windows[:i]
+            if o.start.tzinfo and o.end.tzinfo
+        ):
+            errors.append(FieldError(path, "overlaps an earlier window"))
+    if errors:
+        raise InvalidInput(errors[0].message, errors)
+
+
+async def _programme(tx: Tx, programme_id: UUID) -> Any:
+    row = (
+        await tx.conn.execute(
+            select(programmes.c.org_id, programmes.c.min_vetting, organisations.c.time_zone)
+            .join(organisations, organisations.c.id == programmes.c.org_id)
+            .where(programmes.c.id == programme_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidInput.field("programme_id", "no such programme")
+    return row
+
+
+async def _client_location(tx: Tx, org_id: UUID, client_id: UUID) -> Location | None:
+    row = (
+        await tx.conn.execute(
+            select(clients.c.location, clients.c.erased_at).where(
+                clients.c.id == client_id, clients.c.org_id == org_id
+            )
+        )
+    ).one_or_none()
+    if row is None or row.erased_at is not None:
+        raise InvalidInput.field("client_id", "no such client in this organisation")
+    await audit.record(
+        tx, "client.read", "client", client_id, org_id=org_id, reason="location for a need"
+    )
+    return Location.from_geography(row.location) if row.location is not None else None
+
+
+async def _location(tx: Tx, org_id: UUID, data: TaskIn) -> Location | None:
+    if data.mode is Mode.REMOTE:
+        if data.location is not None:
+            raise InvalidInput.field("location", "a remote need has no location")
+        return None
+    if data.location is not None:
+        return data.location
+    if data.client_id is not None and (found := await _client_location(tx, org_id, data.client_id)):
+        return found
+    raise InvalidInput.field(
+        "location", "an in-person need needs a location or a client with an address"
+    )
+
+
+async def _check_continuity(tx: Tx, org_id: UUID, continuity: Continuity | None) -> None:
+    if continuity is None or continuity.volunteer_id is None:
+        return
+    enrolled = await tx.conn.scalar(
+        select(memberships.c.user_id).where(
+            memberships.c.org_id == org_id,
+            memberships.c.user_id == continuity.volunteer_id,
+            memberships.c.role == "volunteer",
+        )
+    )
+    if enrolled is None:
+        raise InvalidInput.field("continuity.volunteer_id", "not a volunteer here")
+
+
+def _shifts(data: TaskIn, time_zone: str) -> list[timedelta]:
+    if data.recurrence is None:
+        return [timedelta(0)]
+    first = data.windows[0].start
+    return [when - first for when in occurrences(data.recurrence, first, time_zone)]
+
+
+async def create(tx: Tx, data: TaskIn) -> Created:
+    programme = await _programme(tx, data.programme_id)
+    org_id = programme.org_id
+    tx.principal.require_role(org_id, *STAFF)
+    check_windows(data.windows, data.duration_minutes, datetime.now(UTC))
+    check_unique(data.required_skills, "required_skills")
+    check_unique(data.languages, "languages")
+    check_languages(data.languages)
+    await check_skills(tx, data.required_skills, [org_id], field="required_skills")
+    await _check_continuity(tx, org_id, data.continuity)
+    if data.client_id is not None and data.mode is Mode.REMOTE:
+        await _client_location(tx, org_id, data.client_id)  # exists here, not erased
+    location = await _location(tx, org_id, data)
+    shifts = _shifts(data, programme.time_zone)
+    series_id = uuid.uuid4() if data.recurrence else None
+    min_vetting = stricter(DbsLevel(programme.min_vetting), data.min_vetting)
+    base = _row(data, org_id, location, min_vetting, tx.principal.user_id)
+    rows = [
+        base
+        | {
+            "series_id": series_id,
+            "series_index": i if series_id else None,
+            "windows": MultiRange(Range(w.start + shift, w.end + shift) for w in data.windows),
+        }
+        for i, shift in enumerate(shifts)
+    ]
+    created = (await tx.conn.execute(insert(tasks).returning(*tasks.c), rows)).all()
+    first = min(created, key=lambda r: r.series_index or 0)
+    await audit.record(
+        tx, "task.created", "task", first.id, org_id=org_id, details={"occurrences": len(created)}
+    )
+    return Created(task=to_task(first), occurrences=len(created))
+
+
+def _row(
+    data: TaskIn, org_id: UUID, location: Location | None, min_vetting: DbsLevel, created_by: UUID
+) -> dict[str, Any]:
+    coarse = Location(*coarsen_location(location.lat, location.lon)) if location else None
+    continuity = data.continuity or Continuity()
+    return {
+        "org_id": org_id,
+        "programme_id": data.programme_id,
+        "client_id": data.client_id,
+        "title": data.title.strip(),
+        "description": data.description,
+        "mode": data.mode.value,
+        "location": location.to_geography() if location else None,
+        "coarse_location": coarse.to_geography() if coarse else None,
+        "required_skills": data.required_skills,
+        "languages": data.languages,
+        "min_vetting": min_vetting.value,
+        "duration_minutes": data.duration_minutes,
+        "slots": data.slots,
+        "urgency": data.urgency.value,
+        "dispatch": data.dispatch.value,
+        "status": (TaskStatus.DRAFT if data.draft else TaskStatus.OPEN).value,
+        "recurrence": data.recurrence,
+        "continuity_volunteer_id": continuity.volunteer_id,
+        "continuity_same_as_last": continuity.same_as_last,
+        "created_by": created_by,
+    }
+
+
+def to_task(row: Any) -> Task:
+    continuity = (
+        Continuity(row.continuity_volunteer_id, row.continuity_same_as_last)
+        if row.continuity_volunteer_id or row.continuity_same_as_last
+        else None
+    )
+    return Task(
+        id=row.id,
+        org_id=row.org_id,
+        programme_id=row.programme_id,
+        client_id=row.client_id,
+        title=row.title,
+        description=row.description,
+        mode=Mode(row.mode),
+        location=Location.from_geography(row.location) if row.location is not None else None,
+        coarse_location=(
+            Location.from_geography(row.coarse_location)
+            if row.coarse_location is not None
+            else None
+        ),
+        required_skills=row.required_skills,
+        languages=row.languages,
+        min_vetting=DbsLevel(row.min_vetting),
+        windows=[Window(r.lower, r.upper) for r in row.windows],
+        duration_minutes=row.duration_minutes,
+        slots=row.slots,
+        filled=row.filled,
+        urgency=row.urgency,
+        dispatch=row.dispatch,
+        status=TaskStatus(row.status),
+        series_id=row.series_id,
+        series_index=row.series_index,
+        recurrence=row.recurrence,
+        continuity=continuity,
+        cancel_reason=row.cancel_reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def get(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
+    stmt = select(tasks).where(tasks.c.id == task_id)
+    row = (await tx.conn.execute(stmt.with_for_update() if lock else stmt)).one_or_none()
+    if row is None:  # row-level security: other organisations' needs are unknown here
+        raise NotFound("Need not found")
+    tx.principal.require_role(row.org_id, *STAFF)
+    return row
+
+
+async def change(tx: Tx, task_id: UUID, patch: TaskPatch) -> Task:
+    current = await get(tx, task_id, lock=True)
+    values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    if not values:
+        raise InvalidInput.field("body", "nothing to change")
+    status = TaskStatus(current.status)
+    if "status" in values and values["status"] != status:
+        if values["status"] is TaskStatus.CANCELLED:
+            raise InvalidInput.field("status", "cancel with POST /v1/tasks/{id}/cancel")
+        values["status_changed_at"] = func.now()
+        values["status"] = transition(status, values["status"]).value
+    if "slots" in values and values["slots"] < current.filled:
+        raise Conflict(f"{current.filled} slots are already filled")
+    return await _update(tx, current, values, "task.updated")
+
+
+async def cancel(tx: Tx, task_id: UUID, reason: str) -> Task:
+    current = await get(tx, task_id, lock=True)
+    values = {
+        "status": transition(TaskStatus(current.status), TaskStatus.CANCELLED).value,
+        "status_changed_at": func.now(),
+        "cancel_reason": reason,
+    }
+    return await _update(tx, current, values, "task.cancelled", reason=reason)
+
+
+async def _update(
+    tx: Tx, current: Any, values: dict[str, Any], action: str, reason: str | None = None
+) -> Task:
+    for key in ("urgency",):
+        if key in values:
+            values[key] = values[key].value
+    row = (
+        await tx.conn.execute(
+            update(tasks)
+            .where(tasks.c.id == current.id)
+            .values(**values, updated_at=func.now())
+            .returning(*tasks.c)
+        )
+    ).one()
+    await audit.record(
+        tx,
+        action,
+        "task",
+        current.id,
+        org_id=current.org_id,
+        reason=reason,
+        details={"fields": sorted(k for k in values if k != "status_changed_at")},
+    )
+    return to_task(row)
+
+
+async def list_tasks(
+    tx: Tx, *, status: TaskStatus | None, programme_id: UUID | None, limit: int, cursor: str | None
+) -> tuple[list[Task], str | None]:
+    key = tuple_(tasks.c.created_at, tasks.c.id)
+    stmt = select(tasks).order_by(*key.clauses).limit(limit + 1)
+    if status is not None:
+        stmt = stmt.where(tasks.c.status == status.value)
+    if programme_id is not None:
+        stmt = stmt.where(tasks.c.programme_id == programme_id)
+    if cursor:
+        at, last, _ = decode_cursor(cursor)
+        stmt = stmt.where(key > tuple_(at, last))
+    rows = (await tx.conn.execute(stmt)).all()
+    return page_of([to_task(r) for r in rows], limit, key=lambda t: (t.created_at, t.id))
+
+
+async def erase_client_details(tx: Tx, client_id: UUID) -> None:
+    """Part of a client's erasure: their needs keep their numbers (for statistics) but lose
+    their words and the exact address, which becomes the coarse cell."""
+    await tx.conn.execute(
+        update(tasks)
+        .where(tasks.c.client_id == client_id)
+        .values(
+            title="Need of an erased client",
+            description=None,
+            cancel_reason=None,
+            location=tasks.c.coarse_location,
+            updated_at=func.now(),
+        )
+    )
