@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -36,3 +37,24 @@ async def record(
             details=details or {},
         )
     )
+
+
+async def record_client_reads(
+    tx: Tx, reads: Iterable[tuple[UUID, UUID]], reason: str | None, default_reason: str
+) -> None:
+    """One `client.read` row per (client id, organisation id) whose personal data is being
+    returned, in one statement: clients themselves, and needs that carry their address."""
+    why = (reason or "").strip() or default_reason
+    rows = [
+        {
+            "org_id": org_id,
+            "actor_user_id": tx.principal.user_id,
+            "action": "client.read",
+            "subject_type": "client",
+            "subject_id": str(client_id),
+            "reason": why,
+        }
+        for client_id, org_id in dict.fromkeys(reads)
+    ]
+    if rows:
+        await tx.conn.execute(insert(audit_log).values(rows))

@@ -65,7 +65,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(
         f"demo data: {report.organisations} organisations, {report.users} users, "
-        f"{report.memberships} memberships, {report.volunteers} volunteers",
+        f"{report.memberships} memberships, {report.volunteers} volunteers, "
+        f"{report.clients} clients, {report.needs} needs",
         file=sys.stderr,
     )
     return 0

@@ -4,23 +4,27 @@ nothing that is already there (every row has a natural key)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from rich.progress import Progress
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.db.tables import (
+    clients,
     memberships,
     organisations,
+    tasks,
     users,
     vetting_checks,
     volunteer_availability,
 )
 from app.db.tables import volunteers as volunteers_table
+from app.demo_casework import seed_casework
 from app.demo_population import profile_row, volunteer
 from app.identity.tokens import DEV_ISSUER
 from app.volunteers.availability import expand
@@ -46,6 +50,7 @@ PLATFORM_ADMIN = "demo-platform-admin"
 
 
 BATCH = 500
+BULK_ABOVE = 20_000  # more volunteers than this load by COPY (app.bulk_seed)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class SeedReport:
     users: int
     memberships: int
     volunteers: int
+    clients: int
+    needs: int
 
 
 async def ensure_user(
@@ -91,23 +98,31 @@ async def ensure_member(
 
 async def seed(owner_url: str, *, volunteers: int = 2000, progress: bool = True) -> SeedReport:
     engine = create_async_engine(owner_url)
+    small = 0 if volunteers > BULK_ABOVE else volunteers
     try:
         async with engine.begin() as conn:
             with Progress(disable=not progress, transient=True) as bar:
-                task = bar.add_task("Seeding the demo borough", total=len(ORGS) + volunteers + 1)
+                task = bar.add_task("Seeding the demo borough", total=len(ORGS) + small + 1)
                 await ensure_user(conn, PLATFORM_ADMIN, "Platform Admin", platform_admin=True)
                 bar.advance(task)
                 org_ids = []
                 for org in ORGS:
                     org_ids.append(await _ensure_org(conn, org))
+                    await seed_casework(conn, org_ids[-1], org.slug, org.kind, TOWN_CENTRE)
                     bar.advance(task)
-                for start in range(0, volunteers, BATCH):
-                    batch = range(start, min(start + BATCH, volunteers))
+                for start in range(0, small, BATCH):
+                    batch = range(start, min(start + BATCH, small))
                     await _seed_volunteers(conn, batch, org_ids)
                     bar.advance(task, len(batch))
+        if small < volunteers:  # its own connection: the organisations must be committed first
+            from app.bulk_seed import bulk_volunteers  # here: it imports app.seed
+
+            with Progress(disable=not progress, transient=True) as bar:
+                await bulk_volunteers(owner_url, range(volunteers), org_ids, bar)
+        async with engine.connect() as conn:
             counts = [
                 await conn.scalar(select(func.count()).select_from(t))
-                for t in (organisations, users, memberships, volunteers_table)
+                for t in (organisations, users, memberships, volunteers_table, clients, tasks)
             ]
         return SeedReport(*(int(c or 0) for c in counts))
     finally:
@@ -191,7 +206,7 @@ async def _seed_volunteers(conn: AsyncConnection, numbers: range, org_ids: list[
                 "level": p.vetting_level,
                 "checked_on": p.checked_on,
                 "id_verified": p.vetting_level != "none",
-                "expires_on": p.checked_on + timedelta(days=3 * 365) if p.checked_on else None,
+                "expires_on": p.checked_on + relativedelta(months=36) if p.checked_on else None,
             }
             for p in new
             for i in p.orgs

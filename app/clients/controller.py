@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients import service
 from app.clients.schemas import Client, ClientExport, ClientIn, ClientPatch, ErasureIn
 from app.db.tenancy import tenant_transaction
+from app.http_params import AccessReason
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
-
-AccessReason = Annotated[
-    str | None,
-    HeaderParameter(
-        name="X-Access-Reason",
-        max_length=200,
-        description='Why the personal data is read; audited (default "case management")',
-    ),
-]
 
 
 class ClientController(Controller):

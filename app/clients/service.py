@@ -85,21 +85,7 @@ async def _row(tx: Tx, client_id: UUID, *, lock: bool = False) -> Any:
 
 async def _audit_reads(tx: Tx, read: Sequence[Client], reason: str | None) -> None:
     """One audit row per client whose personal data is returned, in one statement."""
-    if not read:
-        return
-    why = (reason or "").strip() or DEFAULT_REASON
-    rows = [
-        {
-            "org_id": c.org_id,
-            "actor_user_id": tx.principal.user_id,
-            "action": "client.read",
-            "subject_type": SUBJECT,
-            "subject_id": str(c.id),
-            "reason": why,
-        }
-        for c in read
-    ]
-    await tx.conn.execute(insert(audit_log).values(rows))
+    await audit.record_client_reads(tx, ((c.id, c.org_id) for c in read), reason, DEFAULT_REASON)
 
 
 async def create(tx: Tx, data: ClientIn) -> Client:

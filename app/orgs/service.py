@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Row, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +17,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import Role
 from app.orgs.schemas import Me, Member, MemberIn, MyMembership, Organisation, OrganisationIn
 from app.pagination import decode_cursor, page_of
+from app.wire import check_time_zone
 
 # Who may grant which role. Volunteers join through their own sign-up, not by invitation.
 GRANTABLE = {
@@ -27,10 +27,7 @@ GRANTABLE = {
 
 
 def _valid_time_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput.field("time_zone", f"unknown IANA time zone {name!r}") from exc
+    check_time_zone(name)
     return name
 
 

@@ -10,12 +10,14 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
-from app.db.tables import programmes
+from app.db.tables import programmes, tasks
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import Role
 from app.pagination import decode_cursor, page_of
 from app.programmes.schemas import Programme, ProgrammeIn, ProgrammePatch
+from app.tasks.service import OPEN_STATES
+from matching.vetting import DbsLevel, stricter
 
 MANAGERS = (Role.COORDINATOR, Role.ORG_ADMIN)
 
@@ -68,6 +70,8 @@ async def update_programme(tx: Tx, programme_id: UUID, patch: ProgrammePatch) ->
         if "uq_programmes_org_name" in str(exc):
             raise Conflict("Another programme here already has that name") from exc
         raise
+    if "min_vetting" in changes:
+        await _raise_open_needs_vetting(tx, programme_id, changes["min_vetting"])
     await audit.record(
         tx,
         "programme.updated",
@@ -91,3 +95,23 @@ async def list_programmes(
         stmt = stmt.where(key > tuple_(at, last_id))
     rows = (await tx.conn.execute(stmt)).all()
     return page_of([_programme(r) for r in rows], limit, key=lambda p: (p.created_at, p.id))
+
+
+async def _raise_open_needs_vetting(tx: Tx, programme_id: UUID, minimum: DbsLevel) -> None:
+    """A stricter programme minimum reaches needs already posted: they are never dispatched
+    to volunteers vetted only for the old rule. (A looser one leaves them as they are.)"""
+    rows = (
+        await tx.conn.execute(
+            select(tasks.c.id, tasks.c.min_vetting)
+            .where(tasks.c.programme_id == programme_id, tasks.c.status.in_(OPEN_STATES))
+            .with_for_update()
+        )
+    ).all()
+    for row in rows:
+        needed = stricter(DbsLevel(row.min_vetting), minimum)
+        if needed.value != row.min_vetting:
+            await tx.conn.execute(
+                update(tasks)
+                .where(tasks.c.id == row.id)
+                .values(min_vetting=needed.value, updated_at=func.now())
+            )

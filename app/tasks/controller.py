@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tenancy import tenant_transaction
+from app.http_params import AccessReason
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -42,17 +43,25 @@ class TaskController(Controller):
         programme_id: FromQuery[UUID | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
+        access_reason: AccessReason = None,
     ) -> Page[Task]:
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await service.list_tasks(
-                tx, status=status, programme_id=programme_id, limit=limit, cursor=cursor
+                tx,
+                status=status,
+                programme_id=programme_id,
+                limit=limit,
+                cursor=cursor,
+                reason=access_reason,
             )
         return Page(items=items, next_cursor=next_cursor)
 
     @get("/{task_id:uuid}", summary="One need", responses=problem_responses(403, 404))
-    async def get_one(self, request: Caller, db: Db, task_id: FromPath[UUID]) -> Task:
+    async def get_one(
+        self, request: Caller, db: Db, task_id: FromPath[UUID], access_reason: AccessReason = None
+    ) -> Task:
         async with tenant_transaction(db, request.user) as tx:
-            return service.to_task(await service.get(tx, task_id))
+            return await service.read(tx, task_id, access_reason)
 
     @patch(
         "/{task_id:uuid}",
@@ -60,10 +69,15 @@ class TaskController(Controller):
         responses=problem_responses(403, 404, 409),
     )
     async def change(
-        self, request: Caller, db: Db, task_id: FromPath[UUID], data: JSONBody[TaskPatch]
+        self,
+        request: Caller,
+        db: Db,
+        task_id: FromPath[UUID],
+        data: JSONBody[TaskPatch],
+        access_reason: AccessReason = None,
     ) -> Task:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.change(tx, task_id, data)
+            return await service.change(tx, task_id, data, access_reason)
 
     @post(
         "/{task_id:uuid}/cancel",

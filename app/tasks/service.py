@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import func, select, tuple_, update
@@ -21,7 +22,7 @@ from app.locations import Location
 from app.pagination import decode_cursor, page_of
 from app.tasks.recurrence import occurrences
 from app.tasks.schemas import Continuity, Created, Mode, Task, TaskIn, TaskPatch, Window
-from app.tasks.status import TaskStatus, transition
+from app.tasks.status import FILLABLE, TaskStatus, is_terminal, status_after_fill, transition
 from app.volunteers.vocabulary import check_languages, check_skills, check_unique
 from geo.privacy import coarsen_location
 from matching.vetting import DbsLevel, stricter
@@ -29,6 +30,8 @@ from matching.vetting import DbsLevel, stricter
 STAFF = (Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN)
 MAX_WINDOW = timedelta(days=14)
 MAX_AHEAD = timedelta(days=366)
+# Needs that may still be dispatched: cancelled when their client is erased.
+OPEN_STATES = ("draft", "open", "partially_filled", "filled")
 
 
 def check_windows(windows: list[Window], duration_minutes: int, now: datetime) -> None:
@@ -92,11 +95,17 @@ async def _location(tx: Tx, org_id: UUID, data: TaskIn) -> Location | None:
     if data.mode is Mode.REMOTE:
         if data.location is not None:
             raise InvalidInput.field("location", "a remote need has no location")
+        if data.client_id is not None:
+            await _client_location(tx, org_id, data.client_id)  # exists here, not erased
         return None
+    # The client is checked even when a location is given: same organisation, not erased.
+    client_location = (
+        await _client_location(tx, org_id, data.client_id) if data.client_id is not None else None
+    )
     if data.location is not None:
         return data.location
-    if data.client_id is not None and (found := await _client_location(tx, org_id, data.client_id)):
-        return found
+    if client_location is not None:
+        return client_location
     raise InvalidInput.field(
         "location", "an in-person need needs a location or a client with an address"
     )
@@ -116,11 +125,32 @@ async def _check_continuity(tx: Tx, org_id: UUID, continuity: Continuity | None)
         raise InvalidInput.field("continuity.volunteer_id", "not a volunteer here")
 
 
-def _shifts(data: TaskIn, time_zone: str) -> list[timedelta]:
+def _on_local_day(instant: datetime, zone: ZoneInfo, days: timedelta) -> datetime:
+    """The same wall-clock time `days` later in `zone` (so across DST too)."""
+    wall = instant.astimezone(zone).replace(tzinfo=None) + days
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+
+
+def occurrence_windows(data: TaskIn, time_zone: str, now: datetime) -> list[list[Window]]:
+    """Each occurrence's windows: the declared ones moved by whole local days, so a 10:00
+    visit stays at 10:00 local time in every week of the series."""
     if data.recurrence is None:
-        return [timedelta(0)]
-    first = data.windows[0].start
-    return [when - first for when in occurrences(data.recurrence, first, time_zone)]
+        return [data.windows]
+    zone = ZoneInfo(time_zone)
+    first_day = data.windows[0].start.astimezone(zone).date()
+    series = [
+        [
+            Window(_on_local_day(w.start, zone, days), _on_local_day(w.end, zone, days))
+            for w in data.windows
+        ]
+        for days in (
+            when.astimezone(zone).date() - first_day
+            for when in occurrences(data.recurrence, data.windows[0].start, time_zone)
+        )
+    ]
+    if series and max(w.end for w in series[-1]) > now + MAX_AHEAD:
+        raise InvalidInput.field("recurrence", "the series runs more than a year ahead")
+    return series
 
 
 async def create(tx: Tx, data: TaskIn) -> Created:
@@ -133,10 +163,8 @@ async def create(tx: Tx, data: TaskIn) -> Created:
     check_languages(data.languages)
     await check_skills(tx, data.required_skills, [org_id], field="required_skills")
     await _check_continuity(tx, org_id, data.continuity)
-    if data.client_id is not None and data.mode is Mode.REMOTE:
-        await _client_location(tx, org_id, data.client_id)  # exists here, not erased
     location = await _location(tx, org_id, data)
-    shifts = _shifts(data, programme.time_zone)
+    series = occurrence_windows(data, programme.time_zone, datetime.now(UTC))
     series_id = uuid.uuid4() if data.recurrence else None
     min_vetting = stricter(DbsLevel(programme.min_vetting), data.min_vetting)
     base = _row(data, org_id, location, min_vetting, tx.principal.user_id)
@@ -145,9 +173,9 @@ async def create(tx: Tx, data: TaskIn) -> Created:
         | {
             "series_id": series_id,
             "series_index": i if series_id else None,
-            "windows": MultiRange(Range(w.start + shift, w.end + shift) for w in data.windows),
+            "windows": MultiRange(Range(w.start, w.end) for w in windows),
         }
-        for i, shift in enumerate(shifts)
+        for i, windows in enumerate(series)
     ]
     created = (await tx.conn.execute(insert(tasks).returning(*tasks.c), rows)).all()
     first = min(created, key=lambda r: r.series_index or 0)
@@ -226,6 +254,18 @@ def to_task(row: Any) -> Task:
     )
 
 
+async def audited(tx: Tx, rows: list[Any], reason: str | None) -> list[Task]:
+    """Needs as staff see them. A need carries its client's address and often health
+    details, so returning it counts as reading the client: audited like one."""
+    await audit.record_client_reads(
+        tx,
+        ((r.client_id, r.org_id) for r in rows if r.client_id is not None),
+        reason,
+        "need management",
+    )
+    return [to_task(r) for r in rows]
+
+
 async def get(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
     stmt = select(tasks).where(tasks.c.id == task_id)
     row = (await tx.conn.execute(stmt.with_for_update() if lock else stmt)).one_or_none()
@@ -235,20 +275,34 @@ async def get(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
     return row
 
 
-async def change(tx: Tx, task_id: UUID, patch: TaskPatch) -> Task:
+async def read(tx: Tx, task_id: UUID, reason: str | None) -> Task:
+    return (await audited(tx, [await get(tx, task_id)], reason))[0]
+
+
+async def change(tx: Tx, task_id: UUID, patch: TaskPatch, reason: str | None) -> Task:
     current = await get(tx, task_id, lock=True)
+    status = TaskStatus(current.status)
+    if is_terminal(status):
+        raise Conflict(f"a {status} need cannot be changed")
     values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
     if not values:
         raise InvalidInput.field("body", "nothing to change")
-    status = TaskStatus(current.status)
-    if "status" in values and values["status"] != status:
-        if values["status"] is TaskStatus.CANCELLED:
-            raise InvalidInput.field("status", "cancel with POST /v1/tasks/{id}/cancel")
-        values["status_changed_at"] = func.now()
-        values["status"] = transition(status, values["status"]).value
-    if "slots" in values and values["slots"] < current.filled:
-        raise Conflict(f"{current.filled} slots are already filled")
-    return await _update(tx, current, values, "task.updated")
+    target = values.pop("status", status)
+    if target != status:
+        if not (status is TaskStatus.DRAFT and target is TaskStatus.OPEN):
+            # Fill states follow assignments and cancellation has its own action.
+            raise Conflict(f"cannot move a need from {status} to {target} by editing it")
+        windows = [Window(r.lower, r.upper) for r in current.windows]
+        check_windows(windows, current.duration_minutes, datetime.now(UTC))
+        values |= {"status": TaskStatus.OPEN.value, "status_changed_at": func.now()}
+    if "slots" in values:
+        if values["slots"] < current.filled:
+            raise Conflict(f"{current.filled} slots are already filled")
+        if status in FILLABLE:
+            after = status_after_fill(values["slots"], current.filled, status)
+            if after != status:
+                values |= {"status": after.value, "status_changed_at": func.now()}
+    return await _update(tx, current, values, "task.updated", audit_reason=reason)
 
 
 async def cancel(tx: Tx, task_id: UUID, reason: str) -> Task:
@@ -262,11 +316,15 @@ async def cancel(tx: Tx, task_id: UUID, reason: str) -> Task:
 
 
 async def _update(
-    tx: Tx, current: Any, values: dict[str, Any], action: str, reason: str | None = None
+    tx: Tx,
+    current: Any,
+    values: dict[str, Any],
+    action: str,
+    reason: str | None = None,
+    audit_reason: str | None = None,
 ) -> Task:
-    for key in ("urgency",):
-        if key in values:
-            values[key] = values[key].value
+    if "urgency" in values:
+        values["urgency"] = values["urgency"].value
     row = (
         await tx.conn.execute(
             update(tasks)
@@ -284,11 +342,17 @@ async def _update(
         reason=reason,
         details={"fields": sorted(k for k in values if k != "status_changed_at")},
     )
-    return to_task(row)
+    return (await audited(tx, [row], audit_reason))[0]
 
 
 async def list_tasks(
-    tx: Tx, *, status: TaskStatus | None, programme_id: UUID | None, limit: int, cursor: str | None
+    tx: Tx,
+    *,
+    status: TaskStatus | None,
+    programme_id: UUID | None,
+    limit: int,
+    cursor: str | None,
+    reason: str | None,
 ) -> tuple[list[Task], str | None]:
     key = tuple_(tasks.c.created_at, tasks.c.id)
     stmt = select(tasks).order_by(*key.clauses).limit(limit + 1)
@@ -299,13 +363,21 @@ async def list_tasks(
     if cursor:
         at, last, _ = decode_cursor(cursor)
         stmt = stmt.where(key > tuple_(at, last))
-    rows = (await tx.conn.execute(stmt)).all()
-    return page_of([to_task(r) for r in rows], limit, key=lambda t: (t.created_at, t.id))
+    rows = list((await tx.conn.execute(stmt)).all())
+    page = await audited(tx, rows[:limit], reason)  # the extra row is not returned: not read
+    return page_of(
+        page + [to_task(r) for r in rows[limit:]], limit, key=lambda t: (t.created_at, t.id)
+    )
 
 
 async def erase_client_details(tx: Tx, client_id: UUID) -> None:
     """Part of a client's erasure: their needs keep their numbers (for statistics) but lose
     their words and the exact address, which becomes the coarse cell."""
+    await tx.conn.execute(
+        update(tasks)
+        .where(tasks.c.client_id == client_id, tasks.c.status.in_(OPEN_STATES))
+        .values(status=TaskStatus.CANCELLED.value, status_changed_at=func.now())
+    )
     await tx.conn.execute(
         update(tasks)
         .where(tasks.c.client_id == client_id)

@@ -6,7 +6,6 @@ Pure: no I/O. Local times in a DST gap move forward; repeated local times take t
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import zoneinfo
 from collections.abc import Iterable
 from typing import Annotated
@@ -14,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from app.errors import FieldError, InvalidInput
+from app.wire import time_zone_names
 
 MAX_WEEKLY = 50
 MAX_EXCEPTIONS = 200
@@ -94,7 +94,7 @@ class Availability(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def validate(availability: Availability, *, today: dt.date) -> None:
     """Raise `InvalidInput` listing every problem (by field path), or return if there are none."""
     errors: list[FieldError] = []
-    if availability.time_zone not in _zone_names():
+    if availability.time_zone not in time_zone_names():
         errors.append(FieldError("time_zone", "is not a known IANA time zone"))
     errors += _weekly_errors(availability.weekly)
     errors += _exception_errors(availability.exceptions, today)
@@ -102,12 +102,6 @@ def validate(availability: Availability, *, today: dt.date) -> None:
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InvalidInput(f"{errors[0].field}: {errors[0].message}{more}", errors)
-
-
-@functools.cache
-def _zone_names() -> frozenset[str]:
-    # "localtime" is whatever the host is set to, not a zone a volunteer can mean.
-    return frozenset(zoneinfo.available_timezones() - {"localtime"})
 
 
 def _weekly_errors(weekly: list[WeeklyWindow]) -> list[FieldError]:
@@ -182,6 +176,8 @@ def _away_errors(away_until: dt.datetime | None, today: dt.date) -> list[FieldEr
         return [FieldError("away_until", "must include a UTC offset")]
     if away_until.date() > today + HORIZON:
         return [FieldError("away_until", "is more than 366 days ahead")]
+    if away_until.date() < today - HORIZON:
+        return [FieldError("away_until", "is more than a year in the past")]
     return []
 
 

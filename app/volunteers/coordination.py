@@ -154,6 +154,8 @@ async def change_status(
     tx: Tx, volunteer_id: UUID, action: str, data: StatusChange
 ) -> VolunteerRecord:
     org = tx.principal.acting_org(data.org_id, *MANAGERS)
+    if volunteer_id == tx.principal.user_id:
+        raise Conflict("nobody approves or suspends themselves")
     if action == "suspend" and not data.reason:
         raise InvalidInput.field("reason", "a suspension needs a reason")
     target, allowed_from = _NEXT[action]

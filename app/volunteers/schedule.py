@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
+import structlog
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -21,6 +22,8 @@ from app.errors import InvalidInput, NotFound
 from app.volunteers.availability import Availability, expand, validate
 
 SPAN_HORIZON = timedelta(weeks=8)
+BATCH = 500
+log = structlog.get_logger(__name__)
 
 
 class AvailabilityView(msgspec.Struct, kw_only=True):
@@ -102,7 +105,9 @@ async def end_lapsed_duty(engine: AsyncEngine) -> None:
 async def roll_spans_forward(engine: AsyncEngine) -> None:
     """Worker job: keep every volunteer's materialised spans SPAN_HORIZON ahead.
 
-    Runs with the worker's system login, across organisations, in batches.
+    Runs with the worker's system login, across organisations, in batches. Rows a volunteer
+    is changing right now are skipped (their own update rewrites the spans), and one bad
+    row is logged and skipped rather than stopping everyone after it.
     """
     now, after = datetime.now(UTC), None
     while True:
@@ -111,14 +116,19 @@ async def roll_spans_forward(engine: AsyncEngine) -> None:
                 select(volunteers.c.user_id, volunteers.c.availability)
                 .where(volunteers.c.availability != text("'{}'::jsonb"))
                 .order_by(volunteers.c.user_id)
-                .limit(500)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
             )
             if after is not None:
                 stmt = stmt.where(volunteers.c.user_id > after)
             rows = (await conn.execute(stmt)).all()
             for row in rows:
-                declared = msgspec.convert(row.availability, Availability)
-                await _write_spans(conn, row.user_id, declared, now)
-        if len(rows) < 500:
+                try:
+                    async with conn.begin_nested():
+                        declared = msgspec.convert(row.availability, Availability)
+                        await _write_spans(conn, row.user_id, declared, now)
+                except Exception:
+                    log.exception("availability not rolled forward", user_id=str(row.user_id))
+        if len(rows) < BATCH:
             return
         after = rows[-1].user_id

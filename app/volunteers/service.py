@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import func, select, true, update
@@ -27,16 +27,10 @@ from app.volunteers.schemas import (
     Volunteer,
 )
 from app.volunteers.vocabulary import check_languages, check_skills, check_unique
+from app.wire import check_time_zone
 from matching.vetting import DbsLevel, Vetting
 
 MAX_DUTY = timedelta(hours=24)
-
-
-def check_time_zone(name: str, field: str = "time_zone") -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput.field(field, f"unknown IANA time zone {name!r}") from exc
 
 
 def _columns(data: SignUp | ProfilePatch) -> dict[str, Any]:
@@ -54,6 +48,9 @@ def _columns(data: SignUp | ProfilePatch) -> dict[str, Any]:
 
 
 async def _check_profile(tx: Tx, data: SignUp | ProfilePatch) -> None:
+    quiet = data.quiet_hours
+    if isinstance(quiet, QuietHours) and (quiet.start.tzinfo or quiet.end.tzinfo):
+        raise InvalidInput.field("quiet_hours", "local times, without a UTC offset")
     if isinstance(data.languages, list):
         check_unique(data.languages, "languages")
         check_languages(data.languages)

@@ -92,6 +92,7 @@ async def test_the_worker_rolls_spans_forward(
         ({"exceptions": [{"date": "2020-01-01", "available": False}]}, "exceptions[0].date"),
         ({"weekly": "mornings"}, "weekly"),
         ({"holidays": []}, "holidays"),
+        ({"away_until": "0001-01-01T00:00:00+01:00"}, "away_until"),
     ],
 )
 async def test_bad_availability_is_422_and_changes_nothing(

@@ -239,3 +239,141 @@ async def test_erasing_a_client_strips_their_needs(
     assert after["description"] is None
     assert "mentoring" not in after["title"]
     assert after["location"] == after["coarse_location"]
+
+
+async def test_a_client_is_always_checked_even_with_a_location(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    outsider = await world.person("coord-b", org="org-b", role="coordinator")
+    theirs = (
+        await client.post("/v1/programmes", headers=outsider, json={"name": "B", "kind": "other"})
+    ).json()
+    r = await client.post(
+        "/v1/tasks",
+        headers=outsider,
+        json={**_need(ctx), "programme_id": theirs["id"], "location": HOME},
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "client_id"
+    await client.post(
+        f"/v1/clients/{ctx['client']['id']}/erase",
+        headers=ctx["caseworker"],
+        json={"reason": "erasure request"},
+    )
+    r = await client.post(
+        "/v1/tasks", headers=ctx["caseworker"], json={**_need(ctx), "location": HOME}
+    )
+    assert r.status_code == 422
+    assert await world.count("tasks") == 0
+
+
+async def test_erasure_cancels_the_clients_open_needs(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    await client.post(
+        "/v1/tasks", headers=ctx["caseworker"], json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=3")
+    )
+    await client.post(
+        f"/v1/clients/{ctx['client']['id']}/erase",
+        headers=ctx["caseworker"],
+        json={"reason": "erasure request"},
+    )
+    assert await world.count("tasks", "status = 'cancelled'") == 3
+
+
+async def test_reading_needs_is_reading_the_client(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    task = (await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx))).json()[
+        "task"
+    ]
+    where = f"action = 'client.read' AND subject_id = '{ctx['client']['id']}'"
+    before = await world.count("audit_log", where)
+    await client.get(f"/v1/tasks/{task['id']}", headers=ctx["coordinator"])
+    await client.get(
+        "/v1/tasks", headers={**ctx["coordinator"], "X-Access-Reason": "weekly review"}
+    )
+    assert await world.count("audit_log", where) == before + 2
+    assert await world.count("audit_log", where + " AND reason = 'weekly review'") == 1
+
+
+async def test_a_stricter_programme_reaches_posted_needs(
+    client: httpx.AsyncClient, ctx: dict[str, Any]
+) -> None:
+    task = (await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx))).json()[
+        "task"
+    ]
+    assert task["min_vetting"] == "enhanced_children"
+    await client.patch(
+        f"/v1/programmes/{ctx['programme']['id']}",
+        headers=ctx["coordinator"],
+        json={"min_vetting": "enhanced_adults"},
+    )
+    after = (await client.get(f"/v1/tasks/{task['id']}", headers=ctx["caseworker"])).json()
+    assert after["min_vetting"] == "enhanced_both"
+
+
+async def test_fill_states_follow_assignments_not_edits(
+    client: httpx.AsyncClient, ctx: dict[str, Any]
+) -> None:
+    task = (
+        await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx, slots=2))
+    ).json()["task"]
+    tid = task["id"]
+    for status in ("filled", "partially_filled", "completed"):
+        r = await client.patch(
+            f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"status": status}
+        )
+        assert r.status_code == 409, status
+    assert (
+        await client.patch(f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"slots": 1})
+    ).json()["status"] == "open"
+    await client.post(
+        f"/v1/tasks/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "not needed"}
+    )
+    r = await client.patch(f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"urgency": "low"})
+    assert r.status_code == 409
+
+
+async def test_a_series_keeps_local_times_across_the_clock_change(
+    client: httpx.AsyncClient, ctx: dict[str, Any]
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from app.tasks.schemas import TaskIn, Window
+    from app.tasks.service import occurrence_windows
+
+    london = ZoneInfo("Europe/London")
+    saturday = datetime(2027, 10, 23, 10, tzinfo=london)  # BST; clocks go back on the 31st
+    monday = datetime(2027, 10, 25, 10, tzinfo=london)
+    need = TaskIn(
+        programme_id=ctx["programme"]["id"],
+        title="x",
+        duration_minutes=60,
+        windows=[
+            Window(saturday, saturday + timedelta(hours=2)),
+            Window(monday, monday + timedelta(hours=2)),
+        ],
+        recurrence="FREQ=WEEKLY;COUNT=3",
+    )
+    series = occurrence_windows(need, "Europe/London", datetime(2027, 10, 1, tzinfo=UTC))
+    for windows in series:
+        for w in windows:
+            local = w.start.astimezone(london)
+            assert (local.hour, local.minute) == (10, 0)
+            assert w.end - w.start == timedelta(hours=2)
+    assert series[1][1].start.astimezone(UTC).hour == 10  # Mon 1 Nov, GMT
+    assert series[0][0].start.astimezone(UTC).hour == 9  # Sat 23 Oct, BST
+
+
+async def test_a_series_may_not_run_past_a_year(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    r = await client.post(
+        "/v1/tasks",
+        headers=ctx["caseworker"],
+        json=_need(ctx, recurrence="FREQ=WEEKLY;INTERVAL=52;COUNT=3"),
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "recurrence"
+    assert await world.count("tasks") == 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from tests.e2e.test_volunteers import SIGN_UP
@@ -76,7 +77,7 @@ async def test_vetting_is_recorded_with_history_and_expires(
     assert r.status_code == 200, r.text
     vetting = r.json()["vetting"]
     assert vetting["valid_today"] is True
-    assert vetting["expires_on"] == checked.replace(year=checked.year + 3).isoformat()
+    assert vetting["expires_on"] == (checked + relativedelta(years=3)).isoformat()
     # A check recorded long ago has lapsed by itself: no job had to run.
     old = date.today() - timedelta(days=4 * 365)
     r = await client.put(
@@ -168,3 +169,28 @@ async def test_other_organisations_and_volunteers_see_nothing(
             )
         )
     assert status == "pending"
+
+
+async def test_nobody_approves_themselves(
+    client: httpx.AsyncClient, setup: dict[str, Any], world: World
+) -> None:
+    me = await world.person("val", org="org-a", role="coordinator")
+    r = await client.post(f"/v1/volunteers/{setup['val_id']}/approve", headers=me, json={})
+    assert r.status_code == 409
+
+
+async def test_pending_volunteers_do_not_see_the_organisations_programmes(
+    client: httpx.AsyncClient, setup: dict[str, Any]
+) -> None:
+    await client.post(
+        "/v1/programmes",
+        headers=setup["coordinator"],
+        json={"name": "Secret plans", "kind": "other"},
+    )
+    listed = (await client.get("/v1/programmes", headers=setup["val"])).json()
+    assert listed["items"] == []
+    await client.post(
+        f"/v1/volunteers/{setup['val_id']}/approve", headers=setup["coordinator"], json={}
+    )
+    listed = (await client.get("/v1/programmes", headers=setup["val"])).json()
+    assert [p["name"] for p in listed["items"]] == ["Secret plans"]

@@ -74,6 +74,8 @@ async def test_sign_up_then_read_and_change_the_profile(
         ({"status": "approved"}, "status"),
         ({"vetting": {"level": "enhanced"}}, "vetting"),
         ({"max_hours_per_week": 1000}, "max_hours_per_week"),
+        ({"time_zone": "Europe"}, "time_zone"),
+        ({"quiet_hours": {"start": "21:00:00+05:00", "end": "08:00:00"}}, "quiet_hours"),
     ],
 )
 async def test_bad_sign_ups_name_the_field_and_write_nothing(

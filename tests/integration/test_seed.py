@@ -16,6 +16,8 @@ async def test_the_demo_seed_is_idempotent_and_covers_every_role(db: Db) -> None
     # 3 staff per organisation, 12 volunteers, 1 platform admin.
     assert first.users == 3 * len(ORGS) + 12 + 1
     assert first.volunteers == 12
+    assert first.clients == 300
+    assert first.needs > 300  # weekly series add occurrences
     assert 3 * len(ORGS) + 12 <= first.memberships <= 3 * len(ORGS) + 24
 
 

@@ -23,12 +23,16 @@ RW_ROLE = "codeliver_rw"
 
 # The tenant context of a transaction, set by codeliver_login() with set_config(..., true):
 # it lasts for one transaction only, so pooled connections (and PgBouncer in transaction
-# mode) never carry one request's scope into another's. Three scopes: every organisation
-# the caller belongs to; those where they are approved staff (caseworker and up: personal
-# data); those where they manage (coordinator, org admin: memberships, settings).
+# mode) never carry one request's scope into another's. Four scopes: every organisation
+# the caller belongs to (even pending or suspended); those where their membership is
+# approved; those where they are approved staff (caseworker and up: personal data); those
+# where they manage (coordinator, org admin: memberships, settings).
 CONTEXT = """
 CREATE FUNCTION codeliver_org_ids() RETURNS uuid[] LANGUAGE sql STABLE AS $$
   SELECT coalesce(nullif(current_setting('codeliver.org_ids', true), ''), '{}')::uuid[]
+$$;
+CREATE FUNCTION codeliver_active_org_ids() RETURNS uuid[] LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('codeliver.active_org_ids', true), ''), '{}')::uuid[]
 $$;
 CREATE FUNCTION codeliver_staff_org_ids() RETURNS uuid[] LANGUAGE sql STABLE AS $$
   SELECT coalesce(nullif(current_setting('codeliver.staff_org_ids', true), ''), '{}')::uuid[]
@@ -68,6 +72,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   u users%ROWTYPE;
   orgs uuid[];
+  active uuid[];
   staff uuid[];
   managers uuid[];
 BEGIN
@@ -94,13 +99,15 @@ BEGIN
   PERFORM set_config('codeliver.platform_admin',
                      CASE WHEN u.is_platform_admin THEN 'on' ELSE 'off' END, true);
   SELECT array_agg(DISTINCT m.org_id),
+         array_agg(DISTINCT m.org_id) FILTER (WHERE m.status = 'approved'),
          array_agg(DISTINCT m.org_id) FILTER (WHERE m.role <> 'volunteer'
                                                 AND m.status = 'approved'),
          array_agg(DISTINCT m.org_id) FILTER (WHERE m.role IN ('coordinator', 'org_admin')
                                                 AND m.status = 'approved')
-    INTO orgs, staff, managers
+    INTO orgs, active, staff, managers
     FROM memberships m WHERE m.user_id = u.id;
   PERFORM set_config('codeliver.org_ids', coalesce(orgs, '{}')::text, true);
+  PERFORM set_config('codeliver.active_org_ids', coalesce(active, '{}')::text, true);
   PERFORM set_config('codeliver.staff_org_ids', coalesce(staff, '{}')::text, true);
   PERFORM set_config('codeliver.manager_org_ids', coalesce(managers, '{}')::text, true);
   RETURN QUERY SELECT u.id, u.display_name, u.email, u.is_platform_admin,
@@ -371,5 +378,12 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION IF EXISTS {fn}")
     for table in ("audit_log", "invitations", "memberships", "users", "organisations"):
         op.drop_table(table)
-    for fn in ("org_ids", "staff_org_ids", "manager_org_ids", "user_id", "is_platform_admin"):
+    for fn in (
+        "org_ids",
+        "active_org_ids",
+        "staff_org_ids",
+        "manager_org_ids",
+        "user_id",
+        "is_platform_admin",
+    ):
         op.execute(f"DROP FUNCTION IF EXISTS codeliver_{fn}()")

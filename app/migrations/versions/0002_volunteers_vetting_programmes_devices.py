@@ -126,7 +126,7 @@ CREATE POLICY vetting_record ON vetting_checks FOR INSERT
 
 ALTER TABLE programmes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY programmes_read ON programmes FOR SELECT
-  USING (org_id = ANY (codeliver_org_ids()) OR codeliver_is_platform_admin());
+  USING (org_id = ANY (codeliver_active_org_ids()) OR codeliver_is_platform_admin());
 CREATE POLICY programmes_manage ON programmes FOR ALL
   USING (org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin())
   WITH CHECK (org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin());
