@@ -32,6 +32,7 @@ from app.programmes.controller import ProgrammeController
 from app.settings import Environment, Settings, get_settings
 from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
+from app.volunteers.skills import SkillController
 from app.worker import Worker
 
 log = structlog.get_logger(__name__)
@@ -135,6 +136,7 @@ def create_app(
             TaskController,
             MyVolunteeringController,
             VolunteerRosterController,
+            SkillController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

@@ -206,3 +206,36 @@ async def test_a_profile_is_needed_first(client: httpx.AsyncClient, world: World
     ):
         r = await client.request(method, path, headers=me, json=body)
         assert r.status_code == 404, (path, r.text)
+
+
+async def test_coordinators_extend_the_skills_vocabulary(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await world.org("reading-council")
+    await world.org("other-org")
+    coordinator = await world.person("coord", org="reading-council", role="coordinator")
+    r = await client.post(
+        "/v1/skills",
+        headers=coordinator,
+        json={"code": "allotment_tools", "label": "Allotment tools"},
+    )
+    assert r.status_code == 201, r.text
+    for body in (
+        {"code": "allotment_tools", "label": "again"},
+        {"code": "shopping", "label": "platform skills are taken"},
+    ):
+        assert (await client.post("/v1/skills", headers=coordinator, json=body)).status_code == 409
+    assert (
+        await client.post(
+            "/v1/skills", headers=coordinator, json={"code": "Bad Code", "label": "x"}
+        )
+    ).status_code == 422
+    codes = {s["code"] for s in (await client.get("/v1/skills", headers=coordinator)).json()}
+    assert {"allotment_tools", "shopping"} <= codes
+    outsider = await world.person("coord-b", org="other-org", role="coordinator")
+    theirs = {s["code"] for s in (await client.get("/v1/skills", headers=outsider)).json()}
+    assert "allotment_tools" not in theirs
+    volunteer = await world.person("vol", org="reading-council", role="volunteer")
+    assert (
+        await client.post("/v1/skills", headers=volunteer, json={"code": "x_y", "label": "x"})
+    ).status_code == 403
