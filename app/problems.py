@@ -191,6 +191,14 @@ def _on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Respo
             "That already exists.",
             instance=request.url.path,
         )
+    if state == "42501":  # a write outside the caller's row-level security scope
+        return problem(
+            403,
+            "forbidden",
+            "Not allowed",
+            "That is outside what you may change.",
+            instance=request.url.path,
+        )
     if state[:2] in _BAD_INPUT_CLASSES:
         return problem(
             422,

@@ -239,3 +239,16 @@ async def test_coordinators_extend_the_skills_vocabulary(
     assert (
         await client.post("/v1/skills", headers=volunteer, json={"code": "x_y", "label": "x"})
     ).status_code == 403
+
+
+async def test_a_platform_admin_adding_a_skill_to_an_unknown_organisation_is_422(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = await world.person("root", platform_admin=True)
+    r = await client.post(
+        "/v1/skills",
+        headers=admin,
+        json={"code": "l6", "label": "x", "org_id": "619070f4-bfb6-2294-972e-285821acbbd0"},
+    )
+    assert r.status_code == 422, r.text
+    assert await world.count("skills", "org_id IS NOT NULL") == 0

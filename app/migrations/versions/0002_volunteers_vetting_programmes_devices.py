@@ -135,8 +135,8 @@ ALTER TABLE skills ENABLE ROW LEVEL SECURITY;
 CREATE POLICY skills_read ON skills FOR SELECT
   USING (org_id IS NULL OR org_id = ANY (codeliver_org_ids()) OR codeliver_is_platform_admin());
 CREATE POLICY skills_manage ON skills FOR ALL
-  USING (org_id = ANY (codeliver_manager_org_ids()))
-  WITH CHECK (org_id = ANY (codeliver_manager_org_ids()));
+  USING (org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin())
+  WITH CHECK (org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin());
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON volunteers, volunteer_availability, devices,
   programmes, skills TO {RW_ROLE};
