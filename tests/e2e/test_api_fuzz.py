@@ -4,6 +4,7 @@ sends them to a real server on 127.0.0.1; no 5xx, and every answer matches the d
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import uuid
@@ -78,8 +79,14 @@ def test_the_api_honours_its_own_document(live_server: dict[str, Any]) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
+        # Random locally, to keep finding new cases; fixed in CI, so a merge is judged on
+        # the code it brings rather than on the luck of the draw.
         @settings(
-            max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=40,
+            deadline=None,
+            database=None,
+            derandomize=os.environ.get("CI") == "true",
+            suppress_health_check=list(HealthCheck),
         )
         def exercise(case: Any) -> None:
             if case.path_parameters and "org_id" in case.path_parameters:
