@@ -6,13 +6,11 @@ from uuid import UUID
 
 from litestar import Controller, get, patch, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients import service
 from app.clients.schemas import Client, ClientExport, ClientIn, ClientPatch, ErasureIn
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
@@ -29,9 +27,7 @@ class ClientController(Controller):
         summary="Record a client (caseworker, coordinator, org admin)",
         responses=problem_responses(403, 404),
     )
-    async def create(
-        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[ClientIn]
-    ) -> Client:
+    async def create(self, request: Caller, db: Db, data: JSONBody[ClientIn]) -> Client:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create(tx, data)
 
@@ -39,7 +35,7 @@ class ClientController(Controller):
     async def list_all(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         access_reason: AccessReason = None,
         org_id: FromQuery[UUID | None] = None,
         include_erased: FromQuery[bool] = False,
@@ -61,7 +57,7 @@ class ClientController(Controller):
     async def get_one(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         client_id: FromPath[UUID],
         access_reason: AccessReason = None,
     ) -> Client:
@@ -76,7 +72,7 @@ class ClientController(Controller):
     async def update(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         client_id: FromPath[UUID],
         data: JSONBody[ClientPatch],
         access_reason: AccessReason = None,
@@ -93,7 +89,7 @@ class ClientController(Controller):
     async def erase(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         client_id: FromPath[UUID],
         data: JSONBody[ErasureIn],
     ) -> Client:
@@ -108,7 +104,7 @@ class ClientController(Controller):
     async def export(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         client_id: FromPath[UUID],
         access_reason: AccessReason = None,
     ) -> ClientExport:

@@ -23,13 +23,12 @@ from app.clients.schemas import (
 from app.db.tables import audit_log, clients, users
 from app.db.tenancy import Tx
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.identity.principal import Role
+from app.identity.principal import STAFF
 from app.locations import Location
 from app.pagination import decode_cursor, page_of
 from app.tasks import service as tasks_service
 from geo.privacy import coarsen_location
 
-STAFF = (Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN)
 SUBJECT = "client"
 DEFAULT_REASON = "case management"
 ERASED_NAME = "Erased client"

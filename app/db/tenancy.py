@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.identity.principal import Membership, Principal, Role
 from app.identity.tokens import TokenIdentity
+
+Db = NamedDependency[AsyncEngine]  # the engine, as controllers receive it
 
 _LOGIN = text(
     "SELECT user_id, display_name, email, is_platform_admin, memberships "

@@ -16,6 +16,11 @@ class Role(StrEnum):
     ORG_ADMIN = "org_admin"
 
 
+# Who may read personal data in an organisation, and who may manage it.
+STAFF = (Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN)
+MANAGERS = (Role.COORDINATOR, Role.ORG_ADMIN)
+
+
 @dataclass(frozen=True)
 class Membership:
     org_id: UUID

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import structlog
 from litestar import Controller, MediaType, Response, get
-from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.migrate import current_revision, head_revision
+from app.db.tenancy import Db
 from app.problems import problem, problem_responses
 
 _HEAD = head_revision()
@@ -28,7 +27,7 @@ class HealthController(Controller):
         summary="The database is reachable and migrated to head",
         responses=problem_responses(503, common=False),
     )
-    async def ready(self, db: NamedDependency[AsyncEngine]) -> Response[dict[str, str]]:
+    async def ready(self, db: Db) -> Response[dict[str, str]]:
         try:
             async with db.connect() as conn:
                 revision = await current_revision(conn)

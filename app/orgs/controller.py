@@ -5,11 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Db, tenant_transaction
 from app.identity.principal import Role
 from app.identity.tokens import Caller
 from app.orgs import service
@@ -23,7 +21,7 @@ class MeController(Controller):
     tags = ["identity"]
 
     @get("/", summary="Who am I: user and roles per organisation", responses=problem_responses())
-    async def get_me(self, request: Caller, db: NamedDependency[AsyncEngine]) -> Me:
+    async def get_me(self, request: Caller, db: Db) -> Me:
         async with tenant_transaction(db, request.user) as tx:
             return await service.me(tx)
 
@@ -37,9 +35,7 @@ class OrganisationController(Controller):
         summary="Create an organisation (platform admin)",
         responses=problem_responses(403, 409),
     )
-    async def create(
-        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[OrganisationIn]
-    ) -> Organisation:
+    async def create(self, request: Caller, db: Db, data: JSONBody[OrganisationIn]) -> Organisation:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create_organisation(tx, data)
 
@@ -51,7 +47,7 @@ class OrganisationController(Controller):
     async def add_member(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         org_id: FromPath[UUID],
         data: JSONBody[MemberIn],
     ) -> Member:
@@ -66,7 +62,7 @@ class OrganisationController(Controller):
     async def list_members(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         org_id: FromPath[UUID],
         limit: Limit = 50,
         cursor: Cursor = None,

@@ -5,11 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Db, tenant_transaction
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -26,9 +24,7 @@ class ProgrammeController(Controller):
         summary="Create a programme with its offer policy (coordinator)",
         responses=problem_responses(403, 409),
     )
-    async def create(
-        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[ProgrammeIn]
-    ) -> Programme:
+    async def create(self, request: Caller, db: Db, data: JSONBody[ProgrammeIn]) -> Programme:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create(tx, data)
 
@@ -36,7 +32,7 @@ class ProgrammeController(Controller):
     async def list_all(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         org_id: FromQuery[UUID | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
@@ -48,9 +44,7 @@ class ProgrammeController(Controller):
         return Page(items=items, next_cursor=next_cursor)
 
     @get("/{programme_id:uuid}", summary="One programme", responses=problem_responses(404))
-    async def get_one(
-        self, request: Caller, db: NamedDependency[AsyncEngine], programme_id: FromPath[UUID]
-    ) -> Programme:
+    async def get_one(self, request: Caller, db: Db, programme_id: FromPath[UUID]) -> Programme:
         async with tenant_transaction(db, request.user) as tx:
             return await service.get(tx, programme_id)
 
@@ -62,7 +56,7 @@ class ProgrammeController(Controller):
     async def update(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         programme_id: FromPath[UUID],
         data: JSONBody[ProgrammePatch],
     ) -> Programme:

@@ -13,13 +13,11 @@ from app import audit
 from app.db.tables import programmes, tasks
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
-from app.identity.principal import Role
+from app.identity.principal import MANAGERS
 from app.pagination import decode_cursor, page_of
 from app.programmes.schemas import Programme, ProgrammeIn, ProgrammePatch
 from app.tasks.service import OPEN_STATES
 from matching.vetting import DbsLevel, stricter
-
-MANAGERS = (Role.COORDINATOR, Role.ORG_ADMIN)
 
 
 def _programme(row: Any) -> Programme:

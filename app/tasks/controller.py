@@ -5,11 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
@@ -17,8 +15,6 @@ from app.problems import problem_responses
 from app.tasks import service
 from app.tasks.schemas import CancelIn, Created, Task, TaskIn, TaskPatch
 from app.tasks.status import TaskStatus
-
-Db = NamedDependency[AsyncEngine]
 
 
 class TaskController(Controller):

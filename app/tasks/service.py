@@ -17,7 +17,7 @@ from app import audit
 from app.db.tables import clients, memberships, organisations, programmes, tasks
 from app.db.tenancy import Tx
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.identity.principal import Role
+from app.identity.principal import STAFF
 from app.locations import Location
 from app.pagination import decode_cursor, page_of
 from app.tasks.recurrence import occurrences
@@ -27,7 +27,6 @@ from app.volunteers.vocabulary import check_languages, check_skills, check_uniqu
 from geo.privacy import coarsen_location
 from matching.vetting import DbsLevel, stricter
 
-STAFF = (Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN)
 MAX_WINDOW = timedelta(days=14)
 MAX_AHEAD = timedelta(days=366)
 # Needs that may still be dispatched: cancelled when their client is erased.

@@ -6,11 +6,9 @@ from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Db, tenant_transaction
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -28,8 +26,6 @@ from app.volunteers.schemas import (
     SignUp,
     Volunteer,
 )
-
-Db = NamedDependency[AsyncEngine]
 
 
 class MyVolunteeringController(Controller):

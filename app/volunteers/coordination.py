@@ -15,15 +15,13 @@ from app import audit
 from app.db.tables import memberships, organisations, vetting_checks, volunteers
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
-from app.identity.principal import Role
+from app.identity.principal import MANAGERS, STAFF
 from app.locations import Location
 from app.pagination import decode_cursor, page_of
 from app.volunteers.schemas import VettingStatus
 from app.volunteers.service import current_vetting_query, vetting_status
 from matching.vetting import DbsLevel
 
-MANAGERS = (Role.COORDINATOR, Role.ORG_ADMIN)
-STAFF = (Role.CASEWORKER, Role.COORDINATOR, Role.ORG_ADMIN)
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00]*$")]
 
 

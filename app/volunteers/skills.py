@@ -7,15 +7,13 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import audit
 from app.db.tables import skills
-from app.db.tenancy import Tx, tenant_transaction
+from app.db.tenancy import Db, Tx, tenant_transaction
 from app.errors import Conflict
 from app.identity.principal import Role
 from app.identity.tokens import Caller
@@ -78,7 +76,7 @@ class SkillController(Controller):
     async def list_all(
         self,
         request: Caller,
-        db: NamedDependency[AsyncEngine],
+        db: Db,
         org_id: FromQuery[UUID | None] = None,
     ) -> list[Skill]:
         async with tenant_transaction(db, request.user) as tx:
@@ -89,8 +87,6 @@ class SkillController(Controller):
         summary="Add an organisation's own skill (coordinator)",
         responses=problem_responses(403, 404, 409),
     )
-    async def create(
-        self, request: Caller, db: NamedDependency[AsyncEngine], data: JSONBody[SkillIn]
-    ) -> Skill:
+    async def create(self, request: Caller, db: Db, data: JSONBody[SkillIn]) -> Skill:
         async with tenant_transaction(db, request.user) as tx:
             return await add(tx, data)
