@@ -7,6 +7,14 @@ migration; a test fails if a table with `org_id` lacks it.
 from app.db.tables.base import metadata
 from app.db.tables.casework import clients, tasks
 from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
+from app.db.tables.matching import (
+    assignments,
+    client_exclusions,
+    idempotency_keys,
+    offers,
+    outbox,
+    plans,
+)
 from app.db.tables.volunteering import (
     devices,
     programmes,
@@ -17,13 +25,19 @@ from app.db.tables.volunteering import (
 )
 
 __all__ = [
+    "assignments",
     "audit_log",
+    "client_exclusions",
     "clients",
     "devices",
+    "idempotency_keys",
     "invitations",
     "memberships",
     "metadata",
+    "offers",
     "organisations",
+    "outbox",
+    "plans",
     "programmes",
     "skills",
     "tasks",

@@ -101,6 +101,17 @@ tasks = Table(
     ),
     Column("continuity_same_as_last", Boolean, nullable=False, server_default=text("false")),
     Column("cancel_reason", Text),
+    # The offer cascade (0005): when its next step is due (a wave, an expiry, closing the
+    # offers of a filled need), how many waves went out, and whether a person was called in.
+    Column("next_step_at", DateTime(timezone=True)),
+    Column("waves_sent", SmallInteger, nullable=False, server_default="0"),
+    Column("first_offer_at", DateTime(timezone=True)),
+    Column("filled_at", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
+    Column("escalation_reason", Text),
+    Column("outcome", Text),
+    Column("outcome_note", Text),
+    Column("outcome_at", DateTime(timezone=True)),
     user_ref("created_by"),
     created_at(),
     updated_at(),
@@ -120,3 +131,4 @@ Index("ix_tasks_org_status", tasks.c.org_id, tasks.c.status)
 Index("ix_tasks_windows", tasks.c.windows, postgresql_using="gist")
 Index("ix_tasks_series", tasks.c.series_id, tasks.c.series_index)
 Index("ix_tasks_client", tasks.c.client_id)
+Index("ix_tasks_next_step", tasks.c.next_step_at, postgresql_where=tasks.c.next_step_at.isnot(None))

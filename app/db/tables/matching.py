@@ -1,0 +1,216 @@
+"""Offers, assignments, client exclusions, batch plans, the outbox, idempotency keys (0005)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from app.db.tables.base import created_at, id_column, metadata, org_id_column, updated_at, user_ref
+
+OFFER_STATUSES = ("pending", "accepted", "declined", "expired", "withdrawn")
+OFFER_SOURCES = ("cascade", "manual", "plan", "series")
+ASSIGNMENT_STATUSES = (
+    "accepted",  # holds a slot, not started
+    "checked_in",
+    "completed",
+    "withdrawn",  # the volunteer gave the slot back
+    "released",  # stale: accepted but never started in time, slot reopened
+    "no_show",
+    "cancelled",  # the need was cancelled
+)
+ACTIVE_ASSIGNMENT = ("accepted", "checked_in")
+
+
+def _task_ref() -> Column[object]:
+    return Column(
+        "task_id", UUID(as_uuid=True), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _volunteer_ref() -> Column[object]:
+    return Column(
+        "volunteer_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+# One offer per (need, volunteer), ever: nobody is re-offered a need they declined or let
+# lapse. A series offer (`series_id` set) offers every open occurrence at once.
+offers = Table(
+    "offers",
+    metadata,
+    id_column(),
+    org_id_column(),
+    _task_ref(),
+    _volunteer_ref(),
+    Column("series_id", UUID(as_uuid=True)),
+    Column("wave", SmallInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("score", Float),
+    Column("explanation", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("decline_reason", Text),
+    user_ref("created_by"),
+    UniqueConstraint("task_id", "volunteer_id", name="uq_offers_task_volunteer"),
+    CheckConstraint(f"status IN {OFFER_STATUSES!r}", name="status"),
+    CheckConstraint(f"source IN {OFFER_SOURCES!r}", name="source"),
+    CheckConstraint("expires_at > created_at", name="expires_after_created"),
+)
+Index("ix_offers_volunteer_created", offers.c.volunteer_id, offers.c.created_at)
+Index("ix_offers_task_status", offers.c.task_id, offers.c.status)
+Index(
+    "ix_offers_pending_expiry",
+    offers.c.expires_at,
+    postgresql_where=offers.c.status == "pending",
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    id_column(),
+    org_id_column(),
+    _task_ref(),
+    _volunteer_ref(),
+    Column("offer_id", UUID(as_uuid=True), ForeignKey("offers.id", ondelete="SET NULL")),
+    Column("status", Text, nullable=False, server_default="accepted"),
+    Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("check_in_distance_m", Float),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("minutes", SmallInteger),
+    Column("outcome", Text),
+    Column("note", Text),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("end_reason", Text),
+    user_ref("ended_by"),
+    updated_at(),
+    UniqueConstraint("task_id", "volunteer_id", name="uq_assignments_task_volunteer"),
+    CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
+    CheckConstraint("minutes IS NULL OR minutes BETWEEN 1 AND 1440", name="minutes"),
+    CheckConstraint(
+        f"(status IN {ACTIVE_ASSIGNMENT!r}) = (ended_at IS NULL)", name="ended_when_inactive"
+    ),
+)
+Index("ix_assignments_volunteer_updated", assignments.c.volunteer_id, assignments.c.updated_at)
+Index("ix_assignments_task", assignments.c.task_id)
+Index(
+    "ix_assignments_stale",
+    assignments.c.accepted_at,
+    postgresql_where=assignments.c.status == "accepted",
+)
+
+# A volunteer kept away from a client: barred by staff, or the client asked not to see them.
+client_exclusions = Table(
+    "client_exclusions",
+    metadata,
+    org_id_column(),
+    Column(
+        "client_id",
+        UUID(as_uuid=True),
+        ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _volunteer_ref(),
+    Column("reason", Text, nullable=False),
+    user_ref("created_by"),
+    created_at(),
+    PrimaryKeyConstraint("client_id", "volunteer_id"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    id_column(),
+    org_id_column(),
+    Column("programme_id", UUID(as_uuid=True), ForeignKey("programmes.id"), nullable=False),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("period_end", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False, server_default="proposed"),
+    Column("choices", JSONB, nullable=False),
+    Column("totals", JSONB, nullable=False),
+    user_ref("created_by"),
+    created_at(),
+    Column("committed_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('proposed', 'committed')", name="status"),
+    CheckConstraint("period_end > period_start", name="period"),
+)
+
+# The transactional outbox: one row per message to one person, written in the transaction
+# of the change that causes it; the dispatcher (push, live events) works from here.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=False, server_default=func.gen_random_uuid()),
+    Column("org_id", UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="CASCADE")),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("collapse_key", Text),
+    Column("urgent", Boolean, nullable=False, server_default=text("false")),
+    created_at(),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("lease_token", UUID(as_uuid=True)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("message_id", name="uq_outbox_message_id"),
+    CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
+)
+Index("ix_outbox_due", outbox.c.next_attempt_at, postgresql_where=outbox.c.status == "pending")
+Index("ix_outbox_user", outbox.c.user_id, outbox.c.id)
+
+# Mobile retries: the first response to (user, key) is stored and replayed.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("key", Text, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("status_code", SmallInteger),
+    Column("body", LargeBinary),
+    created_at(),
+    PrimaryKeyConstraint("user_id", "key"),
+    CheckConstraint("length(key) BETWEEN 1 AND 200", name="key_length"),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
+
+__all__ = [
+    "ACTIVE_ASSIGNMENT",
+    "assignments",
+    "client_exclusions",
+    "idempotency_keys",
+    "offers",
+    "outbox",
+    "plans",
+]

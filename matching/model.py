@@ -1,0 +1,203 @@
+"""What the matching core takes and gives: plain frozen structs, no I/O.
+
+`geo.candidates` fills `Candidate` from one SQL statement; the core (eligibility, scoring,
+cascade, batch) turns them into decisions. Everything here is hashable and deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from matching.vetting import DbsLevel, Vetting
+
+
+class Mode(StrEnum):
+    IN_PERSON = "in_person"
+    REMOTE = "remote"
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TravelMode(StrEnum):
+    WALK = "walk"
+    CYCLE = "cycle"
+    PUBLIC_TRANSPORT = "public_transport"
+    CAR = "car"
+
+
+class Reason(StrEnum):
+    """Why a volunteer cannot take a need: one code per broken hard constraint."""
+
+    NOT_APPROVED = "not_approved"  # no approved volunteer membership here (pending, suspended)
+    TOO_FAR = "too_far"  # beyond the volunteer's travel radius or the need's own radius
+    VETTING_LEVEL = "vetting_level"  # no check, too low a level, ID not verified
+    VETTING_EXPIRED = "vetting_expired"  # the check lapses before the need's last day
+    BARRED = "barred"  # on a barred list: kept from all work
+    SKILLS = "skills"  # lacks a required skill
+    LANGUAGES = "languages"  # lacks a required language
+    UNAVAILABLE = "unavailable"  # no availability covering a window for the duration
+    OFF_DUTY = "off_duty"  # urgent needs go to volunteers on duty
+    HOURS_CAP = "hours_cap"  # the need would take them past their weekly hours
+    ASSIGNMENTS_CAP = "assignments_cap"  # already at their cap of active assignments
+    CONFLICT = "conflict"  # an active assignment overlapping the need's windows
+    EXCLUDED = "excluded"  # barred from this client, or the client asked not to see them
+    ALREADY_OFFERED = "already_offered"  # offered this need before (declined, expired...)
+    ALREADY_ASSIGNED = "already_assigned"  # holds (or held) a slot of this need
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each factor counts in a score; from the programme's policy."""
+
+    distance: float = 1.0
+    continuity: float = 1.0
+    fairness: float = 1.0
+    reliability: float = 0.5
+    preference: float = 0.25
+    urgency: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class OfferPolicy:
+    """A programme's cascade policy (the `programmes` row's offer columns)."""
+
+    wave_size: int = 3  # offers per open slot per wave
+    alert_cap: int = 12  # most volunteers ever alerted per open slot of one need
+    max_waves: int = 4
+    weights: Weights = field(default_factory=Weights)
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One need (one occurrence of a series), as matching sees it."""
+
+    id: UUID
+    mode: Mode
+    kind: str  # the programme's kind (befriending, transport...): for preference match
+    required_skills: frozenset[str]
+    languages: frozenset[str]
+    min_vetting: DbsLevel  # already the stricter of the programme's and the need's
+    starts_at: datetime  # start of its first window
+    last_day: date  # vetting must still be valid on this day
+    duration_minutes: int
+    urgency: Urgency
+    open_slots: int
+    radius_m: float | None = None  # the need's own cap on distance, if any
+    client_id: UUID | None = None
+    continuity_volunteer_id: UUID | None = None  # a named volunteer asked for
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A volunteer's recent record, over the fairness window (28 days) unless said."""
+
+    offers_recent: int = 0  # offers received
+    assignments_recent: int = 0  # assignments taken
+    offers_total: int = 0  # all-time, for reliability
+    accepted_total: int = 0
+    declined_total: int = 0
+    expired_total: int = 0  # offers left unanswered
+    completed_total: int = 0
+    no_shows_total: int = 0
+    served_client: int = 0  # completed or active assignments for this need's client
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A volunteer's facts relative to one need."""
+
+    volunteer_id: UUID
+    approved: bool
+    distance_m: float | None  # None for remote needs
+    max_travel_m: float
+    travel_mode: TravelMode
+    vetting: Vetting | None  # their current check with the need's organisation
+    skills: frozenset[str]
+    languages: frozenset[str]
+    available: bool  # an availability span covers `duration_minutes` of some window
+    on_duty: bool
+    hours_committed: float  # hours already assigned in the need's week
+    max_hours_per_week: int
+    active_assignments: int
+    max_active_assignments: int
+    conflicting: bool  # an active assignment overlaps the need's windows
+    excluded: bool  # a client exclusion between them and the need's client
+    offered_before: bool
+    assigned_before: bool
+    preferred_kinds: frozenset[str]
+    history: History = field(default_factory=History)
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    volunteer_id: UUID
+    reasons: tuple[Reason, ...]  # empty: eligible
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+@dataclass(frozen=True, slots=True)
+class ScorePart:
+    """One factor's contribution to a score, explained."""
+
+    factor: str  # distance | continuity | fairness | reliability | preference | urgency
+    value: float  # the factor's normalised value in [0, 1]
+    points: float  # weight x value: what it added to the score
+    note: str  # for people: "2.1 km, about 8 min by cycle"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    volunteer_id: UUID
+    score: float
+    travel_minutes: float | None  # None for remote needs
+    distance_m: float | None
+    parts: tuple[ScorePart, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeState:
+    """Where a need's offer cascade stands."""
+
+    open_slots: int
+    waves_sent: int
+    alerts_sent: int  # offers ever made for this need
+    pending_offers: int  # offers still awaiting an answer
+
+
+class Escalation(StrEnum):
+    WAVES_EXHAUSTED = "waves_exhausted"
+    ALERT_CAP = "alert_cap"
+    NO_CANDIDATES = "no_candidates"
+
+
+@dataclass(frozen=True, slots=True)
+class WaveDecision:
+    offer_to: tuple[UUID, ...] = ()  # in rank order
+    escalate: Escalation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A possible (need, volunteer) pair in a batch plan, with its integer cost."""
+
+    need_id: UUID
+    volunteer_id: UUID
+    cost: int  # >= 0; lower is better
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    pairs: tuple[tuple[UUID, UUID], ...]  # (need_id, volunteer_id), sorted
+    filled: int  # slots filled: maximal first
+    total_cost: int  # then minimal
