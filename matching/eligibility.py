@@ -1,0 +1,80 @@
+"""Hard constraints: who may be offered a need at all, and every reason why not.
+
+A volunteer is eligible only when no rule is broken; the reasons explain a refusal to a
+coordinator, so all broken rules are reported, in `Reason` order, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from matching.model import Candidate, Eligibility, Mode, Need, Reason, Urgency
+from matching.vetting import DbsLevel, satisfies
+
+__all__ = ["check", "eligible"]
+
+Rule = Callable[[Need, Candidate], bool]  # True: the rule is broken
+
+
+def _too_far(need: Need, c: Candidate) -> bool:
+    if need.mode is Mode.REMOTE:
+        return False
+    if c.distance_m is None:
+        return True
+    # Written as "not within" so that a NaN distance counts as too far, not as near.
+    within = c.distance_m <= c.max_travel_m
+    if need.radius_m is not None:
+        within = within and c.distance_m <= need.radius_m
+    return not within
+
+
+def _barred(need: Need, c: Candidate) -> bool:
+    # Safeguarding first: a barred-list flag keeps anyone from all work (Vetting.meets).
+    return c.vetting is not None and (c.vetting.barred_children or c.vetting.barred_adults)
+
+
+def _vetting_level(need: Need, c: Candidate) -> bool:
+    if need.min_vetting is DbsLevel.NONE:
+        return False
+    v = c.vetting
+    return v is None or not v.id_verified or not satisfies(v.level, need.min_vetting)
+
+
+def _vetting_expired(need: Need, c: Candidate) -> bool:
+    if need.min_vetting is DbsLevel.NONE:
+        return False
+    v = c.vetting
+    return v is not None and satisfies(v.level, need.min_vetting) and not v.valid_on(need.last_day)
+
+
+def _hours_cap(need: Need, c: Candidate) -> bool:
+    return c.hours_committed + need.duration_minutes / 60 > c.max_hours_per_week
+
+
+_RULES: dict[Reason, Rule] = {
+    Reason.NOT_APPROVED: lambda need, c: not c.approved,
+    Reason.TOO_FAR: _too_far,
+    Reason.VETTING_LEVEL: _vetting_level,
+    Reason.VETTING_EXPIRED: _vetting_expired,
+    Reason.BARRED: _barred,
+    Reason.SKILLS: lambda need, c: not need.required_skills <= c.skills,
+    Reason.LANGUAGES: lambda need, c: not need.languages <= c.languages,
+    Reason.UNAVAILABLE: lambda need, c: not c.available,
+    Reason.OFF_DUTY: lambda need, c: need.urgency is Urgency.URGENT and not c.on_duty,
+    Reason.HOURS_CAP: _hours_cap,
+    Reason.ASSIGNMENTS_CAP: lambda need, c: c.active_assignments >= c.max_active_assignments,
+    Reason.CONFLICT: lambda need, c: c.conflicting,
+    Reason.EXCLUDED: lambda need, c: c.excluded,
+    Reason.ALREADY_OFFERED: lambda need, c: c.offered_before,
+    Reason.ALREADY_ASSIGNED: lambda need, c: c.assigned_before,
+}
+
+
+def check(need: Need, c: Candidate) -> Eligibility:
+    """Every hard constraint `c` breaks for `need`, in `Reason` order; none: eligible."""
+    return Eligibility(c.volunteer_id, tuple(r for r in Reason if _RULES[r](need, c)))
+
+
+def eligible(need: Need, candidates: Iterable[Candidate]) -> list[Candidate]:
+    """The candidates breaking no hard constraint, in their given order."""
+    return [c for c in candidates if check(need, c).eligible]
