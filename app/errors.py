@@ -63,6 +63,27 @@ class Conflict(CodeliverError):
     title = "Conflict with the current state"
 
 
+class SlotTaken(Conflict):
+    """Every slot of the need is taken (or it no longer wants volunteers)."""
+
+    code = "need-filled"
+    title = "The need is already filled"
+
+
+class OfferClosed(Conflict):
+    """The offer was already answered, withdrawn or has expired."""
+
+    code = "offer-closed"
+    title = "The offer is no longer open"
+
+
+class NotEligible(Conflict):
+    """The volunteer no longer meets the need (vetting lapsed, at their cap, a clash)."""
+
+    code = "not-eligible"
+    title = "Not eligible for this need"
+
+
 class RateLimited(CodeliverError):
     status = 429
     code = "rate-limited"

@@ -17,11 +17,13 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.assignments.controller import AssignmentController
 from app.clients.controller import ClientController
 from app.db.engine import create_engine, database_urls
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
+from app.offers.controller import OfferController
 from app.ops.health import HealthController
 from app.ops.metrics import HttpMetrics, MetricsController
 from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
@@ -137,6 +139,8 @@ def create_app(
             MyVolunteeringController,
             VolunteerRosterController,
             SkillController,
+            OfferController,
+            AssignmentController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

@@ -192,6 +192,7 @@ def _on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Respo
             instance=request.url.path,
         )
     if state == "42501":  # a write outside the caller's row-level security scope
+        log.info("write refused by row-level security", error=str(getattr(exc, "orig", exc)))
         return problem(
             403,
             "forbidden",

@@ -22,13 +22,19 @@ log = structlog.get_logger(__name__)
 class Job:
     name: str
     every_s: float
-    run: Callable[[AsyncEngine], Awaitable[None]]
+    run: Callable[[AsyncEngine], Awaitable[object]]
 
 
 def default_jobs() -> list[Job]:
+    from app import idempotency
+    from app.assignments import open_calls
+    from app.offers import cascade
     from app.volunteers import schedule
 
     return [
+        Job("offer-cascade", 1, cascade.run_due),
+        Job("release-stale-claims", 60, open_calls.release_stale),
+        Job("forget-idempotency-keys", 3600, idempotency.forget_old),
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
     ]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import func, select, tuple_, update
@@ -16,49 +15,20 @@ from sqlalchemy.dialects.postgresql.ranges import MultiRange
 from app import audit
 from app.db.tables import clients, memberships, organisations, programmes, tasks
 from app.db.tenancy import Tx
-from app.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.offers import cascade
 from app.pagination import decode_cursor, page_of
-from app.tasks.recurrence import occurrences
 from app.tasks.schemas import Continuity, Created, Mode, Task, TaskIn, TaskPatch, Window
 from app.tasks.status import FILLABLE, TaskStatus, is_terminal, status_after_fill, transition
+from app.tasks.windows import check_windows, occurrence_windows
 from app.volunteers.vocabulary import check_languages, check_skills, check_unique
 from geo.privacy import coarsen_location
 from matching.vetting import DbsLevel, stricter
 
-MAX_WINDOW = timedelta(days=14)
-MAX_AHEAD = timedelta(days=366)
 # Needs that may still be dispatched: cancelled when their client is erased.
 OPEN_STATES = ("draft", "open", "partially_filled", "filled")
-
-
-def check_windows(windows: list[Window], duration_minutes: int, now: datetime) -> None:
-    errors: list[FieldError] = []
-    duration = timedelta(minutes=duration_minutes)
-    for i, w in enumerate(windows):
-        path = f"windows[{i}]"
-        if w.start.tzinfo is None or w.end.tzinfo is None:
-            errors.append(FieldError(path, "times need a UTC offset"))
-            continue
-        if w.end <= w.start:
-            errors.append(FieldError(f"{path}.end", "must be after the start"))
-        elif w.end - w.start < duration:
-            errors.append(FieldError(path, "shorter than the need's duration"))
-        elif w.end - w.start > MAX_WINDOW:
-            errors.append(FieldError(path, "longer than 14 days"))
-        elif w.end <= now:
-            errors.append(FieldError(f"{path}.end", "is in the past"))
-        elif w.start > now + MAX_AHEAD:
-            errors.append(FieldError(f"{path}.start", "more than a year ahead"))
-        elif any(
-            o.start < w.end and w.start < o.end
-            for o in windows[:i]
-            if o.start.tzinfo and o.end.tzinfo
-        ):
-            errors.append(FieldError(path, "overlaps an earlier window"))
-    if errors:
-        raise InvalidInput(errors[0].message, errors)
 
 
 async def _programme(tx: Tx, programme_id: UUID) -> Any:
@@ -124,34 +94,6 @@ async def _check_continuity(tx: Tx, org_id: UUID, continuity: Continuity | None)
         raise InvalidInput.field("continuity.volunteer_id", "not a volunteer here")
 
 
-def _on_local_day(instant: datetime, zone: ZoneInfo, days: timedelta) -> datetime:
-    """The same wall-clock time `days` later in `zone` (so across DST too)."""
-    wall = instant.astimezone(zone).replace(tzinfo=None) + days
-    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
-
-
-def occurrence_windows(data: TaskIn, time_zone: str, now: datetime) -> list[list[Window]]:
-    """Each occurrence's windows: the declared ones moved by whole local days, so a 10:00
-    visit stays at 10:00 local time in every week of the series."""
-    if data.recurrence is None:
-        return [data.windows]
-    zone = ZoneInfo(time_zone)
-    first_day = data.windows[0].start.astimezone(zone).date()
-    series = [
-        [
-            Window(_on_local_day(w.start, zone, days), _on_local_day(w.end, zone, days))
-            for w in data.windows
-        ]
-        for days in (
-            when.astimezone(zone).date() - first_day
-            for when in occurrences(data.recurrence, data.windows[0].start, time_zone)
-        )
-    ]
-    if series and max(w.end for w in series[-1]) > now + MAX_AHEAD:
-        raise InvalidInput.field("recurrence", "the series runs more than a year ahead")
-    return series
-
-
 async def create(tx: Tx, data: TaskIn) -> Created:
     programme = await _programme(tx, data.programme_id)
     org_id = programme.org_id
@@ -163,7 +105,8 @@ async def create(tx: Tx, data: TaskIn) -> Created:
     await check_skills(tx, data.required_skills, [org_id], field="required_skills")
     await _check_continuity(tx, org_id, data.continuity)
     location = await _location(tx, org_id, data)
-    series = occurrence_windows(data, programme.time_zone, datetime.now(UTC))
+    now = datetime.now(UTC)
+    series = occurrence_windows(data, programme.time_zone, now)
     series_id = uuid.uuid4() if data.recurrence else None
     min_vetting = stricter(DbsLevel(programme.min_vetting), data.min_vetting)
     base = _row(data, org_id, location, min_vetting, tx.principal.user_id)
@@ -173,10 +116,16 @@ async def create(tx: Tx, data: TaskIn) -> Created:
             "series_id": series_id,
             "series_index": i if series_id else None,
             "windows": MultiRange(Range(w.start, w.end) for w in windows),
+            "next_step_at": None
+            if data.draft
+            else cascade.first_step_at(min(w.start for w in windows), now),
         }
         for i, windows in enumerate(series)
     ]
     created = (await tx.conn.execute(insert(tasks).returning(*tasks.c), rows)).all()
+    for row in created:
+        if row.next_step_at is not None and row.next_step_at <= now:
+            await cascade.step(tx.conn, row.id, now)  # the first wave, in this transaction
     first = min(created, key=lambda r: r.series_index or 0)
     await audit.record(
         tx, "task.created", "task", first.id, org_id=org_id, details={"occurrences": len(created)}
@@ -293,7 +242,11 @@ async def change(tx: Tx, task_id: UUID, patch: TaskPatch, reason: str | None) ->
             raise Conflict(f"cannot move a need from {status} to {target} by editing it")
         windows = [Window(r.lower, r.upper) for r in current.windows]
         check_windows(windows, current.duration_minutes, datetime.now(UTC))
-        values |= {"status": TaskStatus.OPEN.value, "status_changed_at": func.now()}
+        values |= {
+            "status": TaskStatus.OPEN.value,
+            "status_changed_at": func.now(),
+            "next_step_at": cascade.first_step_at(windows[0].start, datetime.now(UTC)),
+        }
     if "slots" in values:
         if values["slots"] < current.filled:
             raise Conflict(f"{current.filled} slots are already filled")
@@ -301,6 +254,7 @@ async def change(tx: Tx, task_id: UUID, patch: TaskPatch, reason: str | None) ->
             after = status_after_fill(values["slots"], current.filled, status)
             if after != status:
                 values |= {"status": after.value, "status_changed_at": func.now()}
+            values["next_step_at"] = func.now()  # more or fewer volunteers wanted
     return await _update(tx, current, values, "task.updated", audit_reason=reason)
 
 
@@ -310,6 +264,7 @@ async def cancel(tx: Tx, task_id: UUID, reason: str) -> Task:
         "status": transition(TaskStatus(current.status), TaskStatus.CANCELLED).value,
         "status_changed_at": func.now(),
         "cancel_reason": reason,
+        "next_step_at": func.now(),  # withdraws its offers, ends its assignments
     }
     return await _update(tx, current, values, "task.cancelled", reason=reason)
 
@@ -332,6 +287,9 @@ async def _update(
             .returning(*tasks.c)
         )
     ).one()
+    if row.next_step_at is not None and row.next_step_at <= datetime.now(UTC):
+        await cascade.step(tx.conn, row.id)
+        row = await get(tx, row.id)
     await audit.record(
         tx,
         action,
@@ -375,7 +333,11 @@ async def erase_client_details(tx: Tx, client_id: UUID) -> None:
     await tx.conn.execute(
         update(tasks)
         .where(tasks.c.client_id == client_id, tasks.c.status.in_(OPEN_STATES))
-        .values(status=TaskStatus.CANCELLED.value, status_changed_at=func.now())
+        .values(
+            status=TaskStatus.CANCELLED.value,
+            status_changed_at=func.now(),
+            next_step_at=func.now(),  # the cascade withdraws offers and ends assignments
+        )
     )
     await tx.conn.execute(
         update(tasks)

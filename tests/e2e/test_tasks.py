@@ -341,7 +341,7 @@ async def test_a_series_keeps_local_times_across_the_clock_change(
     from zoneinfo import ZoneInfo
 
     from app.tasks.schemas import TaskIn, Window
-    from app.tasks.service import occurrence_windows
+    from app.tasks.windows import occurrence_windows
 
     london = ZoneInfo("Europe/London")
     saturday = datetime(2027, 10, 23, 10, tzinfo=london)  # BST; clocks go back on the 31st

@@ -26,7 +26,8 @@ ME = "codeliver_user_id()"
 # an organisation they are approved in; the controllers decide which columns they see. An
 # assigned volunteer may read their client's row while the assignment is active, never after.
 # A volunteer's load across all their organisations (for capacity and conflicts) comes from
-# one SECURITY DEFINER function that returns counts, not other organisations' rows.
+# SECURITY DEFINER functions that return counts, not other organisations' rows, so a
+# caseworker's first wave and the worker's later ones score a volunteer alike.
 SQL = f"""
 ALTER TABLE offers ENABLE ROW LEVEL SECURITY;
 CREATE POLICY offers_staff ON offers FOR ALL USING ({STAFF}) WITH CHECK ({STAFF});
@@ -77,12 +78,38 @@ CREATE FUNCTION codeliver_volunteer_load(p_user uuid, p_week tstzrange, p_window
 $$;
 REVOKE ALL ON FUNCTION codeliver_volunteer_load(uuid, tstzrange, tstzmultirange) FROM PUBLIC;
 
+CREATE FUNCTION codeliver_volunteer_record(p_user uuid, p_client uuid)
+  RETURNS TABLE (offers_recent integer, assignments_recent integer, offers_total integer,
+                 accepted_total integer, declined_total integer, expired_total integer,
+                 completed_total integer, no_shows_total integer, served_client integer)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT o.recent, a.recent, o.total, o.accepted, o.declined, o.expired,
+         a.completed, a.no_shows, a.served
+    FROM (SELECT count(*) FILTER (WHERE created_at > now() - interval '28 days')::integer
+                   AS recent,
+                 count(*)::integer AS total,
+                 count(*) FILTER (WHERE status = 'accepted')::integer AS accepted,
+                 count(*) FILTER (WHERE status = 'declined')::integer AS declined,
+                 count(*) FILTER (WHERE status = 'expired')::integer AS expired
+            FROM offers WHERE volunteer_id = p_user) o,
+         (SELECT count(*) FILTER (WHERE x.accepted_at > now() - interval '28 days')::integer
+                   AS recent,
+                 count(*) FILTER (WHERE x.status = 'completed')::integer AS completed,
+                 count(*) FILTER (WHERE x.status = 'no_show')::integer AS no_shows,
+                 count(*) FILTER (WHERE x.status IN ('accepted', 'checked_in', 'completed')
+                                    AND t.client_id = p_client)::integer AS served
+            FROM assignments x JOIN tasks t ON t.id = x.task_id
+           WHERE x.volunteer_id = p_user) a
+$$;
+REVOKE ALL ON FUNCTION codeliver_volunteer_record(uuid, uuid) FROM PUBLIC;
+
 GRANT SELECT, INSERT, UPDATE ON offers, assignments, plans TO {RW_ROLE};
 GRANT SELECT, INSERT, DELETE ON client_exclusions TO {RW_ROLE};
 GRANT SELECT, INSERT ON outbox TO {RW_ROLE};
 GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_keys TO {RW_ROLE};
 GRANT EXECUTE ON FUNCTION codeliver_volunteer_load(uuid, tstzrange, tstzmultirange)
   TO {RW_ROLE};
+GRANT EXECUTE ON FUNCTION codeliver_volunteer_record(uuid, uuid) TO {RW_ROLE};
 """
 
 

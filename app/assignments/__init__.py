@@ -1,0 +1,1 @@
+"""Assignments: claims, check-in, completion, withdrawal, no-shows and stale claims."""

@@ -1,0 +1,131 @@
+"""Open calls: needs shown in volunteers' feeds (coarse cells only), first come first served;
+and the release of stale claims, so a slot nobody starts goes back to the cascade."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import audit
+from app.assignments import slots
+from app.assignments.schemas import Assignment, to_assignment
+from app.db.tables import assignments, programmes, tasks
+from app.db.tenancy import Tx
+from app.errors import Conflict, NotEligible, NotFound
+from app.offers import facts
+from app.offers.schemas import NeedSummary
+from app.offers.service import NEED_COLUMNS, ON_ACCEPT, need_summary
+from geo import candidates
+from geo.sites import open_calls_near
+from matching import eligibility
+from matching.model import Reason
+from matching.vetting import DbsLevel, satisfies
+from notifications.outbox import Kind, Message, enqueue
+
+OK_LEVELS = {
+    required.value: [held.value for held in DbsLevel if satisfies(held, required)]
+    for required in DbsLevel
+}
+
+
+async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> list[NeedSummary]:
+    ids = await open_calls_near(
+        tx.conn, tx.principal.user_id, lat, lon, radius_km * 1000, OK_LEVELS, limit
+    )
+    if not ids:
+        return []
+    stmt = (
+        select(tasks.c.id, tasks.c.org_id, *NEED_COLUMNS)
+        .select_from(tasks.join(programmes, programmes.c.id == tasks.c.programme_id))
+        .where(tasks.c.id.in_(ids))
+    )
+    rows = {r.id: r for r in await tx.conn.execute(stmt)}
+    return [need_summary(rows[i], i) for i in ids if i in rows]
+
+
+async def claim(tx: Tx, task_id: UUID) -> Assignment:
+    """Take a slot of an open call, if the volunteer meets it (vetting, skills, caps...)."""
+    now = datetime.now(UTC)
+    row = await facts.load(tx.conn, task_id, lock=True)
+    if row is None or row.dispatch != "open_call":
+        raise NotFound("No open call with this id")
+    me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
+    verdict = eligibility.check(facts.need_of(row), me[0]) if me else None
+    reasons = verdict.reasons if verdict else (Reason.NOT_APPROVED,)
+    if Reason.ALREADY_ASSIGNED in reasons:
+        raise Conflict("you have already claimed this need")
+    blocking = [r for r in reasons if r in ON_ACCEPT | {Reason.SKILLS, Reason.LANGUAGES}]
+    if blocking:
+        raise NotEligible(f"you do not meet this need: {', '.join(blocking)}")
+    assignment = await slots.take(tx.conn, row, tx.principal.user_id, None, now)
+    payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
+    await enqueue(
+        tx.conn,
+        [
+            Message(tx.principal.user_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
+            *(
+                [Message(row.created_by, Kind.TASK_CLAIMED, payload, org_id=row.org_id)]
+                if row.created_by
+                else []
+            ),
+        ],
+    )
+    await audit.record(tx, "task.claimed", "task", row.id, org_id=row.org_id)
+    return to_assignment(assignment, need_summary(row, row.id))
+
+
+# Accepted but never started: the policy's stale-claim timeout after the later of the
+# acceptance and the need's start.
+_STALE = text("""
+SELECT a.id, a.task_id FROM assignments a
+  JOIN tasks t ON t.id = a.task_id JOIN programmes p ON p.id = t.programme_id
+ WHERE a.status = 'accepted'
+   AND greatest(a.accepted_at, lower(t.windows))
+       + make_interval(secs => p.stale_claim_timeout_s) < now()
+ ORDER BY a.accepted_at LIMIT 100
+""")
+
+
+async def _release(engine: AsyncEngine, stale: Any) -> bool:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        need = await facts.load(conn, stale.task_id, lock=True, skip_locked=True)
+        if need is None:
+            return False
+        released = (
+            await conn.execute(
+                update(assignments)
+                .where(assignments.c.id == stale.id, assignments.c.status == "accepted")
+                .values(
+                    status="released",
+                    ended_at=now,
+                    end_reason="not started within the stale-claim timeout",
+                    updated_at=func.now(),
+                )
+                .returning(assignments.c.volunteer_id, assignments.c.org_id)
+            )
+        ).one_or_none()
+        if released is None:
+            return False
+        await slots.give_back(conn, need, now)
+        payload = {"task_id": str(need.id), "assignment_id": str(stale.id), "why": "released"}
+        messages = [
+            Message(released.volunteer_id, Kind.ASSIGNMENT_RELEASED, payload, org_id=need.org_id)
+        ]
+        if need.created_by is not None:
+            messages.append(
+                Message(need.created_by, Kind.TASK_VOLUNTEER_LEFT, payload, org_id=need.org_id)
+            )
+        await enqueue(conn, messages)
+        return True
+
+
+async def release_stale(engine: AsyncEngine) -> int:
+    """Worker job: release stale claims; the cascade then offers their slots again."""
+    async with engine.connect() as conn:
+        stale = (await conn.execute(_STALE)).all()
+    return sum([await _release(engine, s) for s in stale])

@@ -1,0 +1,288 @@
+"""Use cases for assignments: the volunteer's list and detail, check-in, completion and
+withdrawal; the caseworker's no-show and the need's outcome.
+
+Every change locks the need first, then the assignment, like every other path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, tuple_, update
+
+from app import audit
+from app.assignments import slots
+from app.assignments.schemas import (
+    Assignment,
+    CheckInIn,
+    ClientContact,
+    CompleteIn,
+    TaskOutcomeIn,
+    to_assignment,
+)
+from app.db.tables import assignments, clients, programmes, tasks
+from app.db.tables.matching import ACTIVE_ASSIGNMENT
+from app.db.tenancy import Tx
+from app.errors import Conflict, InvalidInput, NotFound
+from app.identity.principal import STAFF
+from app.locations import Location
+from app.offers import facts
+from app.offers.service import NEED_COLUMNS, need_summary
+from app.pagination import decode_cursor, encode_cursor, page_of
+from app.tasks.status import TaskStatus, transition
+from geo.sites import distance_to_need
+from notifications.outbox import Kind, Message, enqueue
+
+EARLY_CHECK_IN = timedelta(hours=1)  # check-in opens this long before the first window
+
+
+async def _need(tx: Tx, task_id: UUID) -> Any:
+    row = await facts.load(tx.conn, task_id, lock=True)
+    if row is None:  # pragma: no cover - the assignment makes the need visible
+        raise NotFound("Need not found")
+    return row
+
+
+async def _assignment(tx: Tx, assignment_id: UUID, *, lock: bool = False) -> Any:
+    """An assignment the caller may see (their own, or their organisation's for staff)."""
+    stmt = select(assignments).where(assignments.c.id == assignment_id)
+    row = (await tx.conn.execute(stmt)).one_or_none()
+    if row is None:
+        raise NotFound("Assignment not found")
+    if lock:  # the need first, then the assignment
+        need = await _need(tx, row.task_id)
+        row = (await tx.conn.execute(stmt.with_for_update())).one()
+        return row, need
+    return row, None
+
+
+async def _own(tx: Tx, assignment_id: UUID) -> tuple[Any, Any]:
+    row, need = await _assignment(tx, assignment_id, lock=True)
+    if row.volunteer_id != tx.principal.user_id:
+        raise NotFound("Assignment not found")
+    return row, need
+
+
+async def _set(tx: Tx, row: Any, **values: Any) -> Any:
+    stmt = (
+        update(assignments)
+        .where(assignments.c.id == row.id)
+        .values(**values, updated_at=func.now())
+        .returning(*assignments.c)
+    )
+    return (await tx.conn.execute(stmt)).one()
+
+
+def _staff_of(row: Any) -> list[UUID]:
+    return [row.created_by] if row.created_by is not None else []
+
+
+async def _detail(tx: Tx, row: Any, need: Any, reason: str | None) -> Assignment:
+    """The volunteer's view: exact location and the client's contact only while active."""
+    out = to_assignment(row, need_summary(need, need.id))
+    if row.status not in ACTIVE_ASSIGNMENT:
+        return out
+    if need.location is not None:
+        out.location = Location.from_geography(need.location)
+    if need.client_id is not None:
+        client = (
+            await tx.conn.execute(select(clients).where(clients.c.id == need.client_id))
+        ).one_or_none()
+        if client is not None and client.erased_at is None:
+            out.client = ClientContact(
+                name=client.name,
+                phone=client.phone,
+                address=client.address,
+                preferred_language=client.preferred_language,
+            )
+            await audit.record_client_reads(
+                tx, [(client.id, client.org_id)], reason, "assigned volunteer"
+            )
+    return out
+
+
+async def mine(tx: Tx, assignment_id: UUID, reason: str | None) -> Assignment:
+    row, _ = await _assignment(tx, assignment_id)
+    if row.volunteer_id != tx.principal.user_id:
+        raise NotFound("Assignment not found")
+    need = await facts.load(tx.conn, row.task_id)
+    return await _detail(tx, row, need, reason)
+
+
+async def list_mine(
+    tx: Tx, *, since: str | None, active_only: bool, limit: int
+) -> tuple[list[Assignment], str | None]:
+    """The caller's assignments in the order they last changed. `next_cursor` is always the
+    resume point: passed back as `since`, it returns only what changed after it (an empty
+    page when nothing did), for offline-first sync."""
+    key = tuple_(assignments.c.updated_at, assignments.c.id)
+    stmt = (
+        select(*assignments.c, *NEED_COLUMNS)
+        .select_from(
+            assignments.join(tasks, tasks.c.id == assignments.c.task_id).join(
+                programmes, programmes.c.id == tasks.c.programme_id
+            )
+        )
+        .where(assignments.c.volunteer_id == tx.principal.user_id)
+        .order_by(*key.clauses)
+        .limit(limit + 1)
+    )
+    if active_only:
+        stmt = stmt.where(assignments.c.status.in_(ACTIVE_ASSIGNMENT))
+    if since:
+        at, last_id, _ = decode_cursor(since)
+        stmt = stmt.where(key > tuple_(at, last_id))
+    rows = (await tx.conn.execute(stmt)).all()
+    items = [to_assignment(r, need_summary(r, r.task_id)) for r in rows]
+    items, next_cursor = page_of(items, limit, key=lambda a: (a.updated_at, a.id))
+    if next_cursor is None and items:  # the resume point for the next sync
+        next_cursor = encode_cursor(items[-1].updated_at, items[-1].id)
+    return items, next_cursor
+
+
+async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
+    now = datetime.now(UTC)
+    row, need = await _own(tx, assignment_id)
+    if row.status != "accepted":
+        raise Conflict(f"cannot check in to an assignment that is {row.status}")
+    if facts.starts_at(need) - EARLY_CHECK_IN > now or facts.ends_at(need) < now:
+        raise Conflict("check-in opens an hour before the need's time and closes at its end")
+    distance = None
+    if need.location is not None:
+        if data.lat is None or data.lon is None:
+            raise InvalidInput.field("lat", "an in-person need needs your location to check in")
+        distance = await distance_to_need(tx.conn, need.id, data.lat, data.lon)
+        if distance is not None and distance > need.checkin_radius_m:
+            raise InvalidInput.field(
+                "lat",
+                f"you are {distance / 1000:.1f} km away: check in within "
+                f"{need.checkin_radius_m} m of the need",
+            )
+    row = await _set(tx, row, status="checked_in", checked_in_at=now, check_in_distance_m=distance)
+    status = TaskStatus(need.status)
+    if status in (TaskStatus.PARTIALLY_FILLED, TaskStatus.FILLED):
+        await tx.conn.execute(
+            update(tasks)
+            .where(tasks.c.id == need.id)
+            .values(status=transition(status, TaskStatus.IN_PROGRESS).value, status_changed_at=now)
+        )
+    await audit.record(tx, "assignment.checked_in", "assignment", row.id, org_id=row.org_id)
+    return await _detail(tx, row, need, None)
+
+
+async def _finish_need_if_done(tx: Tx, need: Any, now: datetime) -> None:
+    """An under-way need whose volunteers have all finished is completed."""
+    active = await tx.conn.scalar(
+        select(func.count()).where(
+            assignments.c.task_id == need.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT)
+        )
+    )
+    current = (await tx.conn.execute(select(tasks.c.status).where(tasks.c.id == need.id))).one()
+    if active == 0 and current.status == TaskStatus.IN_PROGRESS:
+        await tx.conn.execute(
+            update(tasks)
+            .where(tasks.c.id == need.id)
+            .values(status=TaskStatus.COMPLETED.value, status_changed_at=now, next_step_at=now)
+        )
+        payload = {"task_id": str(need.id)}
+        await enqueue(
+            tx.conn,
+            [Message(u, Kind.TASK_COMPLETED, payload, org_id=need.org_id) for u in _staff_of(need)],
+        )
+
+
+async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
+    now = datetime.now(UTC)
+    row, need = await _own(tx, assignment_id)
+    if row.status != "checked_in":
+        raise Conflict(
+            "check in first" if row.status == "accepted" else f"this assignment is {row.status}"
+        )
+    row = await _set(
+        tx,
+        row,
+        status="completed",
+        completed_at=now,
+        ended_at=now,
+        minutes=data.minutes,
+        outcome=data.outcome,
+        note=data.note,
+    )
+    await _finish_need_if_done(tx, need, now)
+    await audit.record(tx, "assignment.completed", "assignment", row.id, org_id=row.org_id)
+    return to_assignment(row, need_summary(need, need.id))
+
+
+async def _leave(tx: Tx, row: Any, need: Any, status: str, reason: str | None) -> Any:
+    now = datetime.now(UTC)
+    ended = await _set(
+        tx, row, status=status, ended_at=now, end_reason=reason, ended_by=tx.principal.user_id
+    )
+    await slots.give_back(tx.conn, need, now)
+    payload = {"task_id": str(need.id), "assignment_id": str(row.id), "why": status}
+    messages = [
+        Message(u, Kind.TASK_VOLUNTEER_LEFT, payload, org_id=need.org_id) for u in _staff_of(need)
+    ]
+    if row.volunteer_id != tx.principal.user_id:
+        messages.append(
+            Message(row.volunteer_id, Kind.ASSIGNMENT_CANCELLED, payload, org_id=need.org_id)
+        )
+    await enqueue(tx.conn, messages)
+    await audit.record(
+        tx, f"assignment.{status}", "assignment", row.id, org_id=row.org_id, reason=reason
+    )
+    return ended
+
+
+async def withdraw(tx: Tx, assignment_id: UUID, reason: str) -> Assignment:
+    """The volunteer gives the slot back before starting; the cascade offers it again."""
+    row, need = await _own(tx, assignment_id)
+    if row.status != "accepted":
+        raise Conflict(f"cannot withdraw from an assignment that is {row.status}")
+    row = await _leave(tx, row, need, "withdrawn", reason)
+    return to_assignment(row, need_summary(need, need.id))
+
+
+async def no_show(tx: Tx, assignment_id: UUID, note: str | None) -> Assignment:
+    """Staff record that the volunteer did not come: it counts against their reliability."""
+    row, need = await _assignment(tx, assignment_id, lock=True)
+    tx.principal.require_role(row.org_id, *STAFF)
+    if row.status != "accepted":
+        raise Conflict(f"cannot record a no-show for an assignment that is {row.status}")
+    if facts.starts_at(need) > datetime.now(UTC):
+        raise Conflict("the need has not started yet")
+    row = await _leave(tx, row, need, "no_show", note)
+    return to_assignment(row, need_summary(need, need.id))
+
+
+async def record_outcome(tx: Tx, task_id: UUID, data: TaskOutcomeIn) -> None:
+    """The caseworker's word on how it went for the person: what matters most."""
+    now = datetime.now(UTC)
+    need = await facts.load(tx.conn, task_id, lock=True)
+    if need is None:
+        raise NotFound("Need not found")
+    tx.principal.require_role(need.org_id, *STAFF)
+    status = TaskStatus(need.status)
+    if status not in (TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED, TaskStatus.FILLED):
+        raise Conflict(f"a {status} need has no outcome to record yet")
+    await tx.conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id)
+        .values(outcome=data.outcome.value, outcome_note=data.note, outcome_at=now)
+    )
+    await audit.record(tx, "task.outcome", "task", task_id, org_id=need.org_id)
+
+
+async def of_need(tx: Tx, task_id: UUID) -> list[Assignment]:
+    need = await facts.load(tx.conn, task_id)
+    if need is None:
+        raise NotFound("Need not found")
+    tx.principal.require_role(need.org_id, *STAFF)
+    stmt = (
+        select(assignments)
+        .where(assignments.c.task_id == task_id)
+        .order_by(assignments.c.accepted_at, assignments.c.id)
+    )
+    return [to_assignment(r) for r in await tx.conn.execute(stmt)]

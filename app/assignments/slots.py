@@ -1,0 +1,84 @@
+"""Taking and giving back a need's slots: the one place `tasks.filled` changes.
+
+Callers hold the need's row lock (`facts.load(..., lock=True)`), so counts cannot race; the
+conditional update is a second guard that can only fail on a bug. When a need fills, its
+cascade step is due at once: it withdraws the offers still open. When a slot comes back, the
+step sends a new wave.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import assignments, tasks
+from app.errors import SlotTaken
+from app.tasks.status import FILLABLE, TaskStatus, status_after_fill
+
+OPEN = (TaskStatus.OPEN, TaskStatus.PARTIALLY_FILLED)
+
+
+def has_room(row: Any) -> bool:
+    return TaskStatus(row.status) in OPEN and row.filled < row.slots
+
+
+async def take(
+    conn: AsyncConnection, row: Any, volunteer_id: UUID, offer_id: UUID | None, now: datetime
+) -> Any:
+    """A new assignment on the locked need `row`; SlotTaken (409) when there is no room."""
+    if not has_room(row):
+        raise SlotTaken(f"all {row.slots} slots of this need are taken")
+    assignment = (
+        await conn.execute(
+            insert(assignments)
+            .values(
+                org_id=row.org_id,
+                task_id=row.id,
+                volunteer_id=volunteer_id,
+                offer_id=offer_id,
+                accepted_at=now,
+            )
+            .returning(*assignments.c)
+        )
+    ).one()
+    filled = row.filled + 1
+    status = status_after_fill(row.slots, filled, TaskStatus(row.status))
+    done = await conn.execute(
+        update(tasks)
+        .where(tasks.c.id == row.id, tasks.c.filled == row.filled)
+        .values(
+            filled=filled,
+            status=status.value,
+            status_changed_at=now if status != row.status else tasks.c.status_changed_at,
+            filled_at=now if filled == row.slots else None,
+            next_step_at=now if filled == row.slots else tasks.c.next_step_at,
+            updated_at=now,
+        )
+    )
+    if done.rowcount != 1:  # pragma: no cover - the row lock makes this unreachable
+        raise SlotTaken("the need changed meanwhile")
+    return assignment
+
+
+async def give_back(conn: AsyncConnection, row: Any, now: datetime) -> TaskStatus:
+    """One slot of the locked need `row` frees up; the cascade looks for someone new."""
+    status = TaskStatus(row.status)
+    if status in FILLABLE:
+        status = status_after_fill(row.slots, row.filled - 1, status)
+    await conn.execute(
+        update(tasks)
+        .where(tasks.c.id == row.id)
+        .values(
+            filled=tasks.c.filled - 1,
+            status=status.value,
+            status_changed_at=now if status != row.status else tasks.c.status_changed_at,
+            filled_at=None,
+            next_step_at=now,
+            updated_at=now,
+        )
+    )
+    return status

@@ -1,0 +1,326 @@
+"""The offer cascade, one need at a time, driven by rows.
+
+A need's `next_step_at` says when its cascade must look at it again: now (just posted, a
+volunteer withdrew, the need filled or was cancelled) or when its earliest offer expires. A
+step expires overdue offers, withdraws the open offers of a need that no longer wants
+volunteers, and otherwise sends the next wave or escalates to people. The caseworker's
+transaction runs the first step of a new need; the worker runs every later one. Nothing
+lives in memory, so a restarted worker simply carries on.
+
+Locks are always taken need first, then offers, by every path (accept, decline, step), so
+they cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import structlog
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.db.tables import assignments, offers, tasks
+from app.db.tables.matching import ACTIVE_ASSIGNMENT
+from app.offers import facts
+from app.tasks.status import TaskStatus, transition
+from geo import candidates
+from matching import cascade, scoring
+from matching.model import CascadeState, Escalation, Ranked, WaveDecision
+from notifications.outbox import Kind, Message, coordinators, enqueue
+
+log = structlog.get_logger(__name__)
+
+LEAD = timedelta(days=14)  # offers for a need go out at most this long before it starts
+POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
+MAX_POOL = 200
+OPEN = (TaskStatus.OPEN, TaskStatus.PARTIALLY_FILLED)
+
+
+def first_step_at(windows_start: datetime, now: datetime) -> datetime:
+    return max(now, windows_start - LEAD)
+
+
+def explanation(ranked: Ranked) -> list[dict[str, Any]]:
+    return [msgspec.to_builtins(part) for part in ranked.parts]
+
+
+async def _close_offers(
+    conn: AsyncConnection, row: Any, status: str, where: Any, now: datetime
+) -> list[Message]:
+    closed = await conn.execute(
+        update(offers)
+        .where(offers.c.task_id == row.id, offers.c.status == "pending", where)
+        .values(status=status, responded_at=now)
+        .returning(offers.c.id, offers.c.volunteer_id)
+    )
+    kind = Kind.OFFER_EXPIRED if status == "expired" else Kind.OFFER_WITHDRAWN
+    return [
+        Message(
+            o.volunteer_id,
+            kind,
+            {"offer_id": str(o.id), "task_id": str(row.id)},
+            org_id=row.org_id,
+            collapse_key=f"offer:{o.id}",
+        )
+        for o in closed
+    ]
+
+
+async def _end_assignments(
+    conn: AsyncConnection, row: Any, status: TaskStatus, now: datetime
+) -> list[Message]:
+    ended = await conn.execute(
+        update(assignments)
+        .where(assignments.c.task_id == row.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT))
+        .values(status="cancelled", ended_at=now, end_reason=f"need {status}")
+        .returning(assignments.c.id, assignments.c.volunteer_id)
+    )
+    return [
+        Message(
+            a.volunteer_id,
+            Kind.ASSIGNMENT_CANCELLED,
+            {"assignment_id": str(a.id), "task_id": str(row.id)},
+            org_id=row.org_id,
+        )
+        for a in ended
+    ]
+
+
+async def _last_volunteer(conn: AsyncConnection, client_id: UUID) -> UUID | None:
+    """Who last helped this client: "same as last time" continuity."""
+    stmt = (
+        select(assignments.c.volunteer_id)
+        .select_from(assignments.join(tasks, tasks.c.id == assignments.c.task_id))
+        .where(
+            tasks.c.client_id == client_id,
+            assignments.c.status.in_(("accepted", "checked_in", "completed")),
+        )
+        .order_by(assignments.c.accepted_at.desc())
+        .limit(1)
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def rank(conn: AsyncConnection, row: Any, limit: int) -> list[Ranked]:
+    """The need's eligible volunteers, ranked and explained; the one asked for by name (or
+    last time's) is looked up too, as they may live beyond the nearest few."""
+    wanted = row.continuity_volunteer_id
+    if wanted is None and row.continuity_same_as_last and row.client_id is not None:
+        wanted = await _last_volunteer(conn, row.client_id)
+    query = facts.query_of(row)
+    pool = await candidates.eligible(conn, query, limit)
+    if wanted is not None and all(c.volunteer_id != wanted for c in pool):
+        pool += await candidates.named(conn, query, [wanted])
+    return scoring.rank(facts.need_of(row, wanted), pool, facts.policy_of(row))
+
+
+async def make_offers(
+    conn: AsyncConnection,
+    row: Any,
+    chosen: Sequence[Ranked],
+    now: datetime,
+    *,
+    source: str,
+    created_by: UUID | None = None,
+    series: bool = False,
+) -> list[Message]:
+    """Offer rows for `chosen`, counted as the need's next wave, with their messages."""
+    if not chosen:
+        return []
+    expires = facts.offer_expiry(row, now)
+    wave = row.waves_sent + 1
+    made = await conn.execute(
+        insert(offers).returning(offers.c.id, offers.c.volunteer_id),
+        [
+            {
+                "org_id": row.org_id,
+                "task_id": row.id,
+                "volunteer_id": r.volunteer_id,
+                "series_id": row.series_id if series else None,
+                "wave": wave,
+                "source": source,
+                "score": r.score,
+                "explanation": explanation(r),
+                "expires_at": expires,
+                "created_by": created_by,
+            }
+            for r in chosen
+        ],
+    )
+    await conn.execute(
+        update(tasks)
+        .where(tasks.c.id == row.id)
+        .values(
+            waves_sent=wave,
+            first_offer_at=func.coalesce(tasks.c.first_offer_at, now),
+            next_step_at=expires,
+            escalated_at=None,
+            escalation_reason=None,
+        )
+    )
+    urgent = row.urgency in ("high", "urgent")
+    return [
+        Message(
+            o.volunteer_id,
+            Kind.OFFER_CREATED,
+            {
+                "offer_id": str(o.id),
+                "task_id": str(row.id),
+                "expires_at": expires.isoformat(),
+                "series": series,
+            },
+            org_id=row.org_id,
+            collapse_key=f"offer:{o.id}",
+            urgent=urgent,
+            expires_at=expires,
+        )
+        for o in made
+    ]
+
+
+async def _escalate(
+    conn: AsyncConnection, row: Any, reason: Escalation, now: datetime
+) -> list[Message]:
+    await conn.execute(
+        update(tasks)
+        .where(tasks.c.id == row.id)
+        .values(escalated_at=now, escalation_reason=reason.value, next_step_at=None)
+    )
+    people = dict.fromkeys([row.created_by, *await coordinators(conn, row.org_id)])
+    payload = {"task_id": str(row.id), "reason": reason.value}
+    return [
+        Message(
+            user, Kind.TASK_ESCALATED, payload, org_id=row.org_id, collapse_key=f"task:{row.id}"
+        )
+        for user in people
+        if user is not None
+    ]
+
+
+async def _series_offer(conn: AsyncConnection, series_id: UUID) -> Any:
+    stmt = select(offers.c.status, offers.c.expires_at).where(
+        offers.c.series_id == series_id, offers.c.source == "series"
+    )
+    return (await conn.execute(stmt)).one_or_none()
+
+
+async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]:
+    open_slots = row.slots - row.filled
+    if row.series_id is not None and row.waves_sent == 0:
+        # A recurring need is first offered whole to one volunteer (continuity); the other
+        # occurrences wait for the answer, then cascade one by one.
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": str(row.series_id)}
+        )
+        offer = await _series_offer(conn, row.series_id)
+        if offer is not None and offer.status == "pending":
+            await _reschedule(conn, row.id, offer.expires_at)
+            return []
+        if offer is None:
+            ranked = await rank(conn, row, MAX_POOL // 4)
+            best = cascade.series_first(ranked)
+            chosen = [r for r in ranked if r.volunteer_id == best]
+            if chosen:
+                return await make_offers(conn, row, chosen, now, source="series", series=True)
+    policy = facts.policy_of(row)
+    ranked = await rank(conn, row, min(MAX_POOL, policy.wave_size * open_slots * POOL))
+    sent = await conn.scalar(select(func.count()).where(offers.c.task_id == row.id))
+    state = CascadeState(open_slots, row.waves_sent, sent or 0, pending_offers=0)
+    decision: WaveDecision = cascade.next_wave(state, ranked, policy)
+    if decision.offer_to:
+        by_id = {r.volunteer_id: r for r in ranked}
+        chosen = [by_id[v] for v in decision.offer_to]
+        return await make_offers(conn, row, chosen, now, source="cascade")
+    if decision.escalate is not None:
+        return await _escalate(conn, row, decision.escalate, now)
+    await _reschedule(conn, row.id, None)
+    return []
+
+
+async def wave_now(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]:
+    """A caseworker's "next wave now": the best not yet offered, whatever the policy's wave
+    and alert limits (a person decided), and whatever the dispatch mode. Clears escalation."""
+    policy = facts.policy_of(row)
+    want = policy.wave_size * (row.slots - row.filled)
+    ranked = await rank(conn, row, min(MAX_POOL, want * POOL))
+    return await make_offers(conn, row, ranked[:want], now, source="manual")
+
+
+async def _reschedule(conn: AsyncConnection, task_id: UUID, at: datetime | None) -> None:
+    await conn.execute(update(tasks).where(tasks.c.id == task_id).values(next_step_at=at))
+
+
+async def step(
+    conn: AsyncConnection, task_id: UUID, now: datetime | None = None, *, skip_locked: bool = False
+) -> int:
+    """Move one need's cascade on; returns how many messages it enqueued."""
+    now = now or datetime.now(UTC)
+    row = await facts.load(conn, task_id, lock=True, skip_locked=skip_locked)
+    if row is None:
+        return 0
+    messages = await _close_offers(conn, row, "expired", offers.c.expires_at <= now, now)
+    status = TaskStatus(row.status)
+    if status is TaskStatus.OPEN and facts.ends_at(row) <= now:
+        status = transition(status, TaskStatus.EXPIRED)  # nobody came, and its time is past
+        await conn.execute(
+            update(tasks)
+            .where(tasks.c.id == row.id)
+            .values(status=status.value, status_changed_at=now)
+        )
+    if status not in OPEN:
+        messages += await _close_offers(conn, row, "withdrawn", offers.c.status == "pending", now)
+        if status in (TaskStatus.CANCELLED, TaskStatus.EXPIRED):
+            messages += await _end_assignments(conn, row, status, now)
+        await _reschedule(conn, row.id, None)
+        return await enqueue(conn, messages)
+    pending = (
+        await conn.execute(
+            select(func.min(offers.c.expires_at)).where(
+                offers.c.task_id == row.id, offers.c.status == "pending"
+            )
+        )
+    ).scalar_one()
+    if pending is not None:
+        await _reschedule(conn, row.id, pending)
+    elif row.dispatch != "auto" or row.escalated_at is not None:
+        await _reschedule(conn, row.id, None)  # people decide: the caseworker offers again
+    elif facts.starts_at(row) - LEAD > now:
+        await _reschedule(conn, row.id, facts.starts_at(row) - LEAD)
+    else:
+        messages += await _wave(conn, row, now)
+    return await enqueue(conn, messages)
+
+
+DUE = (
+    select(tasks.c.id)
+    .where(tasks.c.next_step_at <= func.now())
+    .order_by(tasks.c.next_step_at)
+    .limit(100)
+)
+RETRY = timedelta(minutes=1)
+
+
+async def run_due(engine: AsyncEngine) -> int:
+    """The worker's job: step every need whose step is due, one transaction each, skipping
+    needs another worker (or a volunteer's accept) holds. A step that fails is retried a
+    minute later rather than in a hot loop."""
+    seen: set[UUID] = set()
+    while True:
+        async with engine.connect() as conn:
+            due = [t for t in (await conn.execute(DUE)).scalars() if t not in seen]
+        if not due:
+            return len(seen)
+        for task_id in due:
+            seen.add(task_id)
+            try:
+                async with engine.begin() as conn:
+                    await step(conn, task_id, skip_locked=True)
+            except Exception:
+                log.exception("cascade step failed", task_id=str(task_id))
+                async with engine.begin() as conn:
+                    later = datetime.now(UTC) + RETRY
+                    await _reschedule(conn, task_id, later)

@@ -1,0 +1,119 @@
+"""HTTP for offers: volunteers answer them; caseworkers see candidates and make offers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from app import idempotency
+from app.assignments.schemas import Assignment
+from app.db.tenancy import Db, tenant_transaction
+from app.http_params import IdempotencyKey
+from app.identity.tokens import Caller
+from app.offers import service
+from app.offers.schemas import DeclineIn, OffersIn, RankedCandidate, StaffOffer, VolunteerOffer
+from app.problems import problem_responses
+
+CandidateLimit = Annotated[int, QueryParameter(ge=1, le=100, description="How many, 1..100")]
+
+
+class OfferController(Controller):
+    path = "/v1"
+    tags = ["offers"]
+
+    @get("/volunteers/me/offers", summary="My open offers", responses=problem_responses())
+    async def mine(self, request: Caller, db: Db) -> list[VolunteerOffer]:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.my_offers(tx)
+
+    @post(
+        "/offers/{offer_id:uuid}/accept",
+        status_code=200,
+        summary="Accept an offer: take a slot of the need",
+        description="Exactly one volunteer wins each slot, however many accept at once; the "
+        "others get a 409 `need-filled`. An expired, withdrawn or answered offer is a 409 "
+        "`offer-closed`; vetting that lapsed since the offer is a 409 `not-eligible`.",
+        responses=problem_responses(404, 409),
+    )
+    async def accept(
+        self,
+        request: Caller,
+        db: Db,
+        offer_id: FromPath[UUID],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Assignment:
+        key = await idempotency.fingerprint(request)
+        async with tenant_transaction(db, request.user) as tx:
+            return await idempotency.once(
+                tx, idempotency_key, key, Assignment, lambda: service.accept(tx, offer_id)
+            )
+
+    @post(
+        "/offers/{offer_id:uuid}/decline",
+        status_code=200,
+        summary="Decline an offer, optionally saying why",
+        responses=problem_responses(404, 409),
+    )
+    async def decline(
+        self,
+        request: Caller,
+        db: Db,
+        offer_id: FromPath[UUID],
+        data: JSONBody[DeclineIn | None] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> VolunteerOffer:
+        key = await idempotency.fingerprint(request)
+        reason = data.reason if data else None
+        async with tenant_transaction(db, request.user) as tx:
+            return await idempotency.once(
+                tx,
+                idempotency_key,
+                key,
+                VolunteerOffer,
+                lambda: service.decline(tx, offer_id, reason),
+            )
+
+    @get(
+        "/tasks/{task_id:uuid}/candidates",
+        summary="Ranked eligible volunteers for a need, with the reasons for each score",
+        description="With `volunteer_id`, that one volunteer: their score, or every reason "
+        "they cannot take the need.",
+        responses=problem_responses(403, 404),
+    )
+    async def candidates(
+        self,
+        request: Caller,
+        db: Db,
+        task_id: FromPath[UUID],
+        limit: CandidateLimit = 20,
+        volunteer_id: FromQuery[UUID | None] = None,
+    ) -> list[RankedCandidate]:
+        async with tenant_transaction(db, request.user) as tx:
+            if volunteer_id is not None:
+                return [await service.explain(tx, task_id, volunteer_id)]
+            return await service.ranked_candidates(tx, task_id, limit)
+
+    @get(
+        "/tasks/{task_id:uuid}/offers",
+        summary="A need's offers and their answers",
+        responses=problem_responses(403, 404),
+    )
+    async def need_offers(
+        self, request: Caller, db: Db, task_id: FromPath[UUID]
+    ) -> list[StaffOffer]:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.need_offers(tx, task_id)
+
+    @post(
+        "/tasks/{task_id:uuid}/offers",
+        summary="Offer a need to named volunteers, or send its next wave now",
+        responses=problem_responses(403, 404, 409),
+    )
+    async def make_offers(
+        self, request: Caller, db: Db, task_id: FromPath[UUID], data: JSONBody[OffersIn]
+    ) -> list[StaffOffer]:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.offer(tx, task_id, data.volunteer_ids)

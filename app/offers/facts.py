@@ -1,0 +1,93 @@
+"""A need as matching sees it: the task row with its programme's policy, read once and turned
+into the pure core's structs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import programmes, tasks
+from geo import candidates
+from matching.model import Mode, Need, OfferPolicy, Urgency
+from matching.vetting import DbsLevel
+
+_COLUMNS = (
+    *tasks.c,
+    programmes.c.kind,
+    programmes.c.wave_size,
+    programmes.c.offer_timeout_s,
+    programmes.c.alert_cap,
+    programmes.c.max_waves,
+    programmes.c.checkin_radius_m,
+    programmes.c.stale_claim_timeout_s,
+)
+
+
+async def load(
+    conn: AsyncConnection, task_id: UUID, *, lock: bool = False, skip_locked: bool = False
+) -> Any:
+    """The task row with its programme's policy, or None (unknown, or hidden from the caller
+    by row-level security, or locked by another worker when `skip_locked`)."""
+    stmt = (
+        select(*_COLUMNS)
+        .select_from(tasks.join(programmes, programmes.c.id == tasks.c.programme_id))
+        .where(tasks.c.id == task_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=tasks, skip_locked=skip_locked)
+    return (await conn.execute(stmt)).one_or_none()
+
+
+def starts_at(row: Any) -> datetime:
+    start: datetime = min(r.lower for r in row.windows)
+    return start
+
+
+def ends_at(row: Any) -> datetime:
+    end: datetime = max(r.upper for r in row.windows)
+    return end
+
+
+def need_of(row: Any, continuity_volunteer_id: UUID | None = None) -> Need:
+    return Need(
+        id=row.id,
+        mode=Mode(row.mode),
+        kind=row.kind,
+        required_skills=frozenset(row.required_skills),
+        languages=frozenset(row.languages),
+        min_vetting=DbsLevel(row.min_vetting),
+        starts_at=starts_at(row),
+        last_day=ends_at(row).astimezone(UTC).date(),
+        duration_minutes=row.duration_minutes,
+        urgency=Urgency(row.urgency),
+        open_slots=row.slots - row.filled,
+        client_id=row.client_id,
+        continuity_volunteer_id=continuity_volunteer_id or row.continuity_volunteer_id,
+    )
+
+
+def policy_of(row: Any) -> OfferPolicy:
+    return OfferPolicy(wave_size=row.wave_size, alert_cap=row.alert_cap, max_waves=row.max_waves)
+
+
+def query_of(row: Any) -> candidates.Query:
+    return candidates.Query(
+        task_id=row.id,
+        remote=row.mode == Mode.REMOTE,
+        min_vetting=DbsLevel(row.min_vetting),
+        last_day=ends_at(row).astimezone(UTC).date(),
+    )
+
+
+def offer_expiry(row: Any, now: datetime) -> datetime:
+    """The policy's timeout, but never past the need's start (an offer for something already
+    under way helps nobody), and never under a minute."""
+    expiry = now + timedelta(seconds=row.offer_timeout_s)
+    start = starts_at(row)
+    if start > now:
+        expiry = min(expiry, start)
+    return max(expiry, now + timedelta(minutes=1))

@@ -1,0 +1,99 @@
+"""Wire shapes for offers, candidates and the volunteer's view of a need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from app.locations import Location
+from app.tasks.schemas import Mode, Urgency, Window
+from app.wire import TEXT_PATTERN
+from matching.model import Reason
+
+
+class Explanation(msgspec.Struct, frozen=True):
+    """One factor of a match score: its value in [0, 1], the points it added, and why."""
+
+    factor: str
+    value: float
+    points: float
+    note: str
+
+
+class NeedSummary(msgspec.Struct, kw_only=True):
+    """A need as a volunteer sees it before being assigned: a coarse ~500 m cell, never the
+    address. Caseworkers keep personal details out of titles and descriptions."""
+
+    id: UUID
+    org_id: UUID
+    programme_id: UUID
+    kind: str
+    title: str
+    description: str | None
+    mode: Mode
+    coarse_location: Location | None
+    windows: list[Window]
+    duration_minutes: int
+    urgency: Urgency
+    required_skills: list[str]
+    languages: list[str]
+    slots: int
+    filled: int
+
+
+class VolunteerOffer(msgspec.Struct, kw_only=True):
+    id: UUID
+    status: str
+    series: bool  # accepting takes every open occurrence of a recurring need
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+    explanation: list[Explanation]
+    need: NeedSummary
+
+
+class StaffOffer(msgspec.Struct, kw_only=True):
+    id: UUID
+    task_id: UUID
+    volunteer_id: UUID
+    volunteer_name: str | None
+    status: str
+    wave: int
+    source: str
+    series: bool
+    score: float | None
+    explanation: list[Explanation]
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+    decline_reason: str | None
+
+
+class RankedCandidate(msgspec.Struct, kw_only=True):
+    volunteer_id: UUID
+    display_name: str | None
+    eligible: bool
+    reasons: list[Reason]  # why not, when not eligible
+    score: float | None
+    distance_km: float | None
+    travel_minutes: float | None
+    explanation: list[Explanation]
+
+
+class DeclineIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=TEXT_PATTERN)] | None
+    ) = None
+
+
+class OffersIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Offer to these volunteers; with no list, send the need's next wave now."""
+
+    volunteer_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=50)] | None = None
+
+
+def explanations(value: Any) -> list[Explanation]:
+    return msgspec.convert(value or [], list[Explanation])

@@ -1,0 +1,331 @@
+"""Use cases for offers: a volunteer's answers, and a caseworker's candidates and offers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+
+from app import audit
+from app.assignments import slots
+from app.assignments.schemas import Assignment, to_assignment
+from app.db.tables import offers, programmes, tasks, volunteers
+from app.db.tenancy import Tx
+from app.errors import InvalidInput, NotEligible, NotFound, OfferClosed, SlotTaken
+from app.identity.principal import STAFF
+from app.locations import Location
+from app.offers import cascade, facts
+from app.offers.schemas import (
+    NeedSummary,
+    RankedCandidate,
+    StaffOffer,
+    VolunteerOffer,
+    explanations,
+)
+from app.tasks.schemas import Window
+from geo import candidates
+from matching import eligibility, scoring
+from matching.model import Candidate, Ranked, Reason
+from notifications.outbox import Kind, Message, enqueue
+
+# What a volunteer's own accept re-checks: safeguarding and anti-hoarding. (Distance and
+# availability were checked when offered; the volunteer knows their own diary.)
+ON_ACCEPT = frozenset(
+    {
+        Reason.NOT_APPROVED,
+        Reason.VETTING_LEVEL,
+        Reason.VETTING_EXPIRED,
+        Reason.BARRED,
+        Reason.ASSIGNMENTS_CAP,
+        Reason.CONFLICT,
+        Reason.EXCLUDED,
+    }
+)
+
+
+def need_summary(row: Any, task_id: UUID) -> NeedSummary:
+    return NeedSummary(
+        id=task_id,
+        org_id=row.org_id,
+        programme_id=row.programme_id,
+        kind=row.kind,
+        title=row.title,
+        description=row.description,
+        mode=row.mode,
+        coarse_location=(
+            Location.from_geography(row.coarse_location)
+            if row.coarse_location is not None
+            else None
+        ),
+        windows=[Window(r.lower, r.upper) for r in row.windows],
+        duration_minutes=row.duration_minutes,
+        urgency=row.urgency,
+        required_skills=row.required_skills,
+        languages=row.languages,
+        slots=row.slots,
+        filled=row.filled,
+    )
+
+
+NEED_COLUMNS = (  # what need_summary() reads, joined to an offer or assignment
+    tasks.c.programme_id,
+    tasks.c.title,
+    tasks.c.description,
+    tasks.c.mode,
+    tasks.c.coarse_location,
+    tasks.c.windows,
+    tasks.c.duration_minutes,
+    tasks.c.urgency,
+    tasks.c.required_skills,
+    tasks.c.languages,
+    tasks.c.slots,
+    tasks.c.filled,
+    programmes.c.kind,
+)
+_MINE = (
+    select(*offers.c, *NEED_COLUMNS)
+    .select_from(
+        offers.join(tasks, tasks.c.id == offers.c.task_id).join(
+            programmes, programmes.c.id == tasks.c.programme_id
+        )
+    )
+    .order_by(offers.c.expires_at, offers.c.id)
+)
+
+
+def _volunteer_offer(row: Any) -> VolunteerOffer:
+    return VolunteerOffer(
+        id=row.id,
+        status=row.status,
+        series=row.series_id is not None,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        responded_at=row.responded_at,
+        explanation=explanations(row.explanation),
+        need=need_summary(row, row.task_id),
+    )
+
+
+async def my_offers(tx: Tx) -> list[VolunteerOffer]:
+    """The caller's offers still open: what the app shows as "waiting for your answer"."""
+    stmt = _MINE.where(
+        offers.c.volunteer_id == tx.principal.user_id,
+        offers.c.status == "pending",
+        offers.c.expires_at > datetime.now(UTC),
+    )
+    return [_volunteer_offer(r) for r in await tx.conn.execute(stmt)]
+
+
+async def _mine(tx: Tx, offer_id: UUID) -> Any:
+    stmt = _MINE.where(offers.c.id == offer_id, offers.c.volunteer_id == tx.principal.user_id)
+    row = (await tx.conn.execute(stmt)).one_or_none()
+    if row is None:
+        raise NotFound("Offer not found")
+    return row
+
+
+async def _close(tx: Tx, offer: Any, status: str, now: datetime, reason: str | None) -> None:
+    """Answer the offer, guarded by its state; the need's row is already locked."""
+    answered = await tx.conn.execute(
+        update(offers)
+        .where(offers.c.id == offer.id, offers.c.status == "pending", offers.c.expires_at > now)
+        .values(status=status, responded_at=now, decline_reason=reason)
+    )
+    if answered.rowcount != 1:
+        raise OfferClosed("this offer has expired" if offer.status == "pending" else None)
+
+
+def _check_open(offer: Any, now: datetime) -> None:
+    if offer.status != "pending":
+        raise OfferClosed(f"this offer was {offer.status}")
+    if offer.expires_at <= now:
+        raise OfferClosed("this offer has expired")
+
+
+async def _check_still_eligible(tx: Tx, row: Any) -> None:
+    me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
+    reasons = eligibility.check(facts.need_of(row), me[0]).reasons if me else (Reason.NOT_APPROVED,)
+    blocking = [r for r in reasons if r in ON_ACCEPT]
+    if blocking:
+        raise NotEligible(f"you no longer meet this need: {', '.join(blocking)}")
+
+
+async def accept(tx: Tx, offer_id: UUID) -> Assignment:
+    now = datetime.now(UTC)
+    offer = await _mine(tx, offer_id)
+    _check_open(offer, now)
+    # Unlocked checks first: once a need is full, the losers of a race answer at once
+    # instead of queueing for its lock.
+    row = await facts.load(tx.conn, offer.task_id)
+    if row is None:  # pragma: no cover - the offer makes the need visible
+        raise NotFound("Need not found")
+    if not slots.has_room(row):
+        raise SlotTaken(f"all {row.slots} slots of this need are taken")
+    await _check_still_eligible(tx, row)
+    row = await facts.load(tx.conn, offer.task_id, lock=True)  # need first, then the offer
+    assignment = await slots.take(tx.conn, row, tx.principal.user_id, offer.id, now)
+    await _close(tx, offer, "accepted", now, None)
+    filled = row.filled + 1 == row.slots
+    payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
+    await enqueue(
+        tx.conn,
+        [
+            Message(tx.principal.user_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
+            *(
+                Message(row.created_by, kind, payload, org_id=row.org_id)
+                for kind in (
+                    (Kind.TASK_CLAIMED, Kind.TASK_FILLED) if filled else (Kind.TASK_CLAIMED,)
+                )
+                if row.created_by is not None
+            ),
+        ],
+    )
+    await audit.record(tx, "offer.accepted", "offer", offer.id, org_id=row.org_id)
+    return to_assignment(assignment, need_summary(row, row.id))
+
+
+async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
+    now = datetime.now(UTC)
+    offer = await _mine(tx, offer_id)
+    _check_open(offer, now)
+    await facts.load(tx.conn, offer.task_id, lock=True)
+    await _close(tx, offer, "declined", now, reason)
+    # The next wave is the worker's: it may read other volunteers, the caller may not.
+    await tx.conn.execute(update(tasks).where(tasks.c.id == offer.task_id).values(next_step_at=now))
+    await audit.record(tx, "offer.declined", "offer", offer.id, org_id=offer.org_id)
+    return _volunteer_offer(await _mine(tx, offer_id))
+
+
+# -- caseworkers ------------------------------------------------------------------------------
+async def _staff_need(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
+    row = await facts.load(tx.conn, task_id, lock=lock)
+    if row is None:
+        raise NotFound("Need not found")
+    tx.principal.require_role(row.org_id, *STAFF)
+    return row
+
+
+def _ranked_out(r: Ranked, name: str | None) -> RankedCandidate:
+    return RankedCandidate(
+        volunteer_id=r.volunteer_id,
+        display_name=name,
+        eligible=True,
+        reasons=[],
+        score=round(r.score, 4),
+        distance_km=None if r.distance_m is None else round(r.distance_m / 1000, 2),
+        travel_minutes=None if r.travel_minutes is None else round(r.travel_minutes, 1),
+        explanation=explanations(cascade.explanation(r)),
+    )
+
+
+async def _names(tx: Tx, ids: Sequence[UUID]) -> dict[UUID, str]:
+    stmt = select(volunteers.c.user_id, volunteers.c.display_name).where(
+        volunteers.c.user_id.in_(ids)
+    )
+    return {r.user_id: r.display_name for r in await tx.conn.execute(stmt)}
+
+
+async def ranked_candidates(tx: Tx, task_id: UUID, limit: int) -> list[RankedCandidate]:
+    """Eligible volunteers for the need, best first, each with the reasons for its score."""
+    row = await _staff_need(tx, task_id)
+    ranked = (await cascade.rank(tx.conn, row, limit * cascade.POOL))[:limit]
+    names = await _names(tx, [r.volunteer_id for r in ranked])
+    return [_ranked_out(r, names.get(r.volunteer_id)) for r in ranked]
+
+
+def _not_eligible_out(c: Candidate, reasons: Sequence[Reason], name: str | None) -> RankedCandidate:
+    return RankedCandidate(
+        volunteer_id=c.volunteer_id,
+        display_name=name,
+        eligible=False,
+        reasons=list(reasons),
+        score=None,
+        distance_km=None if c.distance_m is None else round(c.distance_m / 1000, 2),
+        travel_minutes=None,
+        explanation=[],
+    )
+
+
+async def explain(tx: Tx, task_id: UUID, volunteer_id: UUID) -> RankedCandidate:
+    """One volunteer against the need: their score, or every reason they cannot take it."""
+    row = await _staff_need(tx, task_id)
+    found = await candidates.named(tx.conn, facts.query_of(row), [volunteer_id])
+    if not found:
+        raise NotFound("Volunteer not found in this organisation")
+    names = await _names(tx, [volunteer_id])
+    verdict = eligibility.check(facts.need_of(row), found[0])
+    if not verdict.eligible:
+        return _not_eligible_out(found[0], verdict.reasons, names.get(volunteer_id))
+    ranked = scoring.rank(facts.need_of(row), found, facts.policy_of(row))
+    return _ranked_out(ranked[0], names.get(volunteer_id))
+
+
+def _staff_offer(row: Any) -> StaffOffer:
+    return StaffOffer(
+        id=row.id,
+        task_id=row.task_id,
+        volunteer_id=row.volunteer_id,
+        volunteer_name=row.display_name,
+        status=row.status,
+        wave=row.wave,
+        source=row.source,
+        series=row.series_id is not None,
+        score=row.score,
+        explanation=explanations(row.explanation),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        responded_at=row.responded_at,
+        decline_reason=row.decline_reason,
+    )
+
+
+async def need_offers(tx: Tx, task_id: UUID) -> list[StaffOffer]:
+    await _staff_need(tx, task_id)
+    stmt = (
+        select(*offers.c, volunteers.c.display_name)
+        .select_from(offers.outerjoin(volunteers, volunteers.c.user_id == offers.c.volunteer_id))
+        .where(offers.c.task_id == task_id)
+        .order_by(offers.c.created_at, offers.c.id)
+    )
+    return [_staff_offer(r) for r in await tx.conn.execute(stmt)]
+
+
+async def offer(tx: Tx, task_id: UUID, volunteer_ids: Sequence[UUID] | None) -> list[StaffOffer]:
+    """A caseworker's offer to named volunteers (each must be eligible), or the next wave
+    now (also after an escalation: people have decided to try again)."""
+    now = datetime.now(UTC)
+    row = await _staff_need(tx, task_id, lock=True)
+    if not slots.has_room(row):
+        raise OfferClosed(f"the need is {row.status}: it takes no more offers")
+    if volunteer_ids is None:
+        messages = await cascade.wave_now(tx.conn, row, now)
+    else:
+        messages = await _named_offers(tx, row, volunteer_ids, now)
+    await enqueue(tx.conn, messages)
+    await audit.record(
+        tx, "offers.made", "task", row.id, org_id=row.org_id, details={"count": len(messages)}
+    )
+    made = {m.payload["offer_id"] for m in messages}
+    return [o for o in await need_offers(tx, task_id) if str(o.id) in made]
+
+
+async def _named_offers(
+    tx: Tx, row: Any, volunteer_ids: Sequence[UUID], now: datetime
+) -> list[Message]:
+    wanted = list(dict.fromkeys(volunteer_ids))
+    found = {
+        c.volunteer_id: c for c in await candidates.named(tx.conn, facts.query_of(row), wanted)
+    }
+    need = facts.need_of(row)
+    for i, volunteer_id in enumerate(wanted):
+        c = found.get(volunteer_id)
+        reasons = eligibility.check(need, c).reasons if c else (Reason.NOT_APPROVED,)
+        if reasons:
+            raise InvalidInput.field(f"volunteer_ids[{i}]", f"not eligible: {', '.join(reasons)}")
+    ranked = scoring.rank(need, list(found.values()), facts.policy_of(row))
+    return await cascade.make_offers(
+        tx.conn, row, ranked, now, source="manual", created_by=tx.principal.user_id
+    )

@@ -1,0 +1,82 @@
+"""The transactional outbox: a notification is a row written in the transaction of the change
+that causes it, so a committed offer is never lost and a rolled-back one is never sent.
+
+Payloads carry ids, a kind and a short summary only: never a client's name, contact,
+address or exact location (they travel to phones through third parties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import memberships, outbox
+
+
+class Kind(StrEnum):
+    # to volunteers
+    OFFER_CREATED = "offer.created"
+    OFFER_WITHDRAWN = "offer.withdrawn"  # the need filled, was cancelled or changed
+    OFFER_EXPIRED = "offer.expired"
+    ASSIGNMENT_CONFIRMED = "assignment.confirmed"
+    ASSIGNMENT_CANCELLED = "assignment.cancelled"  # the need was cancelled
+    ASSIGNMENT_RELEASED = "assignment.released"  # stale claim released
+    # to caseworkers and coordinators
+    TASK_CLAIMED = "task.claimed"
+    TASK_FILLED = "task.filled"
+    TASK_VOLUNTEER_LEFT = "task.volunteer_left"  # withdrew, no-show or released
+    TASK_ESCALATED = "task.escalated"
+    TASK_COMPLETED = "task.completed"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    user_id: UUID
+    kind: Kind
+    payload: dict[str, Any]
+    org_id: UUID | None = None
+    collapse_key: str | None = None
+    urgent: bool = False
+    expires_at: datetime | None = None
+
+
+def _row(message: Message) -> dict[str, Any]:
+    return {
+        "org_id": message.org_id,
+        "user_id": message.user_id,
+        "kind": message.kind.value,
+        "payload": {"kind": message.kind.value, **message.payload},
+        "collapse_key": message.collapse_key,
+        "urgent": message.urgent,
+        "expires_at": message.expires_at,
+    }
+
+
+async def enqueue(conn: AsyncConnection, messages: Iterable[Message]) -> int:
+    """Write the messages in the caller's transaction; returns how many."""
+    rows = [_row(m) for m in messages]
+    if rows:
+        # inline(): no implicit RETURNING of the id, which only the recipient may read
+        await conn.execute(insert(outbox).inline(), rows)
+    return len(rows)
+
+
+async def coordinators(conn: AsyncConnection, org_id: UUID) -> Sequence[UUID]:
+    """An organisation's approved coordinators and admins: who hears about stalled needs."""
+    stmt = (
+        select(memberships.c.user_id)
+        .distinct()
+        .where(
+            memberships.c.org_id == org_id,
+            memberships.c.role.in_(("coordinator", "org_admin")),
+            memberships.c.status == "approved",
+        )
+    )
+    return list((await conn.execute(stmt)).scalars())
