@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql.ranges import MultiRange
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import clients, programmes, tasks
+from app.offers.cascade import first_step_at
 from app.tasks.recurrence import occurrences
 from geo.privacy import coarsen_location
 
@@ -170,6 +171,8 @@ def _need(
         "series_index": None,
         "recurrence": None,
         "continuity_same_as_last": False,
+        # the embedded worker starts each cascade when its offers are due
+        "next_step_at": first_step_at(start, datetime.now(UTC)),
         **extra,
     }
 

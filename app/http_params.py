@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, QueryParameter
 
 AccessReason = Annotated[
     str | None,
@@ -26,3 +26,7 @@ IdempotencyKey = Annotated[
         "the first response; the same key with a different request is a 422",
     ),
 ]
+
+# Query-string coordinates: msgspec constraints do not reach query parameters, these do.
+LatitudeQuery = Annotated[float, QueryParameter(ge=-90, le=90, description="WGS 84 latitude")]
+LongitudeQuery = Annotated[float, QueryParameter(ge=-180, le=180, description="WGS 84 longitude")]

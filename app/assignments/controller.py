@@ -20,9 +20,8 @@ from app.assignments.schemas import (
     WithdrawIn,
 )
 from app.db.tenancy import Db, tenant_transaction
-from app.http_params import AccessReason, IdempotencyKey
+from app.http_params import AccessReason, IdempotencyKey, LatitudeQuery, LongitudeQuery
 from app.identity.tokens import Caller
-from app.locations import Latitude, Longitude
 from app.offers.schemas import NeedSummary
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -78,8 +77,8 @@ class AssignmentController(Controller):
         self,
         request: Caller,
         db: Db,
-        lat: FromQuery[Latitude],
-        lon: FromQuery[Longitude],
+        lat: LatitudeQuery,
+        lon: LongitudeQuery,
         radius_km: RadiusKm = 10,
         limit: FeedLimit = 50,
     ) -> list[NeedSummary]:

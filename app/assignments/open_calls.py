@@ -15,7 +15,7 @@ from app.assignments import slots
 from app.assignments.schemas import Assignment, to_assignment
 from app.db.tables import assignments, programmes, tasks
 from app.db.tenancy import Tx
-from app.errors import Conflict, NotEligible, NotFound
+from app.errors import Conflict, NotEligible, NotFound, SlotTaken
 from app.offers import facts
 from app.offers.schemas import NeedSummary
 from app.offers.service import NEED_COLUMNS, ON_ACCEPT, need_summary
@@ -50,9 +50,11 @@ async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> 
 async def claim(tx: Tx, task_id: UUID) -> Assignment:
     """Take a slot of an open call, if the volunteer meets it (vetting, skills, caps...)."""
     now = datetime.now(UTC)
-    row = await facts.load(tx.conn, task_id, lock=True)
+    row = await facts.load(tx.conn, task_id)
     if row is None or row.dispatch != "open_call":
         raise NotFound("No open call with this id")
+    if not slots.has_room(row):  # answered before queueing for the need's lock
+        raise SlotTaken(f"all {row.slots} slots of this need are taken")
     me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
     verdict = eligibility.check(facts.need_of(row), me[0]) if me else None
     reasons = verdict.reasons if verdict else (Reason.NOT_APPROVED,)
@@ -61,6 +63,9 @@ async def claim(tx: Tx, task_id: UUID) -> Assignment:
     blocking = [r for r in reasons if r in ON_ACCEPT | {Reason.SKILLS, Reason.LANGUAGES}]
     if blocking:
         raise NotEligible(f"you do not meet this need: {', '.join(blocking)}")
+    row = await facts.load(tx.conn, task_id, lock=True)
+    if row is None:  # filled meanwhile: no longer open to the caller
+        raise SlotTaken("all slots of this need are taken")
     assignment = await slots.take(tx.conn, row, tx.principal.user_id, None, now)
     payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
     await enqueue(

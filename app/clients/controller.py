@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.clients import service
+from app.clients import exclusions, service
+from app.clients.exclusions import Exclusion, ExclusionIn
 from app.clients.schemas import Client, ClientExport, ClientIn, ClientPatch, ErasureIn
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason
@@ -110,3 +111,36 @@ class ClientController(Controller):
     ) -> ClientExport:
         async with tenant_transaction(db, request.user) as tx:
             return await service.export(tx, client_id, reason=access_reason)
+
+    @post(
+        "/{client_id:uuid}/exclusions",
+        summary="Keep a volunteer away from this client (never offered to each other)",
+        responses=problem_responses(403, 404),
+    )
+    async def exclude(
+        self, request: Caller, db: Db, client_id: FromPath[UUID], data: JSONBody[ExclusionIn]
+    ) -> Exclusion:
+        async with tenant_transaction(db, request.user) as tx:
+            return await exclusions.add(tx, client_id, data)
+
+    @get(
+        "/{client_id:uuid}/exclusions",
+        summary="Volunteers kept away from this client",
+        responses=problem_responses(403, 404),
+    )
+    async def list_exclusions(
+        self, request: Caller, db: Db, client_id: FromPath[UUID]
+    ) -> list[Exclusion]:
+        async with tenant_transaction(db, request.user) as tx:
+            return await exclusions.list_for(tx, client_id)
+
+    @delete(
+        "/{client_id:uuid}/exclusions/{volunteer_id:uuid}",
+        summary="Lift an exclusion",
+        responses=problem_responses(403, 404),
+    )
+    async def lift_exclusion(
+        self, request: Caller, db: Db, client_id: FromPath[UUID], volunteer_id: FromPath[UUID]
+    ) -> None:
+        async with tenant_transaction(db, request.user) as tx:
+            await exclusions.remove(tx, client_id, volunteer_id)

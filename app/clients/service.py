@@ -100,6 +100,12 @@ async def create(tx: Tx, data: ClientIn) -> Client:
     return _client(row)
 
 
+async def org_of(tx: Tx, client_id: UUID) -> UUID:
+    """The client's organisation, for staff of it (404 otherwise)."""
+    org_id: UUID = (await _row(tx, client_id)).org_id
+    return org_id
+
+
 async def get(tx: Tx, client_id: UUID, *, reason: str | None) -> Client:
     client = _client(await _row(tx, client_id))
     await _audit_reads(tx, [client], reason)

@@ -42,6 +42,12 @@ class Principal:
             m.role for m in self.memberships if m.org_id == org_id and m.status == "approved"
         )
 
+    def orgs_with(self, *allowed: Role) -> frozenset[UUID]:
+        """Organisations where the person holds one of the roles (approved)."""
+        return frozenset(
+            m.org_id for m in self.memberships if m.role in allowed and m.status == "approved"
+        )
+
     def member_of(self, org_id: UUID) -> bool:
         return any(m.org_id == org_id for m in self.memberships)
 
@@ -51,7 +57,7 @@ class Principal:
         if org_id is not None:
             self.require_role(org_id, *allowed)
             return org_id
-        orgs = {m.org_id for m in self.memberships if m.role in allowed and m.status == "approved"}
+        orgs = set(self.orgs_with(*allowed))
         if len(orgs) == 1:
             return orgs.pop()
         if not orgs:

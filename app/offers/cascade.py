@@ -23,12 +23,13 @@ import structlog
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.assignments import slots
 from app.db.tables import assignments, offers, tasks
 from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.offers import facts
 from app.tasks.status import TaskStatus, transition
 from geo import candidates
-from matching import cascade, scoring
+from matching import cascade, eligibility, scoring
 from matching.model import CascadeState, Escalation, Ranked, WaveDecision
 from notifications.outbox import Kind, Message, coordinators, enqueue
 
@@ -202,10 +203,28 @@ async def _escalate(
 
 
 async def _series_offer(conn: AsyncConnection, series_id: UUID) -> Any:
-    stmt = select(offers.c.status, offers.c.expires_at).where(
+    stmt = select(offers.c.status, offers.c.expires_at, offers.c.volunteer_id).where(
         offers.c.series_id == series_id, offers.c.source == "series"
     )
     return (await conn.execute(stmt)).one_or_none()
+
+
+async def _series_volunteer_takes(
+    conn: AsyncConnection, row: Any, volunteer_id: UUID, now: datetime
+) -> list[Message]:
+    """The volunteer who accepted a whole series takes this occurrence too, if they still
+    can (not at a cap, no clash, vetting still valid); otherwise it cascades as usual."""
+    found = await candidates.named(conn, facts.query_of(row), [volunteer_id])
+    if not found or not eligibility.check(facts.need_of(row), found[0]).eligible:
+        return []
+    assignment = await slots.take(conn, row, volunteer_id, None, now)
+    await _reschedule(conn, row.id, now)  # then withdraw or wave for what is left
+    payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
+    staff = [row.created_by] if row.created_by is not None else []
+    return [
+        Message(volunteer_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
+        *(Message(u, Kind.TASK_CLAIMED, payload, org_id=row.org_id) for u in staff),
+    ]
 
 
 async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]:
@@ -220,6 +239,10 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
         if offer is not None and offer.status == "pending":
             await _reschedule(conn, row.id, offer.expires_at)
             return []
+        if offer is not None and offer.status == "accepted":
+            taken = await _series_volunteer_takes(conn, row, offer.volunteer_id, now)
+            if taken:
+                return taken
         if offer is None:
             ranked = await rank(conn, row, MAX_POOL // 4)
             best = cascade.series_first(ranked)
@@ -271,7 +294,7 @@ async def step(
             .where(tasks.c.id == row.id)
             .values(status=status.value, status_changed_at=now)
         )
-    if status not in OPEN:
+    if status not in OPEN or facts.ends_at(row) <= now:
         messages += await _close_offers(conn, row, "withdrawn", offers.c.status == "pending", now)
         if status in (TaskStatus.CANCELLED, TaskStatus.EXPIRED):
             messages += await _end_assignments(conn, row, status, now)

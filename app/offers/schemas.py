@@ -23,6 +23,13 @@ class Explanation(msgspec.Struct, frozen=True):
     note: str
 
 
+class Factor(msgspec.Struct, frozen=True):
+    """What a factor added to the volunteer's own match score (why they were asked)."""
+
+    factor: str
+    points: float
+
+
 class NeedSummary(msgspec.Struct, kw_only=True):
     """A need as a volunteer sees it before being assigned: a coarse ~500 m cell, never the
     address. Caseworkers keep personal details out of titles and descriptions."""
@@ -51,7 +58,9 @@ class VolunteerOffer(msgspec.Struct, kw_only=True):
     created_at: datetime
     expires_at: datetime
     responded_at: datetime | None
-    explanation: list[Explanation]
+    # Factors without the staff's notes: a distance to the exact address, however rounded,
+    # would narrow the coarse cell down.
+    factors: list[Factor]
     need: NeedSummary
 
 

@@ -19,6 +19,7 @@ from app.identity.principal import STAFF
 from app.locations import Location
 from app.offers import cascade, facts
 from app.offers.schemas import (
+    Factor,
     NeedSummary,
     RankedCandidate,
     StaffOffer,
@@ -104,7 +105,7 @@ def _volunteer_offer(row: Any) -> VolunteerOffer:
         created_at=row.created_at,
         expires_at=row.expires_at,
         responded_at=row.responded_at,
-        explanation=explanations(row.explanation),
+        factors=[Factor(e.factor, e.points) for e in explanations(row.explanation)],
         need=need_summary(row, row.task_id),
     )
 

@@ -128,6 +128,11 @@ class Task(msgspec.Struct, kw_only=True):
     recurrence: str | None
     continuity: Continuity | None
     cancel_reason: str | None
+    waves_sent: int  # offer waves sent so far
+    escalated_at: datetime | None  # the cascade ran out: a person must decide
+    escalation_reason: str | None
+    outcome: str | None  # how it went for the person helped
+    outcome_note: str | None
     created_at: datetime
     updated_at: datetime
 

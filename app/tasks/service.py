@@ -197,6 +197,11 @@ def to_task(row: Any) -> Task:
         recurrence=row.recurrence,
         continuity=continuity,
         cancel_reason=row.cancel_reason,
+        waves_sent=row.waves_sent,
+        escalated_at=row.escalated_at,
+        escalation_reason=row.escalation_reason,
+        outcome=row.outcome,
+        outcome_note=row.outcome_note,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -310,9 +315,17 @@ async def list_tasks(
     limit: int,
     cursor: str | None,
     reason: str | None,
+    escalated: bool | None = None,
 ) -> tuple[list[Task], str | None]:
     key = tuple_(tasks.c.created_at, tasks.c.id)
     stmt = select(tasks).order_by(*key.clauses).limit(limit + 1)
+    if not tx.principal.platform_admin:
+        # Volunteers may see rows of needs offered to them (row-level security), never here.
+        stmt = stmt.where(tasks.c.org_id.in_(tx.principal.orgs_with(*STAFF)))
+    if escalated is not None:
+        stmt = stmt.where(
+            tasks.c.escalated_at.isnot(None) if escalated else tasks.c.escalated_at.is_(None)
+        )
     if status is not None:
         stmt = stmt.where(tasks.c.status == status.value)
     if programme_id is not None:

@@ -3,83 +3,17 @@ the slot, the other offers are withdrawn, a withdrawal re-offers, and the waves 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from app.offers import cascade
+from tests.e2e.cascade_world import HOME, ctx, lapse_pending_offers, need, offers_of
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
-
-HOME = {"lat": 51.4551, "lon": -0.9712}
-
-
-def window(days: float = 2, hours: int = 2) -> dict[str, str]:
-    start = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
-    return {"start": start.isoformat(), "end": (start + timedelta(hours=hours)).isoformat()}
-
-
-def near(metres_north: float) -> tuple[float, float]:
-    return HOME["lat"] + metres_north / 111_320, HOME["lon"]
-
-
-@pytest.fixture
-async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    await world.org("org-a")
-    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
-    caseworker = await world.person("case-a", org="org-a", role="caseworker")
-    programme = (
-        await client.post(
-            "/v1/programmes",
-            headers=coordinator,
-            json={
-                "name": "Prescriptions",
-                "kind": "community_support",
-                "wave_size": 2,
-                "alert_cap": 4,
-                "max_waves": 3,
-            },
-        )
-    ).json()
-    person = (
-        await client.post(
-            "/v1/clients",
-            headers=caseworker,
-            json={"name": "Ada Client", "address": "1 Secret Road", "location": HOME},
-        )
-    ).json()
-    ids = {}
-    for i in range(6):  # vol-0 nearest ... vol-5 furthest, all within 2 km
-        ids[f"vol-{i}"] = await world.volunteer(f"vol-{i}", org="org-a", at=near(200 + 300 * i))
-    return {
-        "coordinator": coordinator,
-        "caseworker": caseworker,
-        "programme": programme,
-        "client": person,
-        "vols": ids,
-        "world": world,
-    }
-
-
-def need(ctx: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "programme_id": ctx["programme"]["id"],
-        "client_id": ctx["client"]["id"],
-        "title": "Collect a prescription",
-        "windows": [window()],
-        "duration_minutes": 60,
-        **extra,
-    }
-
-
-async def offers_of(client: httpx.AsyncClient, ctx: dict[str, Any], task_id: str) -> list[Any]:
-    r = await client.get(f"/v1/tasks/{task_id}/offers", headers=ctx["caseworker"])
-    assert r.status_code == 200, r.text
-    return list(r.json())
+__all__ = ["ctx"]  # the fixture, imported
 
 
 async def test_first_wave_accept_fill_and_withdrawal(
@@ -144,18 +78,6 @@ async def test_first_wave_accept_fill_and_withdrawal(
     after = await offers_of(client, ctx, task_id)
     wave2 = sorted(names[o["volunteer_id"]] for o in after if o["wave"] == 2)
     assert wave2 == ["vol-2", "vol-3"]  # never re-offered to vol-0 or vol-1
-
-
-async def lapse_pending_offers(world: World) -> None:
-    """Time passes: every pending offer lapses and its need's step falls due."""
-    async with world.owner.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE offers SET expires_at = now() - interval '1 s',"
-                " created_at = now() - interval '1 h' WHERE status = 'pending'"
-            )
-        )
-        await conn.execute(text("UPDATE tasks SET next_step_at = now()"))
 
 
 async def test_waves_expire_and_escalate_across_worker_restarts(

@@ -53,6 +53,8 @@ async def scene(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
             },
         )
     ).json()
+    # offered the need by its first wave (so the walk covers offer views), never assigned
+    await world.volunteer("vol-offered", org="org-a", at=(HOME["lat"] + 0.003, HOME["lon"] + 0.002))
     task = (
         await client.post(
             "/v1/tasks",
@@ -72,15 +74,20 @@ async def scene(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     )
     spec = (await client.get("/schema/openapi.json")).json()
     gets = sorted(path for path, item in spec["paths"].items() if "get" in item)
-    ids = [person["id"], task["id"], programme["id"], str(uuid.uuid4())]
+    offers = (await client.get(f"/v1/tasks/{task['id']}/offers", headers=caseworker)).json()
+    assert len(offers) == 1
+    ids = [person["id"], task["id"], programme["id"], offers[0]["id"], str(uuid.uuid4())]
     return {
-        "volunteer": volunteer,
+        "volunteers": [volunteer, world.headers("vol-offered")],
         "caseworker": caseworker,
         "gets": gets,
         "ids": ids,
         "client_id": person["id"],
         "task_id": task["id"],
     }
+
+
+NEARBY = f"?lat={HOME['lat'] + 0.01:.3f}&lon={HOME['lon']:.3f}&radius_km=50"  # feeds
 
 
 def _leaks(text: str) -> list[str]:
@@ -101,11 +108,13 @@ async def test_no_volunteer_facing_answer_reveals_the_client(
     urls = {
         re.sub(r"\{[^}]+\}", id_, path) + query
         for path, id_, query in itertools.product(
-            scene["gets"], scene["ids"], ["", "?limit=200", "?include_erased=true", "?status=open"]
+            scene["gets"],
+            scene["ids"],
+            ["", "?limit=200", "?include_erased=true", "?status=open", NEARBY],
         )
     }
-    for url in sorted(urls):
-        r = await client.get(url, headers=scene["volunteer"])
+    for url, volunteer in itertools.product(sorted(urls), scene["volunteers"]):
+        r = await client.get(url, headers=volunteer)
         assert r.status_code < 500, (url, r.text)
         assert not _leaks(r.text), (url, r.status_code, _leaks(r.text))
 

@@ -1,0 +1,104 @@
+"""Keeping a volunteer away from a client: barred by staff, or at the client's request. The
+candidate search skips excluded pairs, so they are never offered to each other again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app import audit
+from app.clients import service
+from app.db.tables import client_exclusions, memberships
+from app.db.tenancy import Tx
+from app.errors import InvalidInput, NotFound
+from app.wire import TEXT_PATTERN
+
+
+class ExclusionIn(msgspec.Struct, forbid_unknown_fields=True):
+    volunteer_id: UUID
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=TEXT_PATTERN)]
+
+
+class Exclusion(msgspec.Struct, kw_only=True):
+    client_id: UUID
+    volunteer_id: UUID
+    reason: str
+    created_by: UUID | None
+    created_at: datetime
+
+
+async def add(tx: Tx, client_id: UUID, data: ExclusionIn) -> Exclusion:
+    org_id = await service.org_of(tx, client_id)
+    member = await tx.conn.scalar(
+        select(memberships.c.user_id).where(
+            memberships.c.org_id == org_id,
+            memberships.c.user_id == data.volunteer_id,
+            memberships.c.role == "volunteer",
+        )
+    )
+    if member is None:
+        raise InvalidInput.field("volunteer_id", "not a volunteer of this organisation")
+    row = (
+        await tx.conn.execute(
+            insert(client_exclusions)
+            .values(
+                org_id=org_id,
+                client_id=client_id,
+                volunteer_id=data.volunteer_id,
+                reason=data.reason.strip(),
+                created_by=tx.principal.user_id,
+            )
+            .on_conflict_do_update(
+                index_elements=["client_id", "volunteer_id"],
+                set_={"reason": data.reason.strip(), "created_by": tx.principal.user_id},
+            )
+            .returning(*client_exclusions.c)
+        )
+    ).one()
+    await audit.record(
+        tx,
+        "client.exclusion_added",
+        "client",
+        client_id,
+        org_id=org_id,
+        details={"volunteer_id": str(data.volunteer_id)},
+    )
+    return msgspec.convert({str(k): v for k, v in row._mapping.items()}, Exclusion)
+
+
+async def list_for(tx: Tx, client_id: UUID) -> list[Exclusion]:
+    await service.org_of(tx, client_id)
+    stmt = (
+        select(client_exclusions)
+        .where(client_exclusions.c.client_id == client_id)
+        .order_by(client_exclusions.c.created_at)
+    )
+    return [
+        msgspec.convert({str(k): v for k, v in r._mapping.items()}, Exclusion)
+        for r in await tx.conn.execute(stmt)
+    ]
+
+
+async def remove(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
+    org_id = await service.org_of(tx, client_id)
+    gone = await tx.conn.execute(
+        delete(client_exclusions).where(
+            client_exclusions.c.client_id == client_id,
+            client_exclusions.c.volunteer_id == volunteer_id,
+        )
+    )
+    if gone.rowcount == 0:
+        raise NotFound("No such exclusion")
+    await audit.record(
+        tx,
+        "client.exclusion_removed",
+        "client",
+        client_id,
+        org_id=org_id,
+        details={"volunteer_id": str(volunteer_id)},
+    )
