@@ -39,7 +39,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         engine = create_engine(database_urls(settings)[1], settings)  # the system login
         try:
-            await Worker(engine).run()
+            await Worker(engine, settings=settings).run()
         finally:
             await engine.dispose()
 

@@ -101,7 +101,7 @@ def create_app(
         worker_engine = (
             create_engine(database_urls(settings)[1], settings) if embed_worker else None
         )
-        worker = Worker(worker_engine) if worker_engine is not None else None
+        worker = Worker(worker_engine, settings=settings) if worker_engine is not None else None
         try:
             await _refuse_privileged_login(engine, settings)
             if worker is not None:

@@ -6,7 +6,7 @@ import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -47,6 +47,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     dev_token_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 12 * 3600
     firebase_project_id: str | None = None
     firebase_credentials: Path | None = None
+    # Push: FCM through firebase-admin when a Firebase project is set (credentials from the
+    # file, or application default credentials); otherwise the log transport.
+    push_transport: Literal["auto", "fcm", "log"] = "auto"
+    fcm_endpoint: str | None = None  # a staging proxy or the tests' fake FCM server
+    fcm_access_token: str | None = None  # a fixed token for that endpoint (never Google's)
+    push_lease_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
+    push_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
+    push_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.2
     # Logs
     log_level: str = "INFO"
     log_json: bool | None = None  # default: JSON in production
@@ -124,6 +132,10 @@ def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[
     if not settings.firebase_project_id:
         raise SettingsError(
             "CODELIVER_FIREBASE_PROJECT_ID: production needs an identity provider to accept"
+        )
+    if settings.fcm_access_token and not settings.fcm_endpoint:
+        raise SettingsError(
+            "CODELIVER_FCM_ACCESS_TOKEN is only for CODELIVER_FCM_ENDPOINT (a proxy or a fake)"
         )
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.settings import Settings
+
 log = structlog.get_logger(__name__)
 
 
@@ -23,15 +25,19 @@ class Job:
     name: str
     every_s: float
     run: Callable[[AsyncEngine], Awaitable[object]]
+    close: Callable[[], Awaitable[None]] | None = None
 
 
-def default_jobs() -> list[Job]:
+def default_jobs(settings: Settings | None = None) -> list[Job]:
+    """The standing jobs; with settings, the push dispatcher too."""
     from app import idempotency
     from app.assignments import open_calls
     from app.offers import cascade
     from app.volunteers import schedule
 
+    push = [] if settings is None else [_push_job(settings)]
     return [
+        *push,
         Job("offer-cascade", 1, cascade.run_due),
         Job("release-stale-claims", 60, open_calls.release_stale),
         Job("forget-idempotency-keys", 3600, idempotency.forget_old),
@@ -40,12 +46,24 @@ def default_jobs() -> list[Job]:
     ]
 
 
+def _push_job(settings: Settings) -> Job:
+    from notifications.dispatcher import PushJob
+
+    push = PushJob(settings)
+    return Job("push-dispatcher", settings.push_poll_s, push, close=push.close)
+
+
 class Worker:
-    def __init__(self, engine: AsyncEngine, jobs: list[Job] | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        jobs: list[Job] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         """`engine` logs in as the system (the owner or a BYPASSRLS role): jobs work across
         organisations, which row-level security would otherwise hide."""
         self.engine = engine
-        self.jobs = default_jobs() if jobs is None else jobs
+        self.jobs = default_jobs(settings) if jobs is None else jobs
         self.stopping = asyncio.Event()
         self.runs: dict[str, int] = {job.name: 0 for job in self.jobs}
 
@@ -67,6 +85,9 @@ class Worker:
             for job in self.jobs:
                 group.create_task(self._loop(job), name=f"job:{job.name}")
             group.create_task(self.stopping.wait())
+        for job in self.jobs:
+            if job.close is not None:
+                await job.close()
         log.info("worker stopped")
 
     def stop(self) -> None:

@@ -1,0 +1,312 @@
+"""The push dispatcher: leases due outbox rows, sends them, records what happened.
+
+Leasing is one statement (`FOR UPDATE SKIP LOCKED`): any number of workers share the outbox.
+A lease is a token plus an expiry; `next_attempt_at` moves to the expiry too, so a worker
+that dies mid-batch loses its rows to the next worker when the lease lapses, and they are
+sent again with the same message id and collapse key for the app to de-duplicate. Every
+later write is guarded by the lease token: a stale worker cannot overwrite newer state.
+
+Retries back off exponentially with full jitter, at least a minute after a 429, and no
+sooner than Retry-After on a 503; after `max_attempts` a row is dead-lettered. Dead tokens
+are deleted as FCM reports them. Non-urgent pushes wait for the end of quiet hours.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import delete, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tables import devices, outbox
+from app.settings import Settings, SettingsError
+from notifications.fcm import (
+    BATCH,
+    DROP_DEVICE,
+    RETRY,
+    FcmTransport,
+    LogTransport,
+    Outcome,
+    Push,
+    Result,
+    Transport,
+    point_messaging_at,
+    static_token,
+)
+from notifications.payloads import data_for
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    batch: int = BATCH
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 8
+    base_backoff: timedelta = timedelta(seconds=2)
+    max_backoff: timedelta = timedelta(hours=1)
+    quota_backoff: timedelta = timedelta(seconds=60)
+
+
+def backoff(attempt: int, outcome: Outcome | None, policy: Policy, rng: random.Random) -> timedelta:
+    """How long before attempt `attempt + 1`: full jitter over an exponential ceiling, but
+    never less than FCM asked for (Retry-After) or a minute after a quota error."""
+    ceiling: timedelta = min(policy.max_backoff, policy.base_backoff * (2 ** max(0, attempt - 1)))
+    wait: timedelta = ceiling * rng.random()
+    if outcome is not None and outcome.result is Result.QUOTA:
+        wait = max(wait, policy.quota_backoff)
+    if outcome is not None and outcome.retry_after_s is not None:
+        wait = max(wait, timedelta(seconds=outcome.retry_after_s))
+    return wait
+
+
+_LEASE = text("""
+UPDATE outbox SET lease_token = :token, lease_expires_at = now() + :lease,
+                  next_attempt_at = now() + :lease, attempts = attempts + 1
+ WHERE id IN (SELECT id FROM outbox
+               WHERE status = 'pending' AND next_attempt_at <= now()
+               ORDER BY next_attempt_at, id LIMIT :batch FOR UPDATE SKIP LOCKED)
+RETURNING id, message_id, user_id, kind, payload, collapse_key, urgent, expires_at, attempts
+""")
+
+_RECIPIENTS = text("""
+SELECT u.id AS user_id, v.quiet_hours_start, v.quiet_hours_end, v.time_zone,
+       d.id AS device_id, d.token, d.token_kind, d.platform
+  FROM unnest(CAST(:users AS uuid[])) AS u(id)
+  LEFT JOIN volunteers v ON v.user_id = u.id
+  LEFT JOIN devices d ON d.user_id = u.id
+""")
+
+
+def quiet_until(row: Any, now: datetime) -> datetime | None:
+    """The end of the volunteer's quiet hours if `now` falls in them, else None."""
+    start: time | None = row.quiet_hours_start
+    end: time | None = row.quiet_hours_end
+    if start is None or end is None or start == end:
+        return None
+    local = now.astimezone(ZoneInfo(row.time_zone or "Europe/London"))
+    t = local.time().replace(tzinfo=None)
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() + timedelta(days=1 if start > end and t >= start else 0)
+    return datetime.combine(day, end, tzinfo=local.tzinfo).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Lease:
+    token: UUID
+    rows: Sequence[Any]
+    people: Sequence[Any]
+
+
+@dataclass
+class _Row:
+    lease: Any
+    pushes: list[tuple[Push, UUID]] = field(default_factory=list)  # (push, device id)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    leased: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+    devices_removed: int = 0
+
+    def add(self, other: Stats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        transport: Transport,
+        policy: Policy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """`engine` logs in as the system: the outbox and devices of every user."""
+        self.engine = engine
+        self.transport = transport
+        self.policy = policy or Policy()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.total = Stats()
+
+    async def run_once(self) -> Stats:
+        """Lease one batch, send it, record the results."""
+        lease = await self.lease()
+        return Stats() if lease is None else await self.deliver(lease)
+
+    async def lease(self) -> Lease | None:
+        token = uuid.uuid4()
+        params = {"token": token, "lease": self.policy.lease, "batch": self.policy.batch}
+        async with self.engine.begin() as conn:
+            leased = (await conn.execute(_LEASE, params)).all()
+            if not leased:
+                return None
+            users = list({r.user_id for r in leased})
+            people = (await conn.execute(_RECIPIENTS, {"users": users})).all()
+        return Lease(token, leased, people)
+
+    async def deliver(self, lease: Lease) -> Stats:
+        now = datetime.now(UTC)
+        stats = Stats(leased=len(lease.rows))
+        rows, deferred = self._plan(lease.rows, lease.people, now)
+        pushes = [(row, p) for row in rows for p in row.pushes]
+        for start in range(0, len(pushes), BATCH):
+            chunk = pushes[start : start + BATCH]
+            outcomes = await self.transport.send([p for _, (p, _d) in chunk], now)
+            for (row, _), outcome in zip(chunk, outcomes, strict=True):
+                row.outcomes.append(outcome)
+        await self._record(lease.token, rows, deferred, stats)
+        self.total.add(stats)
+        return stats
+
+    def _plan(
+        self, leased: Sequence[Any], people: Sequence[Any], now: datetime
+    ) -> tuple[list[_Row], dict[int, datetime]]:
+        by_user: dict[UUID, list[Any]] = defaultdict(list)
+        for p in people:
+            by_user[p.user_id].append(p)
+        rows: list[_Row] = []
+        deferred: dict[int, datetime] = {}
+        for lease in leased:
+            targets = by_user.get(lease.user_id, [])
+            until = quiet_until(targets[0], now) if targets and not lease.urgent else None
+            if until is not None:
+                deferred[lease.id] = until
+                continue
+            row = _Row(lease)
+            data = data_for(str(lease.message_id), lease.kind, lease.payload)
+            for t in targets:
+                if t.device_id is not None:
+                    push = Push(
+                        token=t.token,
+                        token_kind=t.token_kind,
+                        platform=t.platform,
+                        data=data,
+                        collapse_key=lease.collapse_key,
+                        urgent=lease.urgent,
+                        expires_at=lease.expires_at,
+                    )
+                    row.pushes.append((push, t.device_id))
+            rows.append(row)
+        return rows, deferred
+
+    async def _record(
+        self, token: UUID, rows: list[_Row], deferred: dict[int, datetime], stats: Stats
+    ) -> None:
+        now = datetime.now(UTC)
+        guarded = update(outbox).where(outbox.c.lease_token == token)
+        clear = {"lease_token": None, "lease_expires_at": None}
+        async with self.engine.begin() as conn:
+            for row_id, until in deferred.items():
+                await conn.execute(
+                    guarded.where(outbox.c.id == row_id).values(
+                        **clear, next_attempt_at=until, attempts=outbox.c.attempts - 1
+                    )
+                )
+                stats.deferred += 1
+            dead_devices: set[UUID] = set()
+            for row in rows:
+                dead_devices |= {
+                    d
+                    for (_, d), o in zip(row.pushes, row.outcomes, strict=True)
+                    if o.result in DROP_DEVICE
+                }
+                values = self._verdict(row, now, stats)
+                await conn.execute(
+                    guarded.where(outbox.c.id == row.lease.id).values(**clear, **values)
+                )
+            if dead_devices:
+                await conn.execute(delete(devices).where(devices.c.id.in_(dead_devices)))
+                stats.devices_removed += len(dead_devices)
+
+    def _verdict(self, row: _Row, now: datetime, stats: Stats) -> dict[str, Any]:
+        lease = row.lease
+        if not row.pushes:  # nobody's phone to reach: the live channel is enough
+            stats.sent += 1
+            return {"status": "sent", "sent_at": now, "last_error": "no devices"}
+        if any(o.result is Result.OK for o in row.outcomes):
+            stats.sent += 1
+            return {"status": "sent", "sent_at": now, "last_error": None}
+        if all(o.result in DROP_DEVICE for o in row.outcomes):  # uninstalled: not a failure
+            stats.sent += 1
+            return {"status": "sent", "sent_at": now, "last_error": "no devices left"}
+        if lease.expires_at is not None and lease.expires_at <= now:
+            stats.dead += 1
+            return {"status": "dead", "last_error": "expired before delivery"}
+        retryable = [o for o in row.outcomes if o.result in RETRY]
+        error = "; ".join(sorted({o.result.value for o in row.outcomes}))
+        if retryable and lease.attempts < self.policy.max_attempts:
+            stats.retried += 1
+            wait = max(backoff(lease.attempts, o, self.policy, self.rng) for o in retryable)
+            return {"next_attempt_at": now + wait, "last_error": error}
+        stats.dead += 1
+        log.warning("push dead-lettered", message_id=str(lease.message_id), error=error)
+        return {"status": "dead", "last_error": error}
+
+
+async def counts(engine: AsyncEngine) -> dict[str, int]:
+    """Outbox rows by status, for /metrics (dead letters are alerts)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status"))
+        return {status: int(n) for status, n in rows}
+
+
+def transport_for(settings: Settings) -> Transport:
+    """FCM when a Firebase project is configured (or asked for), else the log transport."""
+    choice = settings.push_transport
+    if choice == "auto":
+        choice = "fcm" if settings.firebase_project_id else "log"
+    if choice == "log":
+        return LogTransport()
+    if not settings.firebase_project_id:
+        raise SettingsError("CODELIVER_FIREBASE_PROJECT_ID is required for FCM push")
+    if settings.fcm_endpoint:
+        point_messaging_at(settings.fcm_endpoint)
+    token = settings.fcm_access_token
+    return FcmTransport(
+        settings.firebase_project_id,
+        settings.firebase_credentials,
+        credential=static_token(token) if token else None,
+    )
+
+
+class PushJob:
+    """The dispatcher as a worker job: its transport lives on the worker's event loop (the
+    SDK's async client binds to it) and closes with the worker. Each run drains what is
+    due, batch by batch."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dispatcher: Dispatcher | None = None
+
+    async def __call__(self, engine: AsyncEngine) -> int:
+        if self.dispatcher is None:
+            policy = Policy(
+                lease=timedelta(seconds=self.settings.push_lease_s),
+                max_attempts=self.settings.push_max_attempts,
+            )
+            self.dispatcher = Dispatcher(engine, transport_for(self.settings), policy)
+        leased = 0
+        while (stats := await self.dispatcher.run_once()).leased:
+            leased += stats.leased
+        return leased
+
+    async def close(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.transport.close()

@@ -1,0 +1,187 @@
+"""The push dispatcher against a fake FCM server on 127.0.0.1, through firebase-admin's real
+code path: each FCM answer's effect on devices, retries and dead letters; leases."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from app.db.tables import devices, outbox
+from notifications.dispatcher import Dispatcher, Policy
+from notifications.fcm import FcmTransport, point_messaging_at, static_token
+from notifications.outbox import Kind, Message, enqueue
+from tests.fake_fcm import FakeFcm, Server
+from tests.support import World
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeFcm]:
+    server = FakeFcm()
+    with Server(server):
+        yield server
+
+
+@pytest.fixture
+async def transport(fake: FakeFcm) -> AsyncIterator[FcmTransport]:
+    point_messaging_at(fake.endpoint)
+    t = FcmTransport("fake-project", credential=static_token("test-token"))
+    yield t
+    await t.close()
+
+
+async def person_with_device(world: World, name: str, token: str) -> UUID:
+    await world.person(name)
+    async with world.owner.begin() as conn:
+        user_id = await conn.scalar(text("SELECT id FROM users WHERE subject = :s"), {"s": name})
+        await conn.execute(
+            insert(devices).values(
+                user_id=user_id, token=token, token_kind="token", platform="android"
+            )
+        )
+    return UUID(str(user_id))
+
+
+async def notify(world: World, user_id: UUID, **extra: Any) -> None:
+    async with world.owner.begin() as conn:
+        await enqueue(
+            conn,
+            [
+                Message(
+                    user_id,
+                    Kind.OFFER_CREATED,
+                    {"offer_id": str(UUID(int=1)), "task_id": str(UUID(int=2))},
+                    **extra,
+                )
+            ],
+        )
+
+
+async def rows(world: World) -> dict[UUID, Any]:
+    async with world.owner.connect() as conn:
+        return {r.user_id: r for r in await conn.execute(select(outbox))}
+
+
+async def test_each_fcm_answer_has_its_effect(
+    world: World, fake: FakeFcm, transport: FcmTransport
+) -> None:
+    kinds = ["ok", "unregistered", "badtoken", "badpayload", "mismatch", "quota", "unavailable"]
+    users = {k: await person_with_device(world, f"p-{k}", f"{k}-token-1") for k in kinds}
+    for user in users.values():
+        await notify(world, user)
+    before = datetime.now(UTC)
+    stats = await Dispatcher(world.owner, transport, rng=random.Random(1)).run_once()
+    assert stats.leased == 7
+    assert len(fake.received) == 7
+    assert {m["data"]["kind"] for m in fake.received} == {"offer.created"}
+    after = await rows(world)
+    state = {k: (after[u].status, after[u].last_error) for k, u in users.items()}
+    assert state["ok"] == ("sent", None)
+    for dropped in ("unregistered", "badtoken", "mismatch"):
+        assert state[dropped] == ("sent", "no devices left")
+    assert state["badpayload"][0] == "dead"
+    assert state["quota"][0] == "pending"
+    assert state["unavailable"][0] == "pending"
+    assert after[users["quota"]].next_attempt_at >= before + timedelta(seconds=60)
+    assert after[users["unavailable"]].next_attempt_at >= before + timedelta(seconds=7)
+    assert all(r.lease_token is None for r in after.values())
+    async with world.owner.connect() as conn:
+        left = set((await conn.execute(select(devices.c.token))).scalars())
+    assert left == {f"{k}-token-1" for k in ("ok", "badpayload", "quota", "unavailable")}
+
+
+async def test_retries_then_dead_letter_after_max_attempts(
+    world: World, fake: FakeFcm, transport: FcmTransport
+) -> None:
+    user = await person_with_device(world, "p-down", "unavailable-token-9")
+    flaky = await person_with_device(world, "p-flaky", "flaky-token-9")
+    await notify(world, user)
+    await notify(world, flaky)
+    dispatcher = Dispatcher(world.owner, transport, Policy(max_attempts=3))
+    for _ in range(3):
+        await dispatcher.run_once()
+        async with world.owner.begin() as conn:  # time passes
+            await conn.execute(text("UPDATE outbox SET next_attempt_at = now()"))
+    after = await rows(world)
+    assert (after[user].status, after[user].attempts) == ("dead", 3)
+    assert (after[flaky].status, after[flaky].attempts) == ("sent", 2)
+    flaky_ids = [m["data"]["message_id"] for m in fake.received if m["token"].startswith("flaky")]
+    assert len(flaky_ids) == 2
+    assert len(set(flaky_ids)) == 1  # a retry carries the same message id
+
+
+async def test_a_stale_lease_cannot_complete_a_row(
+    world: World, fake: FakeFcm, transport: FcmTransport
+) -> None:
+    user = await person_with_device(world, "p-slow", "unavailable-token-3")
+    await notify(world, user)
+    stale = Dispatcher(world.owner, transport, Policy(lease=timedelta(seconds=5)))
+    lease = await stale.lease()
+    assert lease is not None
+    async with world.owner.begin() as conn:  # the stale worker stalls past its lease
+        await conn.execute(text("UPDATE outbox SET next_attempt_at = now()"))
+        await conn.execute(text("UPDATE devices SET token = 'ok-token-3'"))
+    fresh = Dispatcher(world.owner, transport)
+    assert (await fresh.run_once()).sent == 1
+    await stale.deliver(lease)  # would retry the row: its lease is gone, nothing changes
+    after = (await rows(world))[user]
+    assert (after.status, after.attempts) == ("sent", 2)
+    assert len({m["data"]["message_id"] for m in fake.received}) == 1
+
+
+async def test_quiet_hours_defer_all_but_urgent(
+    world: World, fake: FakeFcm, transport: FcmTransport
+) -> None:
+    await world.org("org-q")
+    vid = await world.volunteer("sleeper", org="org-q")
+    async with world.owner.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE volunteers SET quiet_hours_start = (now() AT TIME ZONE time_zone"
+                " - interval '1 h')::time, quiet_hours_end = (now() AT TIME ZONE time_zone"
+                " + interval '1 h')::time"
+            )
+        )
+        await conn.execute(
+            insert(devices).values(
+                user_id=vid, token="ok-sleeper", token_kind="token", platform="ios"
+            )
+        )
+    await notify(world, vid)
+    await notify(world, vid, urgent=True)
+    stats = await Dispatcher(world.owner, transport).run_once()
+    assert (stats.sent, stats.deferred) == (1, 1)
+    async with world.owner.connect() as conn:
+        waiting = (await conn.execute(select(outbox).where(outbox.c.status == "pending"))).one()
+    assert waiting.attempts == 0
+    assert waiting.next_attempt_at > datetime.now(UTC) + timedelta(minutes=30)
+    assert fake.received[0]["apns"]["headers"]["apns-priority"] == "10"
+
+
+async def test_a_rolled_back_change_enqueues_nothing(world: World) -> None:
+    user = await person_with_device(world, "p-rb", "ok-rb")
+
+    async def failing_change() -> None:
+        async with world.owner.begin() as conn:
+            await enqueue(conn, [Message(user, Kind.OFFER_CREATED, {})])
+            raise RuntimeError("the business change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+    assert await world.count("outbox") == 0
+
+
+def test_the_fcm_endpoint_seam_still_exists() -> None:
+    """firebase-admin has no endpoint setting; we patch one class attribute. If an upgrade
+    renames it, this fails loudly instead of pushes silently going to Google."""
+    from firebase_admin import messaging
+
+    assert "{0}" in messaging._MessagingService.FCM_URL
+    assert hasattr(messaging, "_get_messaging_service")
