@@ -50,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Push: FCM through firebase-admin when a Firebase project is set (credentials from the
     # file, or application default credentials); otherwise the log transport.
     push_transport: Literal["auto", "fcm", "log"] = "auto"
+    push_send: Literal["threaded", "async"] = "threaded"  # send_each in a thread, or _async
     fcm_endpoint: str | None = None  # a staging proxy or the tests' fake FCM server
     fcm_access_token: str | None = None  # a fixed token for that endpoint (never Google's)
     push_lease_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60

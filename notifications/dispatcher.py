@@ -283,6 +283,7 @@ def transport_for(settings: Settings) -> Transport:
         settings.firebase_project_id,
         settings.firebase_credentials,
         credential=static_token(token) if token else None,
+        threaded=settings.push_send == "threaded",
     )
 
 

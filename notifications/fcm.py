@@ -103,15 +103,23 @@ def point_messaging_at(endpoint: str) -> None:
 
 
 def _no_sdk_retries(app: Any) -> None:
-    """The dispatcher owns retries and backoff (the SDK's retry 503s four times, ignoring
-    Retry-After, ~7 s per batch): give the app's async client a retry config of none."""
+    """The dispatcher owns retries and backoff: the SDK would retry 500/503 itself, four
+    times, ~7 s per batch (the async client ignoring Retry-After). Both of the app's HTTP
+    clients get a retry config of none; the blocking one also a pool as large as the SDK
+    gives fcm.googleapis.com, for whatever endpoint is configured."""
+    from urllib.parse import urlsplit
+
     from firebase_admin import _http_client, _retry, messaging
+    from requests.adapters import HTTPAdapter
 
     service = messaging._get_messaging_service(app)
     service._async_client = _http_client.HttpxAsyncClient(
         credential=service._credential,
         retry_config=_retry.HttpxRetry(max_retries=0),
     )
+    url = urlsplit(service._fcm_url)
+    adapter = HTTPAdapter(pool_connections=BATCH, pool_maxsize=BATCH, max_retries=0)
+    service._client.session.mount(f"{url.scheme}://{url.netloc}", adapter)
 
 
 def _classify(exc: Exception) -> Outcome:
@@ -152,7 +160,11 @@ def _fcm_error_detail(response: Any) -> bool:
 
 class FcmTransport:
     """FCM HTTP v1 through firebase-admin, created and closed on the running event loop (its
-    async client binds to the loop that first uses it)."""
+    async client binds to the loop that first uses it).
+
+    `threaded` (the default) runs the blocking `send_each` in a thread: measured here it was
+    ~5x faster in wall time and ~2x cheaper in CPU than `send_each_async` for batches of
+    500 (bench/push_fanout.py); the async client is kept as an option."""
 
     def __init__(
         self,
@@ -160,7 +172,7 @@ class FcmTransport:
         credentials_file: Path | None = None,
         *,
         credential: Any = None,
-        threaded: bool = False,
+        threaded: bool = True,
     ) -> None:
         import firebase_admin
         from firebase_admin import credentials

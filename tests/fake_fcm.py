@@ -67,6 +67,7 @@ ANSWERS: dict[str, tuple[int, bytes, dict[str, str]]] = {
 class FakeFcm:
     port: int = field(default_factory=free_port)
     received: list[dict[str, Any]] = field(default_factory=list)
+    delay_s: float = 0.0  # how long each answer takes: a batch in flight for a while
     _flaked: set[str] = field(default_factory=set)
 
     @property
@@ -100,6 +101,8 @@ class FakeFcm:
                 break
         message = json.loads(body)["message"]
         self.received.append(message)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         status, payload, headers = self.answer(message)
         raw_headers = [(b"content-type", b"application/json")]
         raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
@@ -133,3 +136,10 @@ async def wait_for(predicate: Any, within_s: float = 10.0) -> None:
         if loop.time() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+if __name__ == "__main__":  # a standalone fake, for benchmarks: python -m tests.fake_fcm PORT
+    import sys
+
+    fake = FakeFcm(port=int(sys.argv[1]))
+    uvicorn.run(fake, host="127.0.0.1", port=fake.port, log_level="warning")

@@ -1,0 +1,108 @@
+"""A real `codeliver worker` process killed with SIGKILL in the middle of a batch, then
+restarted: every committed notification reaches FCM at least once, duplicates carry the same
+message id, and every row ends sent or dead."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, text
+
+from app.db.tables import devices
+from notifications.outbox import Kind, Message, enqueue
+from tests.fake_fcm import FakeFcm, Server, wait_for
+from tests.support import Db, World
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+PEOPLE = 40
+PER_PERSON = 15  # 600 messages: a batch of 500, then 100
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeFcm]:
+    server = FakeFcm(delay_s=0.4)
+    with Server(server):
+        yield server
+
+
+def start_worker(db: Db, fake: FakeFcm, state: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "CODELIVER_DATABASE_URL": db.app_url,
+        "CODELIVER_MIGRATION_DATABASE_URL": db.owner_url,
+        "CODELIVER_STATE_DIR": str(state),
+        "CODELIVER_FIREBASE_PROJECT_ID": "fake-project",
+        "CODELIVER_FCM_ENDPOINT": fake.endpoint,
+        "CODELIVER_FCM_ACCESS_TOKEN": "test-token",
+        "CODELIVER_PUSH_LEASE_S": "5",
+        "CODELIVER_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
+    )
+
+
+async def test_kill_minus_nine_mid_batch_loses_nothing(
+    db: Db, world: World, fake: FakeFcm, tmp_path: Path
+) -> None:
+    async with world.owner.begin() as conn:
+        for n in range(PEOPLE):
+            user_id = await conn.scalar(
+                text(
+                    "INSERT INTO users (issuer, subject, display_name) VALUES"
+                    " ('test', :s, :s) RETURNING id"
+                ),
+                {"s": f"phone-{n}"},
+            )
+            await conn.execute(
+                insert(devices).values(
+                    user_id=user_id, token=f"ok-{n}", token_kind="token", platform="android"
+                )
+            )
+            await enqueue(
+                conn,
+                [
+                    Message(user_id, Kind.OFFER_CREATED, {"why": f"n{i}"[:1] + "x"})
+                    for i in range(PER_PERSON)
+                ],
+            )
+    total = PEOPLE * PER_PERSON
+    worker = start_worker(db, fake, tmp_path)
+    try:
+        await wait_for(lambda: len(fake.received) >= 100, within_s=60)
+        os.kill(worker.pid, signal.SIGKILL)  # mid-batch: sent to FCM, not yet recorded
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert await world.count("outbox", "lease_token IS NOT NULL") > 0  # a lease was lost
+    worker = start_worker(db, fake, tmp_path)
+    try:
+        for _ in range(300):
+            if await world.count("outbox", "status = 'pending'") == 0:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    assert await world.count("outbox", "status IN ('sent', 'dead')") == total
+    assert await world.count("outbox", "status = 'dead'") == 0
+    async with world.owner.connect() as conn:
+        committed = set((await conn.execute(text("SELECT message_id::text FROM outbox"))).scalars())
+    seen = Counter(m["data"]["message_id"] for m in fake.received)
+    assert set(seen) == committed  # every committed message reached FCM at least once
+    duplicates = [mid for mid, n in seen.items() if n > 1]
+    assert duplicates  # the killed batch was sent again, under the same message ids
+    assert len(fake.received) == total + sum(n - 1 for n in seen.values())
