@@ -111,7 +111,7 @@ async def _prepare(owner_url: str, needs: int, volunteers: int) -> Any:
         )
         plan_text = "\n".join(explain.scalars())
     await engine.dispose()
-    ordered = "Order By: (v.home <-> t.location)" in plan_text
+    ordered = "Order By: (home <-> tasks.location)" in plan_text
     print(
         f"setup {time.perf_counter() - t0:.1f} s; candidate scan index-ordered per need: "
         f"{'yes' if ordered else 'NO'}"
