@@ -29,6 +29,7 @@ from app.ops.metrics import HttpMetrics, MetricsController
 from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
+from app.plans.controller import PlanController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
 from app.settings import Environment, Settings, get_settings
@@ -141,6 +142,7 @@ def create_app(
             SkillController,
             OfferController,
             AssignmentController,
+            PlanController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

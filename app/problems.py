@@ -154,7 +154,7 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[An
 
 
 def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.warning("database unavailable", error=str(exc).splitlines()[0][:200])
+    log.warning("database unavailable", error=(str(exc) or repr(exc)).splitlines()[0][:200])
     return problem(
         503,
         "unavailable",

@@ -19,7 +19,7 @@ from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
 from matching.model import Edge, Plan
 
-__all__ = ["COST_SCALE", "cost_of", "greedy", "solve"]
+__all__ = ["COST_SCALE", "cost_of", "gini", "greedy", "solve"]
 
 COST_SCALE = 1000  # score points to integer cost: a thousandth of a point is the resolution
 
@@ -169,3 +169,15 @@ def greedy(slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Seque
             capacity_left[v] -= 1
             chosen[i] = True
     return _plan(inst, chosen)
+
+
+def gini(counts: Sequence[int]) -> float:
+    """How unevenly work is shared: 0 when everyone has the same, towards 1 when one person
+    has it all. Over every candidate volunteer, so those given nothing count too."""
+    n = len(counts)
+    total = sum(counts)
+    if n == 0 or total == 0:
+        return 0.0
+    ordered = sorted(counts)
+    weighted = sum((2 * (i + 1) - n - 1) * c for i, c in enumerate(ordered))
+    return weighted / (n * total)

@@ -27,16 +27,18 @@ _COLUMNS = (
 )
 
 
+# Needs with their programme's policy: add a WHERE clause.
+NEEDS = select(*_COLUMNS).select_from(
+    tasks.join(programmes, programmes.c.id == tasks.c.programme_id)
+)
+
+
 async def load(
     conn: AsyncConnection, task_id: UUID, *, lock: bool = False, skip_locked: bool = False
 ) -> Any:
     """The task row with its programme's policy, or None (unknown, or hidden from the caller
     by row-level security, or locked by another worker when `skip_locked`)."""
-    stmt = (
-        select(*_COLUMNS)
-        .select_from(tasks.join(programmes, programmes.c.id == tasks.c.programme_id))
-        .where(tasks.c.id == task_id)
-    )
+    stmt = NEEDS.where(tasks.c.id == task_id)
     if lock:
         stmt = stmt.with_for_update(of=tasks, skip_locked=skip_locked)
     return (await conn.execute(stmt)).one_or_none()
