@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     db_max_overflow: Annotated[int, msgspec.Meta(ge=0, le=200)] = 10
     db_statement_timeout_ms: Annotated[int, msgspec.Meta(ge=100)] = 15_000
+    db_pool_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0  # then a fast 503
     state_dir: Path = PROJECT_ROOT / ".state"
     pg_port: Annotated[int, msgspec.Meta(ge=1024, le=65535)] | None = None
     # HTTP

@@ -14,7 +14,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,  # a restarted database costs one failed request, not a dead pool
-        pool_timeout=5,
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args={
             "timeout": 5,
             "command_timeout": settings.db_statement_timeout_ms / 1000,
