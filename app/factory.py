@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.assignments.controller import AssignmentController
 from app.clients.controller import ClientController
 from app.db.engine import create_engine, database_urls
+from app.events.controller import EventController
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
@@ -37,6 +38,7 @@ from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
 from app.volunteers.skills import SkillController
 from app.worker import Worker
+from notifications.live import LiveHub, asyncpg_dsn
 
 log = structlog.get_logger(__name__)
 
@@ -103,12 +105,17 @@ def create_app(
             create_engine(database_urls(settings)[1], settings) if embed_worker else None
         )
         worker = Worker(worker_engine, settings=settings) if worker_engine is not None else None
+        live = LiveHub(asyncpg_dsn(url), engine, queue_limit=settings.live_queue_limit)
+        app.state.live = live
+        live_task = asyncio.create_task(live.run(), name="live-events")
         try:
             await _refuse_privileged_login(engine, settings)
             if worker is not None:
                 worker_task = asyncio.create_task(worker.run(), name="worker")
             yield
         finally:
+            await live.stop()
+            await live_task
             if worker is not None and worker_task is not None:
                 worker.stop()
                 await worker_task
@@ -143,6 +150,7 @@ def create_app(
             OfferController,
             AssignmentController,
             PlanController,
+            EventController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     rate_limit_burst: Annotated[int, msgspec.Meta(ge=1)] = 60
     cors_origins: tuple[str, ...] = ()
+    # Live events (WS /v1/events)
+    live_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 25.0
+    live_queue_limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
     # Identity
     dev_issuer: bool | None = None  # default: on outside production
     dev_token_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 12 * 3600

@@ -7,14 +7,15 @@ address or exact location (they travel to phones through third parties).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import insert, select
+import msgspec
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import memberships, outbox
@@ -47,8 +48,18 @@ class Message:
     expires_at: datetime | None = None
 
 
+# LISTEN/NOTIFY channel of the live events (notifications/live.py): each notice lists the
+# (user id, message id) pairs a transaction enqueued. PostgreSQL delivers a notice only when
+# its transaction commits, so a rolled-back change publishes nothing.
+CHANNEL = "codeliver_events"
+PAIRS_PER_NOTICE = 80  # ~6 KB of JSON: under NOTIFY's 8,000-byte payload limit
+
+
 def _row(message: Message) -> dict[str, Any]:
     return {
+        # chosen here rather than by the database: the enqueuer may not read back the rows
+        # it writes for others (row-level security), yet the notice must name them
+        "message_id": uuid4(),
         "org_id": message.org_id,
         "user_id": message.user_id,
         "kind": message.kind.value,
@@ -65,7 +76,16 @@ async def enqueue(conn: AsyncConnection, messages: Iterable[Message]) -> int:
     if rows:
         # inline(): no implicit RETURNING of the id, which only the recipient may read
         await conn.execute(insert(outbox).inline(), rows)
+        for notice in _notices(rows):
+            await conn.execute(select(func.pg_notify(CHANNEL, notice)))
     return len(rows)
+
+
+def _notices(rows: list[dict[str, Any]]) -> Iterator[str]:
+    """`{"m": [[user_id, message_id], ...]}`, one notice per PAIRS_PER_NOTICE messages."""
+    pairs = [[str(r["user_id"]), str(r["message_id"])] for r in rows]
+    for start in range(0, len(pairs), PAIRS_PER_NOTICE):
+        yield msgspec.json.encode({"m": pairs[start : start + PAIRS_PER_NOTICE]}).decode()
 
 
 async def coordinators(conn: AsyncConnection, org_id: UUID) -> Sequence[UUID]:

@@ -30,7 +30,7 @@ from app.identity.principal import STAFF
 from app.locations import Location
 from app.offers import facts
 from app.offers.service import NEED_COLUMNS, need_summary
-from app.pagination import decode_cursor, encode_cursor, page_of
+from app.pagination import decode_cursor, sync_page
 from app.tasks.status import TaskStatus, transition
 from geo.sites import distance_to_need
 from notifications.outbox import Kind, Message, enqueue
@@ -136,10 +136,7 @@ async def list_mine(
         stmt = stmt.where(key > tuple_(at, last_id))
     rows = (await tx.conn.execute(stmt)).all()
     items = [to_assignment(r, need_summary(r, r.task_id)) for r in rows]
-    items, next_cursor = page_of(items, limit, key=lambda a: (a.updated_at, a.id))
-    if next_cursor is None and items:  # the resume point for the next sync
-        next_cursor = encode_cursor(items[-1].updated_at, items[-1].id)
-    return items, next_cursor
+    return sync_page(items, limit, key=lambda a: (a.updated_at, a.id))
 
 
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -53,4 +55,8 @@ def _bearer(scope: Scope) -> str:
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("Authorization must be 'Bearer <token>'")
             return token.strip()
+    if scope["type"] == ScopeType.WEBSOCKET:  # browsers cannot set headers on a websocket
+        tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+        if tokens and tokens[0].strip():
+            return tokens[0].strip()
     raise Unauthenticated("Missing bearer token")

@@ -15,6 +15,7 @@ from app.http_params import IdempotencyKey
 from app.identity.tokens import Caller
 from app.offers import service
 from app.offers.schemas import DeclineIn, OffersIn, RankedCandidate, StaffOffer, VolunteerOffer
+from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
 
 CandidateLimit = Annotated[int, QueryParameter(ge=1, le=100, description="How many, 1..100")]
@@ -24,10 +25,27 @@ class OfferController(Controller):
     path = "/v1"
     tags = ["offers"]
 
-    @get("/volunteers/me/offers", summary="My open offers", responses=problem_responses())
-    async def mine(self, request: Caller, db: Db) -> list[VolunteerOffer]:
+    @get(
+        "/volunteers/me/offers",
+        summary="My open offers; or, with `since`, every offer of mine that changed (delta sync)",
+        description="Ordered by when each offer last changed (made, then answered, expired or "
+        "withdrawn). `next_cursor` is always the resume point: pass it as `cursor` for the next "
+        "page of the same list, or later as `since` to get only what changed after it.",
+        responses=problem_responses(),
+    )
+    async def mine(
+        self,
+        request: Caller,
+        db: Db,
+        since: Cursor = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Page[VolunteerOffer]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.my_offers(tx)
+            items, next_cursor = await service.my_offers(
+                tx, since=since, cursor=cursor, limit=limit
+            )
+        return Page(items=items, next_cursor=next_cursor)
 
     @post(
         "/offers/{offer_id:uuid}/accept",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, tuple_, update
 
 from app import audit
 from app.assignments import slots
@@ -26,6 +26,7 @@ from app.offers.schemas import (
     VolunteerOffer,
     explanations,
 )
+from app.pagination import decode_cursor, sync_page
 from app.tasks.schemas import Window
 from geo import candidates
 from matching import eligibility, scoring
@@ -110,14 +111,29 @@ def _volunteer_offer(row: Any) -> VolunteerOffer:
     )
 
 
-async def my_offers(tx: Tx) -> list[VolunteerOffer]:
-    """The caller's offers still open: what the app shows as "waiting for your answer"."""
-    stmt = _MINE.where(
-        offers.c.volunteer_id == tx.principal.user_id,
-        offers.c.status == "pending",
-        offers.c.expires_at > datetime.now(UTC),
+async def my_offers(
+    tx: Tx, *, since: str | None, cursor: str | None, limit: int
+) -> tuple[list[VolunteerOffer], str | None]:
+    """Without `since`: the caller's open offers, what the app shows as "waiting for your
+    answer". With `since`: every offer of theirs that changed after that cursor, whatever its
+    status now, for offline-first sync. An offer changes twice at most: made (`created_at`),
+    then answered, expired or withdrawn (`responded_at`, set by every one of those), so the
+    later of the two orders the changes without an `updated_at` column."""
+    changed = func.coalesce(offers.c.responded_at, offers.c.created_at)
+    stmt = (
+        _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
+        .order_by(None)
+        .order_by(changed, offers.c.id)
+        .limit(limit + 1)
     )
-    return [_volunteer_offer(r) for r in await tx.conn.execute(stmt)]
+    if since is None:
+        stmt = stmt.where(offers.c.status == "pending", offers.c.expires_at > datetime.now(UTC))
+    after = cursor or since
+    if after:
+        at, last_id, _ = decode_cursor(after)
+        stmt = stmt.where(tuple_(changed, offers.c.id) > tuple_(at, last_id))
+    items = [_volunteer_offer(r) for r in await tx.conn.execute(stmt)]
+    return sync_page(items, limit, key=lambda o: (o.responded_at or o.created_at, o.id))
 
 
 async def _mine(tx: Tx, offer_id: UUID) -> Any:

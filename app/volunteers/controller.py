@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app import idempotency
+from app.conditional import conditional
 from app.db.tenancy import Db, tenant_transaction
+from app.http_params import IdempotencyKey
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -33,18 +36,29 @@ class MyVolunteeringController(Controller):
     tags = ["volunteer app"]
 
     @post("/", summary="Sign up as a volunteer", responses=problem_responses(409))
-    async def sign_up(self, request: Caller, db: Db, data: JSONBody[SignUp]) -> Volunteer:
+    async def sign_up(
+        self,
+        request: Caller,
+        db: Db,
+        data: JSONBody[SignUp],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Volunteer:
+        key = await idempotency.fingerprint(request)
         async with tenant_transaction(db, request.user) as tx:
-            return await service.sign_up(tx, data)
+            return await idempotency.once(
+                tx, idempotency_key, key, Volunteer, lambda: service.sign_up(tx, data)
+            )
 
     @get(
         "/",
         summary="My profile, organisations and vetting status",
+        description="Carries an `ETag`: send it back as `If-None-Match` to get an empty 304 "
+        "while nothing changed.",
         responses=problem_responses(404),
     )
-    async def get_me(self, request: Caller, db: Db) -> Volunteer:
+    async def get_me(self, request: Caller, db: Db) -> Response[Volunteer]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.me(tx)
+            return conditional(request, await service.me(tx))
 
     @patch("/", summary="Change my profile", responses=problem_responses(404))
     async def update_me(self, request: Caller, db: Db, data: JSONBody[ProfilePatch]) -> Volunteer:
@@ -56,9 +70,18 @@ class MyVolunteeringController(Controller):
         summary="Join an organisation (pending until approved)",
         responses=problem_responses(404),
     )
-    async def enrol(self, request: Caller, db: Db, data: JSONBody[EnrolIn]) -> Volunteer:
+    async def enrol(
+        self,
+        request: Caller,
+        db: Db,
+        data: JSONBody[EnrolIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Volunteer:
+        key = await idempotency.fingerprint(request)
         async with tenant_transaction(db, request.user) as tx:
-            return await service.enrol(tx, data.organisation)
+            return await idempotency.once(
+                tx, idempotency_key, key, Volunteer, lambda: service.enrol(tx, data.organisation)
+            )
 
     @put(
         "/availability",
@@ -81,14 +104,32 @@ class MyVolunteeringController(Controller):
             return await schedule.view(tx)
 
     @post("/duty", status_code=200, summary="Go on or off duty", responses=problem_responses(404))
-    async def duty(self, request: Caller, db: Db, data: JSONBody[DutyIn]) -> Duty:
+    async def duty(
+        self,
+        request: Caller,
+        db: Db,
+        data: JSONBody[DutyIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Duty:
+        key = await idempotency.fingerprint(request)
         async with tenant_transaction(db, request.user) as tx:
-            return await service.set_duty(tx, data)
+            return await idempotency.once(
+                tx, idempotency_key, key, Duty, lambda: service.set_duty(tx, data)
+            )
 
     @post("/devices", summary="Register this device for push", responses=problem_responses())
-    async def add_device(self, request: Caller, db: Db, data: JSONBody[DeviceIn]) -> Device:
+    async def add_device(
+        self,
+        request: Caller,
+        db: Db,
+        data: JSONBody[DeviceIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Device:
+        key = await idempotency.fingerprint(request)
         async with tenant_transaction(db, request.user) as tx:
-            return await devices.register(tx, data)
+            return await idempotency.once(
+                tx, idempotency_key, key, Device, lambda: devices.register(tx, data)
+            )
 
     @get("/devices", summary="My registered devices", responses=problem_responses())
     async def list_devices(self, request: Caller, db: Db) -> list[Device]:

@@ -29,6 +29,7 @@ def settings(settings: Settings) -> Settings:
     queue for a connection longer than production's 5 s before a 503."""
     return msgspec.structs.replace(settings, db_pool_timeout_s=120.0)
 
+
 HOME = (51.4551, -0.9712)
 
 

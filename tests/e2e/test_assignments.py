@@ -19,7 +19,8 @@ __all__ = ["ctx"]
 
 
 async def offer_for(client: httpx.AsyncClient, world: World, subject: str) -> dict[str, Any]:
-    mine = (await client.get("/v1/volunteers/me/offers", headers=world.headers(subject))).json()
+    r = await client.get("/v1/volunteers/me/offers", headers=world.headers(subject))
+    mine = r.json()["items"]
     assert len(mine) == 1, mine
     return dict(mine[0])
 

@@ -29,7 +29,9 @@ async def test_first_wave_accept_fill_and_withdrawal(
     assert all(o["explanation"] for o in first)
     assert await world.count("outbox", "kind = 'offer.created'") == 2
 
-    mine = (await client.get("/v1/volunteers/me/offers", headers=world.headers("vol-0"))).json()
+    mine = (await client.get("/v1/volunteers/me/offers", headers=world.headers("vol-0"))).json()[
+        "items"
+    ]
     assert len(mine) == 1
     assert "location" not in mine[0]["need"]
     assert mine[0]["need"]["coarse_location"] != HOME

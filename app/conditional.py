@@ -1,0 +1,33 @@
+"""Conditional GETs: an `ETag` on a representation, and 304 Not Modified when the client's
+`If-None-Match` already names it, so a phone re-checking its profile costs no body."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request, Response
+
+T = TypeVar("T")
+
+
+def etag_of(value: object) -> str:
+    return '"' + hashlib.sha256(msgspec.json.encode(value)).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or tag in tags
+
+
+def conditional(request: Request[Any, Any, Any], value: T) -> Response[T]:
+    """`value` with its ETag, or an empty 304 when the client has it already. The ETag is
+    strong: it is a digest of the representation, which is private to the caller."""
+    tag = etag_of(value)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if _matches(request.headers.get("if-none-match"), tag):
+        return Response(content=None, status_code=304, headers=headers)  # type: ignore[arg-type]
+    return Response(content=value, headers=headers)

@@ -1,0 +1,1 @@
+"""The live channel: WS /v1/events."""

@@ -1,0 +1,65 @@
+"""Live events as a websocket client receives them: an outbox row's id (the cursor), kind,
+payload and time, read under the recipient's own row-level security; and the frames around
+them (heartbeats, the end of a replay)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tables import outbox
+
+
+class Event(msgspec.Struct, frozen=True, tag="event", tag_field="type"):
+    id: int  # increasing; pass the last one seen back as `since` when reconnecting
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class Synced(msgspec.Struct, frozen=True, tag="synced", tag_field="type"):
+    """Sent once after the replay of missed events: what follows is live."""
+
+    last_id: int | None
+    complete: bool = True  # false: more were missed than replayed; re-sync through the lists
+
+
+class Heartbeat(msgspec.Struct, frozen=True, tag="heartbeat", tag_field="type"):
+    pass
+
+
+Frame = Event | Synced | Heartbeat
+encode = msgspec.json.Encoder().encode
+
+_EVENTS = select(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.created_at).order_by(
+    outbox.c.id
+)
+
+
+async def _as_recipient(engine: AsyncEngine, user_id: UUID, where: Any, limit: int) -> list[Event]:
+    async with engine.begin() as conn:
+        # the recipient's own view (policy outbox_own) without a login round trip: the caller
+        # already knows who is listening, and nothing else is read in this transaction
+        await conn.execute(select(func.set_config("codeliver.user_id", str(user_id), True)))
+        rows = await conn.execute(_EVENTS.where(outbox.c.user_id == user_id, where).limit(limit))
+        return [Event(r.id, r.kind, r.payload, r.created_at) for r in rows]
+
+
+async def by_message(
+    engine: AsyncEngine, user_id: UUID, message_ids: Sequence[UUID]
+) -> list[Event]:
+    """The named messages of this user, in id order."""
+    return await _as_recipient(
+        engine, user_id, outbox.c.message_id.in_(message_ids), len(message_ids)
+    )
+
+
+async def missed(engine: AsyncEngine, user_id: UUID, since: int, limit: int) -> list[Event]:
+    """This user's events after the cursor `since`, oldest first, at most `limit`."""
+    return await _as_recipient(engine, user_id, outbox.c.id > since, limit)
