@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients.controller import ClientController
+from app.coverage.controller import CoverageController
 from app.db.engine import create_engine, database_urls
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -137,6 +138,7 @@ def create_app(
             MyVolunteeringController,
             VolunteerRosterController,
             SkillController,
+            CoverageController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

@@ -47,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     dev_token_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 12 * 3600
     firebase_project_id: str | None = None
     firebase_credentials: Path | None = None
+    # Maps: cells and points describing fewer clients than this are suppressed; an optional
+    # raster base map for the coordinator's page ({z}/{x}/{y} template).
+    coverage_k_min: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
+    map_tile_url: str | None = None
     # Logs
     log_level: str = "INFO"
     log_json: bool | None = None  # default: JSON in production
