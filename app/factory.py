@@ -30,6 +30,7 @@ from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
+from app.service_areas.controller import ServiceAreaController
 from app.settings import Environment, Settings, get_settings
 from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
@@ -139,6 +140,7 @@ def create_app(
             VolunteerRosterController,
             SkillController,
             CoverageController,
+            ServiceAreaController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

@@ -26,11 +26,13 @@ class Job:
 
 
 def default_jobs() -> list[Job]:
+    from app.service_areas import alerts
     from app.volunteers import schedule
 
     return [
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
+        Job("coverage-gap-alerts", 60, alerts.run_gap_alerts),
     ]
 
 
