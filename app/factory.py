@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients.controller import ClientController
-from app.coverage.controller import CoverageController
+from app.coverage.controller import CoordinatorMetricsController, CoverageController
 from app.db.engine import create_engine, database_urls
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -140,6 +140,7 @@ def create_app(
             VolunteerRosterController,
             SkillController,
             CoverageController,
+            CoordinatorMetricsController,
             ServiceAreaController,
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},

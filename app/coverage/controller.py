@@ -10,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app.coverage import service
-from app.coverage.schemas import HexCollection, NeedCollection, parse_bbox
+from app.coverage.schemas import HexCollection, MetricsReport, NeedCollection, parse_bbox
 from app.db.tenancy import Db, tenant_transaction
 from app.errors import InvalidInput
 from app.identity.tokens import Caller
@@ -116,3 +116,26 @@ class CoverageController(Controller):
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers=headers, media_type=MVT)
         return Response(body, headers=headers, media_type=MVT)
+
+
+class CoordinatorMetricsController(Controller):
+    path = "/v1/metrics"
+    tags = ["coverage"]
+
+    @get(
+        "/summary",
+        summary="Fill rate, speed, alert load, fairness, no-shows, hours, outcomes",
+        responses=problem_responses(403, 404),
+    )
+    async def summary(
+        self,
+        request: Caller,
+        db: Db,
+        from_: Annotated[
+            datetime | None, QueryParameter(name="from", description="start (30 days before to)")
+        ] = None,
+        to: Annotated[datetime | None, QueryParameter(description="end, exclusive (now)")] = None,
+        programme: FromQuery[Programme] = None,
+    ) -> MetricsReport:
+        async with tenant_transaction(db, request.user) as tx:
+            return await service.metrics_report(tx, programme, from_, to)

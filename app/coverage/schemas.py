@@ -98,3 +98,39 @@ def check_cell_count(bbox: BBox, resolution: int) -> None:
 
 def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+class Percentiles(msgspec.Struct):
+    p50: float | None
+    p90: float | None
+
+
+class Metrics(msgspec.Struct, kw_only=True):
+    needs: int  # created in the period, neither draft nor cancelled
+    filled: int
+    fill_rate: float | None
+    time_to_first_offer_s: Percentiles
+    time_to_accept_s: Percentiles  # offer made -> accepted
+    time_to_fill_s: Percentiles
+    offers: int  # made in the period ("alerts")
+    filled_slots: int
+    alerts_per_filled_slot: float | None
+    on_duty_volunteers: int  # approved volunteers on duty now
+    on_duty_offered_share: float | None  # ... of whom offered at least one need in the period
+    offers_gini: float | None  # inequality of offers among approved volunteers (0: equal)
+    no_show_rate: float | None  # no-shows / (completed + no-shows)
+    completed_hours: float
+    outcomes_recorded: int
+
+
+class ProgrammeMetrics(msgspec.Struct, kw_only=True):
+    programme_id: str
+    name: str
+    metrics: Metrics
+
+
+class MetricsReport(msgspec.Struct, kw_only=True):
+    period_start: str
+    period_end: str
+    overall: Metrics
+    programmes: list[ProgrammeMetrics]
