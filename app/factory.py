@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients.controller import ClientController
 from app.coverage.controller import CoordinatorMetricsController, CoverageController
+from app.coverage.page import CoveragePageController, static_routers
 from app.db.engine import create_engine, database_urls
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -142,6 +143,8 @@ def create_app(
             CoverageController,
             CoordinatorMetricsController,
             ServiceAreaController,
+            CoveragePageController,
+            *static_routers(),
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

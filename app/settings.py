@@ -51,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # raster base map for the coordinator's page ({z}/{x}/{y} template).
     coverage_k_min: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
     map_tile_url: str | None = None
+    map_tile_attribution: str = ""
     # Logs
     log_level: str = "INFO"
     log_json: bool | None = None  # default: JSON in production
