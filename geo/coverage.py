@@ -61,15 +61,19 @@ ENV_TILE = "ST_TileEnvelope(:z, :x, :y)"
 # {env}: the view in EPSG:3857. Cells and need points, with the k rule applied.
 _SOURCES = """
 WITH env AS (SELECT {env} AS g, tstzrange(:start, :end) AS period),
-vols AS (
+avail AS (
+  SELECT a.user_id, sum(extract(epoch FROM upper(a.span * env.period)
+                                         - lower(a.span * env.period))) / 3600.0 AS hours
+    FROM volunteer_availability a, env
+   WHERE a.span && env.period
+   GROUP BY a.user_id
+),
+vols AS MATERIALIZED (
   SELECT ST_Transform(v.home::geometry, 3857) AS p,
          v.max_travel_km * 1000 / cos(radians(ST_Y(v.home::geometry))) AS r,
          v.on_duty AND coalesce(v.on_duty_until > now(), true) AS on_duty,
-         coalesce((SELECT sum(extract(epoch FROM upper(a.span * env.period)
-                                              - lower(a.span * env.period)))
-                     FROM volunteer_availability a
-                    WHERE a.user_id = v.user_id AND a.span && env.period), 0) / 3600.0 AS hours
-    FROM volunteers v, env
+         coalesce(avail.hours, 0) AS hours
+    FROM volunteers v LEFT JOIN avail ON avail.user_id = v.user_id
    WHERE EXISTS (SELECT 1 FROM memberships m
                   WHERE m.user_id = v.user_id AND m.role = 'volunteer'
                     AND m.status = 'approved' AND m.org_id = ANY (CAST(:org_ids AS uuid[])))
@@ -168,34 +172,24 @@ SELECT coalesce((SELECT ST_AsMVT(q, 'hexes', {MVT_EXTENT}, 'geom') FROM (
 )
 
 
+def _bbox(bbox: tuple[float, float, float, float]) -> dict[str, float]:
+    return dict(zip(("west", "south", "east", "north"), bbox, strict=True))
+
+
 async def hexes(
     conn: AsyncConnection,
     scope: Scope,
     bbox: tuple[float, float, float, float],
     resolution: int,
 ) -> list[Any]:
-    west, south, east, north = bbox
-    params = scope.params() | {
-        "west": west,
-        "south": south,
-        "east": east,
-        "north": north,
-        "size": hex_size(resolution),
-    }
+    params = scope.params() | _bbox(bbox) | {"size": hex_size(resolution)}
     return list((await conn.execute(HEXES_SQL, params)).all())
 
 
 async def need_points(
     conn: AsyncConnection, scope: Scope, bbox: tuple[float, float, float, float]
 ) -> list[Any]:
-    west, south, east, north = bbox
-    params = scope.params() | {
-        "west": west,
-        "south": south,
-        "east": east,
-        "north": north,
-        "size": hex_size(MIN_RESOLUTION),
-    }
+    params = scope.params() | _bbox(bbox) | {"size": hex_size(MIN_RESOLUTION)}
     return list((await conn.execute(NEEDS_SQL, params)).all())
 
 
