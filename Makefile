@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck pytest db-stop lock clean
+.PHONY: run test lint typecheck pytest db-stop lock clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -16,7 +17,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+# The map page's JavaScript (Leaflet) from the npm registry, pinned by package-lock.json.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install npm"; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq npm; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium for the map page test (driven by playwright, never downloaded by it).
+browser:
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install chromium"; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
+
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/codeliver db start
 	$(BIN)/codeliver migrate
 	$(BIN)/codeliver seed
@@ -31,7 +43,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(WEB_STAMP) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 db-stop: $(STAMP)
@@ -45,4 +57,4 @@ lock:
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache web/node_modules

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.assignments.controller import AssignmentController
 from app.clients.controller import ClientController
+from app.coverage.controller import CoordinatorMetricsController, CoverageController
+from app.coverage.page import CoveragePageController, static_routers
 from app.db.engine import create_engine, database_urls
 from app.events.controller import EventController
 from app.identity.middleware import BearerAuthMiddleware
@@ -33,6 +35,7 @@ from app.orgs.controller import MeController, OrganisationController
 from app.plans.controller import PlanController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
+from app.service_areas.controller import ServiceAreaController
 from app.settings import Environment, Settings, get_settings
 from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
@@ -151,6 +154,11 @@ def create_app(
             AssignmentController,
             PlanController,
             EventController,
+            CoverageController,
+            CoordinatorMetricsController,
+            ServiceAreaController,
+            CoveragePageController,
+            *static_routers(),
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

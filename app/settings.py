@@ -60,6 +60,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     push_lease_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
     push_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
     push_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.2
+    # Maps: cells and points describing fewer clients than this are suppressed; an optional
+    # raster base map for the coordinator's page ({z}/{x}/{y} template).
+    coverage_k_min: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
+    map_tile_url: str | None = None
+    map_tile_attribution: str = ""
     # Logs
     log_level: str = "INFO"
     log_json: bool | None = None  # default: JSON in production

@@ -33,6 +33,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     from app import idempotency
     from app.assignments import open_calls
     from app.offers import cascade
+    from app.service_areas import alerts
     from app.volunteers import schedule
 
     push = [] if settings is None else [_push_job(settings)]
@@ -43,6 +44,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("forget-idempotency-keys", 3600, idempotency.forget_old),
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
+        Job("coverage-gap-alerts", 60, alerts.run_gap_alerts),
     ]
 
 

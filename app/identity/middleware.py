@@ -12,7 +12,8 @@ from app.errors import RateLimited, Unauthenticated
 from app.identity.tokens import Verifiers
 from app.ops.ratelimit import TokenBuckets
 
-PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema")
+# The map page and its static assets hold no data: the page calls the API with a token.
+PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema", "/coverage", "/static/")
 
 
 def is_public(scope: Scope) -> bool:

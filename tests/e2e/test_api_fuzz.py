@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
@@ -22,8 +19,9 @@ from app.factory import create_app
 from app.identity.tokens import DevIssuer
 from app.seed import PLATFORM_ADMIN, seed
 from app.settings import Environment, Settings
-from infra.localdb import ClusterState, LocalCluster, free_port
+from infra.localdb import ClusterState, LocalCluster
 from tests.conftest import ROOT, TEMPLATE
+from tests.live import serving
 
 
 @pytest.fixture(scope="module")
@@ -41,31 +39,13 @@ def live_server(
     config = Settings(
         env=Environment.TEST, state_dir=state_dir, rate_limit_per_minute=0, log_level="CRITICAL"
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, database_url=cluster.url(database=name)),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    token = DevIssuer(state_dir / "dev-issuer.pem").issue(PLATFORM_ADMIN, ttl_s=3600)
-    yield {
-        "url": f"http://127.0.0.1:{port}",
-        "org_id": org_id,
-        "headers": {"Authorization": f"Bearer {token}"},
-    }
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving(create_app(config, database_url=cluster.url(database=name))) as url:
+        token = DevIssuer(state_dir / "dev-issuer.pem").issue(PLATFORM_ADMIN, ttl_s=3600)
+        yield {
+            "url": url,
+            "org_id": org_id,
+            "headers": {"Authorization": f"Bearer {token}"},
+        }
     local.drop_database(name)
 
 

@@ -6,6 +6,7 @@ migration; a test fails if a table with `org_id` lacks it.
 
 from app.db.tables.base import metadata
 from app.db.tables.casework import clients, tasks
+from app.db.tables.coverage import service_areas
 from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
 from app.db.tables.matching import (
     assignments,
@@ -39,6 +40,7 @@ __all__ = [
     "outbox",
     "plans",
     "programmes",
+    "service_areas",
     "skills",
     "tasks",
     "users",

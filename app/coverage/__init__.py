@@ -1,0 +1,1 @@
+"""Coverage maps (hexagons, vector tiles, need points) and the coordinator's metrics."""

@@ -1,0 +1,136 @@
+"""Wire shapes for map layers: GeoJSON (RFC 7946) feature collections, and the bbox rule."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from app.errors import InvalidInput
+from geo.coverage import hex_area
+
+MAX_BBOX_DEG = 2.0  # a borough or a county, not a country
+MAX_CELLS = 6000
+MERCATOR_MAX_LAT = 85.05112878
+
+BBox = tuple[float, float, float, float]
+
+
+class Polygon(msgspec.Struct, tag_field="type", tag="Polygon"):
+    coordinates: list[list[list[float]]]
+
+
+class Point(msgspec.Struct, tag_field="type", tag="Point"):
+    coordinates: list[float]
+
+
+class HexProperties(msgspec.Struct, kw_only=True):
+    cell: str  # "i,j" in the fixed grid of this resolution
+    volunteers: int  # approved volunteers whose travel radius reaches the cell
+    on_duty: int  # ... of whom on duty now
+    supply_hours: float  # their available hours in the period
+    needs: int | None  # open and partially filled needs (None: suppressed, fewer than k)
+    open_slots: int | None
+    demand_hours: float | None  # unfilled volunteer-hours
+    gap_hours: float | None  # demand_hours - supply_hours: above zero, help is missing
+    suppressed: bool
+
+
+class HexFeature(msgspec.Struct, tag_field="type", tag="Feature"):
+    id: str
+    geometry: Polygon
+    properties: HexProperties
+
+
+class HexCollection(msgspec.Struct, tag_field="type", tag="FeatureCollection"):
+    features: list[HexFeature]
+    resolution: int
+    period_start: str
+    period_end: str
+    k_min: int
+
+
+class NeedProperties(msgspec.Struct, kw_only=True):
+    needs: int
+    open_slots: int
+    demand_hours: float
+
+
+class NeedFeature(msgspec.Struct, tag_field="type", tag="Feature"):
+    geometry: Point
+    properties: NeedProperties
+
+
+class NeedCollection(msgspec.Struct, tag_field="type", tag="FeatureCollection"):
+    features: list[NeedFeature]
+
+
+def parse_bbox(raw: str) -> BBox:
+    """`west,south,east,north` in WGS 84 degrees, small enough to map."""
+    parts = raw.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidInput.field("bbox", "four numbers: west,south,east,north") from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInput.field("bbox", "four numbers: west,south,east,north")
+    west, south, east, north = values
+    if not all(-180 <= v <= 180 for v in (west, east)):
+        raise InvalidInput.field("bbox", "longitudes must be within [-180, 180]")
+    if not all(-MERCATOR_MAX_LAT <= v <= MERCATOR_MAX_LAT for v in (south, north)):
+        raise InvalidInput.field("bbox", f"latitudes must be within +-{MERCATOR_MAX_LAT}")
+    if west >= east or south >= north:
+        raise InvalidInput.field("bbox", "inverted or empty: west < east and south < north")
+    if east - west > MAX_BBOX_DEG or north - south > MAX_BBOX_DEG:
+        raise InvalidInput.field("bbox", f"at most {MAX_BBOX_DEG} degrees wide and tall")
+    return west, south, east, north
+
+
+def check_cell_count(bbox: BBox, resolution: int) -> None:
+    west, south, east, north = bbox
+    width = math.radians(east - west) * 6_378_137
+    height = 6_378_137 * (_mercator_y(north) - _mercator_y(south))
+    if width * height / hex_area(resolution) > MAX_CELLS:
+        raise InvalidInput.field(
+            "resolution", f"too fine for this bbox (more than {MAX_CELLS} cells): zoom in"
+        )
+
+
+def _mercator_y(lat: float) -> float:
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+class Percentiles(msgspec.Struct):
+    p50: float | None
+    p90: float | None
+
+
+class Metrics(msgspec.Struct, kw_only=True):
+    needs: int  # created in the period, neither draft nor cancelled
+    filled: int
+    fill_rate: float | None
+    time_to_first_offer_s: Percentiles
+    time_to_accept_s: Percentiles  # offer made -> accepted
+    time_to_fill_s: Percentiles
+    offers: int  # made in the period ("alerts")
+    filled_slots: int
+    alerts_per_filled_slot: float | None
+    on_duty_volunteers: int  # approved volunteers on duty now
+    on_duty_offered_share: float | None  # ... of whom offered at least one need in the period
+    offers_gini: float | None  # inequality of offers among approved volunteers (0: equal)
+    no_show_rate: float | None  # no-shows / (completed + no-shows)
+    completed_hours: float
+    outcomes_recorded: int
+
+
+class ProgrammeMetrics(msgspec.Struct, kw_only=True):
+    programme_id: str
+    name: str
+    metrics: Metrics
+
+
+class MetricsReport(msgspec.Struct, kw_only=True):
+    period_start: str
+    period_end: str
+    overall: Metrics
+    programmes: list[ProgrammeMetrics]

@@ -1,0 +1,161 @@
+"""Use cases for coverage maps: whose data (the caller's staff organisations, or one
+programme's), which period, then the layers from geo.coverage."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import select
+
+from app.coverage import metrics
+from app.coverage.schemas import (
+    BBox,
+    HexCollection,
+    HexFeature,
+    HexProperties,
+    MetricsReport,
+    NeedCollection,
+    NeedFeature,
+    NeedProperties,
+    Point,
+    Polygon,
+    ProgrammeMetrics,
+    check_cell_count,
+)
+from app.db.tables import programmes as programmes_table
+from app.db.tenancy import Tx
+from app.errors import Forbidden, InvalidInput
+from app.identity.principal import STAFF
+from app.programmes import service as programmes
+from geo import coverage
+from geo.coverage import Scope
+
+PERIOD = timedelta(days=7)
+MAX_ZOOM = 20
+MAX_METRICS_SPAN = timedelta(days=366)
+MAX_PROGRAMMES = 50
+
+
+def staff_orgs(tx: Tx) -> list[UUID]:
+    orgs = sorted(
+        {m.org_id for m in tx.principal.memberships if m.status == "approved" and m.role in STAFF}
+    )
+    if not orgs:
+        raise Forbidden("Coverage maps are for the staff of an organisation")
+    return orgs
+
+
+async def scope_for(tx: Tx, programme_id: UUID | None, at: datetime | None, k_min: int) -> Scope:
+    """The caller's organisations, or the programme's (404 when it is not theirs)."""
+    if programme_id is None:
+        org_ids = staff_orgs(tx)
+    else:
+        programme = await programmes.get(tx, programme_id)
+        tx.principal.require_role(programme.org_id, *STAFF)
+        org_ids = [programme.org_id]
+    start = at or datetime.now(UTC)
+    if start.tzinfo is None:
+        raise InvalidInput.field("at", "needs a UTC offset")
+    return Scope(org_ids, programme_id, start, start + PERIOD, k_min)
+
+
+async def hexes(tx: Tx, scope: Scope, bbox: BBox, resolution: int) -> HexCollection:
+    check_cell_count(bbox, resolution)
+    rows = await coverage.hexes(tx.conn, scope, bbox, resolution)
+    return HexCollection(
+        features=[_hex_feature(row) for row in rows],
+        resolution=resolution,
+        period_start=scope.start.isoformat(),
+        period_end=scope.end.isoformat(),
+        k_min=scope.k_min,
+    )
+
+
+def _hex_feature(row: Any) -> HexFeature:
+    cell = f"{row.i},{row.j}"
+    return HexFeature(
+        id=cell,
+        geometry=msgspec.json.decode(row.geometry, type=Polygon),
+        properties=HexProperties(
+            cell=cell,
+            volunteers=row.volunteers,
+            on_duty=row.on_duty,
+            supply_hours=row.supply_hours,
+            needs=row.needs,
+            open_slots=row.open_slots,
+            demand_hours=row.demand_hours,
+            gap_hours=None if row.gap_hours is None else round(row.gap_hours, 1),
+            suppressed=row.suppressed,
+        ),
+    )
+
+
+async def need_points(tx: Tx, scope: Scope, bbox: BBox) -> NeedCollection:
+    rows = await coverage.need_points(tx.conn, scope, bbox)
+    return NeedCollection(
+        features=[
+            NeedFeature(
+                geometry=msgspec.json.decode(row.geometry, type=Point),
+                properties=NeedProperties(
+                    needs=row.needs, open_slots=row.open_slots, demand_hours=row.demand_hours
+                ),
+            )
+            for row in rows
+        ]
+    )
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidInput.field("z", f"zoom must be within [0, {MAX_ZOOM}]")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value < 2**z:
+            raise InvalidInput.field(name, f"must be within [0, {2**z - 1}] at zoom {z}")
+
+
+async def tile(tx: Tx, scope: Scope, z: int, x: int, y: int) -> tuple[bytes, str]:
+    """The tile and its ETag (a digest of the bytes: equal tiles, equal tags)."""
+    check_tile(z, x, y)
+    body = await coverage.tile(tx.conn, scope, z, x, y)
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+async def metrics_report(
+    tx: Tx, programme_id: UUID | None, start: datetime | None, end: datetime | None
+) -> MetricsReport:
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None:
+            raise InvalidInput.field(name, "needs a UTC offset")
+    if end <= start:
+        raise InvalidInput.field("to", "must be after from")
+    if end - start > MAX_METRICS_SPAN:
+        raise InvalidInput.field("from", "the period is at most 366 days")
+    scope = await scope_for(tx, programme_id, start, 0)
+    stmt = (
+        select(programmes_table.c.id, programmes_table.c.name)
+        .where(programmes_table.c.org_id.in_(scope.org_ids))
+        .order_by(programmes_table.c.name)
+        .limit(MAX_PROGRAMMES)
+    )
+    if programme_id is not None:
+        stmt = stmt.where(programmes_table.c.id == programme_id)
+    per_programme = [
+        ProgrammeMetrics(
+            programme_id=str(row.id),
+            name=row.name,
+            metrics=await metrics.summary(tx.conn, scope.org_ids, row.id, start, end),
+        )
+        for row in (await tx.conn.execute(stmt)).all()
+    ]
+    return MetricsReport(
+        period_start=start.isoformat(),
+        period_end=end.isoformat(),
+        overall=await metrics.summary(tx.conn, scope.org_ids, programme_id, start, end),
+        programmes=per_programme,
+    )

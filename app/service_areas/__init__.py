@@ -1,0 +1,1 @@
+"""Service areas: coordinators' polygons, their coverage summaries and gap alerts."""
