@@ -78,6 +78,12 @@ UPDATE outbox SET lease_token = :token, lease_expires_at = now() + :lease,
 RETURNING id, message_id, user_id, kind, payload, collapse_key, urgent, expires_at, attempts
 """)
 
+REMINDER = "assignment.reminder"
+_ACTIVE = text(
+    "SELECT id::text FROM assignments WHERE id::text = ANY (CAST(:ids AS text[]))"
+    " AND status IN ('accepted', 'checked_in')"
+)
+
 _RECIPIENTS = text("""
 SELECT u.id AS user_id, v.quiet_hours_start, v.quiet_hours_end, v.time_zone,
        d.id AS device_id, d.token, d.token_kind, d.platform
@@ -107,6 +113,7 @@ class Lease:
     token: UUID
     rows: Sequence[Any]
     people: Sequence[Any]
+    ended: set[int] = field(default_factory=set)  # reminders of assignments that ended
 
 
 @dataclass
@@ -159,19 +166,30 @@ class Dispatcher:
                 return None
             users = list({r.user_id for r in leased})
             people = (await conn.execute(_RECIPIENTS, {"users": users})).all()
-        return Lease(token, leased, people)
+            reminded = [r.payload.get("assignment_id") for r in leased if r.kind == REMINDER]
+            live = set()
+            if reminded:
+                live = set((await conn.execute(_ACTIVE, {"ids": reminded})).scalars())
+        ended = {
+            r.id
+            for r in leased
+            if r.kind == REMINDER and r.payload.get("assignment_id") not in live
+        }
+        return Lease(token, leased, people, ended)
 
     async def deliver(self, lease: Lease) -> Stats:
         now = datetime.now(UTC)
         stats = Stats(leased=len(lease.rows))
-        rows, deferred = self._plan(lease.rows, lease.people, now)
+        rows, deferred = self._plan(
+            [r for r in lease.rows if r.id not in lease.ended], lease.people, now
+        )
         pushes = [(row, p) for row in rows for p in row.pushes]
         for start in range(0, len(pushes), BATCH):
             chunk = pushes[start : start + BATCH]
             outcomes = await self.transport.send([p for _, (p, _d) in chunk], now)
             for (row, _), outcome in zip(chunk, outcomes, strict=True):
                 row.outcomes.append(outcome)
-        await self._record(lease.token, rows, deferred, stats)
+        await self._record(lease.token, rows, deferred, lease.ended, stats)
         self.total.add(stats)
         return stats
 
@@ -207,7 +225,12 @@ class Dispatcher:
         return rows, deferred
 
     async def _record(
-        self, token: UUID, rows: list[_Row], deferred: dict[int, datetime], stats: Stats
+        self,
+        token: UUID,
+        rows: list[_Row],
+        deferred: dict[int, datetime],
+        ended: set[int],
+        stats: Stats,
     ) -> None:
         now = datetime.now(UTC)
         guarded = update(outbox).where(outbox.c.lease_token == token)
@@ -220,6 +243,13 @@ class Dispatcher:
                     )
                 )
                 stats.deferred += 1
+            if ended:
+                await conn.execute(
+                    guarded.where(outbox.c.id.in_(ended)).values(
+                        **clear, status="sent", sent_at=now, last_error="assignment ended"
+                    )
+                )
+                stats.sent += len(ended)
             dead_devices: set[UUID] = set()
             for row in rows:
                 dead_devices |= {
@@ -258,13 +288,6 @@ class Dispatcher:
         stats.dead += 1
         log.warning("push dead-lettered", message_id=str(lease.message_id), error=error)
         return {"status": "dead", "last_error": error}
-
-
-async def counts(engine: AsyncEngine) -> dict[str, int]:
-    """Outbox rows by status, for /metrics (dead letters are alerts)."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status"))
-        return {status: int(n) for status, n in rows}
 
 
 def transport_for(settings: Settings) -> Transport:

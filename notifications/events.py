@@ -37,8 +37,11 @@ class Heartbeat(msgspec.Struct, frozen=True, tag="heartbeat", tag_field="type"):
 Frame = Event | Synced | Heartbeat
 encode = msgspec.json.Encoder().encode
 
-_EVENTS = select(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.created_at).order_by(
-    outbox.c.id
+# Reminders are pushes for later, not events of the moment: never on the live channel.
+_EVENTS = (
+    select(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.created_at)
+    .where(outbox.c.kind != "assignment.reminder")
+    .order_by(outbox.c.id)
 )
 
 

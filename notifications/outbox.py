@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -29,6 +29,7 @@ class Kind(StrEnum):
     ASSIGNMENT_CONFIRMED = "assignment.confirmed"
     ASSIGNMENT_CANCELLED = "assignment.cancelled"  # the need was cancelled
     ASSIGNMENT_RELEASED = "assignment.released"  # stale claim released
+    ASSIGNMENT_REMINDER = "assignment.reminder"  # before the start; dropped if it ended
     # to caseworkers and coordinators
     TASK_CLAIMED = "task.claimed"
     TASK_FILLED = "task.filled"
@@ -46,6 +47,7 @@ class Message:
     collapse_key: str | None = None
     urgent: bool = False
     expires_at: datetime | None = None
+    not_before: datetime | None = None  # deliver no earlier (a reminder)
 
 
 # LISTEN/NOTIFY channel of the live events (notifications/live.py): each notice lists the
@@ -67,6 +69,7 @@ def _row(message: Message) -> dict[str, Any]:
         "collapse_key": message.collapse_key,
         "urgent": message.urgent,
         "expires_at": message.expires_at,
+        "next_attempt_at": message.not_before or datetime.now(UTC),
     }
 
 

@@ -37,6 +37,7 @@ SUMMARIES: Mapping[str, str] = {
     "assignment.confirmed": "You're confirmed. Open the app for the details.",
     "assignment.cancelled": "A visit you were booked for is cancelled.",
     "assignment.released": "We freed up a request you had not started.",
+    "assignment.reminder": "Reminder: you're helping soon. Open the app for the details.",
     "task.claimed": "A volunteer has taken one of your requests.",
     "task.filled": "One of your requests is fully covered.",
     "task.volunteer_left": "A volunteer left one of your requests; we are finding another.",

@@ -8,7 +8,7 @@ step sends a new wave.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.tables import assignments, tasks
 from app.errors import SlotTaken
 from app.tasks.status import FILLABLE, TaskStatus, status_after_fill
+from notifications.outbox import Kind, Message, enqueue
 
 OPEN = (TaskStatus.OPEN, TaskStatus.PARTIALLY_FILLED)
+REMINDER_LEAD = timedelta(hours=2)
 
 
 def has_room(row: Any) -> bool:
@@ -61,6 +63,13 @@ async def take(
     )
     if done.rowcount != 1:  # pragma: no cover - the row lock makes this unreachable
         raise SlotTaken("the need changed meanwhile")
+    remind_at = min(r.lower for r in row.windows) - REMINDER_LEAD
+    if remind_at > now:  # the dispatcher drops it if the assignment has ended by then
+        payload = {"assignment_id": str(assignment.id), "task_id": str(row.id)}
+        reminder = Message(
+            volunteer_id, Kind.ASSIGNMENT_REMINDER, payload, org_id=row.org_id, not_before=remind_at
+        )
+        await enqueue(conn, [reminder])
     return assignment
 
 

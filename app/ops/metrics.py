@@ -6,8 +6,11 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class HttpMetrics:
@@ -26,6 +29,25 @@ class HttpMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # Read from the database at scrape time: the dispatcher runs in worker processes,
+        # and the outbox is the one place that knows every push's fate across them.
+        self.outbox = Gauge(
+            "codeliver_outbox_messages",
+            "Notifications in the outbox by status (dead: dead-lettered pushes)",
+            ["status"],
+            registry=self.registry,
+        )
+
+    async def refresh(self, engine: AsyncEngine) -> None:
+        """Best effort: with the database down, /metrics still answers (stale gauges)."""
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(text("SELECT * FROM codeliver_outbox_counts()"))
+                counts = {status: n for status, n in rows}
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return
+        for status in ("pending", "sent", "dead"):
+            self.outbox.labels(status=status).set(counts.get(status, 0))
 
 
 class MetricsController(Controller):
@@ -34,4 +56,5 @@ class MetricsController(Controller):
 
     @get("/", summary="Prometheus metrics")
     async def metrics(self, state: State) -> Response[Any]:
+        await state.metrics.refresh(state.engine)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
