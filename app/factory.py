@@ -22,6 +22,7 @@ from app.clients.controller import ClientController
 from app.coverage.controller import CoordinatorMetricsController, CoverageController
 from app.coverage.page import CoveragePageController, static_routers
 from app.db.engine import create_engine, database_urls
+from app.db.tenancy import register_system
 from app.events.controller import EventController
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -36,7 +37,7 @@ from app.plans.controller import PlanController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
 from app.service_areas.controller import ServiceAreaController
-from app.settings import Environment, Settings, get_settings
+from app.settings import Environment, Settings, SettingsError, get_settings
 from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
 from app.volunteers.skills import SkillController
@@ -91,11 +92,19 @@ def create_app(
     settings: Settings | None = None,
     *,
     database_url: str | None = None,
+    system_database_url: str | None = None,
     embed_worker: bool = False,
 ) -> Litestar:
+    """`system_database_url` is the system login (the owner, or a BYPASSRLS role): for the
+    embedded worker, and for candidate searches after the use case has authorised the
+    caller. Without it (an explicit `database_url` alone), candidate searches run in the
+    caller's transaction, under row-level security, much more slowly."""
     settings = settings or get_settings()
     configure_logging(settings)
     url = database_url or database_urls(settings)[0]
+    system_url = system_database_url or (None if database_url else database_urls(settings)[1])
+    if embed_worker and system_url is None:
+        raise SettingsError("the embedded worker needs the system login (the migration URL)")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -104,10 +113,10 @@ def create_app(
         verifiers = build_verifiers(settings)
         app.state.verifiers = verifiers
         worker_task: asyncio.Task[None] | None = None
-        worker_engine = (
-            create_engine(database_urls(settings)[1], settings) if embed_worker else None
-        )
-        worker = Worker(worker_engine, settings=settings) if worker_engine is not None else None
+        system = create_engine(system_url, settings) if system_url else None
+        if system is not None:
+            register_system(engine, system)
+        worker = Worker(system, settings=settings) if embed_worker and system else None
         live = LiveHub(asyncpg_dsn(url), engine, queue_limit=settings.live_queue_limit)
         app.state.live = live
         live_task = asyncio.create_task(live.run(), name="live-events")
@@ -122,8 +131,8 @@ def create_app(
             if worker is not None and worker_task is not None:
                 worker.stop()
                 await worker_task
-            if worker_engine is not None:
-                await worker_engine.dispose()
+            if system is not None:
+                await system.dispose()
             for verifier in verifiers.verifiers:
                 if isinstance(verifier, FirebaseVerifier):
                     verifier.close()

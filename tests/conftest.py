@@ -122,7 +122,7 @@ def settings(state_dir: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, db: Db) -> Litestar:
-    return create_app(settings, database_url=db.app_url)
+    return create_app(settings, database_url=db.app_url, system_database_url=db.owner_url)
 
 
 @pytest.fixture

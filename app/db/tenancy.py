@@ -9,12 +9,14 @@ construction, not by every query remembering a WHERE clause.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
+import structlog
 from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,6 +25,7 @@ from app.identity.principal import Membership, Principal, Role
 from app.identity.tokens import TokenIdentity
 
 Db = NamedDependency[AsyncEngine]  # the engine, as controllers receive it
+log = structlog.get_logger(__name__)
 
 _LOGIN = text(
     "SELECT user_id, display_name, email, is_platform_admin, memberships "
@@ -32,16 +35,44 @@ _LOGIN = text(
 
 @dataclass(frozen=True)
 class Tx:
-    """A transaction with its caller: what every use case receives."""
+    """A transaction with its caller: what every use case receives.
+
+    `system` is the system login's engine when the app has one: for the candidate search
+    only, read-only, after the use case has authorised the caller (row-level security
+    multiplies the cost of that KNN scan ~30x and can make the planner drop it). Work in
+    `after_commit` runs once the transaction has committed (the cascade's next step).
+    """
 
     conn: AsyncConnection
     principal: Principal
     identity: TokenIdentity
+    system: AsyncEngine | None = None
+    after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     async def refreshed(self) -> Tx:
         """The same caller after their memberships changed in this transaction (joining an
         organisation): re-reads them and resets the tenant context accordingly."""
-        return Tx(self.conn, await _login(self.conn, self.identity), self.identity)
+        principal = await _login(self.conn, self.identity)
+        return Tx(self.conn, principal, self.identity, self.system, self.after_commit)
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncConnection]:
+        """Where the candidate search runs: a read-only system transaction, or this one."""
+        if self.system is None:
+            yield self.conn
+            return
+        async with self.system.connect() as conn:
+            await conn.execute(text("SET TRANSACTION READ ONLY"))
+            yield conn
+            await conn.rollback()
+
+
+# The system engine of each app engine (set by the app factory when it has the login).
+_SYSTEM: WeakKeyDictionary[AsyncEngine, AsyncEngine] = WeakKeyDictionary()
+
+
+def register_system(engine: AsyncEngine, system: AsyncEngine) -> None:
+    _SYSTEM[engine] = system
 
 
 def _principal(row: Any) -> Principal:
@@ -70,4 +101,10 @@ async def _login(conn: AsyncConnection, identity: TokenIdentity) -> Principal:
 @asynccontextmanager
 async def tenant_transaction(engine: AsyncEngine, identity: TokenIdentity) -> AsyncIterator[Tx]:
     async with engine.begin() as conn:
-        yield Tx(conn=conn, principal=await _login(conn, identity), identity=identity)
+        tx = Tx(conn, await _login(conn, identity), identity, _SYSTEM.get(engine))
+        yield tx
+    for work in tx.after_commit:
+        try:
+            await work()
+        except Exception:  # committed: the rows stay due, and the worker will do it
+            log.exception("after-commit work failed; the worker will retry it")

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.assignments import slots
 from app.db.tables import assignments, offers, tasks
 from app.db.tables.matching import ACTIVE_ASSIGNMENT
+from app.db.tenancy import Tx
 from app.offers import facts
 from app.tasks.status import TaskStatus, transition
 from geo import candidates
@@ -264,12 +265,15 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
     return []
 
 
-async def wave_now(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]:
+async def wave_now(
+    conn: AsyncConnection, reader: AsyncConnection, row: Any, now: datetime
+) -> list[Message]:
     """A caseworker's "next wave now": the best not yet offered, whatever the policy's wave
-    and alert limits (a person decided), and whatever the dispatch mode. Clears escalation."""
+    and alert limits (a person decided), and whatever the dispatch mode. Clears escalation.
+    Candidates are read on `reader`, offers written on `conn`."""
     policy = facts.policy_of(row)
     want = policy.wave_size * (row.slots - row.filled)
-    ranked = await rank(conn, row, min(MAX_POOL, want * POOL))
+    ranked = await rank(reader, row, min(MAX_POOL, want * POOL))
     return await make_offers(conn, row, ranked[:want], now, source="manual")
 
 
@@ -316,6 +320,28 @@ async def step(
     else:
         messages += await _wave(conn, row, now)
     return await enqueue(conn, messages)
+
+
+async def soon(tx: Tx, task_ids: Sequence[UUID]) -> bool:
+    """Step these needs (just posted, changed or cancelled): right after the caller's commit
+    on the system login, as the worker would, or now in the caller's transaction when the
+    app has no system login. Whether they ran now. Either way the rows stay due until a
+    step succeeds, so a crash in between loses nothing."""
+    if not task_ids:
+        return False
+    if tx.system is None:
+        for task_id in task_ids:
+            await step(tx.conn, task_id)
+        return True
+    system = tx.system
+
+    async def run() -> None:
+        for task_id in task_ids:
+            async with system.begin() as conn:
+                await step(conn, task_id, skip_locked=True)
+
+    tx.after_commit.append(run)
+    return False
 
 
 DUE = (

@@ -248,7 +248,8 @@ async def _names(tx: Tx, ids: Sequence[UUID]) -> dict[UUID, str]:
 async def ranked_candidates(tx: Tx, task_id: UUID, limit: int) -> list[RankedCandidate]:
     """Eligible volunteers for the need, best first, each with the reasons for its score."""
     row = await _staff_need(tx, task_id)
-    ranked = (await cascade.rank(tx.conn, row, limit * cascade.POOL))[:limit]
+    async with tx.reads() as reader:
+        ranked = (await cascade.rank(reader, row, limit * cascade.POOL))[:limit]
     names = await _names(tx, [r.volunteer_id for r in ranked])
     return [_ranked_out(r, names.get(r.volunteer_id)) for r in ranked]
 
@@ -318,7 +319,8 @@ async def offer(tx: Tx, task_id: UUID, volunteer_ids: Sequence[UUID] | None) -> 
     if not slots.has_room(row):
         raise OfferClosed(f"the need is {row.status}: it takes no more offers")
     if volunteer_ids is None:
-        messages = await cascade.wave_now(tx.conn, row, now)
+        async with tx.reads() as reader:
+            messages = await cascade.wave_now(tx.conn, reader, row, now)
     else:
         messages = await _named_offers(tx, row, volunteer_ids, now)
     await enqueue(tx.conn, messages)

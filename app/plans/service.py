@@ -64,7 +64,8 @@ async def propose(tx: Tx, data: PlanIn) -> Plan:
         raise NotFound("Programme not found")
     tx.principal.require_role(programme.org_id, *MANAGERS)
     needs = await proposal.needs_of(tx.conn, programme.id, data.from_, data.to)
-    inst = await proposal.gather(tx.conn, needs)
+    async with tx.reads() as reader:  # authorised above: the programme is the caller's
+        inst = await proposal.gather(reader, needs)
     t0 = time.perf_counter()
     plan = batch.solve(inst.slots, inst.capacity, inst.edges)
     t1 = time.perf_counter()

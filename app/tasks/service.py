@@ -123,9 +123,8 @@ async def create(tx: Tx, data: TaskIn) -> Created:
         for i, windows in enumerate(series)
     ]
     created = (await tx.conn.execute(insert(tasks).returning(*tasks.c), rows)).all()
-    for row in created:
-        if row.next_step_at is not None and row.next_step_at <= now:
-            await cascade.step(tx.conn, row.id, now)  # the first wave, in this transaction
+    # the first wave of every occurrence whose offers are due now
+    await cascade.soon(tx, [r.id for r in created if r.next_step_at and r.next_step_at <= now])
     first = min(created, key=lambda r: r.series_index or 0)
     await audit.record(
         tx, "task.created", "task", first.id, org_id=org_id, details={"occurrences": len(created)}
@@ -292,8 +291,8 @@ async def _update(
             .returning(*tasks.c)
         )
     ).one()
-    if row.next_step_at is not None and row.next_step_at <= datetime.now(UTC):
-        await cascade.step(tx.conn, row.id)
+    due = row.next_step_at is not None and row.next_step_at <= datetime.now(UTC)
+    if due and await cascade.soon(tx, [row.id]):
         row = await get(tx, row.id)
     await audit.record(
         tx,
