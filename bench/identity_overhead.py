@@ -25,15 +25,11 @@ from app.factory import create_app
 from app.identity.tokens import DEV_ISSUER, DevIssuer
 from app.seed import seed
 from app.settings import Environment, Settings
+from bench.common import pct
 from infra.localdb import LocalCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "demo-coordinator-reading-council"
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def main(requests: int) -> None:
@@ -78,7 +74,7 @@ async def main(requests: int) -> None:
     print(f"{'what':<6} {'p50 ms':>8} {'p99 ms':>8} {'x raw p50':>10}")
     for name, values in samples.items():
         print(
-            f"{name:<6} {_pct(values, 0.5):8.3f} {_pct(values, 0.99):8.3f} "
+            f"{name:<6} {pct(values, 0.5):8.3f} {pct(values, 0.99):8.3f} "
             f"{statistics.median(values) / base:10.1f}"
         )
     overhead = statistics.median(samples["me"]) - statistics.median(samples["live"]) - base

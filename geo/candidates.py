@@ -277,3 +277,16 @@ def to_candidate(row: Any) -> Candidate:
             served_client=row.served_client,
         ),
     )
+
+
+def index_ordered(plan: str) -> bool:
+    """Whether EXPLAIN (text format) of the in-person eligible statement walks the
+    volunteers' GiST index nearest first (TRAPS.md: a GIN index once silently turned it
+    into BitmapAnd + Sort)."""
+    lines = plan.splitlines()
+    for i, line in enumerate(lines):
+        if "Index Scan using idx_volunteers_home on volunteers" in line:
+            details = lines[i + 1 : i + 5]
+            if any("Order By: (" in d and "home <-> " in d for d in details):
+                return True
+    return False

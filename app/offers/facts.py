@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import programmes, tasks
@@ -38,10 +38,15 @@ async def load(
 ) -> Any:
     """The task row with its programme's policy, or None (unknown, or hidden from the caller
     by row-level security, or locked by another worker when `skip_locked`)."""
-    stmt = NEEDS.where(tasks.c.id == task_id)
+    stmt = statement(task_id)
     if lock:
         stmt = stmt.with_for_update(of=tasks, skip_locked=skip_locked)
     return (await conn.execute(stmt)).one_or_none()
+
+
+def statement(task_id: UUID) -> Select[Any]:
+    """The task row with its programme's policy (what `load` runs; benchmarks run it raw)."""
+    return NEEDS.where(tasks.c.id == task_id)
 
 
 def starts_at(row: Any) -> datetime:
