@@ -37,7 +37,7 @@ from app.plans.controller import PlanController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
 from app.service_areas.controller import ServiceAreaController
-from app.settings import Environment, Settings, SettingsError, get_settings
+from app.settings import Environment, Settings, get_settings
 from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
 from app.volunteers.skills import SkillController
@@ -103,8 +103,10 @@ def create_app(
     configure_logging(settings)
     url = database_url or database_urls(settings)[0]
     system_url = system_database_url or (None if database_url else database_urls(settings)[1])
+    if system_url == url:  # no separate system login configured: the app's own is not one
+        system_url = None
     if embed_worker and system_url is None:
-        raise SettingsError("the embedded worker needs the system login (the migration URL)")
+        log.warning("no system login (CODELIVER_MIGRATION_DATABASE_URL): no embedded worker")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

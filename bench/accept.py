@@ -178,7 +178,7 @@ async def main(racers: int, rounds: int) -> None:
     samples: dict[str, list[float]] = {"empty": [], "raw": [], "endpoint": []}
     try:
         crowd = await make_crowd(owner, racers)
-        async with served(app_url) as client:
+        async with served(app_url, owner_url) as client:
             await one_round(0, owner, pool, client, crowd)  # warm-up: connections, caches
             for n in range(1, rounds + 1):
                 for kind, values in (await one_round(n, owner, pool, client, crowd)).items():

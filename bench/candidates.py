@@ -220,7 +220,7 @@ async def run_size(state: Any, size: int, requests: int) -> list[str]:
             print(f"-- {size} volunteers, {kind} plan as the app role --\n{plan}\n")
             verdict = "index-ordered KNN" if index_ordered(plan) else "NOT INDEX-ORDERED"
             print(f"-- {kind} plan: {verdict} --\n")
-        async with served(app_url) as client:
+        async with served(app_url, owner_url) as client:
             samples = await measure(client, raw, needs, requests)
     finally:
         await app.close()

@@ -71,14 +71,16 @@ def dsn(url: str) -> str:
 
 
 @asynccontextmanager
-async def served(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def served(database_url: str, system_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The app as production runs it (`codeliver serve`: uvicorn, uvloop, httptools) in its
-    own process on 127.0.0.1, without the background worker; a keep-alive client for it."""
+    own process on 127.0.0.1, with its system login but without the background worker; a
+    keep-alive client for it."""
     port = free_port()
     env = {
         **os.environ,
         "CODELIVER_ENV": Environment.TEST.value,
         "CODELIVER_DATABASE_URL": database_url,
+        "CODELIVER_MIGRATION_DATABASE_URL": system_url,
         "CODELIVER_STATE_DIR": str(STATE),
         "CODELIVER_RATE_LIMIT_PER_MINUTE": "0",
         "CODELIVER_LOG_LEVEL": "WARNING",
