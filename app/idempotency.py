@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import idempotency_keys
-from app.db.tenancy import Tx
+from app.db.tenancy import Tx, tenant_transaction
 from app.errors import InvalidInput
 from app.identity.tokens import Caller
 
@@ -68,6 +68,19 @@ async def once(
         .values(status_code=200, body=msgspec.json.encode(result))
     )
     return result
+
+
+async def run_once(
+    request: Caller,
+    db: AsyncEngine,
+    key: str | None,
+    kind: type[T],
+    use_case: Callable[[Tx], Awaitable[T]],
+) -> T:
+    """A mobile POST: the use case in the caller's transaction, once per Idempotency-Key."""
+    request_fingerprint = await fingerprint(request)
+    async with tenant_transaction(db, request.user) as tx:
+        return await once(tx, key, request_fingerprint, kind, lambda: use_case(tx))
 
 
 async def forget_old(engine: AsyncEngine) -> None:

@@ -98,11 +98,9 @@ class AssignmentController(Controller):
         task_id: FromPath[UUID],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx, idempotency_key, key, Assignment, lambda: open_calls.claim(tx, task_id)
-            )
+        return await idempotency.run_once(
+            request, db, idempotency_key, Assignment, lambda tx: open_calls.claim(tx, task_id)
+        )
 
     @post(
         "/assignments/{assignment_id:uuid}/check-in",
@@ -118,15 +116,13 @@ class AssignmentController(Controller):
         data: JSONBody[CheckInIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx,
-                idempotency_key,
-                key,
-                Assignment,
-                lambda: service.check_in(tx, assignment_id, data),
-            )
+        return await idempotency.run_once(
+            request,
+            db,
+            idempotency_key,
+            Assignment,
+            lambda tx: service.check_in(tx, assignment_id, data),
+        )
 
     @post(
         "/assignments/{assignment_id:uuid}/complete",
@@ -142,15 +138,13 @@ class AssignmentController(Controller):
         data: JSONBody[CompleteIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx,
-                idempotency_key,
-                key,
-                Assignment,
-                lambda: service.complete(tx, assignment_id, data),
-            )
+        return await idempotency.run_once(
+            request,
+            db,
+            idempotency_key,
+            Assignment,
+            lambda tx: service.complete(tx, assignment_id, data),
+        )
 
     @post(
         "/assignments/{assignment_id:uuid}/withdraw",
@@ -166,15 +160,13 @@ class AssignmentController(Controller):
         data: JSONBody[WithdrawIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx,
-                idempotency_key,
-                key,
-                Assignment,
-                lambda: service.withdraw(tx, assignment_id, data.reason),
-            )
+        return await idempotency.run_once(
+            request,
+            db,
+            idempotency_key,
+            Assignment,
+            lambda tx: service.withdraw(tx, assignment_id, data.reason),
+        )
 
     @post(
         "/assignments/{assignment_id:uuid}/no-show",

@@ -63,11 +63,9 @@ class OfferController(Controller):
         offer_id: FromPath[UUID],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx, idempotency_key, key, Assignment, lambda: service.accept(tx, offer_id)
-            )
+        return await idempotency.run_once(
+            request, db, idempotency_key, Assignment, lambda tx: service.accept(tx, offer_id)
+        )
 
     @post(
         "/offers/{offer_id:uuid}/decline",
@@ -83,16 +81,14 @@ class OfferController(Controller):
         data: JSONBody[DeclineIn | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> VolunteerOffer:
-        key = await idempotency.fingerprint(request)
         reason = data.reason if data else None
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx,
-                idempotency_key,
-                key,
-                VolunteerOffer,
-                lambda: service.decline(tx, offer_id, reason),
-            )
+        return await idempotency.run_once(
+            request,
+            db,
+            idempotency_key,
+            VolunteerOffer,
+            lambda tx: service.decline(tx, offer_id, reason),
+        )
 
     @get(
         "/tasks/{task_id:uuid}/candidates",

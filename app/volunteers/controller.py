@@ -43,11 +43,9 @@ class MyVolunteeringController(Controller):
         data: JSONBody[SignUp],
         idempotency_key: IdempotencyKey = None,
     ) -> Volunteer:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx, idempotency_key, key, Volunteer, lambda: service.sign_up(tx, data)
-            )
+        return await idempotency.run_once(
+            request, db, idempotency_key, Volunteer, lambda tx: service.sign_up(tx, data)
+        )
 
     @get(
         "/",
@@ -77,11 +75,9 @@ class MyVolunteeringController(Controller):
         data: JSONBody[EnrolIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Volunteer:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx, idempotency_key, key, Volunteer, lambda: service.enrol(tx, data.organisation)
-            )
+        return await idempotency.run_once(
+            request, db, idempotency_key, Volunteer, lambda tx: service.enrol(tx, data.organisation)
+        )
 
     @put(
         "/availability",
@@ -111,11 +107,9 @@ class MyVolunteeringController(Controller):
         data: JSONBody[DutyIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Duty:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx, idempotency_key, key, Duty, lambda: service.set_duty(tx, data)
-            )
+        return await idempotency.run_once(
+            request, db, idempotency_key, Duty, lambda tx: service.set_duty(tx, data)
+        )
 
     @post("/devices", summary="Register this device for push", responses=problem_responses())
     async def add_device(
@@ -125,11 +119,9 @@ class MyVolunteeringController(Controller):
         data: JSONBody[DeviceIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Device:
-        key = await idempotency.fingerprint(request)
-        async with tenant_transaction(db, request.user) as tx:
-            return await idempotency.once(
-                tx, idempotency_key, key, Device, lambda: devices.register(tx, data)
-            )
+        return await idempotency.run_once(
+            request, db, idempotency_key, Device, lambda tx: devices.register(tx, data)
+        )
 
     @get("/devices", summary="My registered devices", responses=problem_responses())
     async def list_devices(self, request: Caller, db: Db) -> list[Device]:
