@@ -136,12 +136,12 @@ async def main(needs: int, volunteers: int, repeat: int) -> None:
     state = cluster.start()
     try:
         programme = await _prepare(state.url(owner=True), needs, volunteers)
-        await _run(state.url(), programme, repeat)
+        await _run(state.url(), state.url(owner=True), programme, repeat)
     finally:
         cluster.stop()
 
 
-async def _run(app_url: str, programme: Any, repeat: int) -> None:
+async def _run(app_url: str, system_url: str, programme: Any, repeat: int) -> None:
     settings = Settings(
         env=Environment.TEST,
         state_dir=ROOT / ".state" / "bench",
@@ -150,7 +150,7 @@ async def _run(app_url: str, programme: Any, repeat: int) -> None:
     )
     token = DevIssuer(settings.state_dir / "dev-issuer.pem").issue(SUBJECT, ttl_s=3600)
     headers = {"Authorization": f"Bearer {token}"}
-    app = create_app(settings, database_url=app_url)
+    app = create_app(settings, database_url=app_url, system_database_url=system_url)
     async with (
         app.lifespan(),
         httpx.AsyncClient(

@@ -95,7 +95,8 @@ async def first_push(settings: Settings, needs: int, fake: FakeFcm, programme: s
             base_url="http://b",
         ) as client,
     ):
-        start = datetime.now(UTC) + timedelta(hours=2)
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+        start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, tzinfo=UTC)  # daytime
         for i in range(needs):
             body: dict[str, Any] = {
                 "programme_id": programme,
