@@ -43,8 +43,7 @@ _FACTS = """
              AND EXISTS (SELECT 1 FROM unnest(multirange(a.span) * t.windows) AS r
                           WHERE upper(r) - lower(r) >= t.duration)) AS available,
   load.active, load.week_minutes, load.conflicting,
-  EXISTS (SELECT 1 FROM client_exclusions x
-           WHERE x.client_id = t.client_id AND x.volunteer_id = v.user_id) AS excluded,
+  codeliver_is_excluded(t.client_id, v.user_id) AS excluded,
   EXISTS (SELECT 1 FROM offers o WHERE o.task_id = t.id AND o.volunteer_id = v.user_id)
     AS offered_before,
   EXISTS (SELECT 1 FROM assignments s WHERE s.task_id = t.id AND s.volunteer_id = v.user_id)

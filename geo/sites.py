@@ -49,6 +49,7 @@ SELECT t.id FROM tasks t
                                CAST(:ok_levels AS jsonb) -> t.min_vetting))))
    AND NOT EXISTS (SELECT 1 FROM assignments a
                     WHERE a.task_id = t.id AND a.volunteer_id = :user_id)
+   AND NOT codeliver_is_excluded(t.client_id, :user_id)
  ORDER BY t.coarse_location <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, t.id
  LIMIT :limit
 """)

@@ -18,7 +18,7 @@ from app.db.tenancy import Tx
 from app.errors import Conflict, NotEligible, NotFound, SlotTaken
 from app.offers import facts
 from app.offers.schemas import NeedSummary
-from app.offers.service import NEED_COLUMNS, ON_ACCEPT, need_summary
+from app.offers.service import NEED_COLUMNS, ON_ACCEPT, need_summary, one_at_a_time
 from geo import candidates
 from geo.sites import open_calls_near
 from matching import eligibility
@@ -50,6 +50,7 @@ async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> 
 async def claim(tx: Tx, task_id: UUID) -> Assignment:
     """Take a slot of an open call, if the volunteer meets it (vetting, skills, caps...)."""
     now = datetime.now(UTC)
+    await one_at_a_time(tx)
     row = await facts.load(tx.conn, task_id)
     if row is None or row.dispatch != "open_call":
         raise NotFound("No open call with this id")

@@ -166,7 +166,9 @@ async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
             .values(status=transition(status, TaskStatus.IN_PROGRESS).value, status_changed_at=now)
         )
     await audit.record(tx, "assignment.checked_in", "assignment", row.id, org_id=row.org_id)
-    return await _detail(tx, row, need, None)
+    # No client contact here: an idempotent replay would return it after the assignment
+    # ended. The app reads it from GET /v1/volunteers/me/assignments/{id} (audited).
+    return to_assignment(row, need_summary(need, need.id))
 
 
 async def _finish_need_if_done(tx: Tx, need: Any, now: datetime) -> None:
@@ -218,6 +220,7 @@ async def _leave(tx: Tx, row: Any, need: Any, status: str, reason: str | None) -
         tx, row, status=status, ended_at=now, end_reason=reason, ended_by=tx.principal.user_id
     )
     await slots.give_back(tx.conn, need, now)
+    await _finish_need_if_done(tx, need, now)  # the others may all have finished already
     payload = {"task_id": str(need.id), "assignment_id": str(row.id), "why": status}
     messages = [
         Message(u, Kind.TASK_VOLUNTEER_LEFT, payload, org_id=need.org_id) for u in _staff_of(need)

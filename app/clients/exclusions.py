@@ -3,20 +3,24 @@ candidate search skips excluded pairs, so they are never offered to each other a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
+from app.assignments import slots
 from app.clients import service
-from app.db.tables import client_exclusions, memberships
+from app.db.tables import assignments, client_exclusions, memberships, offers, tasks
+from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotFound
+from app.offers import facts
 from app.wire import TEXT_PATTERN
+from notifications.outbox import Kind, Message, enqueue
 
 
 class ExclusionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,6 +64,7 @@ async def add(tx: Tx, client_id: UUID, data: ExclusionIn) -> Exclusion:
             .returning(*client_exclusions.c)
         )
     ).one()
+    await _part(tx, client_id, data.volunteer_id)
     await audit.record(
         tx,
         "client.exclusion_added",
@@ -69,6 +74,69 @@ async def add(tx: Tx, client_id: UUID, data: ExclusionIn) -> Exclusion:
         details={"volunteer_id": str(data.volunteer_id)},
     )
     return msgspec.convert({str(k): v for k, v in row._mapping.items()}, Exclusion)
+
+
+async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
+    """Withdraw the volunteer's open offers for the client's needs and end their active
+    assignments there (each need locked first, as on every path), telling them so."""
+    now = datetime.now(UTC)
+    theirs = or_(
+        exists().where(
+            offers.c.task_id == tasks.c.id,
+            offers.c.volunteer_id == volunteer_id,
+            offers.c.status == "pending",
+        ),
+        exists().where(
+            assignments.c.task_id == tasks.c.id,
+            assignments.c.volunteer_id == volunteer_id,
+            assignments.c.status.in_(ACTIVE_ASSIGNMENT),
+        ),
+    )
+    ids = (
+        (
+            await tx.conn.execute(
+                select(tasks.c.id)
+                .where(tasks.c.client_id == client_id, theirs)
+                .order_by(tasks.c.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    messages: list[Message] = []
+    for task_id in ids:
+        need = await facts.load(tx.conn, task_id, lock=True)
+        pair = (offers.c.task_id == task_id, offers.c.volunteer_id == volunteer_id)
+        withdrawn = await tx.conn.execute(
+            update(offers)
+            .where(*pair, offers.c.status == "pending")
+            .values(status="withdrawn", responded_at=now)
+            .returning(offers.c.id)
+        )
+        for offer_id in withdrawn.scalars():
+            payload = {"offer_id": str(offer_id), "task_id": str(task_id)}
+            messages.append(Message(volunteer_id, Kind.OFFER_WITHDRAWN, payload))
+        ended = await tx.conn.execute(
+            update(assignments)
+            .where(
+                assignments.c.task_id == task_id,
+                assignments.c.volunteer_id == volunteer_id,
+                assignments.c.status.in_(ACTIVE_ASSIGNMENT),
+            )
+            .values(
+                status="cancelled",
+                ended_at=now,
+                end_reason="kept away from this client",
+                ended_by=tx.principal.user_id,
+                updated_at=now,
+            )
+            .returning(assignments.c.id)
+        )
+        for assignment_id in ended.scalars():
+            await slots.give_back(tx.conn, need, now)
+            payload = {"assignment_id": str(assignment_id), "task_id": str(task_id)}
+            messages.append(Message(volunteer_id, Kind.ASSIGNMENT_CANCELLED, payload))
+    await enqueue(tx.conn, messages)
 
 
 async def list_for(tx: Tx, client_id: UUID) -> list[Exclusion]:

@@ -78,7 +78,7 @@ async def _end_assignments(
     ended = await conn.execute(
         update(assignments)
         .where(assignments.c.task_id == row.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT))
-        .values(status="cancelled", ended_at=now, end_reason=f"need {status}")
+        .values(status="cancelled", ended_at=now, end_reason=f"need {status}", updated_at=now)
         .returning(assignments.c.id, assignments.c.volunteer_id)
     )
     return [

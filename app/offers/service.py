@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 
 from app import audit
 from app.assignments import slots
@@ -32,6 +32,10 @@ from geo import candidates
 from matching import eligibility, scoring
 from matching.model import Candidate, Ranked, Reason
 from notifications.outbox import Kind, Message, enqueue
+
+# Factors a volunteer does not see on their own offers: both are functions of the distance to
+# the exact address, which they could invert to narrow the coarse cell down.
+PLACE_FACTORS = frozenset({"distance", "urgency"})
 
 # What a volunteer's own accept re-checks: safeguarding and anti-hoarding. (Distance and
 # availability were checked when offered; the volunteer knows their own diary.)
@@ -106,7 +110,11 @@ def _volunteer_offer(row: Any) -> VolunteerOffer:
         created_at=row.created_at,
         expires_at=row.expires_at,
         responded_at=row.responded_at,
-        factors=[Factor(e.factor, e.points) for e in explanations(row.explanation)],
+        factors=[
+            Factor(e.factor, round(e.points, 2))
+            for e in explanations(row.explanation)
+            if e.factor not in PLACE_FACTORS
+        ],
         need=need_summary(row, row.task_id),
     )
 
@@ -170,8 +178,17 @@ async def _check_still_eligible(tx: Tx, row: Any) -> None:
         raise NotEligible(f"you no longer meet this need: {', '.join(blocking)}")
 
 
+async def one_at_a_time(tx: Tx) -> None:
+    """Serialise a volunteer's own accepts and claims (different needs lock different rows),
+    so two at once cannot both pass the cap and clash checks."""
+    await tx.conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:v))"), {"v": str(tx.principal.user_id)}
+    )
+
+
 async def accept(tx: Tx, offer_id: UUID) -> Assignment:
     now = datetime.now(UTC)
+    await one_at_a_time(tx)
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
     # Unlocked checks first: once a need is full, the losers of a race answer at once

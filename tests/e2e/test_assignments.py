@@ -261,3 +261,27 @@ async def test_a_series_is_offered_whole_to_one_volunteer_first(
     assert await world.count("assignments", "status = 'accepted'") == 2
     assert await world.count("tasks", "filled = 1") == 2
     assert await world.count("offers") == 1  # nobody else was alerted
+
+
+async def test_an_exclusion_withdraws_live_offers_and_ends_assignments(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, slots=2))
+    task_id = r.json()["task"]["id"]
+    offer0 = await offer_for(client, world, "vol-0")
+    offer1 = await offer_for(client, world, "vol-1")
+    r = await client.post(f"/v1/offers/{offer1['id']}/accept", headers=world.headers("vol-1"))
+    assignment = r.json()["id"]
+    url = f"/v1/clients/{ctx['client']['id']}/exclusions"
+    for name in ("vol-0", "vol-1"):
+        body = {"volunteer_id": str(ctx["vols"][name]), "reason": "Client asked"}
+        assert (await client.post(url, headers=ctx["caseworker"], json=body)).status_code == 201
+    r = await client.post(f"/v1/offers/{offer0['id']}/accept", headers=world.headers("vol-0"))
+    assert r.status_code == 409  # withdrawn: the excluded volunteer cannot take it
+    r = await client.get(
+        f"/v1/volunteers/me/assignments/{assignment}", headers=world.headers("vol-1")
+    )
+    assert r.json()["status"] == "cancelled"
+    assert r.json()["client"] is None
+    task = (await client.get(f"/v1/tasks/{task_id}", headers=ctx["caseworker"])).json()
+    assert task["filled"] == 0

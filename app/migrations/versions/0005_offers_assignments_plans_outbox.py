@@ -448,6 +448,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS codeliver_volunteer_record(uuid, uuid)")
     op.execute("DROP POLICY IF EXISTS tasks_volunteer ON tasks")
     op.execute("DROP POLICY IF EXISTS tasks_open_calls_read ON tasks")
     op.execute("DROP POLICY IF EXISTS clients_assigned_volunteer ON clients")

@@ -1,4 +1,4 @@
-"""Outbox counts by status for /metrics (dead letters alert), readable by the app's role.
+"""Outbox counts by status for /metrics; client exclusions checkable on volunteers' paths.
 
 Revision ID: 0007
 Revises: 0006
@@ -27,6 +27,16 @@ CREATE FUNCTION codeliver_outbox_counts() RETURNS TABLE (status text, messages b
 $$;
 REVOKE ALL ON FUNCTION codeliver_outbox_counts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION codeliver_outbox_counts() TO {RW_ROLE};
+
+-- Volunteers may not read client exclusions (staff data), yet their own accept, claim and
+-- feed must honour them: a yes/no for one (client, volunteer) pair.
+CREATE FUNCTION codeliver_is_excluded(p_client uuid, p_user uuid) RETURNS boolean
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT EXISTS (SELECT 1 FROM client_exclusions
+                  WHERE client_id = p_client AND volunteer_id = p_user)
+$$;
+REVOKE ALL ON FUNCTION codeliver_is_excluded(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION codeliver_is_excluded(uuid, uuid) TO {RW_ROLE};
 """
 
 
@@ -37,3 +47,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS codeliver_outbox_counts()")
+    op.execute("DROP FUNCTION IF EXISTS codeliver_is_excluded(uuid, uuid)")
