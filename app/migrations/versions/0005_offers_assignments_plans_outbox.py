@@ -21,6 +21,13 @@ depends_on = None
 RW_ROLE = "codeliver_rw"
 STAFF = "org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin()"
 ME = "codeliver_user_id()"
+# The needs a volunteer reaches: offered to them, theirs, or an open call of their
+# organisation. They read those and update their fill counts; they never insert needs.
+VOLUNTEER_REACH = f"""
+  EXISTS (SELECT 1 FROM offers o WHERE o.task_id = tasks.id AND o.volunteer_id = {ME})
+  OR EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = tasks.id AND a.volunteer_id = {ME})
+  OR (dispatch = 'open_call' AND status IN ('open', 'partially_filled')
+      AND org_id = ANY (codeliver_active_org_ids()))"""
 
 # Volunteers reach a need only through their own offer or assignment, or as an open call of
 # an organisation they are approved in; the controllers decide which columns they see. An
@@ -40,11 +47,8 @@ CREATE POLICY assignments_staff ON assignments FOR ALL USING ({STAFF}) WITH CHEC
 CREATE POLICY assignments_self ON assignments FOR ALL USING (volunteer_id = {ME})
   WITH CHECK (volunteer_id = {ME} AND org_id = ANY (codeliver_active_org_ids()));
 
-CREATE POLICY tasks_volunteer ON tasks FOR ALL USING (
-  EXISTS (SELECT 1 FROM offers o WHERE o.task_id = tasks.id AND o.volunteer_id = {ME})
-  OR EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = tasks.id AND a.volunteer_id = {ME})
-  OR (dispatch = 'open_call' AND status IN ('open', 'partially_filled')
-      AND org_id = ANY (codeliver_active_org_ids())))
+CREATE POLICY tasks_volunteer_read ON tasks FOR SELECT USING ({VOLUNTEER_REACH});
+CREATE POLICY tasks_volunteer_fill ON tasks FOR UPDATE USING ({VOLUNTEER_REACH})
   WITH CHECK (org_id = ANY (codeliver_active_org_ids()));
 CREATE POLICY tasks_open_calls_read ON tasks FOR SELECT
   USING (dispatch = 'open_call' AND org_id = ANY (codeliver_active_org_ids()));
@@ -449,7 +453,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS codeliver_volunteer_record(uuid, uuid)")
-    op.execute("DROP POLICY IF EXISTS tasks_volunteer ON tasks")
+    op.execute("DROP POLICY IF EXISTS tasks_volunteer_read ON tasks")
+    op.execute("DROP POLICY IF EXISTS tasks_volunteer_fill ON tasks")
     op.execute("DROP POLICY IF EXISTS tasks_open_calls_read ON tasks")
     op.execute("DROP POLICY IF EXISTS clients_assigned_volunteer ON clients")
     op.execute("DROP FUNCTION IF EXISTS codeliver_volunteer_load(uuid, tstzrange, tstzmultirange)")
