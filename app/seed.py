@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.db.tables import (
     clients,
+    devices,
     memberships,
     organisations,
     tasks,
@@ -210,6 +211,20 @@ async def _seed_volunteers(conn: AsyncConnection, numbers: range, org_ids: list[
             }
             for p in new
             for i in p.orgs
+        ],
+    )
+    # A phone each, so `make run` shows the pushes the cascade sends (the log transport
+    # prints them; with real Firebase settings FCM would refuse these tokens and they go).
+    await conn.execute(
+        insert(devices).on_conflict_do_nothing(),
+        [
+            {
+                "user_id": ids[p.subject],
+                "token": f"demo-device-{p.subject}",
+                "token_kind": "token",
+                "platform": ("android", "ios")[n % 2],
+            }
+            for n, p in enumerate(new)
         ],
     )
     now = datetime.now(UTC)

@@ -67,13 +67,9 @@ class Transport(Protocol):
 class LogTransport:
     """For `make run` without Firebase credentials: every push goes to the log."""
 
-    def __init__(self) -> None:
-        self.sent: list[Push] = []
-
     async def send(self, pushes: Sequence[Push], now: datetime) -> list[Outcome]:
         for p in pushes:
             log.info("push", platform=p.platform, urgent=p.urgent, **p.data)
-        self.sent.extend(pushes)
         return [Outcome(Result.OK) for _ in pushes]
 
     async def close(self) -> None:
