@@ -63,6 +63,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Maps: cells and points describing fewer clients than this are suppressed; an optional
     # raster base map for the coordinator's page ({z}/{x}/{y} template).
     coverage_k_min: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
+    # The worker recomputes each organisation's supply snapshot this often; maps of the
+    # current week read a snapshot up to the max age old, else compute their view on the spot.
+    coverage_refresh_s: Annotated[float, msgspec.Meta(ge=5, le=86_400)] = 120.0
+    coverage_snapshot_max_age_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 600.0
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
     # Logs

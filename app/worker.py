@@ -32,6 +32,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     """The standing jobs; with settings, the push dispatcher too."""
     from app import idempotency
     from app.assignments import open_calls
+    from app.coverage import supply
     from app.offers import cascade
     from app.service_areas import alerts
     from app.volunteers import schedule
@@ -45,6 +46,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
         Job("coverage-gap-alerts", 60, alerts.run_gap_alerts),
+        Job("coverage-snapshots", (settings or Settings()).coverage_refresh_s, supply.refresh_all),
     ]
 
 

@@ -1,13 +1,14 @@
-"""Supply and demand per hexagon, computed in PostGIS.
+"""Supply and demand per hexagon: the SQL half (the arithmetic half is geo.hexgrid).
 
-Cells come from ST_HexagonGrid in Web Mercator (EPSG:3857), anchored at the projection's
-origin, so a cell's (i, j) is the same in every bounding box and every tile. Supply: approved
-volunteers of the organisations whose travel disc reaches the cell (each volunteer generates
-only the cells inside their disc, clipped to the view, so the work grows with reach, not with
-volunteers x cells), weighted by their available hours in the period. Demand: open and
-partially filled in-person needs at their coarse locations. A cell whose demand would describe
-fewer than k clients carries no demand figures (`suppressed`), and need points are grouped by
-coarse location with the same rule: never an exact address, never a lone client.
+Cells are PostGIS's ST_HexagonGrid in Web Mercator (EPSG:3857), anchored at the projection's
+origin, so a cell's (i, j) is the same in every bounding box and every tile. Supply (approved
+volunteers of the organisations whose travel radius reaches the cell's centre, weighted by
+their available hours in the period) is computed by geo.hexgrid from the rows `volunteers`
+returns, or read from the worker's snapshot; it reaches the statements below as arrays.
+Demand: open and partially filled in-person needs at their coarse locations. A cell whose
+demand would describe fewer than k clients carries no demand figures (`suppressed`), and need
+points are grouped by coarse location with the same rule: never an exact address, never a
+lone client.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-MERCATOR_HALF = 20_037_508.342789244
+from geo.hexgrid import MERCATOR_HALF, Supply, Volunteers, Window, hex_size
+
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 16
 MVT_EXTENT = 4096
-
-
-def hex_size(resolution: int) -> float:
-    """Edge length (= circumradius) of a cell, in Web Mercator metres: halves per level."""
-    return float(MERCATOR_HALF / 2**resolution)
+MAX_TRAVEL_M = 200_000  # volunteers' travel radius is capped at 200 km
 
 
 def hex_area(resolution: int) -> float:
@@ -55,38 +54,112 @@ class Scope:
         }
 
 
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """A tile's west, south, east, north in EPSG:3857 metres (ST_TileEnvelope's)."""
+    step = 2 * MERCATOR_HALF / 2**z
+    west, north = -MERCATOR_HALF + x * step, MERCATOR_HALF - y * step
+    return west, north - step, west + step, north
+
+
+def to_degrees(x: float, y: float) -> tuple[float, float]:
+    lon = math.degrees(x / MERCATOR_HALF * math.pi)
+    lat = math.degrees(2 * math.atan(math.exp(y / MERCATOR_HALF * math.pi)) - math.pi / 2)
+    return lon, lat
+
+
+# The approved volunteers of the organisations (each once), with their available hours in the
+# period; with a box, only those whose radius reaches it (the first test uses the index).
+VOLUNTEERS_SQL = text("""
+SELECT ST_X(v.home::geometry) AS lon, ST_Y(v.home::geometry) AS lat, v.max_travel_km AS km,
+       (v.on_duty AND coalesce(v.on_duty_until > now(), true))::int AS on_duty,
+       coalesce((SELECT sum(extract(epoch FROM upper(a.span * tstzrange(:start, :end))
+                                             - lower(a.span * tstzrange(:start, :end))))
+                   FROM volunteer_availability a
+                  WHERE a.user_id = v.user_id AND a.span && tstzrange(:start, :end)), 0)
+         / 3600.0 AS hours
+  FROM volunteers v
+ WHERE EXISTS (SELECT 1 FROM memberships m
+                WHERE m.user_id = v.user_id AND m.role = 'volunteer'
+                  AND m.status = 'approved' AND m.org_id = ANY (CAST(:org_ids AS uuid[])))
+   AND (CAST(:west AS float8) IS NULL
+        OR (ST_DWithin(v.home, ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography,
+                       :reach)
+            AND ST_DWithin(v.home, ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography,
+                           v.max_travel_km * 1000)))
+""")
+
+
+async def volunteers(
+    conn: AsyncConnection, scope: Scope, near: tuple[float, float, float, float] | None
+) -> Volunteers:
+    """`near`: a lon/lat box, or None for all of the organisations' volunteers."""
+    box = dict(zip(("west", "south", "east", "north"), near or (None,) * 4, strict=True))
+    await conn.execute(NO_JIT)
+    rows = (
+        await conn.execute(VOLUNTEERS_SQL, scope.params() | box | {"reach": MAX_TRAVEL_M})
+    ).all()
+    columns = list(zip(*rows, strict=True)) or [()] * 5
+    lon, lat, km, hours = (np.array(columns[k], dtype=np.float64) for k in (0, 1, 2, 4))
+    return Volunteers.from_degrees(lon, lat, km, np.array(columns[3], dtype=np.int64), hours)
+
+
+READ_SNAPSHOT_SQL = text("""
+SELECT i, j, volunteers, on_duty, supply_hours FROM coverage_supply
+ WHERE org_id = :org_id AND resolution = :resolution
+   AND i BETWEEN :i0 AND :i1 AND j BETWEEN :j0 AND :j1
+""")
+
+
+async def read_snapshot(
+    conn: AsyncConnection, org_id: UUID, resolution: int, window: Window
+) -> Supply:
+    params = {"org_id": org_id, "resolution": resolution} | window.__dict__
+    rows = (await conn.execute(READ_SNAPSHOT_SQL, params)).all()
+    if not rows:
+        return Supply.empty()
+    i, j, vols, duty, hours = (np.array(c) for c in zip(*rows, strict=True))
+    as_int = np.int64
+    return Supply(
+        i.astype(as_int),
+        j.astype(as_int),
+        vols.astype(as_int),
+        duty.astype(as_int),
+        hours.astype(np.float64),
+    )
+
+
+WRITE_SNAPSHOT_SQL = text("""
+INSERT INTO coverage_supply (org_id, resolution, i, j, volunteers, on_duty, supply_hours)
+SELECT :org_id, :resolution, s.* FROM unnest(
+  CAST(:i AS int[]), CAST(:j AS int[]), CAST(:volunteers AS int[]), CAST(:on_duty AS int[]),
+  CAST(:hours AS float8[])) AS s
+""")
+
+
+async def write_snapshot(
+    conn: AsyncConnection, org_id: UUID, resolution: int, cells: Supply
+) -> None:
+    await conn.execute(
+        WRITE_SNAPSHOT_SQL, {"org_id": org_id, "resolution": resolution} | _arrays(cells, "")
+    )
+
+
+def _arrays(cells: Supply, prefix: str) -> dict[str, list[Any]]:
+    return {
+        f"{prefix}i": cells.i.tolist(),
+        f"{prefix}j": cells.j.tolist(),
+        f"{prefix}volunteers": cells.volunteers.tolist(),
+        f"{prefix}on_duty": cells.on_duty.tolist(),
+        f"{prefix}hours": np.round(cells.hours, 3).tolist(),
+    }
+
+
 ENV_BBOX = "ST_Transform(ST_MakeEnvelope(:west, :south, :east, :north, 4326), 3857)"
 ENV_TILE = "ST_TileEnvelope(:z, :x, :y)"
 
-# {env}: the view in EPSG:3857. Cells and need points, with the k rule applied.
-_SOURCES = """
+# {env}: the view in EPSG:3857. Need points, with the k rule applied.
+_NEEDS = """
 WITH env AS (SELECT {env} AS g, tstzrange(:start, :end) AS period),
-avail AS (
-  SELECT a.user_id, sum(extract(epoch FROM upper(a.span * env.period)
-                                         - lower(a.span * env.period))) / 3600.0 AS hours
-    FROM volunteer_availability a, env
-   WHERE a.span && env.period
-   GROUP BY a.user_id
-),
-vols AS MATERIALIZED (
-  SELECT ST_Transform(v.home::geometry, 3857) AS p,
-         v.max_travel_km * 1000 / cos(radians(ST_Y(v.home::geometry))) AS r,
-         v.on_duty AND coalesce(v.on_duty_until > now(), true) AS on_duty,
-         coalesce(avail.hours, 0) AS hours
-    FROM volunteers v LEFT JOIN avail ON avail.user_id = v.user_id
-   WHERE EXISTS (SELECT 1 FROM memberships m
-                  WHERE m.user_id = v.user_id AND m.role = 'volunteer'
-                    AND m.status = 'approved' AND m.org_id = ANY (CAST(:org_ids AS uuid[])))
-),
-supply AS (
-  SELECT h.i, h.j, count(*) AS volunteers, count(*) FILTER (WHERE vols.on_duty) AS on_duty,
-         sum(vols.hours) AS supply_hours
-    FROM vols CROSS JOIN env
-   CROSS JOIN LATERAL ST_HexagonGrid(
-         :size, ST_Intersection(ST_Expand(vols.p, vols.r), env.g)) AS h
-   WHERE ST_Expand(vols.p, vols.r) && env.g AND ST_DWithin(h.geom, vols.p, vols.r)
-   GROUP BY h.i, h.j
-),
 needs AS (
   SELECT t.client_id, ST_Transform(t.coarse_location::geometry, 3857) AS p,
          t.slots - t.filled AS open_slots,
@@ -98,6 +171,23 @@ needs AS (
      AND t.windows && env.period
      AND ST_Intersects(ST_Transform(t.coarse_location::geometry, 3857), env.g)
 ),
+need_points AS (
+  SELECT p, count(*) AS needs, sum(open_slots) AS open_slots,
+         round(sum(hours)::numeric, 1)::float8 AS demand_hours
+    FROM needs GROUP BY p
+  HAVING count(DISTINCT client_id) = 0 OR count(DISTINCT client_id) >= :k
+)
+"""
+
+# ... and cells: supply from the arrays, demand from the needs, the k rule, the gap.
+_SOURCES = (
+    _NEEDS
+    + """,
+supply AS (
+  SELECT * FROM unnest(CAST(:s_i AS int[]), CAST(:s_j AS int[]), CAST(:s_volunteers AS int[]),
+                       CAST(:s_on_duty AS int[]), CAST(:s_hours AS float8[]))
+         AS s(i, j, volunteers, on_duty, supply_hours)
+),
 demand AS (
   SELECT h.i, h.j, count(*) AS needs, sum(open_slots) AS open_slots,
          sum(needs.hours) AS demand_hours, count(DISTINCT client_id) AS clients
@@ -107,12 +197,14 @@ demand AS (
    GROUP BY h.i, h.j
 ),
 cells AS (
-  SELECT i, j, ST_SetSRID(ST_Hexagon(:size, i, j), 3857) AS geom,
+  SELECT i, j, c.geom,
          coalesce(s.volunteers, 0) AS volunteers, coalesce(s.on_duty, 0) AS on_duty,
          round(coalesce(s.supply_hours, 0)::numeric, 1)::float8 AS supply_hours,
          d.clients BETWEEN 1 AND :k - 1 AS suppressed,
          d.needs, d.open_slots, round(d.demand_hours::numeric, 1)::float8 AS demand_hours
     FROM supply s FULL JOIN demand d USING (i, j)
+   CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_Hexagon(:size, i, j), 3857) AS geom) AS c, env
+   WHERE ST_Intersects(c.geom, env.g)
 ),
 shown AS (
   SELECT i, j, geom, volunteers, on_duty, supply_hours, coalesce(suppressed, false) AS suppressed,
@@ -120,15 +212,9 @@ shown AS (
          CASE WHEN suppressed THEN NULL ELSE coalesce(open_slots, 0) END AS open_slots,
          CASE WHEN suppressed THEN NULL ELSE coalesce(demand_hours, 0) END AS demand_hours
     FROM cells
-),
-need_points AS (
-  SELECT p, count(*) AS needs, sum(open_slots) AS open_slots,
-         round(sum(hours)::numeric, 1)::float8 AS demand_hours
-    FROM needs GROUP BY p
-  HAVING count(DISTINCT client_id) = 0 OR count(DISTINCT client_id) >= :k
 )
 """
-
+)
 _HEX_COLUMNS = """
   i, j, volunteers, on_duty, supply_hours, suppressed, needs, open_slots, demand_hours,
   CASE WHEN suppressed THEN NULL ELSE demand_hours - supply_hours END AS gap_hours
@@ -142,7 +228,7 @@ HEXES_SQL = text(
 )
 
 NEEDS_SQL = text(
-    _SOURCES.format(env=ENV_BBOX)
+    _NEEDS.format(env=ENV_BBOX)
     + """SELECT needs, open_slots, demand_hours, ST_AsGeoJSON(ST_Transform(p, 4326), 6) AS geometry
   FROM need_points ORDER BY 4"""
 )
@@ -186,18 +272,18 @@ async def hexes(
     scope: Scope,
     bbox: tuple[float, float, float, float],
     resolution: int,
+    supply: Supply,
 ) -> list[Any]:
     params = scope.params() | _bbox(bbox) | {"size": hex_size(resolution)}
     await conn.execute(NO_JIT)
-    return list((await conn.execute(HEXES_SQL, params)).all())
+    return list((await conn.execute(HEXES_SQL, params | _arrays(supply, "s_"))).all())
 
 
 async def need_points(
     conn: AsyncConnection, scope: Scope, bbox: tuple[float, float, float, float]
 ) -> list[Any]:
-    params = scope.params() | _bbox(bbox) | {"size": hex_size(MIN_RESOLUTION)}
     await conn.execute(NO_JIT)
-    return list((await conn.execute(NEEDS_SQL, params)).all())
+    return list((await conn.execute(NEEDS_SQL, scope.params() | _bbox(bbox))).all())
 
 
 def tile_resolution(z: int) -> int:
@@ -205,7 +291,9 @@ def tile_resolution(z: int) -> int:
     return max(MIN_RESOLUTION, min(MAX_RESOLUTION, z + 3))
 
 
-async def tile(conn: AsyncConnection, scope: Scope, z: int, x: int, y: int) -> bytes:
+async def tile(
+    conn: AsyncConnection, scope: Scope, z: int, x: int, y: int, supply: Supply
+) -> bytes:
     params = scope.params() | {"z": z, "x": x, "y": y, "size": hex_size(tile_resolution(z))}
     await conn.execute(NO_JIT)
-    return bytes(await conn.scalar(TILE_SQL, params) or b"")
+    return bytes(await conn.scalar(TILE_SQL, params | _arrays(supply, "s_")) or b"")

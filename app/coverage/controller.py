@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -47,6 +47,13 @@ def _settings(request: Caller) -> Settings:
     return settings
 
 
+def _max_age(request: Caller, at: datetime | None) -> timedelta | None:
+    """Maps of the current week may use the worker's supply snapshot; other weeks may not."""
+    if at is not None:
+        return None
+    return timedelta(seconds=_settings(request).coverage_snapshot_max_age_s)
+
+
 class CoverageController(Controller):
     path = "/v1/coverage"
     tags = ["coverage"]
@@ -69,7 +76,7 @@ class CoverageController(Controller):
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
-            return await service.hexes(tx, scope, box, resolution)
+            return await service.hexes(tx, scope, box, resolution, _max_age(request, at))
 
     @get(
         "/needs",
@@ -111,8 +118,15 @@ class CoverageController(Controller):
             raise InvalidInput.field("y", "the tile row then .mvt, e.g. 10.mvt")
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
-            body, etag = await service.tile(tx, scope, z, x, int(y_text))
-        headers = {"Cache-Control": TILE_CACHE, "ETag": etag, "Vary": "Authorization"}
+            body, etag, as_of = await service.tile(
+                tx, scope, z, x, int(y_text), _max_age(request, at)
+            )
+        headers = {
+            "Cache-Control": TILE_CACHE,
+            "ETag": etag,
+            "Vary": "Authorization",
+            "X-Supply-As-Of": as_of.isoformat(),
+        }
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers=headers, media_type=MVT)
         return Response(body, headers=headers, media_type=MVT)

@@ -48,6 +48,7 @@ class HexCollection(msgspec.Struct, tag_field="type", tag="FeatureCollection"):
     period_start: str
     period_end: str
     k_min: int
+    supply_as_of: str  # when the supply figures were computed (the worker's snapshot, or now)
 
 
 class NeedProperties(msgspec.Struct, kw_only=True):

@@ -1,5 +1,6 @@
 """Use cases for coverage maps: whose data (the caller's staff organisations, or one
-programme's), which period, then the layers from geo.coverage."""
+programme's), which period, the supply (app.coverage.supply), then the layers from
+geo.coverage."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import numpy as np
 from sqlalchemy import select
 
-from app.coverage import metrics
+from app.coverage import metrics, supply
 from app.coverage.schemas import (
     BBox,
     HexCollection,
@@ -26,15 +28,16 @@ from app.coverage.schemas import (
     ProgrammeMetrics,
     check_cell_count,
 )
+from app.coverage.supply import PERIOD
 from app.db.tables import programmes as programmes_table
 from app.db.tenancy import Tx
 from app.errors import Forbidden, InvalidInput
 from app.identity.principal import STAFF
 from app.programmes import service as programmes
 from geo import coverage
-from geo.coverage import Scope
+from geo.coverage import Scope, tile_bounds, tile_resolution
+from geo.hexgrid import mercator
 
-PERIOD = timedelta(days=7)
 MAX_ZOOM = 20
 MAX_METRICS_SPAN = timedelta(days=366)
 MAX_PROGRAMMES = 50
@@ -63,15 +66,21 @@ async def scope_for(tx: Tx, programme_id: UUID | None, at: datetime | None, k_mi
     return Scope(org_ids, programme_id, start, start + PERIOD, k_min)
 
 
-async def hexes(tx: Tx, scope: Scope, bbox: BBox, resolution: int) -> HexCollection:
+async def hexes(
+    tx: Tx, scope: Scope, bbox: BBox, resolution: int, max_age: timedelta | None
+) -> HexCollection:
+    """`max_age`: how old a supply snapshot may be (None: compute, as for another week)."""
     check_cell_count(bbox, resolution)
-    rows = await coverage.hexes(tx.conn, scope, bbox, resolution)
+    (west, east), (south, north) = mercator(np.array(bbox[::2]), np.array(bbox[1::2]))
+    found = await supply.for_view(tx, scope, resolution, (west, south, east, north), max_age)
+    rows = await coverage.hexes(tx.conn, scope, bbox, resolution, found.cells)
     return HexCollection(
         features=[_hex_feature(row) for row in rows],
         resolution=resolution,
         period_start=scope.start.isoformat(),
         period_end=scope.end.isoformat(),
         k_min=scope.k_min,
+        supply_as_of=found.as_of.isoformat(),
     )
 
 
@@ -117,11 +126,15 @@ def check_tile(z: int, x: int, y: int) -> None:
             raise InvalidInput.field(name, f"must be within [0, {2**z - 1}] at zoom {z}")
 
 
-async def tile(tx: Tx, scope: Scope, z: int, x: int, y: int) -> tuple[bytes, str]:
-    """The tile and its ETag (a digest of the bytes: equal tiles, equal tags)."""
+async def tile(
+    tx: Tx, scope: Scope, z: int, x: int, y: int, max_age: timedelta | None
+) -> tuple[bytes, str, datetime]:
+    """The tile, its ETag (a digest of the bytes: equal tiles, equal tags) and the time its
+    supply figures were computed."""
     check_tile(z, x, y)
-    body = await coverage.tile(tx.conn, scope, z, x, y)
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    found = await supply.for_view(tx, scope, tile_resolution(z), tile_bounds(z, x, y), max_age)
+    body = await coverage.tile(tx.conn, scope, z, x, y, found.cells)
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', found.as_of
 
 
 async def metrics_report(

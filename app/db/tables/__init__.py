@@ -6,7 +6,7 @@ migration; a test fails if a table with `org_id` lacks it.
 
 from app.db.tables.base import metadata
 from app.db.tables.casework import clients, tasks
-from app.db.tables.coverage import service_areas
+from app.db.tables.coverage import coverage_snapshots, coverage_supply, service_areas
 from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
 from app.db.tables.matching import (
     assignments,
@@ -30,6 +30,8 @@ __all__ = [
     "audit_log",
     "client_exclusions",
     "clients",
+    "coverage_snapshots",
+    "coverage_supply",
     "devices",
     "idempotency_keys",
     "invitations",

@@ -1,4 +1,5 @@
-"""Service areas: coordinators' polygons, with the state of their gap alert (0006)."""
+"""Service areas: coordinators' polygons, with the state of their gap alert (0006); the
+worker's supply snapshots behind the coverage maps (0008)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import UUID
 
 from app.db.tables.base import created_at, id_column, metadata, org_id_column, updated_at, user_ref
 
@@ -42,4 +47,36 @@ service_areas = Table(
     CheckConstraint("alerted_at IS NULL OR gap_since IS NOT NULL", name="alert_needs_gap"),
 )
 
-__all__ = ["service_areas"]
+# One organisation's supply on the hexagon grid, for the period starting at `period_start`:
+# every resolution, recomputed whole by the worker (app/coverage/supply.py) and swapped in one
+# transaction. Tiles and hexagons for the current week read it instead of recomputing.
+coverage_snapshots = Table(
+    "coverage_snapshots",
+    metadata,
+    Column(
+        "org_id",
+        UUID(as_uuid=True),
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("period_end", DateTime(timezone=True), nullable=False),
+    Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    Column("volunteers", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+)
+
+coverage_supply = Table(
+    "coverage_supply",
+    metadata,
+    org_id_column(),
+    Column("resolution", SmallInteger, nullable=False),
+    Column("i", Integer, nullable=False),
+    Column("j", Integer, nullable=False),
+    Column("volunteers", Integer, nullable=False),
+    Column("on_duty", Integer, nullable=False),
+    Column("supply_hours", Float, nullable=False),
+    PrimaryKeyConstraint("org_id", "resolution", "i", "j"),
+)
+
+__all__ = ["coverage_snapshots", "coverage_supply", "service_areas"]

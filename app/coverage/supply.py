@@ -1,0 +1,127 @@
+"""Supply for a map view, and the worker's snapshots of it.
+
+Supply is the costly half of a coverage map: every volunteer whose radius reaches a cell. The
+worker recomputes each organisation's supply for the coming week on every resolution
+(`refresh_all`, every `coverage_refresh_s`) and swaps it in whole, in one transaction. A view
+of the current week for one organisation reads the snapshot when it is fresh enough; any other
+view (another week, the staff of several organisations at once, a stale or missing snapshot)
+computes the supply of the volunteers who reach it, on the spot: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import structlog
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tables import coverage_snapshots, coverage_supply, organisations
+from app.db.tenancy import Tx
+from geo import coverage
+from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION, Scope, to_degrees
+from geo.hexgrid import Supply, Volunteers, Window, hex_size, supply
+
+PERIOD = timedelta(days=7)
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ViewSupply:
+    cells: Supply
+    as_of: datetime  # when they were computed (a snapshot's period starts then)
+
+
+async def for_view(
+    tx: Tx,
+    scope: Scope,
+    resolution: int,
+    box: tuple[float, float, float, float],
+    max_age: timedelta | None,
+) -> ViewSupply:
+    """`box`: west, south, east, north in EPSG:3857 metres. `max_age`: how old a snapshot
+    may be to answer (None: the view is not of the current week, compute it)."""
+    size = hex_size(resolution)
+    window = Window.around(size, *box)
+    now = datetime.now(UTC)
+    if max_age is not None and len(scope.org_ids) == 1:
+        snapshot = (
+            await tx.conn.execute(
+                select(coverage_snapshots).where(coverage_snapshots.c.org_id == scope.org_ids[0])
+            )
+        ).first()
+        if snapshot is not None and now - snapshot.refreshed_at <= max_age:
+            cells = await coverage.read_snapshot(tx.conn, scope.org_ids[0], resolution, window)
+            return ViewSupply(cells, snapshot.refreshed_at)
+    west, south = to_degrees(box[0], box[1])
+    east, north = to_degrees(box[2], box[3])
+    async with tx.reads() as conn:  # the scope is authorised: the caller's staff orgs
+        volunteers = await coverage.volunteers(conn, scope, (west, south, east, north))
+    cells = await asyncio.to_thread(lambda: supply(size, volunteers).within(window))
+    return ViewSupply(cells, now)
+
+
+def all_resolutions(volunteers: Volunteers) -> dict[int, Supply]:
+    return {
+        resolution: supply(hex_size(resolution), volunteers)
+        for resolution in range(MIN_RESOLUTION, MAX_RESOLUTION + 1)
+    }
+
+
+async def refresh(engine: AsyncEngine, org_id: UUID, now: datetime | None = None) -> int:
+    """Recompute one organisation's snapshot; returns the cells written. The engine logs in
+    as the system: it reads every volunteer of the organisation and writes the snapshot."""
+    now = now or datetime.now(UTC)
+    began = time.perf_counter()
+    async with engine.connect() as conn:
+        volunteers = await coverage.volunteers(
+            conn, Scope([org_id], None, now, now + PERIOD, 0), None
+        )
+        await conn.rollback()
+    grids = await asyncio.to_thread(all_resolutions, volunteers)
+    async with engine.begin() as conn:
+        # One writer per organisation at a time; a newer snapshot is never replaced by an older.
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended('coverage:' || :org, 0))"),
+            {"org": str(org_id)},
+        )
+        newer = await conn.scalar(
+            select(coverage_snapshots.c.refreshed_at).where(
+                coverage_snapshots.c.org_id == org_id, coverage_snapshots.c.refreshed_at >= now
+            )
+        )
+        if newer is not None:
+            return 0
+        await conn.execute(delete(coverage_supply).where(coverage_supply.c.org_id == org_id))
+        for resolution, cells in grids.items():
+            if len(cells):
+                await coverage.write_snapshot(conn, org_id, resolution, cells)
+        values = {
+            "period_start": now,
+            "period_end": now + PERIOD,
+            "refreshed_at": now,
+            "volunteers": len(volunteers),
+            "seconds": round(time.perf_counter() - began, 3),
+        }
+        await conn.execute(
+            insert(coverage_snapshots)
+            .values(org_id=org_id, **values)
+            .on_conflict_do_update(index_elements=["org_id"], set_=values)
+        )
+    return sum(len(cells) for cells in grids.values())
+
+
+async def refresh_all(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        org_ids = list((await conn.scalars(select(organisations.c.id))).all())
+    for org_id in org_ids:
+        began = time.perf_counter()
+        cells = await refresh(engine, org_id)
+        log.debug(
+            "coverage snapshot", org_id=str(org_id), cells=cells, s=time.perf_counter() - began
+        )
