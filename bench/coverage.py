@@ -1,12 +1,17 @@
-"""Coverage layers on the demo borough: the hexagon GeoJSON and vector tiles, p50/p99.
+"""Coverage layers: the hexagon GeoJSON and vector tiles, from the worker's snapshot and
+computed on the spot, p50/p99, with the snapshot's refresh time.
 
-    .venv/bin/python -m bench.coverage [--volunteers 2000] [--requests 60]
+    .venv/bin/python -m bench.coverage [--volunteers 2000,1000000] [--requests 60]
+                                       [--live-requests 10] [--fresh]
 
-Starts a private cluster under .state/bench-pg, seeds the demo borough (idempotent), then
-measures, interleaved, through the whole HTTP stack as the Reading council coordinator:
-  hexes r13/r14   GET /v1/coverage/hexes over the town (~0.25 x 0.12 degrees)
-  tile z12..z14   GET /v1/coverage/tiles/{z}/{x}/{y}.mvt on the town centre
-  raw tile z13    the tile's SQL alone on an owner connection (no HTTP, no tenancy)
+For each size: a database `coverage_<size>` in the cluster under .state/bench-pg, seeded with
+the demo borough (kept between runs: seeding 1M takes minutes; --fresh re-creates it). Then
+one refresh of the Reading council's snapshot (the worker's job, timed), and, interleaved,
+through `codeliver serve` (real uvicorn) as the council's coordinator:
+  hexes r13/r14    GET /v1/coverage/hexes over the town (0.25 x 0.12 degrees)
+  tile z11..z14    GET /v1/coverage/tiles/{z}/{x}/{y}.mvt on the town centre
+  ... live         the same with `at` (another period: no snapshot, computed on the spot)
+  raw tile z13     geo.coverage's snapshot read and tile statement alone (owner, no HTTP)
 Feature counts come from decoding the responses.
 """
 
@@ -17,33 +22,25 @@ import asyncio
 import math
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import httpx
 import mapbox_vector_tile
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.coverage.service import PERIOD
-from app.db.migrate import upgrade
-from app.db.tables import organisations
-from app.factory import create_app
-from app.identity.tokens import DevIssuer
+from app.coverage import supply
+from app.db.tables import organisations, volunteers
 from app.seed import TOWN_CENTRE, seed
-from app.settings import Environment, Settings
+from bench.common import fresh_database, pct, served, start_cluster, token
 from geo import coverage
-from geo.coverage import Scope
-from infra.localdb import LocalCluster
+from geo.coverage import Scope, tile_bounds, tile_resolution
+from geo.hexgrid import Window, hex_size
 
-ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "demo-coordinator-reading-council"
 BBOX = "-1.10,51.40,-0.85,51.52"
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+ZOOMS = (11, 12, 13, 14)
 
 
 def tile_of(z: int) -> tuple[int, int]:
@@ -53,82 +50,120 @@ def tile_of(z: int) -> tuple[int, int]:
     return int((lon + 180) / 360 * n), int(y)
 
 
-async def main(volunteers: int, requests: int) -> None:
-    cluster = LocalCluster(ROOT / ".state" / "bench-pg", durable=False)
-    state = cluster.start()
-    await asyncio.to_thread(upgrade, state.url(owner=True))
-    t0 = time.perf_counter()
-    await seed(state.url(owner=True), volunteers=volunteers, progress=False)
-    print(f"seeded {volunteers} volunteers in {time.perf_counter() - t0:.1f} s")
-    settings = Settings(
-        env=Environment.TEST,
-        state_dir=ROOT / ".state" / "bench",
-        rate_limit_per_minute=0,
-        log_level="WARNING",
-    )
-    headers = {
-        "Authorization": "Bearer "
-        + DevIssuer(settings.state_dir / "dev-issuer.pem").issue(SUBJECT, ttl_s=3600)
-    }
-    owner = create_async_engine(state.url(owner=True))
+def _features(body: bytes) -> int:
+    return sum(len(layer["features"]) for layer in mapbox_vector_tile.decode(body).values())
+
+
+async def _prepared(size: int, fresh: bool) -> tuple[str, str]:
+    cluster, state = start_cluster()
+    name = f"coverage_{size}"
+    owner_url = state.url(owner=True, database=name)
+    seeded = 0
+    exists = name in cluster.psql("SELECT datname FROM pg_database").split()
+    if not fresh and exists:
+        engine = create_async_engine(owner_url)
+        async with engine.connect() as conn:
+            seeded = await conn.scalar(select(func.count()).select_from(volunteers)) or 0
+        await engine.dispose()
+    if seeded < size:
+        await fresh_database(cluster, name)
+        t0 = time.perf_counter()
+        await seed(owner_url, volunteers=size, progress=False)
+        print(f"seeded {size} volunteers in {time.perf_counter() - t0:.0f} s")
+    return owner_url, state.url(database=name)
+
+
+async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> None:
+    owner_url, app_url = await _prepared(size, fresh)
+    owner = create_async_engine(owner_url)
     async with owner.connect() as conn:
         org_id = await conn.scalar(
             select(organisations.c.id).where(organisations.c.slug == "reading-council")
         )
-    now = datetime.now(UTC)
-    scope = Scope([org_id], None, now, now + PERIOD, 3)
+    assert org_id is not None
+    t0 = time.perf_counter()
+    cells = await supply.refresh(owner, org_id)
+    refresh_s = time.perf_counter() - t0
     samples: dict[str, list[float]] = defaultdict(list)
     features: dict[str, int] = {}
-    app = create_app(settings, database_url=state.url())
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as client,
-    ):
-        for i in range(requests + 5):
-            for resolution in (13, 14):
-                name = f"hexes r{resolution}"
-                start = time.perf_counter()
+    headers = {"Authorization": f"Bearer {token(SUBJECT)}"}
+
+    async def sample(name: str, call: Callable[[], Awaitable[int]], keep: bool) -> None:
+        start = time.perf_counter()
+        features[name] = await call()
+        if keep:
+            samples[name].append(time.perf_counter() - start)
+
+    async with served(app_url, owner_url) as client:
+
+        def hexes(resolution: int, params: dict[str, str]) -> Callable[[], Awaitable[int]]:
+            async def call() -> int:
                 r = await client.get(
                     "/v1/coverage/hexes",
-                    params={"bbox": BBOX, "resolution": resolution},
+                    params={"bbox": BBOX, "resolution": str(resolution)} | params,
                     headers=headers,
                 )
-                elapsed = time.perf_counter() - start
                 assert r.status_code == 200, r.text
-                features[name] = len(r.json()["features"])
-                if i >= 5:
-                    samples[name].append(elapsed)
-            for z in (12, 13, 14):
+                return len(r.json()["features"])
+
+            return call
+
+        def tile(z: int, params: dict[str, str]) -> Callable[[], Awaitable[int]]:
+            async def call() -> int:
                 x, y = tile_of(z)
-                name = f"tile z{z}"
-                start = time.perf_counter()
-                r = await client.get(f"/v1/coverage/tiles/{z}/{x}/{y}.mvt", headers=headers)
-                elapsed = time.perf_counter() - start
+                r = await client.get(
+                    f"/v1/coverage/tiles/{z}/{x}/{y}.mvt", params=params, headers=headers
+                )
                 assert r.status_code == 200, r.text
-                layers = mapbox_vector_tile.decode(r.content)
-                features[name] = sum(len(layer["features"]) for layer in layers.values())
-                if i >= 5:
-                    samples[name].append(elapsed)
-            x, y = tile_of(13)
+                return _features(r.content)
+
+            return call
+
+        async def raw_tile() -> int:
+            z, (x, y) = 13, tile_of(13)
+            now = datetime.now(UTC)
+            scope = Scope([org_id], None, now, now + supply.PERIOD, 3)
+            resolution = tile_resolution(z)
             async with owner.connect() as conn:
-                start = time.perf_counter()
-                body = await coverage.tile(conn, scope, 13, x, y)
-                elapsed = time.perf_counter() - start
-            features["raw tile z13"] = sum(
-                len(layer["features"]) for layer in mapbox_vector_tile.decode(body).values()
-            )
-            if i >= 5:
-                samples["raw tile z13"].append(elapsed)
+                window = Window.around(hex_size(resolution), *tile_bounds(z, x, y))
+                found = await coverage.read_snapshot(conn, org_id, resolution, window)
+                return _features(await coverage.tile(conn, scope, z, x, y, found))
+
+        for i in range(requests + 5):
+            keep = i >= 5
+            live = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+            with_live = i < live_requests + 5
+            for resolution in (13, 14):
+                await sample(f"hexes r{resolution}", hexes(resolution, {}), keep)
+                if with_live:
+                    await sample(f"hexes r{resolution} live", hexes(resolution, live), keep)
+            for z in ZOOMS:
+                await sample(f"tile z{z}", tile(z, {}), keep)
+                if with_live:
+                    await sample(f"tile z{z} live", tile(z, live), keep)
+            await sample("raw tile z13", raw_tile, keep)
     await owner.dispose()
-    cluster.stop()
-    print(f"{'what':<14} {'features':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, values in samples.items():
-        print(f"{name:<14} {features[name]:>8} {_pct(values, 0.5):8.1f} {_pct(values, 0.99):8.1f}")
+    print(f"\n{size} volunteers: snapshot refresh {refresh_s:.2f} s, {cells} cells, r8..r16")
+    print(f"{'what':<18} {'features':>8} {'n':>4} {'p50 ms':>9} {'p99 ms':>9}")
+    for name in sorted(samples, key=lambda n: (n.split()[0], n.split()[1], "live" in n)):
+        values: list[Any] = samples[name]
+        print(
+            f"{name:<18} {features[name]:>8} {len(values):>4}"
+            f" {pct(values, 0.5):9.1f} {pct(values, 0.99):9.1f}"
+        )
+
+
+async def main(sizes: list[int], requests: int, live_requests: int, fresh: bool) -> None:
+    for size in sizes:
+        await measure(size, requests, live_requests, fresh)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--volunteers", type=int, default=2000)
+    parser.add_argument("--volunteers", default="2000")
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--live-requests", type=int, default=10)
+    parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.volunteers, args.requests))
+    sizes = [int(v) for v in args.volunteers.split(",")]
+    asyncio.run(main(sizes, args.requests, args.live_requests, args.fresh))
