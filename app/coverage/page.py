@@ -133,10 +133,17 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+_NO_SIGN_IN = """  <p id="no-signin">
+    Sign-in is not configured: set CODELIVER_FIREBASE_WEB_API_KEY.
+  </p>
+"""
+
+
 def render_page(settings: Settings) -> str:
     sign_in = _FIREBASE_FORM if settings.firebase_sign_in else ""
     if settings.dev_issuer_enabled:
         sign_in += _DEV_PASTE_BOX
+    sign_in = sign_in or _NO_SIGN_IN
     scripts = (
         '<script src="/static/dist/signin.js"></script>\n' if settings.firebase_sign_in else ""
     )
