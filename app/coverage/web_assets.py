@@ -12,8 +12,10 @@ from litestar.types import ControllerRouterHandler
 
 from app.errors import Unavailable
 
-BUILD_HINT = "build them with `cd web && npm ci && npm run build` (make run does), or point "
-BUILD_HINT += "CODELIVER_WEB_DIR at a folder holding src/, dist/ and node_modules/leaflet/dist/"
+BUILD_HINT = (
+    "build them with `cd web && npm ci && npm run build` (make run does), or point "
+    "CODELIVER_WEB_DIR at a folder holding src/, dist/ and node_modules/leaflet/dist/"
+)
 
 
 def leaflet_dir(web_dir: Path) -> Path:
