@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-WEB_STAMP := web/node_modules/.package-lock.json
+NODE_STAMP := web/node_modules/.package-lock.json
+WEB_STAMP := web/dist/signin.js
 
 .PHONY: run test lint typecheck pytest db-stop lock clean browser
 
@@ -17,11 +18,16 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The map page's JavaScript (Leaflet) from the npm registry, pinned by package-lock.json.
-$(WEB_STAMP): web/package.json web/package-lock.json
+# The map page's JavaScript from the npm registry, pinned by package-lock.json: Leaflet as
+# installed, and the Firebase Auth sign-in bundled by esbuild into web/dist (npm run build).
+$(NODE_STAMP): web/package.json web/package-lock.json
 	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install npm"; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq npm; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+$(WEB_STAMP): $(NODE_STAMP) web/src/signin.js
+	cd web && npm run build --silent
+	touch $(WEB_STAMP)
 
 # Debian's Chromium for the map page test (driven by playwright, never downloaded by it).
 browser:
@@ -57,4 +63,4 @@ lock:
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache web/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache web/node_modules web/dist

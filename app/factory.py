@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.assignments.controller import AssignmentController
 from app.clients.controller import ClientController
 from app.coverage.controller import CoordinatorMetricsController, CoverageController
-from app.coverage.page import CoveragePageController, static_routers
+from app.coverage.page import CoveragePageController
+from app.coverage.web_assets import static_routers
 from app.db.engine import create_engine, database_urls
 from app.db.tenancy import register_system
 from app.events.controller import EventController
@@ -169,7 +170,7 @@ def create_app(
             CoordinatorMetricsController,
             ServiceAreaController,
             CoveragePageController,
-            *static_routers(),
+            *static_routers(settings.web_dir),
         ],
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],

@@ -51,6 +51,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     dev_token_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 12 * 3600
     firebase_project_id: str | None = None
     firebase_credentials: Path | None = None
+    # Firebase Auth sign-in on the map page (the browser's web config; the API key is public).
+    # The emulator URL is for development and tests only: refused in production.
+    firebase_web_api_key: str | None = None
+    firebase_auth_domain: str | None = None  # default: <project id>.firebaseapp.com
+    firebase_auth_emulator_url: str | None = None
     # Push: FCM through firebase-admin when a Firebase project is set (credentials from the
     # file, or application default credentials); otherwise the log transport.
     push_transport: Literal["auto", "fcm", "log"] = "auto"
@@ -69,6 +74,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     coverage_snapshot_max_age_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 600.0
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
+    # The map page's assets: web/src, web/dist (npm run build) and Leaflet from node_modules.
+    web_dir: Path = PROJECT_ROOT / "web"
     # Logs
     log_level: str = "INFO"
     log_json: bool | None = None  # default: JSON in production
@@ -78,6 +85,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.dev_issuer is None:
             return self.env is not Environment.PRODUCTION
         return self.dev_issuer
+
+    @property
+    def firebase_sign_in(self) -> bool:
+        """The map page offers Firebase Auth e-mail/password sign-in."""
+        return self.firebase_web_api_key is not None
 
     @property
     def logs_as_json(self) -> bool:
@@ -120,8 +132,20 @@ def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> S
         message = str(exc)
         field = message.rsplit("$.", 1)[-1].rstrip("`").split("[")[0] if "$." in message else ""
         raise SettingsError(f"{PREFIX}{field.upper()}: {message.split(' - at ')[0]}") from exc
+    _check_firebase_web(settings)
     _check_production(settings, environ)
     return settings
+
+
+def _check_firebase_web(settings: Settings) -> None:
+    if settings.firebase_web_api_key and not settings.firebase_project_id:
+        raise SettingsError(
+            "CODELIVER_FIREBASE_WEB_API_KEY needs CODELIVER_FIREBASE_PROJECT_ID: the API "
+            "accepts only the ID tokens of the project it verifies"
+        )
+    url = settings.firebase_auth_emulator_url
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError("CODELIVER_FIREBASE_AUTH_EMULATOR_URL: must start with http(s)://")
 
 
 def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> None:
@@ -130,6 +154,11 @@ def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[
     if settings.dev_issuer_enabled:
         raise SettingsError(
             "CODELIVER_DEV_ISSUER: the development token issuer must be off in production"
+        )
+    if settings.firebase_auth_emulator_url:
+        raise SettingsError(
+            "CODELIVER_FIREBASE_AUTH_EMULATOR_URL is set: the map page would sign in to an "
+            "emulator, refusing to start in production"
         )
     if environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
         raise SettingsError(

@@ -75,3 +75,24 @@ def test_production_refuses_the_firebase_auth_emulator() -> None:
 def test_production_needs_separate_logins_and_an_identity_provider(missing: str) -> None:
     with pytest.raises(SettingsError, match=missing):
         load_settings({k: v for k, v in PRODUCTION.items() if k != missing})
+
+
+def test_the_page_sign_in_needs_the_project_it_verifies() -> None:
+    with pytest.raises(SettingsError, match="CODELIVER_FIREBASE_PROJECT_ID"):
+        load_settings({"CODELIVER_FIREBASE_WEB_API_KEY": "web-key"})
+    settings = load_settings(
+        {"CODELIVER_FIREBASE_WEB_API_KEY": "web-key", "CODELIVER_FIREBASE_PROJECT_ID": "p"}
+    )
+    assert settings.firebase_sign_in
+
+
+def test_the_auth_emulator_url_is_http_and_never_in_production() -> None:
+    with pytest.raises(SettingsError, match="CODELIVER_FIREBASE_AUTH_EMULATOR_URL"):
+        load_settings({"CODELIVER_FIREBASE_AUTH_EMULATOR_URL": "127.0.0.1:9099"})
+    with pytest.raises(SettingsError, match="CODELIVER_FIREBASE_AUTH_EMULATOR_URL"):
+        load_settings({**PRODUCTION, "CODELIVER_FIREBASE_AUTH_EMULATOR_URL": "http://x:9099"})
+
+
+def test_the_web_folder_is_a_setting() -> None:
+    assert load_settings({}).web_dir.joinpath("src", "coverage.js").is_file()
+    assert load_settings({"CODELIVER_WEB_DIR": "/srv/web"}).web_dir == Path("/srv/web")

@@ -55,17 +55,29 @@
   };
   legend.addTo(map);
 
-  const token = () => $("token").value.trim();
+  // The bearer token: a hosted sign-in's provider (called before every request, so an
+  // expiring ID token is refreshed first), else the development token box.
+  let tokenSource = null;
+  const pasted = () => ($("token") ? $("token").value.trim() : "");
+  const signedIn = () => Boolean(tokenSource || pasted());
+  // Bumped on sign-out: answers to requests made before it are dropped, never drawn.
+  let session = 0;
+  class SignedOut extends Error {}
   async function api(path, params) {
+    const started = session;
     const query = new URLSearchParams(Object.entries(params || {}).filter(([, v]) => v));
+    const token = tokenSource ? await tokenSource() : pasted();
     const response = await fetch(`${path}?${query}`, {
-      headers: { Authorization: `Bearer ${token()}` },
+      headers: { Authorization: `Bearer ${token}` },
     });
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
+      if (started !== session) throw new SignedOut();
       throw new Error(problem.detail || `${response.status} ${response.statusText}`);
     }
-    return response.json();
+    const body = await response.json();
+    if (started !== session) throw new SignedOut();
+    return body;
   }
   const isoDay = (value) => (value ? new Date(value + "T00:00:00Z").toISOString() : "");
   const bbox = () => {
@@ -127,21 +139,46 @@
       $("status").textContent = `${document.body.dataset.hexes} cells`;
       document.body.dataset.state = "ready";
     } catch (error) {
+      if (error instanceof SignedOut) return;
       $("status").textContent = error.message;
       document.body.dataset.state = "error";
     }
   }
 
-  $("token").value = sessionStorage.getItem("codeliver-token") || "";
-  $("signin").addEventListener("click", () => {
-    sessionStorage.setItem("codeliver-token", token());
-    refresh("all");
-  });
-  for (const id of ["programme", "at", "resolution", "from", "to"]) {
-    $(id).addEventListener("change", () => refresh("filters"));
+  function clearData() {
+    session += 1;
+    for (const layer of [hexes, needs, areas]) layer.clearLayers();
+    $("programme").length = 1;
+    $("metrics").innerHTML = "";
+    document.body.dataset.hexes = "0";
+    document.body.dataset.demandHexes = "0";
+    $("status").textContent = "Signed out";
+    document.body.dataset.state = "signed-out";
   }
-  map.on("moveend", () => { if (token()) refresh("layers"); });
-  // Hook for a hosted sign-in (e.g. Firebase Auth): call with an ID token.
-  window.codeliverSignIn = (idToken) => { $("token").value = idToken; $("signin").click(); };
-  if (token()) refresh("all");
+
+  for (const id of ["programme", "at", "resolution", "from", "to"]) {
+    $(id).addEventListener("change", () => { if (signedIn()) refresh("filters"); });
+  }
+  map.on("moveend", () => { if (signedIn()) refresh("layers"); });
+  // A hosted sign-in (dist/signin.js: Firebase Auth) hands over a token provider, an async
+  // function returning a fresh ID token (a plain token string works too), and signs out.
+  window.codeliverSignIn = (source) => {
+    tokenSource = typeof source === "function" ? source : async () => source;
+    refresh("all");
+  };
+  window.codeliverSignOut = () => {
+    tokenSource = null;
+    sessionStorage.removeItem("codeliver-token");
+    if ($("token")) $("token").value = "";
+    clearData();
+  };
+  if ($("token")) {  // development only: the page shows the box when the dev issuer is on
+    $("token").value = sessionStorage.getItem("codeliver-token") || "";
+    $("signin").addEventListener("click", () => {
+      tokenSource = null;  // the pasted token wins over an earlier hosted sign-in
+      sessionStorage.setItem("codeliver-token", pasted());
+      refresh("all");
+    });
+    if (pasted()) refresh("all");
+  }
 })();
