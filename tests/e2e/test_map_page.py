@@ -88,6 +88,7 @@ async def test_the_map_page_draws_and_filters(
             assert await page.locator("path.hex-demand").count() == 1
             assert await page.locator("path.need").count() == 1
             assert "Fill rate" in await page.inner_text("#metrics")
+            assert "volunteers as of" in await page.inner_text("#status")
             await page.screenshot(path=str(SCREENSHOTS / "coverage-all.png"))
 
             await page.select_option("#programme", label="Befriending")

@@ -110,6 +110,7 @@
     needs.clearLayers();
     needs.addData(await api("/v1/coverage/needs", { ...f, bbox: bbox() }));
     document.body.dataset.hexes = String(cells.features.length);
+    document.body.dataset.supplyAsOf = cells.supply_as_of;
     document.body.dataset.demandHexes = String(cells.features.filter((c) => c.properties.needs).length);
   }
   async function loadMetrics() {
@@ -136,7 +137,9 @@
     try {
       if (what === "all") await Promise.all([loadProgrammes(), loadAreas()]);
       await Promise.all([loadLayers(), loadMetrics()]);
-      $("status").textContent = `${document.body.dataset.hexes} cells`;
+      const asOf = new Date(document.body.dataset.supplyAsOf);
+      $("status").textContent = `${document.body.dataset.hexes} cells; volunteers as of ` +
+        asOf.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       document.body.dataset.state = "ready";
     } catch (error) {
       if (error instanceof SignedOut) return;
