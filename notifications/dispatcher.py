@@ -180,8 +180,9 @@ class Dispatcher:
     async def deliver(self, lease: Lease) -> Stats:
         now = datetime.now(UTC)
         stats = Stats(leased=len(lease.rows))
+        finished = dict.fromkeys(lease.ended, "assignment ended")
         rows, deferred = self._plan(
-            [r for r in lease.rows if r.id not in lease.ended], lease.people, now
+            [r for r in lease.rows if r.id not in lease.ended], lease.people, now, finished
         )
         pushes = [(row, p) for row in rows for p in row.pushes]
         for start in range(0, len(pushes), BATCH):
@@ -189,13 +190,15 @@ class Dispatcher:
             outcomes = await self.transport.send([p for _, (p, _d) in chunk], now)
             for (row, _), outcome in zip(chunk, outcomes, strict=True):
                 row.outcomes.append(outcome)
-        await self._record(lease.token, rows, deferred, lease.ended, stats)
+        await self._record(lease.token, rows, deferred, finished, stats)
         self.total.add(stats)
         return stats
 
     def _plan(
-        self, leased: Sequence[Any], people: Sequence[Any], now: datetime
+        self, leased: Sequence[Any], people: Sequence[Any], now: datetime, finished: dict[int, str]
     ) -> tuple[list[_Row], dict[int, datetime]]:
+        """What to send now, what waits for the end of quiet hours; a message that would
+        expire before they end (an offer) is finished unsent instead (into `finished`)."""
         by_user: dict[UUID, list[Any]] = defaultdict(list)
         for p in people:
             by_user[p.user_id].append(p)
@@ -204,6 +207,9 @@ class Dispatcher:
         for lease in leased:
             targets = by_user.get(lease.user_id, [])
             until = quiet_until(targets[0], now) if targets and not lease.urgent else None
+            if until is not None and lease.expires_at is not None and lease.expires_at <= until:
+                finished[lease.id] = "expires during quiet hours"
+                continue
             if until is not None:
                 deferred[lease.id] = until
                 continue
@@ -229,7 +235,7 @@ class Dispatcher:
         token: UUID,
         rows: list[_Row],
         deferred: dict[int, datetime],
-        ended: set[int],
+        finished: dict[int, str],
         stats: Stats,
     ) -> None:
         now = datetime.now(UTC)
@@ -243,13 +249,15 @@ class Dispatcher:
                     )
                 )
                 stats.deferred += 1
-            if ended:
+            # Nothing to send any more (and nothing failed): done, with the reason.
+            for reason in set(finished.values()):
+                ids = [i for i, r in finished.items() if r == reason]
                 await conn.execute(
-                    guarded.where(outbox.c.id.in_(ended)).values(
-                        **clear, status="sent", sent_at=now, last_error="assignment ended"
+                    guarded.where(outbox.c.id.in_(ids)).values(
+                        **clear, status="sent", sent_at=now, last_error=reason
                     )
                 )
-                stats.sent += len(ended)
+                stats.sent += len(ids)
             dead_devices: set[UUID] = set()
             for row in rows:
                 dead_devices |= {

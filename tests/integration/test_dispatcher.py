@@ -156,12 +156,17 @@ async def test_quiet_hours_defer_all_but_urgent(
         )
     await notify(world, vid)
     await notify(world, vid, urgent=True)
+    # an offer that lapses before the quiet hours end is never pushed, nor held
+    await notify(world, vid, expires_at=datetime.now(UTC) + timedelta(minutes=30))
     stats = await Dispatcher(world.owner, transport).run_once()
-    assert (stats.sent, stats.deferred) == (1, 1)
+    assert (stats.sent, stats.deferred) == (2, 1)
     async with world.owner.connect() as conn:
         waiting = (await conn.execute(select(outbox).where(outbox.c.status == "pending"))).one()
+        lapsed = (await conn.execute(select(outbox).where(outbox.c.expires_at.is_not(None)))).one()
     assert waiting.attempts == 0
     assert waiting.next_attempt_at > datetime.now(UTC) + timedelta(minutes=30)
+    assert (lapsed.status, lapsed.last_error) == ("sent", "expires during quiet hours")
+    assert len(fake.received) == 1
     assert fake.received[0]["apns"]["headers"]["apns-priority"] == "10"
 
 
