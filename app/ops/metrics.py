@@ -37,6 +37,22 @@ class HttpMetrics:
             ["status"],
             registry=self.registry,
         )
+        self.snapshots = Gauge(
+            "codeliver_coverage_snapshots",
+            "Organisations with a coverage supply snapshot",
+            registry=self.registry,
+        )
+        self.snapshot_age = Gauge(
+            "codeliver_coverage_snapshot_oldest_age_seconds",
+            "Age of the oldest coverage snapshot: past CODELIVER_COVERAGE_SNAPSHOT_MAX_AGE_S, "
+            "maps compute on the spot (is the coverage-snapshots job running?)",
+            registry=self.registry,
+        )
+        self.snapshot_refresh = Gauge(
+            "codeliver_coverage_snapshot_slowest_refresh_seconds",
+            "The slowest organisation's last snapshot refresh",
+            registry=self.registry,
+        )
 
     async def refresh(self, engine: AsyncEngine) -> None:
         """Best effort: with the database down, /metrics still answers (stale gauges)."""
@@ -44,10 +60,16 @@ class HttpMetrics:
             async with engine.connect() as conn:
                 rows = await conn.execute(text("SELECT * FROM codeliver_outbox_counts()"))
                 counts = {status: n for status, n in rows}
+                ages = (
+                    await conn.execute(text("SELECT * FROM codeliver_coverage_snapshot_ages()"))
+                ).one()
         except (SQLAlchemyError, OSError, TimeoutError):
             return
         for status in ("pending", "sent", "dead"):
             self.outbox.labels(status=status).set(counts.get(status, 0))
+        self.snapshots.set(ages.snapshots)
+        self.snapshot_age.set(ages.oldest_s or 0)
+        self.snapshot_refresh.set(ages.slowest_refresh_s or 0)
 
 
 class MetricsController(Controller):

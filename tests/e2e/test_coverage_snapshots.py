@@ -127,12 +127,22 @@ async def test_another_organisations_snapshot_stays_theirs(
     assert body["features"] == []
 
 
-async def test_the_worker_refreshes_every_organisation(world: World) -> None:
+async def test_the_worker_refreshes_every_organisation(
+    client: httpx.AsyncClient, world: World
+) -> None:
     s = Scenario(world)
     org, _ = await _map(s, world)
     await world.org("berkshire-nhs")
+    assert "codeliver_coverage_snapshots 0.0" in (await client.get("/metrics")).text
     (job,) = [j for j in default_jobs() if j.name == "coverage-snapshots"]
     await job.run(s.owner)
+    scrape = (await client.get("/metrics")).text
+    assert "codeliver_coverage_snapshots 2.0" in scrape
+    age = next(
+        line for line in scrape.splitlines()
+        if line.startswith("codeliver_coverage_snapshot_oldest_age_seconds ")
+    )  # fmt: skip
+    assert 0 <= float(age.split()[1]) < 60
     async with s.owner.connect() as conn:
         snapshots = dict(
             (
