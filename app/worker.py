@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,7 +34,6 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     """The standing jobs; with settings, the push dispatcher too."""
     from app import idempotency
     from app.assignments import open_calls
-    from app.coverage import supply
     from app.offers import cascade
     from app.service_areas import alerts
     from app.volunteers import schedule
@@ -46,8 +47,17 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
         Job("coverage-gap-alerts", 60, alerts.run_gap_alerts),
-        Job("coverage-snapshots", (settings or Settings()).coverage_refresh_s, supply.refresh_all),
+        _snapshot_job(settings or Settings()),
     ]
+
+
+def _snapshot_job(settings: Settings) -> Job:
+    from app.coverage import supply
+
+    every = timedelta(seconds=settings.coverage_refresh_s)
+    return Job(
+        "coverage-snapshots", settings.coverage_refresh_s, partial(supply.refresh_due, every=every)
+    )
 
 
 def _push_job(settings: Settings) -> Job:

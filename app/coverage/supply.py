@@ -116,12 +116,28 @@ async def refresh(engine: AsyncEngine, org_id: UUID, now: datetime | None = None
     return sum(len(cells) for cells in grids.values())
 
 
-async def refresh_all(engine: AsyncEngine) -> None:
+async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:
+    """Refresh the organisations whose snapshot is missing or about `every` old; returns how
+    many. Workers that wake together share the work: what one refreshed, the others skip."""
+    due_before = datetime.now(UTC) - every * 0.9
     async with engine.connect() as conn:
-        org_ids = list((await conn.scalars(select(organisations.c.id))).all())
+        org_ids = list(
+            (
+                await conn.scalars(
+                    select(organisations.c.id)
+                    .outerjoin(coverage_snapshots)
+                    .where(
+                        (coverage_snapshots.c.refreshed_at.is_(None))
+                        | (coverage_snapshots.c.refreshed_at < due_before)
+                    )
+                    .order_by(coverage_snapshots.c.refreshed_at.nulls_first())
+                )
+            ).all()
+        )
     for org_id in org_ids:
         began = time.perf_counter()
         cells = await refresh(engine, org_id)
         log.debug(
             "coverage snapshot", org_id=str(org_id), cells=cells, s=time.perf_counter() - began
         )
+    return len(org_ids)

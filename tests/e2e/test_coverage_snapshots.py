@@ -135,7 +135,8 @@ async def test_the_worker_refreshes_every_organisation(
     await world.org("berkshire-nhs")
     assert "codeliver_coverage_snapshots 0.0" in (await client.get("/metrics")).text
     (job,) = [j for j in default_jobs() if j.name == "coverage-snapshots"]
-    await job.run(s.owner)
+    assert await job.run(s.owner) == 2
+    assert await job.run(s.owner) == 0, "a second worker waking now finds nothing due"
     scrape = (await client.get("/metrics")).text
     assert "codeliver_coverage_snapshots 2.0" in scrape
     age = next(
