@@ -68,7 +68,8 @@ def to_degrees(x: float, y: float) -> tuple[float, float]:
 
 
 # The approved volunteers of the organisations (each once), with their available hours in the
-# period; with a box, only those whose radius reaches it (the first test uses the index).
+# period; with a box, only those living in it (a bounding-box test on the GiST index: the
+# caller widens the box by the longest reach, and geo.hexgrid cuts each disc exactly).
 VOLUNTEERS_SQL = text("""
 SELECT ST_X(v.home::geometry) AS lon, ST_Y(v.home::geometry) AS lat, v.max_travel_km AS km,
        (v.on_duty AND coalesce(v.on_duty_until > now(), true))::int AS on_duty,
@@ -82,22 +83,29 @@ SELECT ST_X(v.home::geometry) AS lon, ST_Y(v.home::geometry) AS lat, v.max_trave
                 WHERE m.user_id = v.user_id AND m.role = 'volunteer'
                   AND m.status = 'approved' AND m.org_id = ANY (CAST(:org_ids AS uuid[])))
    AND (CAST(:west AS float8) IS NULL
-        OR (ST_DWithin(v.home, ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography,
-                       :reach)
-            AND ST_DWithin(v.home, ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography,
-                           v.max_travel_km * 1000)))
+        OR v.home && ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography)
 """)
+
+
+def within_reach(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A lon/lat box widened by the longest travel radius (and a tenth more: the index's
+    boxes are geocentric), clamped to the globe: whoever could reach the box lives in it."""
+    west, south, east, north = box
+    margin = MAX_TRAVEL_M * 1.1 / 111_320  # degrees of latitude
+    south, north = max(-90.0, south - margin), min(90.0, north + margin)
+    widest = max(abs(south), abs(north))
+    lon_margin = margin / max(math.cos(math.radians(widest)), 0.01)
+    return max(-180.0, west - lon_margin), south, min(180.0, east + lon_margin), north
 
 
 async def volunteers(
     conn: AsyncConnection, scope: Scope, near: tuple[float, float, float, float] | None
 ) -> Volunteers:
-    """`near`: a lon/lat box, or None for all of the organisations' volunteers."""
-    box = dict(zip(("west", "south", "east", "north"), near or (None,) * 4, strict=True))
+    """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers."""
+    box = within_reach(near) if near is not None else (None,) * 4
     await conn.execute(NO_JIT)
-    rows = (
-        await conn.execute(VOLUNTEERS_SQL, scope.params() | box | {"reach": MAX_TRAVEL_M})
-    ).all()
+    params = scope.params() | dict(zip(("west", "south", "east", "north"), box, strict=True))
+    rows = (await conn.execute(VOLUNTEERS_SQL, params)).all()
     columns = list(zip(*rows, strict=True)) or [()] * 5
     lon, lat, km, hours = (np.array(columns[k], dtype=np.float64) for k in (0, 1, 2, 4))
     return Volunteers.from_degrees(lon, lat, km, np.array(columns[3], dtype=np.int64), hours)

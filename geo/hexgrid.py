@@ -136,20 +136,30 @@ def supply(
     size: float,
     volunteers: Volunteers,
     *,
+    window: Window | None = None,
     max_grid_cells: int = 4_000_000,
     chunk: int = 20_000,
 ) -> Supply:
-    """Every cell whose centre is within some volunteer's radius, with the volunteers' count,
-    how many are on duty and their hours. Memory stays under `max_grid_cells` per grid: the
-    columns are taken in strips narrow enough for the rows the volunteers span."""
-    if len(volunteers) == 0:
-        return Supply.empty()
+    """Every cell whose centre is within some volunteer's radius (within `window`, if given:
+    the work then grows with the window's columns, not the discs'), with the volunteers'
+    count, how many are on duty and their hours. Memory stays under `max_grid_cells` per
+    grid: the columns are taken in strips narrow enough for the rows the volunteers span."""
     dx, dy = 1.5 * size, SQRT3 * size
     v = volunteers
     col_lo = np.ceil((v.x - v.r) / dx).astype(np.int64)
     col_hi = np.floor((v.x + v.r) / dx).astype(np.int64)
-    row_lo = math.floor(float(np.min(v.y - v.r)) / dy) - 1
-    rows = math.ceil(float(np.max(v.y + v.r)) / dy) + 2 - row_lo  # one spare for run ends
+    if window is not None:
+        col_lo, col_hi = np.maximum(col_lo, window.i0), np.minimum(col_hi, window.i1)
+        (inside,) = np.nonzero(col_lo <= col_hi)
+        v, col_lo, col_hi = v.take(inside), col_lo[inside], col_hi[inside]
+    if len(v) == 0:
+        return Supply.empty()
+    if window is None:
+        row_lo = math.floor(float(np.min(v.y - v.r)) / dy) - 1
+        rows = math.ceil(float(np.max(v.y + v.r)) / dy) + 2 - row_lo  # one spare for run ends
+        clip = None
+    else:
+        row_lo, rows, clip = window.j0, window.j1 + 2 - window.j0, (window.j0, window.j1)
     lowest, highest = int(col_lo.min()), int(col_hi.max())
     width = max(1, min(max_grid_cells // rows, highest - lowest + 1))
     parts: list[Supply] = []
@@ -163,7 +173,7 @@ def supply(
             part = v.take(members[start : start + chunk])
             lo = np.maximum(col_lo[members[start : start + chunk]], first)
             hi = np.minimum(col_hi[members[start : start + chunk]], last)
-            cols, rows_at, weights = _runs(size, part, lo, hi)
+            cols, rows_at, weights = _runs(size, part, lo, hi, clip)
             flat = (cols - first) * rows + (rows_at - row_lo)
             for k in range(3):
                 grid[k] += np.bincount(flat, weights=weights[k], minlength=width * rows)
@@ -171,9 +181,12 @@ def supply(
     return Supply.concat(parts)
 
 
-def _runs(size: float, v: Volunteers, lo: Ints, hi: Ints) -> tuple[Ints, Ints, list[Floats]]:
-    """For columns lo..hi of each volunteer, the run of rows whose centres are in the disc,
-    as difference-grid events: +weights at the run's first row, -weights just past its last."""
+def _runs(
+    size: float, v: Volunteers, lo: Ints, hi: Ints, clip: tuple[int, int] | None
+) -> tuple[Ints, Ints, list[Floats]]:
+    """For columns lo..hi of each volunteer, the run of rows whose centres are in the disc
+    (cut to the rows `clip`, if given), as difference-grid events: +weights at the run's
+    first row, -weights just past its last."""
     dx, dy = 1.5 * size, SQRT3 * size
     span = max(0, int((hi - lo).max(initial=-1)) + 1)
     col = lo[:, None] + np.arange(span)[None, :]
@@ -183,6 +196,8 @@ def _runs(size: float, v: Volunteers, lo: Ints, hi: Ints) -> tuple[Ints, Ints, l
     shift = 0.5 * (col % 2 != 0)
     first = np.ceil((v.y[:, None] - half) / dy - shift).astype(np.int64)
     last = np.floor((v.y[:, None] + half) / dy - shift).astype(np.int64)
+    if clip is not None:
+        first, last = np.maximum(first, clip[0]), np.minimum(last, clip[1])
     ok = (col <= hi[:, None]) & (chord2 >= 0) & (last >= first)
     who, _ = np.nonzero(ok)
     add = [np.ones(len(who)), v.on_duty[who].astype(np.float64), v.hours[who]]

@@ -62,7 +62,7 @@ async def for_view(
     east, north = to_degrees(box[2], box[3])
     async with tx.reads() as conn:  # the scope is authorised: the caller's staff orgs
         volunteers = await coverage.volunteers(conn, scope, (west, south, east, north))
-    cells = await asyncio.to_thread(lambda: supply(size, volunteers).within(window))
+    cells = await asyncio.to_thread(lambda: supply(size, volunteers, window=window))
     return ViewSupply(cells, now)
 
 

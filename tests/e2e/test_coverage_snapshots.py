@@ -154,3 +154,20 @@ async def test_the_worker_refreshes_every_organisation(
         )
     assert snapshots[org] == 3
     assert len(snapshots) == 2
+
+
+async def test_a_volunteer_living_outside_the_view_who_reaches_it_counts(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    s = Scenario(world)
+    org, headers = await _map(s, world)
+    far = (READING[0] + 0.9, READING[1] + 1.2)  # ~130 km away, reaching 150 km
+    await s.volunteer("reading-council", "vol-far", far, km=150.0, hours=4)
+    at = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+    live = _cells(await _hexes(client, headers, **at))
+    await supply.refresh(s.owner, org)
+    snapped = _cells(await _hexes(client, headers))
+    assert max(c["volunteers"] for c in live.values()) == 3
+    assert {k: c["volunteers"] for k, c in live.items()} == {
+        k: c["volunteers"] for k, c in snapped.items()
+    }

@@ -103,3 +103,16 @@ def test_within_keeps_the_window() -> None:
     assert set(zip(part.i.tolist(), part.j.tolist(), strict=True)) == {
         (a, b) for a in range(3) for b in range(3)
     }
+
+
+windows = st.tuples(
+    st.integers(-20, 20), st.integers(0, 12), st.integers(-20, 20), st.integers(0, 12)
+).map(lambda w: Window(w[0], w[0] + w[1], w[2], w[2] + w[3]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(homes, windows, st.sampled_from([4_000_000, 7]))
+def test_a_window_computes_exactly_its_part(rows: list, window: Window, cap: int) -> None:
+    volunteers = _volunteers(rows)
+    whole = _as_dict(supply(SIZE, volunteers).within(window))
+    assert _as_dict(supply(SIZE, volunteers, window=window, max_grid_cells=cap)) == whole
