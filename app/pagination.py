@@ -62,12 +62,3 @@ def page_of(items: list[Any], limit: int, key: Any) -> tuple[list[Any], str | No
         return items, None
     items = items[:limit]
     return items, encode_cursor(*key(items[-1]))
-
-
-def sync_page(items: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
-    """A page of a delta-sync list: its `next_cursor` is always the resume point (passed back
-    as `since`, it returns only what changed after it), None only for an empty page."""
-    items, next_cursor = page_of(items, limit, key)
-    if next_cursor is None and items:
-        next_cursor = encode_cursor(*key(items[-1]))
-    return items, next_cursor

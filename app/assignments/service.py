@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 
-from app import audit
+from app import audit, sync
 from app.assignments import slots
 from app.assignments.schemas import (
     Assignment,
@@ -30,7 +30,6 @@ from app.identity.principal import STAFF
 from app.locations import Location
 from app.offers import facts
 from app.offers.service import NEED_COLUMNS, need_summary
-from app.pagination import decode_cursor, sync_page
 from app.tasks.status import TaskStatus, transition
 from geo.sites import distance_to_need
 from notifications.outbox import Kind, Message, enqueue
@@ -114,10 +113,9 @@ async def mine(tx: Tx, assignment_id: UUID, reason: str | None) -> Assignment:
 async def list_mine(
     tx: Tx, *, since: str | None, active_only: bool, limit: int
 ) -> tuple[list[Assignment], str | None]:
-    """The caller's assignments in the order they last changed. `next_cursor` is always the
-    resume point: passed back as `since`, it returns only what changed after it (an empty
-    page when nothing did), for offline-first sync."""
-    key = tuple_(assignments.c.updated_at, assignments.c.id)
+    """The caller's assignments in the order their changes committed. `next_cursor` is always
+    the resume point: passed back as `since`, it returns only what changed after it (an
+    empty page when nothing did), for offline-first sync (app.sync)."""
     stmt = (
         select(*assignments.c, *NEED_COLUMNS)
         .select_from(
@@ -126,17 +124,13 @@ async def list_mine(
             )
         )
         .where(assignments.c.volunteer_id == tx.principal.user_id)
-        .order_by(*key.clauses)
-        .limit(limit + 1)
     )
     if active_only:
         stmt = stmt.where(assignments.c.status.in_(ACTIVE_ASSIGNMENT))
-    if since:
-        at, last_id, _ = decode_cursor(since)
-        stmt = stmt.where(key > tuple_(at, last_id))
-    rows = (await tx.conn.execute(stmt)).all()
-    items = [to_assignment(r, need_summary(r, r.task_id)) for r in rows]
-    return sync_page(items, limit, key=lambda a: (a.updated_at, a.id))
+    rows, next_cursor = await sync.page(
+        tx.conn, stmt, assignments.c.sync_xid, assignments.c.id, since, limit
+    )
+    return [to_assignment(r, need_summary(r, r.task_id)) for r in rows], next_cursor
 
 
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:

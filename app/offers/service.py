@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy import select, text, update
 
-from app import audit
+from app import audit, sync
 from app.assignments import slots
 from app.assignments.schemas import Assignment, to_assignment
 from app.db.tables import offers, programmes, tasks, volunteers
@@ -26,7 +26,6 @@ from app.offers.schemas import (
     VolunteerOffer,
     explanations,
 )
-from app.pagination import decode_cursor, sync_page
 from app.tasks.schemas import Window
 from geo import candidates
 from matching import eligibility, scoring
@@ -124,24 +123,20 @@ async def my_offers(
 ) -> tuple[list[VolunteerOffer], str | None]:
     """Without `since`: the caller's open offers, what the app shows as "waiting for your
     answer". With `since`: every offer of theirs that changed after that cursor, whatever its
-    status now, for offline-first sync. An offer changes twice at most: made (`created_at`),
-    then answered, expired or withdrawn (`responded_at`, set by every one of those), so the
-    later of the two orders the changes without an `updated_at` column."""
-    changed = func.coalesce(offers.c.responded_at, offers.c.created_at)
-    stmt = (
-        _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
-        .order_by(None)
-        .order_by(changed, offers.c.id)
-        .limit(limit + 1)
-    )
+    status now, for offline-first sync, in commit order (app.sync)."""
+    stmt = _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
     if since is None:
         stmt = stmt.where(offers.c.status == "pending", offers.c.expires_at > datetime.now(UTC))
-    after = cursor or since
-    if after:
-        at, last_id, _ = decode_cursor(after)
-        stmt = stmt.where(tuple_(changed, offers.c.id) > tuple_(at, last_id))
-    items = [_volunteer_offer(r) for r in await tx.conn.execute(stmt)]
-    return sync_page(items, limit, key=lambda o: (o.responded_at or o.created_at, o.id))
+    rows, next_cursor = await sync.page(
+        tx.conn,
+        stmt,
+        offers.c.sync_xid,
+        offers.c.id,
+        cursor or since,
+        limit,
+        field="cursor" if cursor else "since",
+    )
+    return [_volunteer_offer(r) for r in rows], next_cursor
 
 
 async def _mine(tx: Tx, offer_id: UUID) -> Any:

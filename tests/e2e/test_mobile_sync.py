@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.offers import cascade
 from tests.e2e.cascade_world import ctx, need, window
@@ -119,3 +120,44 @@ async def test_mobile_posts_replay_with_an_idempotency_key(
     )
     assert r.status_code == 422
     assert "Idempotency-Key" in r.text
+
+
+async def test_a_change_committed_after_a_sync_is_never_behind_its_cursor(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    """A transaction that began before a sync and commits after it: with a timestamp cursor
+    its change would land behind the cursor already handed out, and be lost to the phone."""
+    vol0 = world.headers("vol-0")
+    for days in (2, 3):
+        r = await client.post(
+            "/v1/tasks", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
+        )
+        assert r.status_code == 201, r.text
+    start = (await client.get(OFFERS, headers=vol0)).json()
+    first, second = (o["id"] for o in start["items"])
+
+    async with world.owner.connect() as slow:
+        slow_tx = await slow.begin()  # a long transaction changes the first offer, and waits
+        await slow.execute(
+            text("UPDATE offers SET decline_reason = 'slow', responded_at = now() WHERE id = :id"),
+            {"id": first},
+        )
+        async with world.owner.begin() as quick:  # a later one changes the second, commits
+            await quick.execute(
+                text(
+                    "UPDATE offers SET decline_reason = 'quick', responded_at = now() WHERE id = :id"
+                ),
+                {"id": second},
+            )
+        during = (
+            await client.get(OFFERS, headers=vol0, params={"since": start["next_cursor"]})
+        ).json()
+        await slow_tx.commit()
+
+    # the quick change waits behind the slow one: the cursor never passes an open transaction
+    assert during["items"] == []
+    after = (await client.get(OFFERS, headers=vol0, params={"since": start["next_cursor"]})).json()
+    assert {o["id"] for o in after["items"]} == {first, second}
+    assert (await client.get(OFFERS, headers=vol0, params={"since": after["next_cursor"]})).json()[
+        "items"
+    ] == []

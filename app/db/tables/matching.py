@@ -54,6 +54,17 @@ def _volunteer_ref() -> Column[object]:
     )
 
 
+def sync_xid() -> Column[object]:
+    """The transaction that last wrote the row (a trigger keeps it on update): the volunteer
+    app's delta sync pages by it, in commit order (app.sync)."""
+    return Column(
+        "sync_xid",
+        BigInteger,
+        nullable=False,
+        server_default=text("(pg_current_xact_id())::text::bigint"),
+    )
+
+
 # One offer per (need, volunteer), ever: nobody is re-offered a need they declined or let
 # lapse. A series offer (`series_id` set) offers every open occurrence at once.
 offers = Table(
@@ -74,12 +85,14 @@ offers = Table(
     Column("responded_at", DateTime(timezone=True)),
     Column("decline_reason", Text),
     user_ref("created_by"),
+    sync_xid(),
     UniqueConstraint("task_id", "volunteer_id", name="uq_offers_task_volunteer"),
     CheckConstraint(f"status IN {OFFER_STATUSES!r}", name="status"),
     CheckConstraint(f"source IN {OFFER_SOURCES!r}", name="source"),
     CheckConstraint("expires_at > created_at", name="expires_after_created"),
 )
 Index("ix_offers_volunteer_created", offers.c.volunteer_id, offers.c.created_at)
+Index("ix_offers_volunteer_sync", offers.c.volunteer_id, offers.c.sync_xid, offers.c.id)
 Index("ix_offers_task_status", offers.c.task_id, offers.c.status)
 Index(
     "ix_offers_pending_expiry",
@@ -107,6 +120,7 @@ assignments = Table(
     Column("end_reason", Text),
     user_ref("ended_by"),
     updated_at(),
+    sync_xid(),
     UniqueConstraint("task_id", "volunteer_id", name="uq_assignments_task_volunteer"),
     CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
     CheckConstraint("minutes IS NULL OR minutes BETWEEN 1 AND 1440", name="minutes"),
@@ -115,6 +129,12 @@ assignments = Table(
     ),
 )
 Index("ix_assignments_volunteer_updated", assignments.c.volunteer_id, assignments.c.updated_at)
+Index(
+    "ix_assignments_volunteer_sync",
+    assignments.c.volunteer_id,
+    assignments.c.sync_xid,
+    assignments.c.id,
+)
 Index("ix_assignments_task", assignments.c.task_id)
 Index(
     "ix_assignments_stale",
