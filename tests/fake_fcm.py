@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from infra.localdb import free_port
+from tests import fake_asgi
 
 FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
@@ -88,17 +89,9 @@ class FakeFcm:
         return 200, json.dumps({"name": name}).encode(), {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+        if await fake_asgi.lifespan(scope, receive, send):
             return
-        body = b""
-        while True:
-            event = await receive()
-            body += event.get("body", b"")
-            if not event.get("more_body"):
-                break
+        body = await fake_asgi.body(receive)
         message = json.loads(body)["message"]
         self.received.append(message)
         if self.delay_s:

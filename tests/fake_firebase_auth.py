@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 import uvicorn
 
 from infra.localdb import free_port
+from tests import fake_asgi
 
 SIGN_IN = "/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword"
 LOOKUP = "/identitytoolkit.googleapis.com/v1/accounts:lookup"
@@ -123,17 +124,9 @@ class FakeFirebaseAuth:
         return _error(f"unknown endpoint {path}", 404)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+        if await fake_asgi.lifespan(scope, receive, send):
             return
-        body = b""
-        while True:
-            event = await receive()
-            body += event.get("body", b"")
-            if not event.get("more_body"):
-                break
+        body = await fake_asgi.body(receive)
         headers = [(b"access-control-allow-origin", b"*")]
         if scope["method"] == "OPTIONS":  # the SDK's JSON POSTs are preflighted
             asked = dict(scope["headers"]).get(b"access-control-request-headers", b"")

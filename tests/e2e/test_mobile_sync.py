@@ -145,7 +145,8 @@ async def test_a_change_committed_after_a_sync_is_never_behind_its_cursor(
         async with world.owner.begin() as quick:  # a later one changes the second, commits
             await quick.execute(
                 text(
-                    "UPDATE offers SET decline_reason = 'quick', responded_at = now() WHERE id = :id"
+                    "UPDATE offers SET decline_reason = 'quick', responded_at = now()"
+                    " WHERE id = :id"
                 ),
                 {"id": second},
             )
