@@ -85,12 +85,13 @@ async def claim(tx: Tx, task_id: UUID) -> Assignment:
 
 
 # Accepted but never started: the policy's stale-claim timeout after the later of the
-# acceptance and the need's start.
+# acceptance and the need's last possible start (its windows are alternatives: a volunteer
+# may come in the last one).
 _STALE = text("""
 SELECT a.id, a.task_id FROM assignments a
   JOIN tasks t ON t.id = a.task_id JOIN programmes p ON p.id = t.programme_id
  WHERE a.status = 'accepted'
-   AND greatest(a.accepted_at, lower(t.windows))
+   AND greatest(a.accepted_at, (SELECT max(lower(w)) FROM unnest(t.windows) AS w))
        + make_interval(secs => p.stale_claim_timeout_s) < now()
  ORDER BY a.accepted_at LIMIT 100
 """)

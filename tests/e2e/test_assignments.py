@@ -154,6 +154,16 @@ async def test_a_stale_claim_is_released_and_offered_again(
     async with world.owner.begin() as conn:
         await conn.execute(text("UPDATE programmes SET stale_claim_timeout_s = 60"))
         await conn.execute(text("UPDATE assignments SET accepted_at = now() - interval '5 min'"))
+        # a window started 5 min ago, another comes tomorrow: they may still come then
+        await conn.execute(
+            text(
+                "UPDATE tasks SET windows = tstzmultirange("
+                " tstzrange(now() - interval '5 min', now() + interval '2 h'),"
+                " tstzrange(now() + interval '1 day', now() + interval '1 day 2 h'))"
+            )
+        )
+    assert await open_calls.release_stale(world.owner) == 0
+    async with world.owner.begin() as conn:
         await conn.execute(
             text(
                 "UPDATE tasks SET windows = tstzmultirange(tstzrange(now() - interval '5 min',"
