@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,15 +70,21 @@ def to_degrees(x: float, y: float) -> tuple[float, float]:
 
 # The approved volunteers of the organisations (each once), with their available hours in the
 # period; with a box, only those living in it (a bounding-box test on the GiST index: the
-# caller widens the box by the longest reach, and geo.hexgrid cuts each disc exactly).
+# caller widens the box by the longest reach, and geo.hexgrid cuts each disc exactly). Five
+# float8 arrays in PostgreSQL's binary array format, read by numpy without a Python object
+# per value: 366k rows one by one held the event loop for 1.5 s (measured), lists 0.75 s.
 VOLUNTEERS_SQL = text("""
-SELECT ST_X(v.home::geometry) AS lon, ST_Y(v.home::geometry) AS lat, v.max_travel_km AS km,
-       (v.on_duty AND coalesce(v.on_duty_until > now(), true))::int AS on_duty,
-       coalesce((SELECT sum(extract(epoch FROM upper(a.span * tstzrange(:start, :end))
-                                             - lower(a.span * tstzrange(:start, :end))))
-                   FROM volunteer_availability a
-                  WHERE a.user_id = v.user_id AND a.span && tstzrange(:start, :end)), 0)
-         / 3600.0 AS hours
+SELECT array_send(coalesce(array_agg(ST_X(v.home::geometry)), '{}')) AS lon,
+       array_send(coalesce(array_agg(ST_Y(v.home::geometry)), '{}')) AS lat,
+       array_send(coalesce(array_agg(v.max_travel_km::float8), '{}')) AS km,
+       array_send(coalesce(array_agg(
+         (v.on_duty AND coalesce(v.on_duty_until > now(), true))::int::float8), '{}')) AS on_duty,
+       array_send(coalesce(array_agg((
+         coalesce((SELECT sum(extract(epoch FROM upper(a.span * tstzrange(:start, :end))
+                                               - lower(a.span * tstzrange(:start, :end))))
+                     FROM volunteer_availability a
+                    WHERE a.user_id = v.user_id AND a.span && tstzrange(:start, :end)), 0)
+         / 3600.0)::float8), '{}')) AS hours
   FROM volunteers v
  WHERE EXISTS (SELECT 1 FROM memberships m
                 WHERE m.user_id = v.user_id AND m.role = 'volunteer'
@@ -105,10 +112,24 @@ async def volunteers(
     box = within_reach(near) if near is not None else (None,) * 4
     await conn.execute(NO_JIT)
     params = scope.params() | dict(zip(("west", "south", "east", "north"), box, strict=True))
-    rows = (await conn.execute(VOLUNTEERS_SQL, params)).all()
-    columns = list(zip(*rows, strict=True)) or [()] * 5
-    lon, lat, km, hours = (np.array(columns[k], dtype=np.float64) for k in (0, 1, 2, 4))
-    return Volunteers.from_degrees(lon, lat, km, np.array(columns[3], dtype=np.int64), hours)
+    row = (await conn.execute(VOLUNTEERS_SQL, params)).one()
+    lon, lat, km, duty, hours = (
+        float8_array(bytes(c)) for c in (row.lon, row.lat, row.km, row.on_duty, row.hours)
+    )
+    return Volunteers.from_degrees(lon, lat, km, duty.astype(np.int64), hours)
+
+
+def float8_array(sent: bytes) -> NDArray[np.float64]:
+    """A one-dimensional float8[] without NULLs as `array_send` writes it: a header (number
+    of dimensions, has-nulls flag, element type; then length and lower bound per dimension),
+    then each element as a 4-byte length and 8 big-endian bytes."""
+    ndim = int.from_bytes(sent[0:4], "big")
+    if ndim == 0:
+        return np.zeros(0, dtype=np.float64)
+    if ndim != 1 or int.from_bytes(sent[4:8], "big") != 0:
+        raise ValueError("expected a one-dimensional float8 array without NULLs")
+    items = np.frombuffer(sent, dtype=np.dtype([("size", ">i4"), ("value", ">f8")]), offset=20)
+    return items["value"].astype(np.float64)
 
 
 READ_SNAPSHOT_SQL = text("""

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from geo.coverage import tile_bounds
+from geo.coverage import float8_array, tile_bounds
 from geo.hexgrid import Volunteers, Window, centres, hex_size, supply
 from tests.support import Db
 
@@ -97,3 +97,17 @@ async def test_supply_matches_st_dwithin_on_every_cell(db: Db, resolution: int) 
     )
     assert expected
     assert got == expected
+
+
+async def test_float8_arrays_come_back_exactly_from_array_send(db: Db) -> None:
+    values = [0.0, -0.9781, 51.4543, 1e-300, -1.5e300, 200.0]
+    engine = create_async_engine(db.owner_url)
+    async with engine.connect() as conn:
+        sent = await conn.scalar(text("SELECT array_send(CAST(:v AS float8[]))"), {"v": values})
+        empty = await conn.scalar(text("SELECT array_send(CAST('{}' AS float8[]))"))
+        with_null = await conn.scalar(text("SELECT array_send(ARRAY[1.0, NULL]::float8[])"))
+    await engine.dispose()
+    assert float8_array(bytes(sent)).tolist() == values
+    assert float8_array(bytes(empty)).tolist() == []
+    with pytest.raises(ValueError, match="NULLs"):
+        float8_array(bytes(with_null))
