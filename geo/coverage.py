@@ -179,13 +179,14 @@ async def write_snapshot(
     )
 
 
-def _arrays(cells: Supply, prefix: str) -> dict[str, list[Any]]:
+def _supply_params(cells: Supply) -> dict[str, list[Any]]:
+    """The view's supply, as the arrays the statements below unnest."""
     return {
-        f"{prefix}i": cells.i.tolist(),
-        f"{prefix}j": cells.j.tolist(),
-        f"{prefix}volunteers": cells.volunteers.tolist(),
-        f"{prefix}on_duty": cells.on_duty.tolist(),
-        f"{prefix}hours": np.round(cells.hours, 3).tolist(),
+        "s_i": cells.i.tolist(),
+        "s_j": cells.j.tolist(),
+        "s_volunteers": cells.volunteers.tolist(),
+        "s_on_duty": cells.on_duty.tolist(),
+        "s_hours": np.round(cells.hours, 3).tolist(),
     }
 
 
@@ -311,7 +312,7 @@ async def hexes(
 ) -> list[Any]:
     params = scope.params() | _bbox(bbox) | {"size": hex_size(resolution)}
     await conn.execute(NO_JIT)
-    return list((await conn.execute(HEXES_SQL, params | _arrays(supply, "s_"))).all())
+    return list((await conn.execute(HEXES_SQL, params | _supply_params(supply))).all())
 
 
 async def need_points(
@@ -331,4 +332,4 @@ async def tile(
 ) -> bytes:
     params = scope.params() | {"z": z, "x": x, "y": y, "size": hex_size(tile_resolution(z))}
     await conn.execute(NO_JIT)
-    return bytes(await conn.scalar(TILE_SQL, params | _arrays(supply, "s_")) or b"")
+    return bytes(await conn.scalar(TILE_SQL, params | _supply_params(supply)) or b"")
