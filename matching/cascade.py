@@ -7,7 +7,8 @@ per slot so that a 200-seat crowd task is not stopped at 12 alerts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from uuid import UUID
 
 from matching.model import CascadeState, Escalation, OfferPolicy, Ranked, WaveDecision
@@ -24,11 +25,21 @@ def alerts_left(state: CascadeState, policy: OfferPolicy) -> int:
     return policy.alert_cap * max(1, state.open_slots) - state.alerts_sent
 
 
-def next_wave(state: CascadeState, ranked: Sequence[Ranked], policy: OfferPolicy) -> WaveDecision:
-    """Whom to offer next, or why to hand the need to a person.
+def next_wave(
+    state: CascadeState,
+    ranked: Sequence[Ranked],
+    policy: OfferPolicy,
+    asleep: Mapping[UUID, datetime] | None = None,
+    starts_at: datetime | None = None,
+) -> WaveDecision:
+    """Whom to offer next, or why to hand the need to a person, or when to try again.
 
     `ranked` is best first and already leaves out anyone offered this need before. While
-    offers are pending nothing happens: answers or expiry come first.
+    offers are pending nothing happens: answers or expiry come first. `asleep` maps the
+    volunteers whose quiet hours outlast the offer to when those hours end: a non-urgent
+    offer would only lapse unseen, so they are passed over, and when nobody else is left the
+    need waits for the first of them to wake instead of escalating at night, unless that is
+    after the need `starts_at`.
     """
     if state.open_slots <= 0 or state.pending_offers > 0:
         return WaveDecision()
@@ -37,12 +48,19 @@ def next_wave(state: CascadeState, ranked: Sequence[Ranked], policy: OfferPolicy
     remaining = alerts_left(state, policy)
     if remaining <= 0:
         return WaveDecision(escalate=Escalation.ALERT_CAP)
-    if not ranked:
-        return WaveDecision(escalate=Escalation.NO_CANDIDATES)
+    asleep = asleep or {}
+    awake = [r for r in ranked if r.volunteer_id not in asleep]
+    if not awake:
+        if not ranked:
+            return WaveDecision(escalate=Escalation.NO_CANDIDATES)
+        wake = min(asleep[r.volunteer_id] for r in ranked)
+        if starts_at is not None and wake >= starts_at:
+            return WaveDecision(escalate=Escalation.ALL_ASLEEP)
+        return WaveDecision(wait_until=wake)
     # At least one per wave: a wave of nobody would stall the need without escalating it.
     size = min(max(1, policy.wave_size) * state.open_slots, remaining)
     chosen: list[UUID] = []
-    for r in ranked:
+    for r in awake:
         if len(chosen) == size:
             break
         if r.volunteer_id not in chosen:  # a volunteer listed twice still gets one offer

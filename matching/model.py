@@ -179,12 +179,14 @@ class Escalation(StrEnum):
     WAVES_EXHAUSTED = "waves_exhausted"
     ALERT_CAP = "alert_cap"
     NO_CANDIDATES = "no_candidates"
+    ALL_ASLEEP = "all_asleep"  # everyone left sleeps until after the need starts
 
 
 @dataclass(frozen=True, slots=True)
 class WaveDecision:
     offer_to: tuple[UUID, ...] = ()  # in rank order
     escalate: Escalation | None = None
+    wait_until: datetime | None = None  # everyone left is asleep: try again when one wakes
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import delete, text, update
@@ -43,6 +42,7 @@ from notifications.fcm import (
     static_token,
 )
 from notifications.payloads import data_for
+from notifications.quiet import quiet_until
 
 log = structlog.get_logger(__name__)
 
@@ -91,21 +91,6 @@ SELECT u.id AS user_id, v.quiet_hours_start, v.quiet_hours_end, v.time_zone,
   LEFT JOIN volunteers v ON v.user_id = u.id
   LEFT JOIN devices d ON d.user_id = u.id
 """)
-
-
-def quiet_until(row: Any, now: datetime) -> datetime | None:
-    """The end of the volunteer's quiet hours if `now` falls in them, else None."""
-    start: time | None = row.quiet_hours_start
-    end: time | None = row.quiet_hours_end
-    if start is None or end is None or start == end:
-        return None
-    local = now.astimezone(ZoneInfo(row.time_zone or "Europe/London"))
-    t = local.time().replace(tzinfo=None)
-    inside = start <= t < end if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    day = local.date() + timedelta(days=1 if start > end and t >= start else 0)
-    return datetime.combine(day, end, tzinfo=local.tzinfo).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,15 @@ the slot, the other offers are withdrawn, a withdrawal re-offers, and the waves 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.offers import cascade
-from tests.e2e.cascade_world import HOME, ctx, lapse_pending_offers, need, offers_of
+from tests.e2e.cascade_world import HOME, ctx, lapse_pending_offers, need, offers_of, window
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -105,3 +107,70 @@ async def test_waves_expire_and_escalate_across_worker_restarts(
     assert r.status_code == 201, r.text
     assert len(r.json()) == 2
     assert await world.count("tasks", "escalated_at IS NULL") == 1
+
+
+async def _quiet(world: World, *subjects: str) -> None:
+    """These volunteers' quiet hours started an hour ago and end in three (offers: 15 min)."""
+    async with world.owner.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE volunteers v SET"
+                " quiet_hours_start = (now() AT TIME ZONE time_zone - interval '1 h')::time,"
+                " quiet_hours_end = (now() AT TIME ZONE time_zone + interval '3 h')::time"
+                " FROM users u WHERE u.id = v.user_id AND u.subject = ANY (:subjects)"
+            ),
+            {"subjects": list(subjects)},
+        )
+
+
+async def test_waves_pass_over_volunteers_who_would_sleep_through_the_offer(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    names = {str(ctx["vols"][f"vol-{i}"]): f"vol-{i}" for i in range(6)}
+    await _quiet(world, "vol-0", "vol-1")
+    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
+    calm = r.json()["task"]["id"]
+    assert sorted(names[o["volunteer_id"]] for o in await offers_of(client, ctx, calm)) == [
+        "vol-2",
+        "vol-3",
+    ]
+    # high-urgency offers are pushed through quiet hours: the nearest are asked first as ever
+    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, urgency="high"))
+    urgent = r.json()["task"]["id"]
+    assert sorted(names[o["volunteer_id"]] for o in await offers_of(client, ctx, urgent)) == [
+        "vol-0",
+        "vol-1",
+    ]
+
+
+async def test_a_need_waits_for_morning_when_everyone_is_asleep(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    await _quiet(world, *(f"vol-{i}" for i in range(6)))
+    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
+    task_id = r.json()["task"]["id"]
+    assert await offers_of(client, ctx, task_id) == []
+    async with world.owner.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT escalated_at, next_step_at - now() AS wait FROM tasks WHERE id = :id"),
+                {"id": task_id},
+            )
+        ).one()
+    assert row.escalated_at is None, "not escalated at night"
+    assert timedelta(hours=2, minutes=50) < row.wait <= timedelta(hours=3)
+
+
+async def test_a_need_starting_before_anyone_wakes_goes_to_a_person(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    await _quiet(world, *(f"vol-{i}" for i in range(6)))
+    soon = need(ctx, windows=[window(days=0.05)])  # in about an hour
+    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=soon)
+    assert r.status_code == 201, r.text
+    escalated = (
+        await client.get("/v1/tasks", headers=ctx["caseworker"], params={"escalated": "true"})
+    ).json()["items"]
+    assert [(t["id"], t["escalation_reason"]) for t in escalated] == [
+        (r.json()["task"]["id"], "all_asleep")
+    ]

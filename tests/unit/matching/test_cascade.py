@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from hypothesis import given, settings
@@ -132,3 +133,41 @@ def test_series_first_prefers_continuity_then_score() -> None:
     assert series_first([_ranked(1, score=3.0), _ranked(2, score=3.5)]) == UUID(int=2)
     assert series_first([_ranked(7, score=1.0), _ranked(3, score=1.0)]) == UUID(int=3)
     assert series_first([]) is None
+
+
+MORNING = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+
+
+def test_volunteers_asleep_through_the_offer_are_passed_over() -> None:
+    asleep = {UUID(int=0): MORNING, UUID(int=2): MORNING}
+    decision = next_wave(state(), ranked(6), POLICY, asleep)
+    assert decision.offer_to == (UUID(int=1), UUID(int=3), UUID(int=4))
+
+
+def test_when_everyone_left_is_asleep_the_need_waits_for_the_first_to_wake() -> None:
+    asleep = {UUID(int=i): MORNING + timedelta(hours=i) for i in range(3)}
+    decision = next_wave(state(), ranked(3), POLICY, asleep)
+    assert decision == WaveDecision(wait_until=MORNING)
+    # ... unless the first wakes after the need starts: then it is a person's call
+    late = next_wave(state(), ranked(3), POLICY, asleep, starts_at=MORNING)
+    assert late.escalate is Escalation.ALL_ASLEEP
+    assert next_wave(
+        state(), ranked(3), POLICY, asleep, starts_at=MORNING + timedelta(hours=1)
+    ) == (WaveDecision(wait_until=MORNING))
+    # nobody at all is still a person's call, and the caps still come first
+    assert next_wave(state(), [], POLICY, asleep).escalate is Escalation.NO_CANDIDATES
+    assert next_wave(state(waves=4), ranked(3), POLICY, asleep).escalate is (
+        Escalation.WAVES_EXHAUSTED
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 12), st.sets(st.integers(0, 11)))
+def test_an_asleep_volunteer_is_never_offered(n: int, sleepers: set[int]) -> None:
+    asleep = {UUID(int=i): MORNING for i in sleepers}
+    decision = next_wave(state(), ranked(n), POLICY, asleep)
+    assert not set(decision.offer_to) & set(asleep)
+    awake = [i for i in range(n) if i not in sleepers]
+    assert decision.offer_to == tuple(UUID(int=i) for i in awake[:3])
+    if n and not awake:
+        assert decision.wait_until == MORNING

@@ -11,10 +11,11 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifications.dispatcher import Policy, backoff, quiet_until
+from notifications.dispatcher import Policy, backoff
 from notifications.fcm import Outcome, Result
 from notifications.outbox import Kind
 from notifications.payloads import ALLOWED, MAX_BYTES, SUMMARIES, data_for
+from notifications.quiet import quiet_until
 
 POLICY = Policy()
 
