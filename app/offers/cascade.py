@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.assignments import slots
-from app.db.tables import assignments, offers, tasks, volunteers
+from app.db.tables import assignments, offers, tasks
 from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.offers import facts
@@ -33,7 +33,6 @@ from geo import candidates
 from matching import cascade, eligibility, scoring
 from matching.model import CascadeState, Escalation, Ranked, WaveDecision
 from notifications.outbox import Kind, Message, coordinators, enqueue
-from notifications.quiet import quiet_until
 
 log = structlog.get_logger(__name__)
 
@@ -165,7 +164,7 @@ async def make_offers(
             escalation_reason=None,
         )
     )
-    urgent = is_urgent(row)
+    urgent = facts.is_urgent(row)
     return [
         Message(
             o.volunteer_id,
@@ -255,9 +254,8 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
     ranked = await rank(conn, row, min(MAX_POOL, policy.wave_size * open_slots * POOL))
     sent = await conn.scalar(select(func.count()).where(offers.c.task_id == row.id))
     state = CascadeState(open_slots, row.waves_sent, sent or 0, pending_offers=0)
-    asleep = (
-        {} if is_urgent(row) else await _asleep(conn, ranked, now, facts.offer_expiry(row, now))
-    )
+    expires = facts.offer_expiry(row, now)
+    asleep = {} if facts.is_urgent(row) else await facts.asleep(conn, ranked, now, expires)
     decision: WaveDecision = cascade.next_wave(
         state, ranked, policy, asleep, starts_at=facts.starts_at(row)
     )
@@ -269,31 +267,6 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
         return await _escalate(conn, row, decision.escalate, now)
     await _reschedule(conn, row.id, decision.wait_until)
     return []
-
-
-def is_urgent(row: Any) -> bool:
-    """Urgent offers are pushed through quiet hours (notifications.dispatcher)."""
-    return row.urgency in ("high", "urgent")
-
-
-async def _asleep(
-    conn: AsyncConnection, ranked: Sequence[Ranked], now: datetime, expires: datetime
-) -> dict[UUID, datetime]:
-    """Who is in quiet hours until after the offer would expire, and until when."""
-    if not ranked:
-        return {}
-    rows = (
-        await conn.execute(
-            select(
-                volunteers.c.user_id,
-                volunteers.c.quiet_hours_start,
-                volunteers.c.quiet_hours_end,
-                volunteers.c.time_zone,
-            ).where(volunteers.c.user_id.in_([r.volunteer_id for r in ranked]))
-        )
-    ).all()
-    wakes = {row.user_id: quiet_until(row, now) for row in rows}
-    return {user: at for user, at in wakes.items() if at is not None and at >= expires}
 
 
 async def wave_now(

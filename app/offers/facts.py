@@ -3,6 +3,7 @@ into the pure core's structs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -10,10 +11,11 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import programmes, tasks
+from app.db.tables import programmes, tasks, volunteers
 from geo import candidates
-from matching.model import Mode, Need, OfferPolicy, Urgency
+from matching.model import Mode, Need, OfferPolicy, Ranked, Urgency
 from matching.vetting import DbsLevel
+from notifications.quiet import quiet_until
 
 _COLUMNS = (
     *tasks.c,
@@ -98,3 +100,28 @@ def offer_expiry(row: Any, now: datetime) -> datetime:
     if start > now:
         expiry = min(expiry, start)
     return max(expiry, now + timedelta(minutes=1))
+
+
+def is_urgent(row: Any) -> bool:
+    """Urgent offers are pushed through quiet hours (notifications.dispatcher)."""
+    return row.urgency in ("high", "urgent")
+
+
+async def asleep(
+    conn: AsyncConnection, ranked: Sequence[Ranked], now: datetime, expires: datetime
+) -> dict[UUID, datetime]:
+    """Who is in quiet hours until after the offer would expire, and until when."""
+    if not ranked:
+        return {}
+    rows = (
+        await conn.execute(
+            select(
+                volunteers.c.user_id,
+                volunteers.c.quiet_hours_start,
+                volunteers.c.quiet_hours_end,
+                volunteers.c.time_zone,
+            ).where(volunteers.c.user_id.in_([r.volunteer_id for r in ranked]))
+        )
+    ).all()
+    wakes = {row.user_id: quiet_until(row, now) for row in rows}
+    return {user: at for user, at in wakes.items() if at is not None and at >= expires}
