@@ -10,14 +10,14 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import outbox
 
 
 class Event(msgspec.Struct, frozen=True, tag="event", tag_field="type"):
-    id: int  # increasing; pass the last one seen back as `since` when reconnecting
+    id: int  # unique; pass the last one seen back as `since` when reconnecting
     kind: str
     payload: dict[str, Any]
     created_at: datetime
@@ -63,6 +63,17 @@ async def by_message(
     )
 
 
-async def missed(engine: AsyncEngine, user_id: UUID, since: int, limit: int) -> list[Event]:
-    """This user's events after the cursor `since`, oldest first, at most `limit`."""
-    return await _as_recipient(engine, user_id, outbox.c.id > since, limit)
+async def missed(
+    engine: AsyncEngine, user_id: UUID, since: int, limit: int, *, late: bool = True
+) -> list[Event]:
+    """This user's events after the cursor `since`, oldest first, at most `limit`.
+
+    Ids are handed out when rows are written, not when they commit: an event with a lower
+    id may commit after the client saw `since`. With `late`, those come too: rows of
+    transactions that were still running when the event `since` was written (its
+    `sync_xmin`). That may repeat an event the client already has; ids tell them apart."""
+    where = outbox.c.id > since
+    if late:
+        running_then = select(outbox.c.sync_xmin).where(outbox.c.id == since).scalar_subquery()
+        where = or_(where, and_(outbox.c.id < since, outbox.c.sync_xid >= running_then))
+    return await _as_recipient(engine, user_id, where, limit)

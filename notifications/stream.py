@@ -24,15 +24,17 @@ Receive = Callable[[], Awaitable[object]]
 
 async def _replay(hub: LiveHub, user_id: UUID, since: int, send: Send) -> tuple[set[int], bool]:
     sent: set[int] = set()
-    cursor = since
+    cursor, first = since, True
     while len(sent) < MAX_REPLAY:
-        page = await events.missed(hub.engine, user_id, cursor, REPLAY_PAGE)
+        page = await events.missed(hub.engine, user_id, cursor, REPLAY_PAGE, late=first)
+        first = False
         for event in page:
-            await send(events.encode(event))
-            sent.add(event.id)
+            if event.id not in sent:
+                await send(events.encode(event))
+                sent.add(event.id)
         if len(page) < REPLAY_PAGE:
             return sent, True
-        cursor = page[-1].id
+        cursor = max(cursor, page[-1].id)
     return sent, False
 
 

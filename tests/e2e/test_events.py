@@ -105,6 +105,30 @@ async def test_reconnect_with_since_replays_then_continues_live(
             assert (await synced(ws))["last_id"] == live["id"]
 
 
+async def test_an_event_that_commits_after_a_later_one_is_not_lost_on_reconnect(
+    world: World, settings: Settings, db: Db
+) -> None:
+    """Ids are handed out at write time: a slow transaction's event gets a lower id than a
+    quick one's, yet commits after the client saw the quick one and went offline."""
+    await world.org("org-a")
+    vol = await world.volunteer("vol-0", org="org-a")
+    async with api_replica(settings, db) as base:
+        async with world.owner.connect() as slow:
+            slow_tx = await slow.begin()
+            await enqueue(slow, [Message(vol, Kind.OFFER_WITHDRAWN, {"tag": "slow"})])
+            async with events_socket(base, world.headers("vol-0")) as ws:
+                await synced(ws)
+                await _commit(world, vol, "quick")
+                quick = await frame(ws)
+                assert quick["payload"]["tag"] == "quick"
+            await slow_tx.commit()  # while the phone is offline
+        async with events_socket(base, world.headers("vol-0"), f"?since={quick['id']}") as ws:
+            late = await frame(ws)
+            assert late["payload"]["tag"] == "slow"
+            assert late["id"] < quick["id"]
+            assert (await synced(ws))["complete"]
+
+
 async def test_token_in_query_and_refusals(
     client: httpx.AsyncClient, world: World, settings: Settings, db: Db
 ) -> None:

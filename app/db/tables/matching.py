@@ -202,6 +202,15 @@ outbox = Table(
     Column("lease_expires_at", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("sent_at", DateTime(timezone=True)),
+    # For the live stream's replay (notifications.events.missed): the writing transaction,
+    # and the oldest transaction still running when the row was written.
+    sync_xid(),
+    Column(
+        "sync_xmin",
+        BigInteger,
+        nullable=False,
+        server_default=text("(pg_snapshot_xmin(pg_current_snapshot()))::text::bigint"),
+    ),
     UniqueConstraint("message_id", name="uq_outbox_message_id"),
     CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
 )
