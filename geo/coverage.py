@@ -29,6 +29,7 @@ from geo.hexgrid import MERCATOR_HALF, Supply, Volunteers, Window, hex_size
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 16
 MVT_EXTENT = 4096
 MAX_TRAVEL_M = 200_000  # volunteers' travel radius is capped at 200 km
+MAX_BOX_DEG = 10.0  # wider views fetch all of the organisations' volunteers
 
 
 def hex_area(resolution: int) -> float:
@@ -109,7 +110,11 @@ async def volunteers(
     conn: AsyncConnection, scope: Scope, near: tuple[float, float, float, float] | None
 ) -> Volunteers:
     """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers."""
-    box = within_reach(near) if near is not None else (None,) * 4
+    box: tuple[float | None, ...] = (None,) * 4
+    if near is not None:
+        west, south, east, north = within_reach(near)
+        if max(east - west, north - south) <= MAX_BOX_DEG:  # wider: no safe geocentric box
+            box = (west, south, east, north)
     await conn.execute(NO_JIT)
     params = scope.params() | dict(zip(("west", "south", "east", "north"), box, strict=True))
     row = (await conn.execute(VOLUNTEERS_SQL, params)).one()

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 EARTH_RADIUS = 6_378_137.0  # the sphere behind EPSG:3857
 MERCATOR_HALF = math.pi * EARTH_RADIUS
+MAX_LATITUDE = 85.05112878  # where Web Mercator's square ends
 SQRT3 = math.sqrt(3)
 
 Floats = NDArray[np.float64]
@@ -120,8 +121,12 @@ class Volunteers:
     def from_degrees(
         cls, lon: Floats, lat: Floats, km: Floats, on_duty: Ints, hours: Floats
     ) -> Volunteers:
-        x, y = mercator(lon, lat)
-        return cls(x, y, mercator_radius(km, lat), on_duty, hours)
+        """Homes beyond Web Mercator's latitudes are off every map, and near a pole a disc
+        would span the world (the projection's scale grows without bound): left out."""
+        on_map = np.abs(lat) <= MAX_LATITUDE
+        x, y = mercator(lon[on_map], lat[on_map])
+        r = mercator_radius(km[on_map], lat[on_map])
+        return cls(x, y, r, on_duty[on_map], hours[on_map])
 
     def take(self, index: Ints) -> Volunteers:
         return Volunteers(
@@ -138,7 +143,7 @@ def supply(
     *,
     window: Window | None = None,
     max_grid_cells: int = 4_000_000,
-    chunk: int = 20_000,
+    chunk_cells: int = 2_000_000,
 ) -> Supply:
     """Every cell whose centre is within some volunteer's radius (within `window`, if given:
     the work then grows with the window's columns, not the discs'), with the volunteers'
@@ -169,10 +174,13 @@ def supply(
         if len(members) == 0:
             continue
         grid = np.zeros((3, width * rows), dtype=np.float64)
+        lows = np.maximum(col_lo[members], first)
+        highs = np.minimum(col_hi[members], last)
+        # Volunteers x columns per chunk stays under `chunk_cells`: wide discs, fewer at once.
+        chunk = max(1, chunk_cells // max(1, int((highs - lows).max()) + 1))
         for start in range(0, len(members), chunk):
             part = v.take(members[start : start + chunk])
-            lo = np.maximum(col_lo[members[start : start + chunk]], first)
-            hi = np.minimum(col_hi[members[start : start + chunk]], last)
+            lo, hi = lows[start : start + chunk], highs[start : start + chunk]
             cols, rows_at, weights = _runs(size, part, lo, hi, clip)
             flat = (cols - first) * rows + (rows_at - row_lo)
             for k in range(3):

@@ -73,30 +73,52 @@ def all_resolutions(volunteers: Volunteers) -> dict[int, Supply]:
     }
 
 
-async def refresh(engine: AsyncEngine, org_id: UUID, now: datetime | None = None) -> int:
-    """Recompute one organisation's snapshot; returns the cells written. The engine logs in
-    as the system: it reads every volunteer of the organisation and writes the snapshot."""
+_CLAIM = text("SELECT pg_try_advisory_lock(hashtextextended('coverage:' || :org, 0))")
+_RELEASE = text("SELECT pg_advisory_unlock(hashtextextended('coverage:' || :org, 0))")
+
+
+async def refresh(
+    engine: AsyncEngine,
+    org_id: UUID,
+    now: datetime | None = None,
+    *,
+    due_before: datetime | None = None,
+) -> int | None:
+    """Recompute one organisation's snapshot; returns the cells written, or None when
+    another worker is at it or it was refreshed since (`due_before`) or later (`now`).
+    The engine logs in as the system: it reads the organisation's volunteers and writes."""
     now = now or datetime.now(UTC)
+    key = {"org": str(org_id)}
+    async with engine.connect() as claim:
+        # A session lock held while computing: workers that wake together split the
+        # organisations instead of each computing all of them.
+        claimed = await claim.scalar(_CLAIM, key)
+        await claim.commit()
+        if not claimed:
+            return None
+        try:
+            return await _refresh(engine, org_id, now, due_before)
+        finally:
+            await claim.execute(_RELEASE, key)
+            await claim.commit()
+
+
+async def _refresh(
+    engine: AsyncEngine, org_id: UUID, now: datetime, due_before: datetime | None
+) -> int | None:
     began = time.perf_counter()
     async with engine.connect() as conn:
+        last = await conn.scalar(
+            select(coverage_snapshots.c.refreshed_at).where(coverage_snapshots.c.org_id == org_id)
+        )
+        if last is not None and (last >= now or (due_before and last >= due_before)):
+            return None  # a newer snapshot is never replaced by an older one
         volunteers = await coverage.volunteers(
             conn, Scope([org_id], None, now, now + PERIOD, 0), None
         )
         await conn.rollback()
     grids = await asyncio.to_thread(all_resolutions, volunteers)
     async with engine.begin() as conn:
-        # One writer per organisation at a time; a newer snapshot is never replaced by an older.
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended('coverage:' || :org, 0))"),
-            {"org": str(org_id)},
-        )
-        newer = await conn.scalar(
-            select(coverage_snapshots.c.refreshed_at).where(
-                coverage_snapshots.c.org_id == org_id, coverage_snapshots.c.refreshed_at >= now
-            )
-        )
-        if newer is not None:
-            return 0
         await conn.execute(delete(coverage_supply).where(coverage_supply.c.org_id == org_id))
         for resolution, cells in grids.items():
             if len(cells):
@@ -118,7 +140,7 @@ async def refresh(engine: AsyncEngine, org_id: UUID, now: datetime | None = None
 
 async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:
     """Refresh the organisations whose snapshot is missing or about `every` old; returns how
-    many. Workers that wake together share the work: what one refreshed, the others skip."""
+    many this worker refreshed. One organisation failing never stops the others."""
     due_before = datetime.now(UTC) - every * 0.9
     async with engine.connect() as conn:
         org_ids = list(
@@ -134,10 +156,16 @@ async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:
                 )
             ).all()
         )
+    done = 0
     for org_id in org_ids:
         began = time.perf_counter()
-        cells = await refresh(engine, org_id)
+        try:
+            cells = await refresh(engine, org_id, due_before=due_before)
+        except Exception:  # the next cycle retries; the maps compute on the spot meanwhile
+            log.exception("coverage snapshot failed", org_id=str(org_id))
+            continue
+        done += cells is not None
         log.debug(
             "coverage snapshot", org_id=str(org_id), cells=cells, s=time.perf_counter() - began
         )
-    return len(org_ids)
+    return done

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import mapbox_vector_tile
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from app.coverage import supply
 from app.db.tables import coverage_snapshots, coverage_supply
@@ -56,7 +56,7 @@ async def test_a_snapshot_answers_exactly_as_computing_on_the_spot(
     tile_before = await client.get(TILE, headers=headers)
 
     cells = await supply.refresh(s.owner, org)
-    assert cells > 0
+    assert cells
     snapped = await _hexes(client, headers)
     tile_after = await client.get(TILE, headers=headers)
 
@@ -108,8 +108,8 @@ async def test_an_older_refresh_never_replaces_a_newer_one(world: World) -> None
     org = await world.org("reading-council")
     await s.volunteer("reading-council", "vol-a", km=2.0, hours=3)
     now = datetime.now(UTC)
-    assert await supply.refresh(s.owner, org, now) > 0
-    assert await supply.refresh(s.owner, org, now - timedelta(seconds=5)) == 0
+    assert await supply.refresh(s.owner, org, now)
+    assert await supply.refresh(s.owner, org, now - timedelta(seconds=5)) is None
     async with s.owner.connect() as conn:
         assert await conn.scalar(select(coverage_snapshots.c.refreshed_at)) == now
 
@@ -171,3 +171,17 @@ async def test_a_volunteer_living_outside_the_view_who_reaches_it_counts(
     assert {k: c["volunteers"] for k, c in live.items()} == {
         k: c["volunteers"] for k, c in snapped.items()
     }
+
+
+async def test_a_refresh_another_worker_holds_is_skipped_not_repeated(world: World) -> None:
+    s = Scenario(world)
+    org = await world.org("reading-council")
+    await s.volunteer("reading-council", "vol-a", km=2.0, hours=3)
+    async with s.owner.connect() as other_worker:
+        held = text("SELECT pg_advisory_lock(hashtextextended('coverage:' || :org, 0))")
+        await other_worker.execute(held, {"org": str(org)})
+        assert await supply.refresh(s.owner, org) is None
+        await other_worker.rollback()
+        released = text("SELECT pg_advisory_unlock(hashtextextended('coverage:' || :org, 0))")
+        await other_worker.execute(released, {"org": str(org)})
+    assert await supply.refresh(s.owner, org)

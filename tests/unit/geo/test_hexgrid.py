@@ -61,7 +61,7 @@ def _as_dict(result: Supply) -> dict[tuple[int, int], tuple[int, int, float]]:
 def test_supply_equals_brute_force(rows: list, max_grid_cells: int) -> None:
     """Whatever the strips (a tiny memory cap forces one column at a time). A centre within a
     billionth of a radius of the circle may fall either way: floating point, not a rule."""
-    got = _as_dict(supply(SIZE, _volunteers(rows), max_grid_cells=max_grid_cells, chunk=7))
+    got = _as_dict(supply(SIZE, _volunteers(rows), max_grid_cells=max_grid_cells, chunk_cells=7))
     strict, loose = _brute(rows, -1e-9), _brute(rows, 1e-9)
     assert set(strict) <= set(got) <= set(loose)
     for cell, figures in got.items():
@@ -116,3 +116,13 @@ def test_a_window_computes_exactly_its_part(rows: list, window: Window, cap: int
     volunteers = _volunteers(rows)
     whole = _as_dict(supply(SIZE, volunteers).within(window))
     assert _as_dict(supply(SIZE, volunteers, window=window, max_grid_cells=cap)) == whole
+
+
+def test_homes_off_the_map_are_left_out() -> None:
+    """Near a pole the projection's scale has no bound: one disc would span the world."""
+    lat = np.array([51.45, 89.99, -90.0])
+    v = Volunteers.from_degrees(
+        np.zeros(3), lat, np.full(3, 5.0), np.zeros(3, np.int64), np.zeros(3)
+    )
+    assert len(v) == 1
+    assert len(supply(hex_size(16), v)) > 0
