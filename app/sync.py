@@ -60,14 +60,20 @@ async def page(
     since: str | None,
     limit: int,
     field: str = "since",
+    *,
+    settled_only: bool = True,
 ) -> tuple[list[Any], str | None]:
     """Up to `limit` rows of `stmt` changed after `since`, in commit-safe order, and the
-    cursor to resume from: None only for an empty page (keep the one you have)."""
+    cursor to resume from: None only for an empty page (keep the one you have).
+
+    Without `settled_only` (a first load: what is there now, including rows of transactions
+    newer than the oldest one running) every visible row comes, and the last page's cursor
+    still resumes below the watermark: a later sync may repeat a row, never miss one."""
     after = decode(since, field) if since else None
     watermark = select(WATERMARK.label("watermark")).subquery("watermark")
-    inner = (
-        stmt.where(xid < watermark.c.watermark).order_by(None).order_by(xid, id_).limit(limit + 1)
-    )
+    inner = stmt.order_by(None).order_by(xid, id_).limit(limit + 1)
+    if settled_only:
+        inner = inner.where(xid < watermark.c.watermark)
     if after is not None:
         inner = inner.where(tuple_(xid, id_) > tuple_(*after))
     rows_of = inner.lateral("changed")
@@ -82,5 +88,7 @@ async def page(
     if len(rows) > limit:
         rows = rows[:limit]
         return rows, encode(rows[-1].sync_xid, rows[-1].id)
-    caught_up = (seen_below, MAX_ID) if after is None else max(after, (seen_below, MAX_ID))
+    caught_up = (seen_below, MAX_ID)
+    if after is not None and settled_only:
+        caught_up = max(after, caught_up)
     return rows, encode(*caught_up)

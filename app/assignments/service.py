@@ -128,7 +128,13 @@ async def list_mine(
     if active_only:
         stmt = stmt.where(assignments.c.status.in_(ACTIVE_ASSIGNMENT))
     rows, next_cursor = await sync.page(
-        tx.conn, stmt, assignments.c.sync_xid, assignments.c.id, since, limit
+        tx.conn,
+        stmt,
+        assignments.c.sync_xid,
+        assignments.c.id,
+        since,
+        limit,
+        settled_only=since is not None,
     )
     return [to_assignment(r, need_summary(r, r.task_id)) for r in rows], next_cursor
 

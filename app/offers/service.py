@@ -135,6 +135,7 @@ async def my_offers(
         cursor or since,
         limit,
         field="cursor" if cursor else "since",
+        settled_only=since is not None,
     )
     return [_volunteer_offer(r) for r in rows], next_cursor
 

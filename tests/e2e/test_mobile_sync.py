@@ -153,10 +153,13 @@ async def test_a_change_committed_after_a_sync_is_never_behind_its_cursor(
         during = (
             await client.get(OFFERS, headers=vol0, params={"since": start["next_cursor"]})
         ).json()
+        # the open list (a first load) shows what is committed now, newer than the slow one
+        open_now = (await client.get(OFFERS, headers=vol0)).json()["items"]
         await slow_tx.commit()
 
     # the quick change waits behind the slow one: the cursor never passes an open transaction
     assert during["items"] == []
+    assert {o["id"] for o in open_now} == {first, second}
     after = (await client.get(OFFERS, headers=vol0, params={"since": start["next_cursor"]})).json()
     assert {o["id"] for o in after["items"]} == {first, second}
     assert (await client.get(OFFERS, headers=vol0, params={"since": after["next_cursor"]})).json()[
