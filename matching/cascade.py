@@ -39,7 +39,7 @@ def next_wave(
     volunteers whose quiet hours outlast the offer to when those hours end: a non-urgent
     offer would only lapse unseen, so they are passed over, and when nobody else is left the
     need waits for the first of them to wake instead of escalating at night, unless that is
-    after the need `starts_at`.
+    too late to start it (`starts_at`: the latest start).
     """
     if state.open_slots <= 0 or state.pending_offers > 0:
         return WaveDecision()

@@ -115,6 +115,7 @@ class Stats:
     retried: int = 0
     dead: int = 0
     deferred: int = 0
+    skipped: int = 0  # nothing left to send: the assignment ended, or quiet hours outlast it
     devices_removed: int = 0
 
     def add(self, other: Stats) -> None:
@@ -242,7 +243,7 @@ class Dispatcher:
                         **clear, status="sent", sent_at=now, last_error=reason
                     )
                 )
-                stats.sent += len(ids)
+                stats.skipped += len(ids)
             dead_devices: set[UUID] = set()
             for row in rows:
                 dead_devices |= {

@@ -256,8 +256,12 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
     state = CascadeState(open_slots, row.waves_sent, sent or 0, pending_offers=0)
     expires = facts.offer_expiry(row, now)
     asleep = {} if facts.is_urgent(row) else await facts.asleep(conn, ranked, now, expires)
+    if ranked and len(asleep) == len(ranked) and len(ranked) < MAX_POOL:
+        # the nearest all sleep: look further for someone awake before waiting
+        ranked = await rank(conn, row, MAX_POOL)
+        asleep = await facts.asleep(conn, ranked, now, expires)
     decision: WaveDecision = cascade.next_wave(
-        state, ranked, policy, asleep, starts_at=facts.starts_at(row)
+        state, ranked, policy, asleep, starts_at=facts.latest_start(row)
     )
     if decision.offer_to:
         by_id = {r.volunteer_id: r for r in ranked}

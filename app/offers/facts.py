@@ -102,6 +102,12 @@ def offer_expiry(row: Any, now: datetime) -> datetime:
     return max(expiry, now + timedelta(minutes=1))
 
 
+def latest_start(row: Any) -> datetime:
+    """The last moment a volunteer could start and still finish in a window (the windows
+    are alternatives)."""
+    return ends_at(row) - timedelta(minutes=row.duration_minutes)
+
+
 def is_urgent(row: Any) -> bool:
     """Urgent offers are pushed through quiet hours (notifications.dispatcher)."""
     return row.urgency in ("high", "urgent")

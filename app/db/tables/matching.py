@@ -216,6 +216,7 @@ outbox = Table(
 )
 Index("ix_outbox_due", outbox.c.next_attempt_at, postgresql_where=outbox.c.status == "pending")
 Index("ix_outbox_user", outbox.c.user_id, outbox.c.id)
+Index("ix_outbox_user_sync", outbox.c.user_id, outbox.c.sync_xid)
 
 # Mobile retries: the first response to (user, key) is stored and replayed.
 idempotency_keys = Table(

@@ -55,7 +55,8 @@ OWN_OFFER_OR_OPEN_CALL = f"""
   AND ((offer_id IS NOT NULL
         AND EXISTS (SELECT 1 FROM offers o
                      WHERE o.id = assignments.offer_id AND o.task_id = assignments.task_id
-                       AND o.volunteer_id = {ME}))
+                       AND o.org_id = assignments.org_id AND o.volunteer_id = {ME}
+                       AND o.status IN ('pending', 'accepted')))
     OR (offer_id IS NULL
         AND EXISTS (SELECT 1 FROM tasks t
                      WHERE t.id = assignments.task_id AND t.org_id = assignments.org_id

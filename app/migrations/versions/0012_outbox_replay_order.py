@@ -28,8 +28,10 @@ def upgrade() -> None:
             "outbox",
             sa.Column(name, sa.BigInteger(), server_default=sa.text(default), nullable=False),
         )
+    op.create_index("ix_outbox_user_sync", "outbox", ["user_id", "sync_xid"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_user_sync", table_name="outbox")
     for name in COLUMNS:
         op.drop_column("outbox", name)
