@@ -126,8 +126,10 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
             resolution = tile_resolution(z)
             async with owner.connect() as conn:
                 window = Window.around(hex_size(resolution), *tile_bounds(z, x, y))
-                found = await coverage.read_snapshot(conn, org_id, resolution, window)
-                return _features(await coverage.tile(conn, scope, z, x, y, found))
+                fresh = now - timedelta(days=1)
+                found = await coverage.read_snapshot(conn, org_id, resolution, window, fresh)
+                assert found is not None, "no snapshot"
+                return _features(await coverage.tile(conn, scope, z, x, y, found[1]))
 
         for i in range(requests + 5):
             keep = i >= 5

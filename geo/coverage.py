@@ -137,29 +137,41 @@ def float8_array(sent: bytes) -> NDArray[np.float64]:
     return items["value"].astype(np.float64)
 
 
+# The snapshot's time and the window's cells in one round trip (a tile's hot path): no row
+# when there is no snapshot refreshed since `fresh_after`, one row of NULL cells when the
+# snapshot has none in the window.
 READ_SNAPSHOT_SQL = text("""
-SELECT i, j, volunteers, on_duty, supply_hours FROM coverage_supply
- WHERE org_id = :org_id AND resolution = :resolution
-   AND i BETWEEN :i0 AND :i1 AND j BETWEEN :j0 AND :j1
+SELECT s.refreshed_at, c.i, c.j, c.volunteers, c.on_duty, c.supply_hours
+  FROM coverage_snapshots s
+  LEFT JOIN coverage_supply c
+    ON c.org_id = s.org_id AND c.resolution = :resolution
+   AND c.i BETWEEN :i0 AND :i1 AND c.j BETWEEN :j0 AND :j1
+ WHERE s.org_id = :org_id AND s.refreshed_at >= :fresh_after
 """)
 
 
 async def read_snapshot(
-    conn: AsyncConnection, org_id: UUID, resolution: int, window: Window
-) -> Supply:
-    params = {"org_id": org_id, "resolution": resolution} | window.__dict__
-    rows = (await conn.execute(READ_SNAPSHOT_SQL, params)).all()
+    conn: AsyncConnection, org_id: UUID, resolution: int, window: Window, fresh_after: datetime
+) -> tuple[datetime, Supply] | None:
+    """When the snapshot was computed, and its cells in the window; None without a snapshot
+    refreshed since `fresh_after`."""
+    params = {"org_id": org_id, "resolution": resolution, "fresh_after": fresh_after}
+    rows = (await conn.execute(READ_SNAPSHOT_SQL, params | window.__dict__)).all()
     if not rows:
-        return Supply.empty()
-    i, j, vols, duty, hours = (np.array(c) for c in zip(*rows, strict=True))
+        return None
+    cells = [r[1:] for r in rows if r.i is not None]
+    if not cells:
+        return rows[0].refreshed_at, Supply.empty()
+    i, j, vols, duty, hours = (np.array(c) for c in zip(*cells, strict=True))
     as_int = np.int64
-    return Supply(
+    supply = Supply(
         i.astype(as_int),
         j.astype(as_int),
         vols.astype(as_int),
         duty.astype(as_int),
         hours.astype(np.float64),
     )
+    return rows[0].refreshed_at, supply
 
 
 async def write_snapshot(

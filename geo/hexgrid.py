@@ -88,15 +88,6 @@ class Supply:
     def __len__(self) -> int:
         return len(self.i)
 
-    def within(self, window: Window) -> Supply:
-        keep = (
-            (self.i >= window.i0) & (self.i <= window.i1)
-            & (self.j >= window.j0) & (self.j <= window.j1)
-        )  # fmt: skip
-        return Supply(
-            self.i[keep], self.j[keep], self.volunteers[keep], self.on_duty[keep], self.hours[keep]
-        )
-
     @classmethod
     def concat(cls, parts: list[Supply]) -> Supply:
         if not parts:

@@ -50,14 +50,11 @@ async def for_view(
     window = Window.around(size, *box)
     now = datetime.now(UTC)
     if max_age is not None and len(scope.org_ids) == 1:
-        snapshot = (
-            await tx.conn.execute(
-                select(coverage_snapshots).where(coverage_snapshots.c.org_id == scope.org_ids[0])
-            )
-        ).first()
-        if snapshot is not None and now - snapshot.refreshed_at <= max_age:
-            cells = await coverage.read_snapshot(tx.conn, scope.org_ids[0], resolution, window)
-            return ViewSupply(cells, snapshot.refreshed_at)
+        found = await coverage.read_snapshot(
+            tx.conn, scope.org_ids[0], resolution, window, now - max_age
+        )
+        if found is not None:
+            return ViewSupply(found[1], found[0])
     west, south = to_degrees(box[0], box[1])
     east, north = to_degrees(box[2], box[3])
     async with tx.reads() as conn:  # the scope is authorised: the caller's staff orgs
