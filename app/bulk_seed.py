@@ -206,7 +206,7 @@ async def _load_all(main: Any, load: _Loader, numbers: range, centre: tuple[floa
     the next free loader connection."""
     today, orgs = date.today(), len(load.org_ids)
     anyone = await main.fetchval(ANY_PRESENT, DEV_ISSUER, PREFIX)  # else skip the look-ups
-    tasks = []
+    loads = []
     try:
         with _executor(len(numbers)) as pool:
             async with asyncio.TaskGroup() as group:
@@ -215,10 +215,10 @@ async def _load_all(main: Any, load: _Loader, numbers: range, centre: tuple[floa
                     chunk = numbers[start : start + CHUNK]
                     todo, known = await _missing(main, chunk) if anyone else (chunk, {})
                     job = pool.submit(encode, todo, known, centre, orgs, today) if todo else None
-                    tasks.append(group.create_task(load(len(chunk), job)))
+                    loads.append(group.create_task(load(len(chunk), job)))
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from failed
-    return sum(t.result() for t in tasks)
+    return sum(t.result() for t in loads)
 
 
 async def _missing(conn: Any, chunk: range) -> tuple[list[int], dict[int, UUID]]:
@@ -286,8 +286,8 @@ class _Loader:
 def _advancer(progress: Progress | None, total: int) -> Callable[[int], None]:
     if progress is None:
         return lambda _: None
-    task = progress.add_task("Loading volunteers by COPY", total=total)
-    return lambda people: progress.advance(task, people)
+    need = progress.add_task("Loading volunteers by COPY", total=total)
+    return lambda people: progress.advance(need, people)
 
 
 def _span_maker(now: datetime, horizon: timedelta) -> Callable[[bytes], list[Any]]:

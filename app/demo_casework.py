@@ -14,9 +14,9 @@ from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.dialects.postgresql.ranges import MultiRange
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import clients, programmes, tasks
+from app.db.tables import clients, needs, programmes
+from app.needs.recurrence import occurrences
 from app.offers.cascade import first_step_at
-from app.tasks.recurrence import occurrences
 from geo.privacy import coarsen_location
 
 NAMESPACE = uuid.UUID("5f0c6a8e-7d4b-4c1a-9a55-0c0de11ea5e5")
@@ -206,7 +206,7 @@ def needs_for(
 
 
 def group_needs(programme: Any, rng: random.Random, today: date) -> list[dict[str, Any]]:
-    """Needs with no single client: a jury of 12, a workshop, a crowd task of 200."""
+    """Needs with no single client: a jury of 12, a workshop, a crowd need of 200."""
     start, end = _window(rng, today, hours=4)
     slots = {"co_production": 12, "co_design": 8}.get(programme.kind, 1)
     rows = [
@@ -224,7 +224,7 @@ def group_needs(programme: Any, rng: random.Random, today: date) -> list[dict[st
                 start + timedelta(days=7),
                 slots=200,
                 dispatch="open_call",
-                title=f"{programme.name}: online tasks",
+                title=f"{programme.name}: online needs",
             )
         )
     return rows
@@ -251,4 +251,4 @@ async def seed_casework(
     for programme in progs:
         if programme.kind in ("co_production", "co_design"):
             rows += group_needs(programme, rng, today)
-    await conn.execute(insert(tasks).on_conflict_do_nothing(), rows)
+    await conn.execute(insert(needs).on_conflict_do_nothing(), rows)

@@ -28,6 +28,7 @@ from app.events.controller import EventController
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
+from app.needs.controller import NeedController
 from app.offers.controller import OfferController
 from app.ops.health import HealthController
 from app.ops.metrics import HttpMetrics, MetricsController
@@ -39,7 +40,6 @@ from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
 from app.service_areas.controller import ServiceAreaController
 from app.settings import Environment, Settings, get_settings
-from app.tasks.controller import TaskController
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
 from app.volunteers.skills import SkillController
 from app.worker import Worker
@@ -158,7 +158,7 @@ def create_app(
             OrganisationController,
             ProgrammeController,
             ClientController,
-            TaskController,
+            NeedController,
             MyVolunteeringController,
             VolunteerRosterController,
             SkillController,

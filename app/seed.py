@@ -18,8 +18,8 @@ from app.db.tables import (
     clients,
     devices,
     memberships,
+    needs,
     organisations,
-    tasks,
     users,
     vetting_checks,
     volunteer_availability,
@@ -103,18 +103,18 @@ async def seed(owner_url: str, *, volunteers: int = 2000, progress: bool = True)
     try:
         async with engine.begin() as conn:
             with Progress(disable=not progress, transient=True) as bar:
-                task = bar.add_task("Seeding the demo borough", total=len(ORGS) + small + 1)
+                need = bar.add_task("Seeding the demo borough", total=len(ORGS) + small + 1)
                 await ensure_user(conn, PLATFORM_ADMIN, "Platform Admin", platform_admin=True)
-                bar.advance(task)
+                bar.advance(need)
                 org_ids = []
                 for org in ORGS:
                     org_ids.append(await _ensure_org(conn, org))
                     await seed_casework(conn, org_ids[-1], org.slug, org.kind, TOWN_CENTRE)
-                    bar.advance(task)
+                    bar.advance(need)
                 for start in range(0, small, BATCH):
                     batch = range(start, min(start + BATCH, small))
                     await _seed_volunteers(conn, batch, org_ids)
-                    bar.advance(task, len(batch))
+                    bar.advance(need, len(batch))
         if small < volunteers:  # its own connection: the organisations must be committed first
             from app.bulk_seed import bulk_volunteers  # here: it imports app.seed
 
@@ -123,7 +123,7 @@ async def seed(owner_url: str, *, volunteers: int = 2000, progress: bool = True)
         async with engine.connect() as conn:
             counts = [
                 await conn.scalar(select(func.count()).select_from(t))
-                for t in (organisations, users, memberships, volunteers_table, clients, tasks)
+                for t in (organisations, users, memberships, volunteers_table, clients, needs)
             ]
         return SeedReport(*(int(c or 0) for c in counts))
     finally:

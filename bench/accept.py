@@ -9,7 +9,7 @@ offered to every racer, then, in rotating order so that all share the machine's 
   endpoint   every racer at once: POST /v1/offers/{their offer}/accept through uvicorn
              (`codeliver serve` in its own process, its pool of db_pool_size +
              db_max_overflow connections)
-  raw        every racer at once: UPDATE tasks SET filled = filled + 1 WHERE id = $1 AND
+  raw        every racer at once: UPDATE needs SET filled = filled + 1 WHERE id = $1 AND
              filled < slots on a 1-slot need of its own, autocommit, from an asyncpg pool
              as large as the app's, as the owner (the bare guarded update: the app role
              would need a codeliver_login() transaction to see the need at all)
@@ -52,7 +52,7 @@ RETURNING user_id, (SELECT subject FROM made WHERE made.id = user_id) AS subject
 """
 # Each round's need gets its own hour, so a winner of earlier rounds has no conflict.
 NEED = """
-INSERT INTO tasks (org_id, programme_id, title, mode, min_vetting, windows, duration_minutes,
+INSERT INTO needs (org_id, programme_id, title, mode, min_vetting, windows, duration_minutes,
                    slots, dispatch, status)
 VALUES ($1, $2, $3, 'remote', 'none',
         tstzmultirange(tstzrange(now() + make_interval(days => 1, hours => $4),
@@ -61,11 +61,11 @@ VALUES ($1, $2, $3, 'remote', 'none',
 RETURNING id
 """
 OFFERS = """
-INSERT INTO offers (org_id, task_id, volunteer_id, wave, source, expires_at)
+INSERT INTO offers (org_id, need_id, volunteer_id, wave, source, expires_at)
 SELECT $1, $2, v, 1, 'manual', now() + interval '1 day' FROM unnest($3::uuid[]) AS v
 RETURNING id, volunteer_id
 """
-UPDATE = "UPDATE tasks SET filled = filled + 1 WHERE id = $1 AND filled < slots"
+UPDATE = "UPDATE needs SET filled = filled + 1 WHERE id = $1 AND filled < slots"
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,14 @@ async def make_crowd(owner: Any, racers: int) -> Crowd:
 
 async def need(owner: Any, crowd: Crowd, n: int, *, offered: bool) -> tuple[Any, list[Any]]:
     """A 1-slot need (round n) and, when offered, each racer's offer id, in crowd order."""
-    task_id = await owner.fetchval(NEED, crowd.org_id, crowd.programme_id, f"Race {n}", n)
+    need_id = await owner.fetchval(NEED, crowd.org_id, crowd.programme_id, f"Race {n}", n)
     if not offered:
-        return task_id, []
+        return need_id, []
     made = {
         r["volunteer_id"]: r["id"]
-        for r in await owner.fetch(OFFERS, crowd.org_id, task_id, crowd.ids)
+        for r in await owner.fetch(OFFERS, crowd.org_id, need_id, crowd.ids)
     }
-    return task_id, [made[v] for v in crowd.ids]
+    return need_id, [made[v] for v in crowd.ids]
 
 
 async def race(calls: list[Callable[[], Awaitable[Any]]]) -> tuple[list[float], list[Any]]:
@@ -120,10 +120,10 @@ def endpoint_calls(client: httpx.AsyncClient, crowd: Crowd, offers: list[Any]) -
     return [call(o, h) for o, h in zip(offers, crowd.headers, strict=True)]
 
 
-def raw_calls(pool: Any, task_id: Any, racers: int) -> list[Any]:
+def raw_calls(pool: Any, need_id: Any, racers: int) -> list[Any]:
     async def go() -> str:
         async with pool.acquire() as conn:
-            return str(await conn.execute(UPDATE, task_id))
+            return str(await conn.execute(UPDATE, need_id))
 
     return [go] * racers
 
@@ -140,11 +140,11 @@ async def one_round(
 ) -> dict[str, list[float]]:
     racers = len(crowd.ids)
     _, offers = await need(owner, crowd, n, offered=True)
-    raw_task, _ = await need(owner, crowd, n, offered=False)
+    raw_need, _ = await need(owner, crowd, n, offered=False)
     kinds = {
         "empty": empty_calls(client, racers),
         "endpoint": endpoint_calls(client, crowd, offers),
-        "raw": raw_calls(pool, raw_task, racers),
+        "raw": raw_calls(pool, raw_need, racers),
     }
     order = list(kinds)[n % 3 :] + list(kinds)[: n % 3]
     samples: dict[str, list[float]] = {}

@@ -7,14 +7,14 @@ grows it to each size in turn (bulk COPY), adds a few in-person manual needs in 
 (windows in the next day, when the bulk seed's people have availability), then measures
 in one run, interleaved and in rotating order so that all share the machine's noise:
   empty      GET /health/live through uvicorn (HTTP, ASGI, no database, no auth)
-  endpoint   GET /v1/tasks/{id}/candidates?limit=10 as the demo caseworker, through uvicorn
+  endpoint   GET /v1/needs/{id}/candidates?limit=10 as the demo caseworker, through uvicorn
              (`codeliver serve` in its own process: uvloop, httptools, the app's pool)
   raw app    the endpoint's prepared statement (geo.candidates.STATEMENTS, same text, same
              arguments, limit 10 x cascade.POOL), as the app role in a transaction after
              codeliver_login() for the caseworker: row-level security applies as in the app
   raw owner  the same statement as the owner (no row-level security)
   login      the codeliver_login() round trip every request pays (for the breakdown)
-  other SQL  the endpoint's other statements (task load, names), raw, in one transaction
+  other SQL  the endpoint's other statements (need load, names), raw, in one transaction
 Then prints EXPLAIN (ANALYZE, BUFFERS) of the statement as the app role, and checks that the
 plan is a KNN scan ordered by the GiST index, as a custom and as a generic plan.
 """
@@ -58,7 +58,7 @@ LOGIN = "SELECT * FROM codeliver_login($1, $2, NULL, NULL)"
 # A few in-person needs of the council's clients, tomorrow-ish, half of them needing a skill
 # that ~40 % of volunteers have: the index walk stops after 40 eligible people either way.
 NEEDS = """
-INSERT INTO tasks (org_id, programme_id, client_id, title, mode, location, coarse_location,
+INSERT INTO needs (org_id, programme_id, client_id, title, mode, location, coarse_location,
                    min_vetting, windows, duration_minutes, slots, dispatch, status,
                    required_skills)
 SELECT t.org_id, t.programme_id, t.client_id, 'Bench: ' || t.title, 'in_person', t.location,
@@ -67,7 +67,7 @@ SELECT t.org_id, t.programme_id, t.client_id, 'Bench: ' || t.title, 'in_person',
        60, 1, 'manual', 'open',
        CASE WHEN t.n % 2 = 0 THEN '{}'::text[] ELSE '{shopping}'::text[] END
   FROM (SELECT t.*, row_number() OVER (ORDER BY t.id) AS n
-          FROM tasks t JOIN organisations o ON o.id = t.org_id
+          FROM needs t JOIN organisations o ON o.id = t.org_id
          WHERE o.slug = 'reading-council' AND t.mode = 'in_person'
            AND t.client_id IS NOT NULL AND t.series_id IS NULL
          ORDER BY t.id LIMIT $1) t
@@ -142,7 +142,7 @@ def steps(client: httpx.AsyncClient, raw: Raw, need: Need, headers: dict[str, st
         return {"empty": await timed(lambda: _ok(client.get("/health/live")))}
 
     async def endpoint() -> dict[str, float]:
-        url = f"/v1/tasks/{need.id}/candidates"
+        url = f"/v1/needs/{need.id}/candidates"
         params = {"limit": LIMIT}
         call = lambda: _ok(client.get(url, params=params, headers=headers), LIMIT)  # noqa: E731
         return {"endpoint": await timed(call)}

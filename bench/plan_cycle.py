@@ -60,12 +60,12 @@ CLEAR = """
 DELETE FROM outbox;
 DELETE FROM offers;
 DELETE FROM plans;
-DELETE FROM tasks WHERE programme_id = (SELECT id FROM programmes WHERE name = :name);
+DELETE FROM needs WHERE programme_id = (SELECT id FROM programmes WHERE name = :name);
 """
 # Needs spread like the volunteers (app.demo_population), 09:00-20:00 tomorrow (London), an
 # hour each: inside the 2 days of availability spans the bulk loader writes.
 NEEDS = """
-INSERT INTO tasks (org_id, programme_id, title, mode, location, min_vetting, windows,
+INSERT INTO needs (org_id, programme_id, title, mode, location, min_vetting, windows,
                    duration_minutes, slots, dispatch, status)
 SELECT p.org_id, p.id, 'Benchmark need ' || n, 'in_person',
        ST_SetSRID(ST_MakePoint(:lon + 0.04 * g.x, :lat + 0.025 * g.y), 4326)::geography,
@@ -101,7 +101,7 @@ async def _prepare(owner_url: str, needs: int, volunteers: int) -> Any:
         await conn.execute(text(NEEDS), params)
     async with engine.connect() as conn:
         await conn.execute(text("COMMIT"))
-        await conn.execute(text("VACUUM ANALYZE tasks, offers, assignments, plans"))
+        await conn.execute(text("VACUUM ANALYZE needs, offers, assignments, plans"))
         programme = await conn.scalar(
             text("SELECT id FROM programmes WHERE name = :name"), {"name": PROGRAMME}
         )
@@ -116,7 +116,7 @@ async def _prepare(owner_url: str, needs: int, volunteers: int) -> Any:
         )
         plan_text = "\n".join(explain.scalars())
     await engine.dispose()
-    ordered = "Order By: (home <-> tasks.location)" in plan_text
+    ordered = "Order By: (home <-> needs.location)" in plan_text
     print(
         f"setup {time.perf_counter() - t0:.1f} s; candidate scan index-ordered per need: "
         f"{'yes' if ordered else 'NO'}"

@@ -83,7 +83,7 @@ async def first_push(settings: Settings, needs: int, fake: FakeFcm, programme: s
     headers = {"Authorization": f"Bearer {token}"}
     engine = create_async_engine(settings.migration_database_url or "")
     async with engine.begin() as conn:  # only the measured needs: no demo backlog
-        await conn.execute(text("UPDATE tasks SET next_step_at = NULL"))
+        await conn.execute(text("UPDATE needs SET next_step_at = NULL"))
         await conn.execute(text("UPDATE outbox SET status = 'sent' WHERE status = 'pending'"))
     await engine.dispose()
     app = create_app(settings, embed_worker=True)
@@ -109,10 +109,10 @@ async def first_push(settings: Settings, needs: int, fake: FakeFcm, programme: s
                 "duration_minutes": 30,
             }
             t0 = time.perf_counter()
-            r = await client.post("/v1/tasks", headers=headers, json=body)
+            r = await client.post("/v1/needs", headers=headers, json=body)
             assert r.status_code == 201, r.text
-            task_id = r.json()["task"]["id"]
-            while not any(m["data"].get("task_id") == task_id for m in fake.received[-200:]):
+            need_id = r.json()["need"]["id"]
+            while not any(m["data"].get("need_id") == need_id for m in fake.received[-200:]):
                 if time.perf_counter() - t0 > 10:
                     raise TimeoutError(f"no push for need {i}")
                 await asyncio.sleep(0.002)

@@ -25,7 +25,7 @@ def boundary_geojson() -> ColumnElement[Any]:
 # Open and partially filled needs of an area's organisation at a coarse location inside it,
 # with a window in the period: the demand both the summary and the gap alert watch.
 _AREA_NEEDS = """
-  FROM tasks t
+  FROM needs t
  WHERE t.org_id = a.org_id AND t.status IN ('open', 'partially_filled')
    AND t.coarse_location IS NOT NULL AND t.windows && tstzrange(:start, :end)
    AND ST_Intersects(t.coarse_location::geometry, a.boundary)

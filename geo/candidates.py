@@ -44,9 +44,9 @@ _FACTS = """
                           WHERE upper(r) - lower(r) >= t.duration)) AS available,
   load.active, load.week_minutes, load.conflicting,
   codeliver_is_excluded(t.client_id, v.user_id) AS excluded,
-  EXISTS (SELECT 1 FROM offers o WHERE o.task_id = t.id AND o.volunteer_id = v.user_id)
+  EXISTS (SELECT 1 FROM offers o WHERE o.need_id = t.id AND o.volunteer_id = v.user_id)
     AS offered_before,
-  EXISTS (SELECT 1 FROM assignments s WHERE s.task_id = t.id AND s.volunteer_id = v.user_id)
+  EXISTS (SELECT 1 FROM assignments s WHERE s.need_id = t.id AND s.volunteer_id = v.user_id)
     AS assigned_before"""
 
 _JOINS = """
@@ -68,9 +68,9 @@ _ELIGIBLE = """
   AND load.active < v.max_active_assignments
   AND load.week_minutes + t.duration_minutes <= v.max_hours_per_week * 60
   AND NOT load.conflicting
-  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.task_id = t.id AND o.volunteer_id = v.user_id)
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.need_id = t.id AND o.volunteer_id = v.user_id)
   AND NOT EXISTS (SELECT 1 FROM assignments s
-                   WHERE s.task_id = t.id AND s.volunteer_id = v.user_id)
+                   WHERE s.need_id = t.id AND s.volunteer_id = v.user_id)
   AND NOT EXISTS (SELECT 1 FROM client_exclusions x
                    WHERE x.client_id = t.client_id AND x.volunteer_id = v.user_id)
   AND EXISTS (SELECT 1 FROM volunteer_availability a
@@ -84,39 +84,39 @@ _NEARBY = """
 
 # The need's row plus its per-need rules (vetting, radius), decided in Python: `p` is one
 # row of bind parameters for a single need, or a row per need unnested from arrays.
-_TASK = """
+_NEED = """
   SELECT id, org_id, client_id, location, windows, required_skills, languages, duration_minutes,
          make_interval(mins => duration_minutes) AS duration,
          urgency = 'urgent' AS urgent,
          tstzrange(date_trunc('week', lower(windows)), date_trunc('week', lower(windows))
                    + interval '7 days') AS week,
          p.any_vetting, p.ok_levels, p.last_day, p.radius_m
-    FROM {params} p JOIN tasks ON tasks.id = p.task_id"""
+    FROM {params} p JOIN needs ON needs.id = p.need_id"""
 
-_ONE = """(SELECT CAST(:task_id AS uuid) AS task_id, CAST(:any_vetting AS boolean) AS any_vetting,
+_ONE = """(SELECT CAST(:need_id AS uuid) AS need_id, CAST(:any_vetting AS boolean) AS any_vetting,
           CAST(:ok_levels AS text[]) AS ok_levels, CAST(:last_day AS date) AS last_day,
           CAST(:radius_m AS float8) AS radius_m)"""
 
 # Arrays of one element per need; text[][] cannot be ragged, so the levels travel as CSV.
-_MANY = """(SELECT task_id, any_vetting, string_to_array(ok_csv, ',') AS ok_levels, last_day,
+_MANY = """(SELECT need_id, any_vetting, string_to_array(ok_csv, ',') AS ok_levels, last_day,
                 radius_m
-           FROM unnest(CAST(:task_id AS uuid[]), CAST(:any_vetting AS boolean[]),
+           FROM unnest(CAST(:need_id AS uuid[]), CAST(:any_vetting AS boolean[]),
                        CAST(:ok_levels AS text[]), CAST(:last_day AS date[]),
                        CAST(:radius_m AS float8[]))
-                AS u(task_id, any_vetting, ok_csv, last_day, radius_m))"""
+                AS u(need_id, any_vetting, ok_csv, last_day, radius_m))"""
 
 _RECORD = """
-SELECT t.id AS task_id, c.*, r.* FROM ({task}) t
+SELECT t.id AS need_id, c.*, r.* FROM ({need}) t
 CROSS JOIN LATERAL ({inner}) c
 CROSS JOIN LATERAL codeliver_volunteer_record(c.user_id, t.client_id) r"""
 
 # Without the history function: every record column present, as zeros. For large batches,
 # where one SECURITY DEFINER call per candidate row would dominate the fetch.
 _NO_RECORD = """
-SELECT t.id AS task_id, c.*, 0 AS offers_recent, 0 AS assignments_recent, 0 AS offers_total,
+SELECT t.id AS need_id, c.*, 0 AS offers_recent, 0 AS assignments_recent, 0 AS offers_total,
        0 AS accepted_total, 0 AS declined_total, 0 AS expired_total, 0 AS completed_total,
        0 AS no_shows_total, 0 AS served_client
-  FROM ({task}) t
+  FROM ({need}) t
 CROSS JOIN LATERAL ({inner}) c"""
 
 
@@ -127,8 +127,8 @@ def _statement(*, remote: bool, named: bool, many: bool = False, record: bool = 
         where = _ELIGIBLE if remote else _ELIGIBLE + _NEARBY
         order = "v.user_id" if remote else "v.home <-> t.location"
         inner = f"SELECT {_FACTS} {_JOINS} WHERE {where} ORDER BY {order} LIMIT :limit"
-    task = _TASK.format(params=_MANY if many else _ONE)
-    return (_RECORD if record else _NO_RECORD).format(task=task, inner=inner)
+    need = _NEED.format(params=_MANY if many else _ONE)
+    return (_RECORD if record else _NO_RECORD).format(need=need, inner=inner)
 
 
 # The SQL text per mode, built once: benchmarks run the very statement the endpoint runs.
@@ -147,9 +147,9 @@ MANY_STATEMENTS = {
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """What the statement needs besides the task row: the vetting rule, decided in Python."""
+    """What the statement needs besides the need row: the vetting rule, decided in Python."""
 
-    task_id: UUID
+    need_id: UUID
     remote: bool
     min_vetting: DbsLevel
     last_day: date  # vetting must still be valid then
@@ -157,7 +157,7 @@ class Query:
 
     def params(self) -> dict[str, Any]:
         return {
-            "task_id": self.task_id,
+            "need_id": self.need_id,
             "any_vetting": self.min_vetting is DbsLevel.NONE,
             "ok_levels": self.ok_levels(),
             "last_day": self.last_day,
@@ -171,7 +171,7 @@ class Query:
 def many_params(queries: Sequence[Query]) -> dict[str, Any]:
     """The parameters of `MANY_STATEMENTS`: one array element per need."""
     return {
-        "task_id": [q.task_id for q in queries],
+        "need_id": [q.need_id for q in queries],
         "any_vetting": [q.min_vetting is DbsLevel.NONE for q in queries],
         "ok_levels": [",".join(q.ok_levels()) for q in queries],
         "last_day": [q.last_day for q in queries],
@@ -198,9 +198,9 @@ async def eligible_many(
 ) -> dict[UUID, list[Candidate]]:
     """Up to `limit` eligible volunteers per need, nearest first, for many needs in one
     statement per mode (in person, remote): the per-need LATERAL scan, driven by an array
-    of task ids. Without `record`, histories are left empty (no fairness or reliability
+    of need ids. Without `record`, histories are left empty (no fairness or reliability
     evidence): the caller says so in its explanations."""
-    found: dict[UUID, list[Candidate]] = {q.task_id: [] for q in queries}
+    found: dict[UUID, list[Candidate]] = {q.need_id: [] for q in queries}
     # Under row-level security (the app's login) the planner costs the policies' per-row
     # checks so high that it drops the per-need KNN scan for "every member of the
     # organisation, then sort": 3 s a need at 100k volunteers, instead of ~0.2 s with the
@@ -228,7 +228,7 @@ async def _many(
         statement = text(MANY_STATEMENTS[(remote, record)])
         rows = await conn.execute(statement, many_params(chosen) | {"limit": limit})
         for row in rows:
-            found[row.task_id].append(to_candidate(row))
+            found[row.need_id].append(to_candidate(row))
 
 
 def to_candidate(row: Any) -> Candidate:

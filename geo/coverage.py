@@ -217,7 +217,7 @@ needs AS (
   SELECT t.client_id, ST_Transform(t.coarse_location::geometry, 3857) AS p,
          t.slots - t.filled AS open_slots,
          (t.slots - t.filled) * t.duration_minutes / 60.0 AS hours
-    FROM tasks t, env
+    FROM needs t, env
    WHERE t.org_id = ANY (CAST(:org_ids AS uuid[]))
      AND (CAST(:programme_id AS uuid) IS NULL OR t.programme_id = CAST(:programme_id AS uuid))
      AND t.status IN ('open', 'partially_filled') AND t.coarse_location IS NOT NULL

@@ -16,22 +16,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 _DISTANCE = text(
     "SELECT ST_Distance(location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) "
-    "FROM tasks WHERE id = :task_id"
+    "FROM needs WHERE id = :need_id"
 )
 
 
 async def distance_to_need(
-    conn: AsyncConnection, task_id: UUID, lat: float, lon: float
+    conn: AsyncConnection, need_id: UUID, lat: float, lon: float
 ) -> float | None:
     """Metres from (lat, lon) to the need's exact location; None for a remote need."""
-    params = {"task_id": task_id, "lat": lat, "lon": lon}
+    params = {"need_id": need_id, "lat": lat, "lon": lon}
     return (await conn.execute(_DISTANCE, params)).scalar_one_or_none()
 
 
 # Open calls near a point that the volunteer could take: their organisations (row-level
 # security), still running, skills, languages and vetting met. Nearest cell first.
 _FEED = text("""
-SELECT t.id FROM tasks t
+SELECT t.id FROM needs t
   JOIN volunteers v ON v.user_id = :user_id
   LEFT JOIN LATERAL (
     SELECT level, expires_on, id_verified, barred_children OR barred_adults AS barred
@@ -48,7 +48,7 @@ SELECT t.id FROM tasks t
             AND vc.level IN (SELECT jsonb_array_elements_text(
                                CAST(:ok_levels AS jsonb) -> t.min_vetting))))
    AND NOT EXISTS (SELECT 1 FROM assignments a
-                    WHERE a.task_id = t.id AND a.volunteer_id = :user_id)
+                    WHERE a.need_id = t.id AND a.volunteer_id = :user_id)
    AND NOT codeliver_is_excluded(t.client_id, :user_id)
  ORDER BY t.coarse_location <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, t.id
  LIMIT :limit

@@ -2,7 +2,7 @@
 
 Alerting hundreds for a need of one was the complaint; a wave offers `wave_size` per open
 slot, and a need never alerts more than `alert_cap` people per open slot in all. The cap is
-per slot so that a 200-seat crowd task is not stopped at 12 alerts.
+per slot so that a 200-seat crowd need is not stopped at 12 alerts.
 """
 
 from __future__ import annotations

@@ -31,11 +31,11 @@ class Kind(StrEnum):
     ASSIGNMENT_RELEASED = "assignment.released"  # stale claim released
     ASSIGNMENT_REMINDER = "assignment.reminder"  # before the start; dropped if it ended
     # to caseworkers and coordinators
-    TASK_CLAIMED = "task.claimed"
-    TASK_FILLED = "task.filled"
-    TASK_VOLUNTEER_LEFT = "task.volunteer_left"  # withdrew, no-show or released
-    TASK_ESCALATED = "task.escalated"
-    TASK_COMPLETED = "task.completed"
+    NEED_CLAIMED = "need.claimed"
+    NEED_FILLED = "need.filled"
+    NEED_VOLUNTEER_LEFT = "need.volunteer_left"  # withdrew, no-show or released
+    NEED_ESCALATED = "need.escalated"
+    NEED_COMPLETED = "need.completed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ _INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)
 _WORD = re.compile(r"^[a-z_]{1,40}$")
 ALLOWED: Mapping[str, re.Pattern[str]] = {
     "offer_id": _UUID,
-    "task_id": _UUID,
+    "need_id": _UUID,
     "assignment_id": _UUID,
     "area_id": _UUID,
     "expires_at": _INSTANT,
@@ -38,11 +38,11 @@ SUMMARIES: Mapping[str, str] = {
     "assignment.cancelled": "A visit you were booked for is cancelled.",
     "assignment.released": "We freed up a request you had not started.",
     "assignment.reminder": "Reminder: you're helping soon. Open the app for the details.",
-    "task.claimed": "A volunteer has taken one of your requests.",
-    "task.filled": "One of your requests is fully covered.",
-    "task.volunteer_left": "A volunteer left one of your requests; we are finding another.",
-    "task.escalated": "A request needs your attention: no volunteer yet.",
-    "task.completed": "One of your requests is done.",
+    "need.claimed": "A volunteer has taken one of your requests.",
+    "need.filled": "One of your requests is fully covered.",
+    "need.volunteer_left": "A volunteer left one of your requests; we are finding another.",
+    "need.escalated": "A request needs your attention: no volunteer yet.",
+    "need.completed": "One of your requests is done.",
 }
 DEFAULT_SUMMARY = "There is an update in Codeliver."
 

@@ -15,9 +15,9 @@ from app.db.tables import (
     assignments,
     clients,
     memberships,
+    needs,
     offers,
     programmes,
-    tasks,
     users,
     volunteer_availability,
     volunteers,
@@ -111,14 +111,14 @@ class Scenario:
             "dispatch": "auto",
             "status": "open",
         }
-        return await self._insert(tasks, **(row | values))
+        return await self._insert(needs, **(row | values))
 
     async def offer(
-        self, org_id: UUID, task_id: UUID, volunteer_id: UUID, created_at: datetime, **values: Any
+        self, org_id: UUID, need_id: UUID, volunteer_id: UUID, created_at: datetime, **values: Any
     ) -> Any:
         row = {
             "org_id": org_id,
-            "task_id": task_id,
+            "need_id": need_id,
             "volunteer_id": volunteer_id,
             "wave": 1,
             "source": "cascade",
@@ -128,9 +128,9 @@ class Scenario:
         return await self._insert(offers, **(row | values))
 
     async def assignment(
-        self, org_id: UUID, task_id: UUID, volunteer_id: UUID, **values: Any
+        self, org_id: UUID, need_id: UUID, volunteer_id: UUID, **values: Any
     ) -> Any:
-        row = {"org_id": org_id, "task_id": task_id, "volunteer_id": volunteer_id}
+        row = {"org_id": org_id, "need_id": need_id, "volunteer_id": volunteer_id}
         if values.get("status", "accepted") not in ("accepted", "checked_in"):
             row["ended_at"] = values.get("accepted_at", NOW)
         return await self._insert(assignments, **(row | values))

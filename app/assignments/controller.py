@@ -15,8 +15,8 @@ from app.assignments.schemas import (
     Assignment,
     CheckInIn,
     CompleteIn,
+    NeedOutcomeIn,
     NoShowIn,
-    TaskOutcomeIn,
     WithdrawIn,
 )
 from app.db.tenancy import Db, tenant_transaction
@@ -86,7 +86,7 @@ class AssignmentController(Controller):
             return await open_calls.feed(tx, lat, lon, radius_km, limit)
 
     @post(
-        "/tasks/{task_id:uuid}/claim",
+        "/needs/{need_id:uuid}/claim",
         status_code=200,
         summary="Claim a slot of an open call",
         responses=problem_responses(404, 409),
@@ -95,11 +95,11 @@ class AssignmentController(Controller):
         self,
         request: Caller,
         db: Db,
-        task_id: FromPath[UUID],
+        need_id: FromPath[UUID],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
         return await idempotency.run_once(
-            request, db, idempotency_key, Assignment, lambda tx: open_calls.claim(tx, task_id)
+            request, db, idempotency_key, Assignment, lambda tx: open_calls.claim(tx, need_id)
         )
 
     @post(
@@ -185,16 +185,16 @@ class AssignmentController(Controller):
             return await service.no_show(tx, assignment_id, data.note)
 
     @get(
-        "/tasks/{task_id:uuid}/assignments",
+        "/needs/{need_id:uuid}/assignments",
         summary="A need's assignments (staff)",
         responses=problem_responses(403, 404),
     )
-    async def of_need(self, request: Caller, db: Db, task_id: FromPath[UUID]) -> list[Assignment]:
+    async def of_need(self, request: Caller, db: Db, need_id: FromPath[UUID]) -> list[Assignment]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.of_need(tx, task_id)
+            return await service.of_need(tx, need_id)
 
     @post(
-        "/tasks/{task_id:uuid}/outcome",
+        "/needs/{need_id:uuid}/outcome",
         status_code=204,
         summary="Record how it went for the person helped (staff)",
         responses=problem_responses(403, 404, 409),
@@ -203,8 +203,8 @@ class AssignmentController(Controller):
         self,
         request: Caller,
         db: Db,
-        task_id: FromPath[UUID],
-        data: JSONBody[TaskOutcomeIn],
+        need_id: FromPath[UUID],
+        data: JSONBody[NeedOutcomeIn],
     ) -> None:
         async with tenant_transaction(db, request.user) as tx:
-            await service.record_outcome(tx, task_id, data)
+            await service.record_outcome(tx, need_id, data)

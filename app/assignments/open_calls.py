@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import audit
 from app.assignments import slots
 from app.assignments.schemas import Assignment, to_assignment
-from app.db.tables import assignments, programmes, tasks
+from app.db.tables import assignments, needs, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, NotEligible, NotFound, SlotTaken
 from app.offers import facts
@@ -39,19 +39,19 @@ async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> 
     if not ids:
         return []
     stmt = (
-        select(tasks.c.id, tasks.c.org_id, *NEED_COLUMNS)
-        .select_from(tasks.join(programmes, programmes.c.id == tasks.c.programme_id))
-        .where(tasks.c.id.in_(ids))
+        select(needs.c.id, needs.c.org_id, *NEED_COLUMNS)
+        .select_from(needs.join(programmes, programmes.c.id == needs.c.programme_id))
+        .where(needs.c.id.in_(ids))
     )
     rows = {r.id: r for r in await tx.conn.execute(stmt)}
     return [need_summary(rows[i], i) for i in ids if i in rows]
 
 
-async def claim(tx: Tx, task_id: UUID) -> Assignment:
+async def claim(tx: Tx, need_id: UUID) -> Assignment:
     """Take a slot of an open call, if the volunteer meets it (vetting, skills, caps...)."""
     now = datetime.now(UTC)
     await one_at_a_time(tx)
-    row = await facts.load(tx.conn, task_id)
+    row = await facts.load(tx.conn, need_id)
     if row is None or row.dispatch != "open_call":
         raise NotFound("No open call with this id")
     if not slots.has_room(row):  # answered before queueing for the need's lock
@@ -64,23 +64,23 @@ async def claim(tx: Tx, task_id: UUID) -> Assignment:
     blocking = [r for r in reasons if r in ON_ACCEPT | {Reason.SKILLS, Reason.LANGUAGES}]
     if blocking:
         raise NotEligible(f"you do not meet this need: {', '.join(blocking)}")
-    row = await facts.load(tx.conn, task_id, lock=True)
+    row = await facts.load(tx.conn, need_id, lock=True)
     if row is None:  # filled meanwhile: no longer open to the caller
         raise SlotTaken("all slots of this need are taken")
     assignment = await slots.take(tx.conn, row, tx.principal.user_id, None, now)
-    payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
+    payload = {"need_id": str(row.id), "assignment_id": str(assignment.id)}
     await enqueue(
         tx.conn,
         [
             Message(tx.principal.user_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
             *(
-                [Message(row.created_by, Kind.TASK_CLAIMED, payload, org_id=row.org_id)]
+                [Message(row.created_by, Kind.NEED_CLAIMED, payload, org_id=row.org_id)]
                 if row.created_by
                 else []
             ),
         ],
     )
-    await audit.record(tx, "task.claimed", "task", row.id, org_id=row.org_id)
+    await audit.record(tx, "need.claimed", "need", row.id, org_id=row.org_id)
     return to_assignment(assignment, need_summary(row, row.id))
 
 
@@ -88,8 +88,8 @@ async def claim(tx: Tx, task_id: UUID) -> Assignment:
 # acceptance and the need's last possible start (its windows are alternatives: a volunteer
 # may come in the last one).
 _STALE = text("""
-SELECT a.id, a.task_id FROM assignments a
-  JOIN tasks t ON t.id = a.task_id JOIN programmes p ON p.id = t.programme_id
+SELECT a.id, a.need_id FROM assignments a
+  JOIN needs t ON t.id = a.need_id JOIN programmes p ON p.id = t.programme_id
  WHERE a.status = 'accepted'
    AND greatest(a.accepted_at, (SELECT max(lower(w)) FROM unnest(t.windows) AS w))
        + make_interval(secs => p.stale_claim_timeout_s) < now()
@@ -100,7 +100,7 @@ SELECT a.id, a.task_id FROM assignments a
 async def _release(engine: AsyncEngine, stale: Any) -> bool:
     now = datetime.now(UTC)
     async with engine.begin() as conn:
-        need = await facts.load(conn, stale.task_id, lock=True, skip_locked=True)
+        need = await facts.load(conn, stale.need_id, lock=True, skip_locked=True)
         if need is None:
             return False
         released = (
@@ -119,13 +119,13 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
         if released is None:
             return False
         await slots.give_back(conn, need, now)
-        payload = {"task_id": str(need.id), "assignment_id": str(stale.id), "why": "released"}
+        payload = {"need_id": str(need.id), "assignment_id": str(stale.id), "why": "released"}
         messages = [
             Message(released.volunteer_id, Kind.ASSIGNMENT_RELEASED, payload, org_id=need.org_id)
         ]
         if need.created_by is not None:
             messages.append(
-                Message(need.created_by, Kind.TASK_VOLUNTEER_LEFT, payload, org_id=need.org_id)
+                Message(need.created_by, Kind.NEED_VOLUNTEER_LEFT, payload, org_id=need.org_id)
             )
         await enqueue(conn, messages)
         return True

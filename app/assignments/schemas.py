@@ -39,7 +39,7 @@ class ClientContact(msgspec.Struct, kw_only=True):
 
 class Assignment(msgspec.Struct, kw_only=True):
     id: UUID
-    task_id: UUID
+    need_id: UUID
     volunteer_id: UUID
     status: str
     accepted_at: datetime
@@ -78,7 +78,7 @@ class NoShowIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Note | None = None
 
 
-class TaskOutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
+class NeedOutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
     outcome: Outcome
     note: Note | None = None
 
@@ -86,7 +86,7 @@ class TaskOutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
 def to_assignment(row: Any, need: NeedSummary | None = None) -> Assignment:
     return Assignment(
         id=row.id,
-        task_id=row.task_id,
+        need_id=row.need_id,
         volunteer_id=row.volunteer_id,
         status=row.status,
         accepted_at=row.accepted_at,

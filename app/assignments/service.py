@@ -19,26 +19,26 @@ from app.assignments.schemas import (
     CheckInIn,
     ClientContact,
     CompleteIn,
-    TaskOutcomeIn,
+    NeedOutcomeIn,
     to_assignment,
 )
-from app.db.tables import assignments, clients, programmes, tasks
+from app.db.tables import assignments, clients, needs, programmes
 from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.needs.status import NeedStatus, transition
 from app.offers import facts
 from app.offers.service import NEED_COLUMNS, need_summary
-from app.tasks.status import TaskStatus, transition
 from geo.sites import distance_to_need
 from notifications.outbox import Kind, Message, enqueue
 
 EARLY_CHECK_IN = timedelta(hours=1)  # check-in opens this long before the first window
 
 
-async def _need(tx: Tx, task_id: UUID) -> Any:
-    row = await facts.load(tx.conn, task_id, lock=True)
+async def _need(tx: Tx, need_id: UUID) -> Any:
+    row = await facts.load(tx.conn, need_id, lock=True)
     if row is None:  # pragma: no cover - the assignment makes the need visible
         raise NotFound("Need not found")
     return row
@@ -51,7 +51,7 @@ async def _assignment(tx: Tx, assignment_id: UUID, *, lock: bool = False) -> Any
     if row is None:
         raise NotFound("Assignment not found")
     if lock:  # the need first, then the assignment
-        need = await _need(tx, row.task_id)
+        need = await _need(tx, row.need_id)
         row = (await tx.conn.execute(stmt.with_for_update())).one()
         return row, need
     return row, None
@@ -106,7 +106,7 @@ async def mine(tx: Tx, assignment_id: UUID, reason: str | None) -> Assignment:
     row, _ = await _assignment(tx, assignment_id)
     if row.volunteer_id != tx.principal.user_id:
         raise NotFound("Assignment not found")
-    need = await facts.load(tx.conn, row.task_id)
+    need = await facts.load(tx.conn, row.need_id)
     return await _detail(tx, row, need, reason)
 
 
@@ -119,8 +119,8 @@ async def list_mine(
     stmt = (
         select(*assignments.c, *NEED_COLUMNS)
         .select_from(
-            assignments.join(tasks, tasks.c.id == assignments.c.task_id).join(
-                programmes, programmes.c.id == tasks.c.programme_id
+            assignments.join(needs, needs.c.id == assignments.c.need_id).join(
+                programmes, programmes.c.id == needs.c.programme_id
             )
         )
         .where(assignments.c.volunteer_id == tx.principal.user_id)
@@ -136,7 +136,7 @@ async def list_mine(
         limit,
         settled_only=since is not None,
     )
-    return [to_assignment(r, need_summary(r, r.task_id)) for r in rows], next_cursor
+    return [to_assignment(r, need_summary(r, r.need_id)) for r in rows], next_cursor
 
 
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
@@ -158,12 +158,12 @@ async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
                 f"{need.checkin_radius_m} m of the need",
             )
     row = await _set(tx, row, status="checked_in", checked_in_at=now, check_in_distance_m=distance)
-    status = TaskStatus(need.status)
-    if status in (TaskStatus.PARTIALLY_FILLED, TaskStatus.FILLED):
+    status = NeedStatus(need.status)
+    if status in (NeedStatus.PARTIALLY_FILLED, NeedStatus.FILLED):
         await tx.conn.execute(
-            update(tasks)
-            .where(tasks.c.id == need.id)
-            .values(status=transition(status, TaskStatus.IN_PROGRESS).value, status_changed_at=now)
+            update(needs)
+            .where(needs.c.id == need.id)
+            .values(status=transition(status, NeedStatus.IN_PROGRESS).value, status_changed_at=now)
         )
     await audit.record(tx, "assignment.checked_in", "assignment", row.id, org_id=row.org_id)
     # No client contact here: an idempotent replay would return it after the assignment
@@ -175,20 +175,20 @@ async def _finish_need_if_done(tx: Tx, need: Any, now: datetime) -> None:
     """An under-way need whose volunteers have all finished is completed."""
     active = await tx.conn.scalar(
         select(func.count()).where(
-            assignments.c.task_id == need.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT)
+            assignments.c.need_id == need.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT)
         )
     )
-    current = (await tx.conn.execute(select(tasks.c.status).where(tasks.c.id == need.id))).one()
-    if active == 0 and current.status == TaskStatus.IN_PROGRESS:
+    current = (await tx.conn.execute(select(needs.c.status).where(needs.c.id == need.id))).one()
+    if active == 0 and current.status == NeedStatus.IN_PROGRESS:
         await tx.conn.execute(
-            update(tasks)
-            .where(tasks.c.id == need.id)
-            .values(status=TaskStatus.COMPLETED.value, status_changed_at=now, next_step_at=now)
+            update(needs)
+            .where(needs.c.id == need.id)
+            .values(status=NeedStatus.COMPLETED.value, status_changed_at=now, next_step_at=now)
         )
-        payload = {"task_id": str(need.id)}
+        payload = {"need_id": str(need.id)}
         await enqueue(
             tx.conn,
-            [Message(u, Kind.TASK_COMPLETED, payload, org_id=need.org_id) for u in _staff_of(need)],
+            [Message(u, Kind.NEED_COMPLETED, payload, org_id=need.org_id) for u in _staff_of(need)],
         )
 
 
@@ -221,9 +221,9 @@ async def _leave(tx: Tx, row: Any, need: Any, status: str, reason: str | None) -
     )
     await slots.give_back(tx.conn, need, now)
     await _finish_need_if_done(tx, need, now)  # the others may all have finished already
-    payload = {"task_id": str(need.id), "assignment_id": str(row.id), "why": status}
+    payload = {"need_id": str(need.id), "assignment_id": str(row.id), "why": status}
     messages = [
-        Message(u, Kind.TASK_VOLUNTEER_LEFT, payload, org_id=need.org_id) for u in _staff_of(need)
+        Message(u, Kind.NEED_VOLUNTEER_LEFT, payload, org_id=need.org_id) for u in _staff_of(need)
     ]
     if row.volunteer_id != tx.principal.user_id:
         messages.append(
@@ -257,32 +257,32 @@ async def no_show(tx: Tx, assignment_id: UUID, note: str | None) -> Assignment:
     return to_assignment(row, need_summary(need, need.id))
 
 
-async def record_outcome(tx: Tx, task_id: UUID, data: TaskOutcomeIn) -> None:
+async def record_outcome(tx: Tx, need_id: UUID, data: NeedOutcomeIn) -> None:
     """The caseworker's word on how it went for the person: what matters most."""
     now = datetime.now(UTC)
-    need = await facts.load(tx.conn, task_id, lock=True)
+    need = await facts.load(tx.conn, need_id, lock=True)
     if need is None:
         raise NotFound("Need not found")
     tx.principal.require_role(need.org_id, *STAFF)
-    status = TaskStatus(need.status)
-    if status not in (TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED, TaskStatus.FILLED):
+    status = NeedStatus(need.status)
+    if status not in (NeedStatus.IN_PROGRESS, NeedStatus.COMPLETED, NeedStatus.FILLED):
         raise Conflict(f"a {status} need has no outcome to record yet")
     await tx.conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id)
+        update(needs)
+        .where(needs.c.id == need_id)
         .values(outcome=data.outcome.value, outcome_note=data.note, outcome_at=now)
     )
-    await audit.record(tx, "task.outcome", "task", task_id, org_id=need.org_id)
+    await audit.record(tx, "need.outcome", "need", need_id, org_id=need.org_id)
 
 
-async def of_need(tx: Tx, task_id: UUID) -> list[Assignment]:
-    need = await facts.load(tx.conn, task_id)
+async def of_need(tx: Tx, need_id: UUID) -> list[Assignment]:
+    need = await facts.load(tx.conn, need_id)
     if need is None:
         raise NotFound("Need not found")
     tx.principal.require_role(need.org_id, *STAFF)
     stmt = (
         select(assignments)
-        .where(assignments.c.task_id == task_id)
+        .where(assignments.c.need_id == need_id)
         .order_by(assignments.c.accepted_at, assignments.c.id)
     )
     return [to_assignment(r) for r in await tx.conn.execute(stmt)]

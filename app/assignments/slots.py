@@ -1,4 +1,4 @@
-"""Taking and giving back a need's slots: the one place `tasks.filled` changes.
+"""Taking and giving back a need's slots: the one place `needs.filled` changes.
 
 Callers hold the need's row lock (`facts.load(..., lock=True)`), so counts cannot race; the
 conditional update is a second guard that can only fail on a bug. When a need fills, its
@@ -15,17 +15,17 @@ from uuid import UUID
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import assignments, tasks
+from app.db.tables import assignments, needs
 from app.errors import SlotTaken
-from app.tasks.status import FILLABLE, TaskStatus, status_after_fill
+from app.needs.status import FILLABLE, NeedStatus, status_after_fill
 from notifications.outbox import Kind, Message, enqueue
 
-OPEN = (TaskStatus.OPEN, TaskStatus.PARTIALLY_FILLED)
+OPEN = (NeedStatus.OPEN, NeedStatus.PARTIALLY_FILLED)
 REMINDER_LEAD = timedelta(hours=2)
 
 
 def has_room(row: Any) -> bool:
-    return TaskStatus(row.status) in OPEN and row.filled < row.slots
+    return NeedStatus(row.status) in OPEN and row.filled < row.slots
 
 
 async def take(
@@ -39,7 +39,7 @@ async def take(
             insert(assignments)
             .values(
                 org_id=row.org_id,
-                task_id=row.id,
+                need_id=row.id,
                 volunteer_id=volunteer_id,
                 offer_id=offer_id,
                 accepted_at=now,
@@ -48,16 +48,16 @@ async def take(
         )
     ).one()
     filled = row.filled + 1
-    status = status_after_fill(row.slots, filled, TaskStatus(row.status))
+    status = status_after_fill(row.slots, filled, NeedStatus(row.status))
     done = await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == row.id, tasks.c.filled == row.filled)
+        update(needs)
+        .where(needs.c.id == row.id, needs.c.filled == row.filled)
         .values(
             filled=filled,
             status=status.value,
-            status_changed_at=now if status != row.status else tasks.c.status_changed_at,
+            status_changed_at=now if status != row.status else needs.c.status_changed_at,
             filled_at=now if filled == row.slots else None,
-            next_step_at=now if filled == row.slots else tasks.c.next_step_at,
+            next_step_at=now if filled == row.slots else needs.c.next_step_at,
             updated_at=now,
         )
     )
@@ -65,7 +65,7 @@ async def take(
         raise SlotTaken("the need changed meanwhile")
     remind_at = min(r.lower for r in row.windows) - REMINDER_LEAD
     if remind_at > now:  # the dispatcher drops it if the assignment has ended by then
-        payload = {"assignment_id": str(assignment.id), "task_id": str(row.id)}
+        payload = {"assignment_id": str(assignment.id), "need_id": str(row.id)}
         reminder = Message(
             volunteer_id, Kind.ASSIGNMENT_REMINDER, payload, org_id=row.org_id, not_before=remind_at
         )
@@ -73,18 +73,18 @@ async def take(
     return assignment
 
 
-async def give_back(conn: AsyncConnection, row: Any, now: datetime) -> TaskStatus:
+async def give_back(conn: AsyncConnection, row: Any, now: datetime) -> NeedStatus:
     """One slot of the locked need `row` frees up; the cascade looks for someone new."""
-    status = TaskStatus(row.status)
+    status = NeedStatus(row.status)
     if status in FILLABLE:
         status = status_after_fill(row.slots, row.filled - 1, status)
     await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == row.id)
+        update(needs)
+        .where(needs.c.id == row.id)
         .values(
-            filled=tasks.c.filled - 1,
+            filled=needs.c.filled - 1,
             status=status.value,
-            status_changed_at=now if status != row.status else tasks.c.status_changed_at,
+            status_changed_at=now if status != row.status else needs.c.status_changed_at,
             filled_at=None,
             next_step_at=now,
             updated_at=now,

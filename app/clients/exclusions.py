@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from app import audit
 from app.assignments import slots
 from app.clients import service
-from app.db.tables import assignments, client_exclusions, memberships, offers, tasks
+from app.db.tables import assignments, client_exclusions, memberships, needs, offers
 from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotFound
@@ -82,12 +82,12 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
     now = datetime.now(UTC)
     theirs = or_(
         exists().where(
-            offers.c.task_id == tasks.c.id,
+            offers.c.need_id == needs.c.id,
             offers.c.volunteer_id == volunteer_id,
             offers.c.status == "pending",
         ),
         exists().where(
-            assignments.c.task_id == tasks.c.id,
+            assignments.c.need_id == needs.c.id,
             assignments.c.volunteer_id == volunteer_id,
             assignments.c.status.in_(ACTIVE_ASSIGNMENT),
         ),
@@ -95,18 +95,18 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
     ids = (
         (
             await tx.conn.execute(
-                select(tasks.c.id)
-                .where(tasks.c.client_id == client_id, theirs)
-                .order_by(tasks.c.id)
+                select(needs.c.id)
+                .where(needs.c.client_id == client_id, theirs)
+                .order_by(needs.c.id)
             )
         )
         .scalars()
         .all()
     )
     messages: list[Message] = []
-    for task_id in ids:
-        need = await facts.load(tx.conn, task_id, lock=True)
-        pair = (offers.c.task_id == task_id, offers.c.volunteer_id == volunteer_id)
+    for need_id in ids:
+        need = await facts.load(tx.conn, need_id, lock=True)
+        pair = (offers.c.need_id == need_id, offers.c.volunteer_id == volunteer_id)
         withdrawn = await tx.conn.execute(
             update(offers)
             .where(*pair, offers.c.status == "pending")
@@ -114,12 +114,12 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
             .returning(offers.c.id)
         )
         for offer_id in withdrawn.scalars():
-            payload = {"offer_id": str(offer_id), "task_id": str(task_id)}
+            payload = {"offer_id": str(offer_id), "need_id": str(need_id)}
             messages.append(Message(volunteer_id, Kind.OFFER_WITHDRAWN, payload))
         ended = await tx.conn.execute(
             update(assignments)
             .where(
-                assignments.c.task_id == task_id,
+                assignments.c.need_id == need_id,
                 assignments.c.volunteer_id == volunteer_id,
                 assignments.c.status.in_(ACTIVE_ASSIGNMENT),
             )
@@ -134,7 +134,7 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
         )
         for assignment_id in ended.scalars():
             await slots.give_back(tx.conn, need, now)
-            payload = {"assignment_id": str(assignment_id), "task_id": str(task_id)}
+            payload = {"assignment_id": str(assignment_id), "need_id": str(need_id)}
             messages.append(Message(volunteer_id, Kind.ASSIGNMENT_CANCELLED, payload))
     await enqueue(tx.conn, messages)
 

@@ -25,8 +25,8 @@ from app.db.tenancy import Tx
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.needs import service as needs_service
 from app.pagination import decode_cursor, page_of
-from app.tasks import service as tasks_service
 from geo.privacy import coarsen_location
 
 SUBJECT = "client"
@@ -200,7 +200,7 @@ async def erase(tx: Tx, client_id: UUID, data: ErasureIn) -> Client:
         .returning(*clients.c)
     )
     row = (await tx.conn.execute(stmt)).one()
-    await tasks_service.erase_client_details(tx, client_id)
+    await needs_service.erase_client_details(tx, client_id)
     await audit.record(
         tx, "client.erased", SUBJECT, client_id, org_id=current.org_id, reason=data.reason.strip()
     )

@@ -26,18 +26,18 @@ _FILL = "extract(epoch FROM filled_at - created_at)"
 
 SUMMARY_SQL = text(f"""
 WITH t AS (
-  SELECT * FROM tasks
+  SELECT * FROM needs
    WHERE org_id = ANY (CAST(:org_ids AS uuid[])) AND {_PROGRAMME.format(col="programme_id")}
      AND created_at >= :start AND created_at < :end AND status NOT IN ('draft', 'cancelled')
 ),
 o AS (
-  SELECT o.id, o.volunteer_id FROM offers o JOIN tasks n ON n.id = o.task_id
+  SELECT o.id, o.volunteer_id FROM offers o JOIN needs n ON n.id = o.need_id
    WHERE o.org_id = ANY (CAST(:org_ids AS uuid[])) AND {_PROGRAMME.format(col="n.programme_id")}
      AND o.created_at >= :start AND o.created_at < :end
 ),
 a AS (
   SELECT a.status, a.minutes, a.accepted_at, f.created_at AS offered_at
-    FROM assignments a JOIN t ON t.id = a.task_id LEFT JOIN offers f ON f.id = a.offer_id
+    FROM assignments a JOIN t ON t.id = a.need_id LEFT JOIN offers f ON f.id = a.offer_id
 ),
 per_volunteer AS (
   SELECT e.user_id, e.on_duty, count(o.id) AS offers

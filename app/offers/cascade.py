@@ -24,11 +24,11 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.assignments import slots
-from app.db.tables import assignments, offers, tasks
+from app.db.tables import assignments, needs, offers
 from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
+from app.needs.status import NeedStatus, transition
 from app.offers import facts
-from app.tasks.status import TaskStatus, transition
 from geo import candidates
 from matching import cascade, eligibility, scoring
 from matching.model import CascadeState, Escalation, Ranked, WaveDecision
@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 LEAD = timedelta(days=14)  # offers for a need go out at most this long before it starts
 POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
 MAX_POOL = 200
-OPEN = (TaskStatus.OPEN, TaskStatus.PARTIALLY_FILLED)
+OPEN = (NeedStatus.OPEN, NeedStatus.PARTIALLY_FILLED)
 
 
 def first_step_at(windows_start: datetime, now: datetime) -> datetime:
@@ -55,7 +55,7 @@ async def _close_offers(
 ) -> list[Message]:
     closed = await conn.execute(
         update(offers)
-        .where(offers.c.task_id == row.id, offers.c.status == "pending", where)
+        .where(offers.c.need_id == row.id, offers.c.status == "pending", where)
         .values(status=status, responded_at=now)
         .returning(offers.c.id, offers.c.volunteer_id)
     )
@@ -64,7 +64,7 @@ async def _close_offers(
         Message(
             o.volunteer_id,
             kind,
-            {"offer_id": str(o.id), "task_id": str(row.id)},
+            {"offer_id": str(o.id), "need_id": str(row.id)},
             org_id=row.org_id,
             collapse_key=f"offer:{o.id}",
         )
@@ -73,11 +73,11 @@ async def _close_offers(
 
 
 async def _end_assignments(
-    conn: AsyncConnection, row: Any, status: TaskStatus, now: datetime
+    conn: AsyncConnection, row: Any, status: NeedStatus, now: datetime
 ) -> list[Message]:
     ended = await conn.execute(
         update(assignments)
-        .where(assignments.c.task_id == row.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT))
+        .where(assignments.c.need_id == row.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT))
         .values(status="cancelled", ended_at=now, end_reason=f"need {status}", updated_at=now)
         .returning(assignments.c.id, assignments.c.volunteer_id)
     )
@@ -85,7 +85,7 @@ async def _end_assignments(
         Message(
             a.volunteer_id,
             Kind.ASSIGNMENT_CANCELLED,
-            {"assignment_id": str(a.id), "task_id": str(row.id)},
+            {"assignment_id": str(a.id), "need_id": str(row.id)},
             org_id=row.org_id,
         )
         for a in ended
@@ -96,9 +96,9 @@ async def _last_volunteer(conn: AsyncConnection, client_id: UUID) -> UUID | None
     """Who last helped this client: "same as last time" continuity."""
     stmt = (
         select(assignments.c.volunteer_id)
-        .select_from(assignments.join(tasks, tasks.c.id == assignments.c.task_id))
+        .select_from(assignments.join(needs, needs.c.id == assignments.c.need_id))
         .where(
-            tasks.c.client_id == client_id,
+            needs.c.client_id == client_id,
             assignments.c.status.in_(("accepted", "checked_in", "completed")),
         )
         .order_by(assignments.c.accepted_at.desc())
@@ -140,7 +140,7 @@ async def make_offers(
         [
             {
                 "org_id": row.org_id,
-                "task_id": row.id,
+                "need_id": row.id,
                 "volunteer_id": r.volunteer_id,
                 "series_id": row.series_id if series else None,
                 "wave": wave,
@@ -154,11 +154,11 @@ async def make_offers(
         ],
     )
     await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == row.id)
+        update(needs)
+        .where(needs.c.id == row.id)
         .values(
             waves_sent=wave,
-            first_offer_at=func.coalesce(tasks.c.first_offer_at, now),
+            first_offer_at=func.coalesce(needs.c.first_offer_at, now),
             next_step_at=expires,
             escalated_at=None,
             escalation_reason=None,
@@ -171,7 +171,7 @@ async def make_offers(
             Kind.OFFER_CREATED,
             {
                 "offer_id": str(o.id),
-                "task_id": str(row.id),
+                "need_id": str(row.id),
                 "expires_at": expires.isoformat(),
                 "series": series,
             },
@@ -188,15 +188,15 @@ async def _escalate(
     conn: AsyncConnection, row: Any, reason: Escalation, now: datetime
 ) -> list[Message]:
     await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == row.id)
+        update(needs)
+        .where(needs.c.id == row.id)
         .values(escalated_at=now, escalation_reason=reason.value, next_step_at=None)
     )
     people = dict.fromkeys([row.created_by, *await coordinators(conn, row.org_id)])
-    payload = {"task_id": str(row.id), "reason": reason.value}
+    payload = {"need_id": str(row.id), "reason": reason.value}
     return [
         Message(
-            user, Kind.TASK_ESCALATED, payload, org_id=row.org_id, collapse_key=f"task:{row.id}"
+            user, Kind.NEED_ESCALATED, payload, org_id=row.org_id, collapse_key=f"need:{row.id}"
         )
         for user in people
         if user is not None
@@ -220,11 +220,11 @@ async def _series_volunteer_takes(
         return []
     assignment = await slots.take(conn, row, volunteer_id, None, now)
     await _reschedule(conn, row.id, now)  # then withdraw or wave for what is left
-    payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
+    payload = {"need_id": str(row.id), "assignment_id": str(assignment.id)}
     staff = [row.created_by] if row.created_by is not None else []
     return [
         Message(volunteer_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
-        *(Message(u, Kind.TASK_CLAIMED, payload, org_id=row.org_id) for u in staff),
+        *(Message(u, Kind.NEED_CLAIMED, payload, org_id=row.org_id) for u in staff),
     ]
 
 
@@ -252,7 +252,7 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
                 return await make_offers(conn, row, chosen, now, source="series", series=True)
     policy = facts.policy_of(row)
     ranked = await rank(conn, row, min(MAX_POOL, policy.wave_size * open_slots * POOL))
-    sent = await conn.scalar(select(func.count()).where(offers.c.task_id == row.id))
+    sent = await conn.scalar(select(func.count()).where(offers.c.need_id == row.id))
     state = CascadeState(open_slots, row.waves_sent, sent or 0, pending_offers=0)
     expires = facts.offer_expiry(row, now)
     asleep = {} if facts.is_urgent(row) else await facts.asleep(conn, ranked, now, expires)
@@ -285,37 +285,37 @@ async def wave_now(
     return await make_offers(conn, row, ranked[:want], now, source="manual")
 
 
-async def _reschedule(conn: AsyncConnection, task_id: UUID, at: datetime | None) -> None:
-    await conn.execute(update(tasks).where(tasks.c.id == task_id).values(next_step_at=at))
+async def _reschedule(conn: AsyncConnection, need_id: UUID, at: datetime | None) -> None:
+    await conn.execute(update(needs).where(needs.c.id == need_id).values(next_step_at=at))
 
 
 async def step(
-    conn: AsyncConnection, task_id: UUID, now: datetime | None = None, *, skip_locked: bool = False
+    conn: AsyncConnection, need_id: UUID, now: datetime | None = None, *, skip_locked: bool = False
 ) -> int:
     """Move one need's cascade on; returns how many messages it enqueued."""
     now = now or datetime.now(UTC)
-    row = await facts.load(conn, task_id, lock=True, skip_locked=skip_locked)
+    row = await facts.load(conn, need_id, lock=True, skip_locked=skip_locked)
     if row is None:
         return 0
     messages = await _close_offers(conn, row, "expired", offers.c.expires_at <= now, now)
-    status = TaskStatus(row.status)
-    if status is TaskStatus.OPEN and facts.ends_at(row) <= now:
-        status = transition(status, TaskStatus.EXPIRED)  # nobody came, and its time is past
+    status = NeedStatus(row.status)
+    if status is NeedStatus.OPEN and facts.ends_at(row) <= now:
+        status = transition(status, NeedStatus.EXPIRED)  # nobody came, and its time is past
         await conn.execute(
-            update(tasks)
-            .where(tasks.c.id == row.id)
+            update(needs)
+            .where(needs.c.id == row.id)
             .values(status=status.value, status_changed_at=now)
         )
     if status not in OPEN or facts.ends_at(row) <= now:
         messages += await _close_offers(conn, row, "withdrawn", offers.c.status == "pending", now)
-        if status in (TaskStatus.CANCELLED, TaskStatus.EXPIRED):
+        if status in (NeedStatus.CANCELLED, NeedStatus.EXPIRED):
             messages += await _end_assignments(conn, row, status, now)
         await _reschedule(conn, row.id, None)
         return await enqueue(conn, messages)
     pending = (
         await conn.execute(
             select(func.min(offers.c.expires_at)).where(
-                offers.c.task_id == row.id, offers.c.status == "pending"
+                offers.c.need_id == row.id, offers.c.status == "pending"
             )
         )
     ).scalar_one()
@@ -330,32 +330,32 @@ async def step(
     return await enqueue(conn, messages)
 
 
-async def soon(tx: Tx, task_ids: Sequence[UUID]) -> bool:
+async def soon(tx: Tx, need_ids: Sequence[UUID]) -> bool:
     """Step these needs (just posted, changed or cancelled): right after the caller's commit
     on the system login, as the worker would, or now in the caller's transaction when the
     app has no system login. Whether they ran now. Either way the rows stay due until a
     step succeeds, so a crash in between loses nothing."""
-    if not task_ids:
+    if not need_ids:
         return False
     if tx.system is None:
-        for task_id in task_ids:
-            await step(tx.conn, task_id)
+        for need_id in need_ids:
+            await step(tx.conn, need_id)
         return True
     system = tx.system
 
     async def run() -> None:
-        for task_id in task_ids:
+        for need_id in need_ids:
             async with system.begin() as conn:
-                await step(conn, task_id, skip_locked=True)
+                await step(conn, need_id, skip_locked=True)
 
     tx.after_commit.append(run)
     return False
 
 
 DUE = (
-    select(tasks.c.id)
-    .where(tasks.c.next_step_at <= func.now())
-    .order_by(tasks.c.next_step_at)
+    select(needs.c.id)
+    .where(needs.c.next_step_at <= func.now())
+    .order_by(needs.c.next_step_at)
     .limit(100)
 )
 RETRY = timedelta(minutes=1)
@@ -371,13 +371,13 @@ async def run_due(engine: AsyncEngine) -> int:
             due = [t for t in (await conn.execute(DUE)).scalars() if t not in seen]
         if not due:
             return len(seen)
-        for task_id in due:
-            seen.add(task_id)
+        for need_id in due:
+            seen.add(need_id)
             try:
                 async with engine.begin() as conn:
-                    await step(conn, task_id, skip_locked=True)
+                    await step(conn, need_id, skip_locked=True)
             except Exception:
-                log.exception("cascade step failed", task_id=str(task_id))
+                log.exception("cascade step failed", need_id=str(need_id))
                 async with engine.begin() as conn:
                     later = datetime.now(UTC) + RETRY
-                    await _reschedule(conn, task_id, later)
+                    await _reschedule(conn, need_id, later)

@@ -91,7 +91,7 @@ class OfferController(Controller):
         )
 
     @get(
-        "/tasks/{task_id:uuid}/candidates",
+        "/needs/{need_id:uuid}/candidates",
         summary="Ranked eligible volunteers for a need, with the reasons for each score",
         description="With `volunteer_id`, that one volunteer: their score, or every reason "
         "they cannot take the need.",
@@ -101,33 +101,33 @@ class OfferController(Controller):
         self,
         request: Caller,
         db: Db,
-        task_id: FromPath[UUID],
+        need_id: FromPath[UUID],
         limit: CandidateLimit = 20,
         volunteer_id: FromQuery[UUID | None] = None,
     ) -> list[RankedCandidate]:
         async with tenant_transaction(db, request.user) as tx:
             if volunteer_id is not None:
-                return [await service.explain(tx, task_id, volunteer_id)]
-            return await service.ranked_candidates(tx, task_id, limit)
+                return [await service.explain(tx, need_id, volunteer_id)]
+            return await service.ranked_candidates(tx, need_id, limit)
 
     @get(
-        "/tasks/{task_id:uuid}/offers",
+        "/needs/{need_id:uuid}/offers",
         summary="A need's offers and their answers",
         responses=problem_responses(403, 404),
     )
     async def need_offers(
-        self, request: Caller, db: Db, task_id: FromPath[UUID]
+        self, request: Caller, db: Db, need_id: FromPath[UUID]
     ) -> list[StaffOffer]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.need_offers(tx, task_id)
+            return await service.need_offers(tx, need_id)
 
     @post(
-        "/tasks/{task_id:uuid}/offers",
+        "/needs/{need_id:uuid}/offers",
         summary="Offer a need to named volunteers, or send its next wave now",
         responses=problem_responses(403, 404, 409),
     )
     async def make_offers(
-        self, request: Caller, db: Db, task_id: FromPath[UUID], data: JSONBody[OffersIn]
+        self, request: Caller, db: Db, need_id: FromPath[UUID], data: JSONBody[OffersIn]
     ) -> list[StaffOffer]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.offer(tx, task_id, data.volunteer_ids)
+            return await service.offer(tx, need_id, data.volunteer_ids)

@@ -1,4 +1,4 @@
-"""A need as matching sees it: the task row with its programme's policy, read once and turned
+"""A need as matching sees it: the need row with its programme's policy, read once and turned
 into the pure core's structs."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import programmes, tasks, volunteers
+from app.db.tables import needs, programmes, volunteers
 from geo import candidates
 from matching.model import Mode, Need, OfferPolicy, Ranked, Urgency
 from matching.vetting import DbsLevel
 from notifications.quiet import quiet_until
 
 _COLUMNS = (
-    *tasks.c,
+    *needs.c,
     programmes.c.kind,
     programmes.c.wave_size,
     programmes.c.offer_timeout_s,
@@ -31,24 +31,24 @@ _COLUMNS = (
 
 # Needs with their programme's policy: add a WHERE clause.
 NEEDS = select(*_COLUMNS).select_from(
-    tasks.join(programmes, programmes.c.id == tasks.c.programme_id)
+    needs.join(programmes, programmes.c.id == needs.c.programme_id)
 )
 
 
 async def load(
-    conn: AsyncConnection, task_id: UUID, *, lock: bool = False, skip_locked: bool = False
+    conn: AsyncConnection, need_id: UUID, *, lock: bool = False, skip_locked: bool = False
 ) -> Any:
-    """The task row with its programme's policy, or None (unknown, or hidden from the caller
+    """The need row with its programme's policy, or None (unknown, or hidden from the caller
     by row-level security, or locked by another worker when `skip_locked`)."""
-    stmt = statement(task_id)
+    stmt = statement(need_id)
     if lock:
-        stmt = stmt.with_for_update(of=tasks, skip_locked=skip_locked)
+        stmt = stmt.with_for_update(of=needs, skip_locked=skip_locked)
     return (await conn.execute(stmt)).one_or_none()
 
 
-def statement(task_id: UUID) -> Select[Any]:
-    """The task row with its programme's policy (what `load` runs; benchmarks run it raw)."""
-    return NEEDS.where(tasks.c.id == task_id)
+def statement(need_id: UUID) -> Select[Any]:
+    """The need row with its programme's policy (what `load` runs; benchmarks run it raw)."""
+    return NEEDS.where(needs.c.id == need_id)
 
 
 def starts_at(row: Any) -> datetime:
@@ -85,7 +85,7 @@ def policy_of(row: Any) -> OfferPolicy:
 
 def query_of(row: Any) -> candidates.Query:
     return candidates.Query(
-        task_id=row.id,
+        need_id=row.id,
         remote=row.mode == Mode.REMOTE,
         min_vetting=DbsLevel(row.min_vetting),
         last_day=ends_at(row).astimezone(UTC).date(),

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from app.locations import Location
-from app.tasks.schemas import Mode, Urgency, Window
+from app.needs.schemas import Mode, Urgency, Window
 from app.wire import TEXT_PATTERN
 from matching.model import Reason
 
@@ -66,7 +66,7 @@ class VolunteerOffer(msgspec.Struct, kw_only=True):
 
 class StaffOffer(msgspec.Struct, kw_only=True):
     id: UUID
-    task_id: UUID
+    need_id: UUID
     volunteer_id: UUID
     volunteer_name: str | None
     status: str

@@ -12,11 +12,12 @@ from sqlalchemy import select, text, update
 from app import audit, sync
 from app.assignments import slots
 from app.assignments.schemas import Assignment, to_assignment
-from app.db.tables import offers, programmes, tasks, volunteers
+from app.db.tables import needs, offers, programmes, volunteers
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotEligible, NotFound, OfferClosed, SlotTaken
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.needs.schemas import Window
 from app.offers import cascade, facts
 from app.offers.schemas import (
     Factor,
@@ -26,7 +27,6 @@ from app.offers.schemas import (
     VolunteerOffer,
     explanations,
 )
-from app.tasks.schemas import Window
 from geo import candidates
 from matching import eligibility, scoring
 from matching.model import Candidate, Ranked, Reason
@@ -51,9 +51,9 @@ ON_ACCEPT = frozenset(
 )
 
 
-def need_summary(row: Any, task_id: UUID) -> NeedSummary:
+def need_summary(row: Any, need_id: UUID) -> NeedSummary:
     return NeedSummary(
-        id=task_id,
+        id=need_id,
         org_id=row.org_id,
         programme_id=row.programme_id,
         kind=row.kind,
@@ -76,25 +76,25 @@ def need_summary(row: Any, task_id: UUID) -> NeedSummary:
 
 
 NEED_COLUMNS = (  # what need_summary() reads, joined to an offer or assignment
-    tasks.c.programme_id,
-    tasks.c.title,
-    tasks.c.description,
-    tasks.c.mode,
-    tasks.c.coarse_location,
-    tasks.c.windows,
-    tasks.c.duration_minutes,
-    tasks.c.urgency,
-    tasks.c.required_skills,
-    tasks.c.languages,
-    tasks.c.slots,
-    tasks.c.filled,
+    needs.c.programme_id,
+    needs.c.title,
+    needs.c.description,
+    needs.c.mode,
+    needs.c.coarse_location,
+    needs.c.windows,
+    needs.c.duration_minutes,
+    needs.c.urgency,
+    needs.c.required_skills,
+    needs.c.languages,
+    needs.c.slots,
+    needs.c.filled,
     programmes.c.kind,
 )
 _MINE = (
     select(*offers.c, *NEED_COLUMNS)
     .select_from(
-        offers.join(tasks, tasks.c.id == offers.c.task_id).join(
-            programmes, programmes.c.id == tasks.c.programme_id
+        offers.join(needs, needs.c.id == offers.c.need_id).join(
+            programmes, programmes.c.id == needs.c.programme_id
         )
     )
     .order_by(offers.c.expires_at, offers.c.id)
@@ -114,7 +114,7 @@ def _volunteer_offer(row: Any) -> VolunteerOffer:
             for e in explanations(row.explanation)
             if e.factor not in PLACE_FACTORS
         ],
-        need=need_summary(row, row.task_id),
+        need=need_summary(row, row.need_id),
     )
 
 
@@ -189,17 +189,17 @@ async def accept(tx: Tx, offer_id: UUID) -> Assignment:
     _check_open(offer, now)
     # Unlocked checks first: once a need is full, the losers of a race answer at once
     # instead of queueing for its lock.
-    row = await facts.load(tx.conn, offer.task_id)
+    row = await facts.load(tx.conn, offer.need_id)
     if row is None:  # pragma: no cover - the offer makes the need visible
         raise NotFound("Need not found")
     if not slots.has_room(row):
         raise SlotTaken(f"all {row.slots} slots of this need are taken")
     await _check_still_eligible(tx, row)
-    row = await facts.load(tx.conn, offer.task_id, lock=True)  # need first, then the offer
+    row = await facts.load(tx.conn, offer.need_id, lock=True)  # need first, then the offer
     assignment = await slots.take(tx.conn, row, tx.principal.user_id, offer.id, now)
     await _close(tx, offer, "accepted", now, None)
     filled = row.filled + 1 == row.slots
-    payload = {"task_id": str(row.id), "assignment_id": str(assignment.id)}
+    payload = {"need_id": str(row.id), "assignment_id": str(assignment.id)}
     await enqueue(
         tx.conn,
         [
@@ -207,7 +207,7 @@ async def accept(tx: Tx, offer_id: UUID) -> Assignment:
             *(
                 Message(row.created_by, kind, payload, org_id=row.org_id)
                 for kind in (
-                    (Kind.TASK_CLAIMED, Kind.TASK_FILLED) if filled else (Kind.TASK_CLAIMED,)
+                    (Kind.NEED_CLAIMED, Kind.NEED_FILLED) if filled else (Kind.NEED_CLAIMED,)
                 )
                 if row.created_by is not None
             ),
@@ -221,17 +221,17 @@ async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
     now = datetime.now(UTC)
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
-    await facts.load(tx.conn, offer.task_id, lock=True)
+    await facts.load(tx.conn, offer.need_id, lock=True)
     await _close(tx, offer, "declined", now, reason)
     # The next wave is the worker's: it may read other volunteers, the caller may not.
-    await tx.conn.execute(update(tasks).where(tasks.c.id == offer.task_id).values(next_step_at=now))
+    await tx.conn.execute(update(needs).where(needs.c.id == offer.need_id).values(next_step_at=now))
     await audit.record(tx, "offer.declined", "offer", offer.id, org_id=offer.org_id)
     return _volunteer_offer(await _mine(tx, offer_id))
 
 
 # -- caseworkers ------------------------------------------------------------------------------
-async def _staff_need(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
-    row = await facts.load(tx.conn, task_id, lock=lock)
+async def _staff_need(tx: Tx, need_id: UUID, *, lock: bool = False) -> Any:
+    row = await facts.load(tx.conn, need_id, lock=lock)
     if row is None:
         raise NotFound("Need not found")
     tx.principal.require_role(row.org_id, *STAFF)
@@ -258,9 +258,9 @@ async def _names(tx: Tx, ids: Sequence[UUID]) -> dict[UUID, str]:
     return {r.user_id: r.display_name for r in await tx.conn.execute(stmt)}
 
 
-async def ranked_candidates(tx: Tx, task_id: UUID, limit: int) -> list[RankedCandidate]:
+async def ranked_candidates(tx: Tx, need_id: UUID, limit: int) -> list[RankedCandidate]:
     """Eligible volunteers for the need, best first, each with the reasons for its score."""
-    row = await _staff_need(tx, task_id)
+    row = await _staff_need(tx, need_id)
     async with tx.reads() as reader:
         ranked = (await cascade.rank(reader, row, limit * cascade.POOL))[:limit]
     names = await _names(tx, [r.volunteer_id for r in ranked])
@@ -280,9 +280,9 @@ def _not_eligible_out(c: Candidate, reasons: Sequence[Reason], name: str | None)
     )
 
 
-async def explain(tx: Tx, task_id: UUID, volunteer_id: UUID) -> RankedCandidate:
+async def explain(tx: Tx, need_id: UUID, volunteer_id: UUID) -> RankedCandidate:
     """One volunteer against the need: their score, or every reason they cannot take it."""
-    row = await _staff_need(tx, task_id)
+    row = await _staff_need(tx, need_id)
     found = await candidates.named(tx.conn, facts.query_of(row), [volunteer_id])
     if not found:
         raise NotFound("Volunteer not found in this organisation")
@@ -297,7 +297,7 @@ async def explain(tx: Tx, task_id: UUID, volunteer_id: UUID) -> RankedCandidate:
 def _staff_offer(row: Any) -> StaffOffer:
     return StaffOffer(
         id=row.id,
-        task_id=row.task_id,
+        need_id=row.need_id,
         volunteer_id=row.volunteer_id,
         volunteer_name=row.display_name,
         status=row.status,
@@ -313,22 +313,22 @@ def _staff_offer(row: Any) -> StaffOffer:
     )
 
 
-async def need_offers(tx: Tx, task_id: UUID) -> list[StaffOffer]:
-    await _staff_need(tx, task_id)
+async def need_offers(tx: Tx, need_id: UUID) -> list[StaffOffer]:
+    await _staff_need(tx, need_id)
     stmt = (
         select(*offers.c, volunteers.c.display_name)
         .select_from(offers.outerjoin(volunteers, volunteers.c.user_id == offers.c.volunteer_id))
-        .where(offers.c.task_id == task_id)
+        .where(offers.c.need_id == need_id)
         .order_by(offers.c.created_at, offers.c.id)
     )
     return [_staff_offer(r) for r in await tx.conn.execute(stmt)]
 
 
-async def offer(tx: Tx, task_id: UUID, volunteer_ids: Sequence[UUID] | None) -> list[StaffOffer]:
+async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> list[StaffOffer]:
     """A caseworker's offer to named volunteers (each must be eligible), or the next wave
     now (also after an escalation: people have decided to try again)."""
     now = datetime.now(UTC)
-    row = await _staff_need(tx, task_id, lock=True)
+    row = await _staff_need(tx, need_id, lock=True)
     if not slots.has_room(row):
         raise OfferClosed(f"the need is {row.status}: it takes no more offers")
     if volunteer_ids is None:
@@ -338,10 +338,10 @@ async def offer(tx: Tx, task_id: UUID, volunteer_ids: Sequence[UUID] | None) -> 
         messages = await _named_offers(tx, row, volunteer_ids, now)
     await enqueue(tx.conn, messages)
     await audit.record(
-        tx, "offers.made", "task", row.id, org_id=row.org_id, details={"count": len(messages)}
+        tx, "offers.made", "need", row.id, org_id=row.org_id, details={"count": len(messages)}
     )
     made = {m.payload["offer_id"] for m in messages}
-    return [o for o in await need_offers(tx, task_id) if str(o.id) in made]
+    return [o for o in await need_offers(tx, need_id) if str(o.id) in made]
 
 
 async def _named_offers(

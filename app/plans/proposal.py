@@ -19,7 +19,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import offers, tasks
+from app.db.tables import needs, offers
 from app.errors import InvalidInput
 from app.offers import cascade, facts
 from app.offers.schemas import explanations
@@ -39,7 +39,7 @@ DISPATCHED = ("auto", "manual")  # open calls are claimed by volunteers, not pla
 
 PENDING = (
     select(func.count())
-    .where(offers.c.task_id == tasks.c.id, offers.c.status == "pending")
+    .where(offers.c.need_id == needs.c.id, offers.c.status == "pending")
     .scalar_subquery()
 )
 
@@ -48,7 +48,7 @@ PENDING = (
 class Instance:
     """Everything the solver and the totals need, for one programme and period."""
 
-    needs: list[Any]  # task rows (with policy and `pending`), in id order
+    needs: list[Any]  # need rows (with policy and `pending`), in id order
     slots: dict[UUID, int]
     capacity: dict[UUID, int]
     edges: list[Edge]
@@ -65,12 +65,12 @@ async def needs_of(
     stmt = (
         facts.NEEDS.add_columns(PENDING.label("pending"))
         .where(
-            tasks.c.programme_id == programme_id,
-            tasks.c.status.in_([s.value for s in cascade.OPEN]),
-            tasks.c.dispatch.in_(DISPATCHED),
-            tasks.c.windows.op("&&")(func.tstzrange(start, end, "[)")),
+            needs.c.programme_id == programme_id,
+            needs.c.status.in_([s.value for s in cascade.OPEN]),
+            needs.c.dispatch.in_(DISPATCHED),
+            needs.c.windows.op("&&")(func.tstzrange(start, end, "[)")),
         )
-        .order_by(tasks.c.id)
+        .order_by(needs.c.id)
         .limit(MAX_NEEDS + 1)
     )
     rows = list(await conn.execute(stmt))
@@ -127,9 +127,9 @@ def _explained(r: Ranked, history: bool) -> list[dict[str, Any]]:
     return parts
 
 
-def choice(r: Ranked, task_id: UUID, cost: int, history: bool) -> Choice:
+def choice(r: Ranked, need_id: UUID, cost: int, history: bool) -> Choice:
     return Choice(
-        task_id=task_id,
+        need_id=need_id,
         volunteer_id=r.volunteer_id,
         score=round(r.score, 4),
         cost=cost,

@@ -26,7 +26,7 @@ class PlanIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Choice(msgspec.Struct, kw_only=True):
     """One volunteer proposed for one need, and why."""
 
-    task_id: UUID
+    need_id: UUID
     volunteer_id: UUID
     score: float
     cost: int  # how far the score falls short of a perfect match, in thousandths of a point

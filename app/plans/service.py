@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
 from app import audit
-from app.db.tables import assignments, offers, plans, programmes, tasks
+from app.db.tables import assignments, needs, offers, plans, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import MANAGERS, STAFF
@@ -115,26 +115,26 @@ def _ids(values: list[UUID]) -> Any:
     return any_(cast(literal(values, ARRAY(PgUUID(as_uuid=True))), ARRAY(PgUUID(as_uuid=True))))
 
 
-async def _locked_needs(tx: Tx, task_ids: list[UUID]) -> dict[UUID, Any]:
+async def _locked_needs(tx: Tx, need_ids: list[UUID]) -> dict[UUID, Any]:
     """The plan's needs, locked in id order (need first, then offers: as every path does)."""
     stmt = (
         facts.NEEDS.add_columns(proposal.PENDING.label("pending"))
-        .where(tasks.c.id == _ids(task_ids))
-        .order_by(tasks.c.id)
-        .with_for_update(of=tasks)
+        .where(needs.c.id == _ids(need_ids))
+        .order_by(needs.c.id)
+        .with_for_update(of=needs)
     )
     return {row.id: row for row in await tx.conn.execute(stmt)}
 
 
-async def _taken_pairs(tx: Tx, task_ids: list[UUID]) -> set[tuple[UUID, UUID]]:
+async def _taken_pairs(tx: Tx, need_ids: list[UUID]) -> set[tuple[UUID, UUID]]:
     """(need, volunteer) pairs already offered or assigned: never offered again."""
     stmt = union_all(
-        select(offers.c.task_id, offers.c.volunteer_id).where(offers.c.task_id == _ids(task_ids)),
-        select(assignments.c.task_id, assignments.c.volunteer_id).where(
-            assignments.c.task_id == _ids(task_ids)
+        select(offers.c.need_id, offers.c.volunteer_id).where(offers.c.need_id == _ids(need_ids)),
+        select(assignments.c.need_id, assignments.c.volunteer_id).where(
+            assignments.c.need_id == _ids(need_ids)
         ),
     )
-    return {(r.task_id, r.volunteer_id) for r in await tx.conn.execute(stmt)}
+    return {(r.need_id, r.volunteer_id) for r in await tx.conn.execute(stmt)}
 
 
 def _ranked(c: Choice) -> Ranked:
@@ -161,19 +161,19 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
         raise Conflict("this plan was already committed")
     by_need: dict[UUID, list[Choice]] = defaultdict(list)
     for c in msgspec.convert(row.choices, list[Choice]):
-        by_need[c.task_id].append(c)
-    task_ids = sorted(by_need)
-    needs = await _locked_needs(tx, task_ids)
-    taken = await _taken_pairs(tx, task_ids)
+        by_need[c.need_id].append(c)
+    need_ids = sorted(by_need)
+    needs = await _locked_needs(tx, need_ids)
+    taken = await _taken_pairs(tx, need_ids)
     skipped: Counter[str] = Counter()
     messages: list[Message] = []
-    for task_id in task_ids:
-        need = needs.get(task_id)
+    for need_id in need_ids:
+        need = needs.get(need_id)
         if need is None or need.status not in cascade.OPEN:
-            skipped["need_closed"] += len(by_need[task_id])
+            skipped["need_closed"] += len(by_need[need_id])
             continue
-        fresh = [c for c in by_need[task_id] if (task_id, c.volunteer_id) not in taken]
-        skipped["already_offered"] += len(by_need[task_id]) - len(fresh)
+        fresh = [c for c in by_need[need_id] if (need_id, c.volunteer_id) not in taken]
+        skipped["already_offered"] += len(by_need[need_id]) - len(fresh)
         room = proposal.open_slots(need)
         skipped["no_room"] += max(0, len(fresh) - room)
         chosen = [_ranked(c) for c in fresh[:room]]

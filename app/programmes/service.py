@@ -10,13 +10,13 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
-from app.db.tables import programmes, tasks
+from app.db.tables import needs, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import MANAGERS
+from app.needs.service import OPEN_STATES
 from app.pagination import decode_cursor, page_of
 from app.programmes.schemas import Programme, ProgrammeIn, ProgrammePatch
-from app.tasks.service import OPEN_STATES
 from matching.vetting import DbsLevel, stricter
 
 
@@ -100,8 +100,8 @@ async def _raise_open_needs_vetting(tx: Tx, programme_id: UUID, minimum: DbsLeve
     to volunteers vetted only for the old rule. (A looser one leaves them as they are.)"""
     rows = (
         await tx.conn.execute(
-            select(tasks.c.id, tasks.c.min_vetting)
-            .where(tasks.c.programme_id == programme_id, tasks.c.status.in_(OPEN_STATES))
+            select(needs.c.id, needs.c.min_vetting)
+            .where(needs.c.programme_id == programme_id, needs.c.status.in_(OPEN_STATES))
             .with_for_update()
         )
     ).all()
@@ -109,7 +109,7 @@ async def _raise_open_needs_vetting(tx: Tx, programme_id: UUID, minimum: DbsLeve
         needed = stricter(DbsLevel(row.min_vetting), minimum)
         if needed.value != row.min_vetting:
             await tx.conn.execute(
-                update(tasks)
-                .where(tasks.c.id == row.id)
+                update(needs)
+                .where(needs.c.id == row.id)
                 .values(min_vetting=needed.value, updated_at=func.now())
             )

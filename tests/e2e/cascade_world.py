@@ -73,8 +73,8 @@ def need(ctx: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-async def offers_of(client: httpx.AsyncClient, ctx: dict[str, Any], task_id: str) -> list[Any]:
-    r = await client.get(f"/v1/tasks/{task_id}/offers", headers=ctx["caseworker"])
+async def offers_of(client: httpx.AsyncClient, ctx: dict[str, Any], need_id: str) -> list[Any]:
+    r = await client.get(f"/v1/needs/{need_id}/offers", headers=ctx["caseworker"])
     assert r.status_code == 200, r.text
     return list(r.json())
 
@@ -88,4 +88,4 @@ async def lapse_pending_offers(world: World) -> None:
                 " created_at = now() - interval '1 h' WHERE status = 'pending'"
             )
         )
-        await conn.execute(text("UPDATE tasks SET next_step_at = now()"))
+        await conn.execute(text("UPDATE needs SET next_step_at = now()"))

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.dialects.postgresql.ranges import MultiRange
 
-from app.db.tables import offers, programmes, tasks
+from app.db.tables import needs, offers, programmes
 from app.settings import Settings
 from tests.support import World
 
@@ -52,8 +52,8 @@ async def need_offered_to_all(world: World, crowd: dict[str, Any], slots: int) -
     """A manual need with `slots` slots and a pending offer to every racer; the offer ids."""
     start = datetime.now(UTC) + timedelta(days=1)
     async with world.owner.begin() as conn:
-        task_id = await conn.scalar(
-            insert(tasks)
+        need_id = await conn.scalar(
+            insert(needs)
             .values(
                 org_id=crowd["org_id"],
                 programme_id=crowd["programme_id"],
@@ -66,14 +66,14 @@ async def need_offered_to_all(world: World, crowd: dict[str, Any], slots: int) -
                 dispatch="manual",
                 status="open",
             )
-            .returning(tasks.c.id)
+            .returning(needs.c.id)
         )
         made = await conn.execute(
             insert(offers).returning(offers.c.id, offers.c.volunteer_id),
             [
                 {
                     "org_id": crowd["org_id"],
-                    "task_id": task_id,
+                    "need_id": need_id,
                     "volunteer_id": v,
                     "wave": 1,
                     "source": "manual",
@@ -104,7 +104,7 @@ async def test_two_hundred_accepts_on_one_slot_twenty_times(
         offer_ids = await need_offered_to_all(world, crowd, slots=1)
         codes = await race(client, world, crowd["subjects"], offer_ids)
         assert codes == Counter({200: 1, 409: 199}), codes
-    assert await world.count("tasks", "filled = 1 AND status = 'filled'") == 20
+    assert await world.count("needs", "filled = 1 AND status = 'filled'") == 20
     assert await world.count("assignments") == 20
     assert await world.count("offers", "status = 'accepted'") == 20
 
@@ -115,7 +115,7 @@ async def test_fifty_accepts_on_three_slots(
     offer_ids = await need_offered_to_all(world, crowd, slots=3)
     codes = await race(client, world, crowd["subjects"][:50], offer_ids[:50])
     assert codes == Counter({200: 3, 409: 47}), codes
-    assert await world.count("tasks", "filled = 3 AND status = 'filled'") == 1
+    assert await world.count("needs", "filled = 3 AND status = 'filled'") == 1
 
 
 async def test_concurrent_retries_with_one_key_have_one_effect(

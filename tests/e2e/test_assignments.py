@@ -29,18 +29,18 @@ async def accepted(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World, **extra: Any
 ) -> tuple[str, dict[str, Any]]:
     """Post a need; vol-0 (nearest) accepts it. The need's id and the assignment."""
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, **extra))
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, **extra))
     assert r.status_code == 201, r.text
     offer = await offer_for(client, world, "vol-0")
     r = await client.post(f"/v1/offers/{offer['id']}/accept", headers=world.headers("vol-0"))
     assert r.status_code == 200, r.text
-    return r.json()["task_id"], r.json()
+    return r.json()["need_id"], r.json()
 
 
 async def test_check_in_complete_and_outcome(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    task_id, a = await accepted(client, ctx, world, windows=[window(days=0.02)])
+    need_id, a = await accepted(client, ctx, world, windows=[window(days=0.02)])
     vol = world.headers("vol-0")
     url = f"/v1/assignments/{a['id']}"
     r = await client.post(f"{url}/complete", headers=vol, json={"minutes": 30})
@@ -58,8 +58,8 @@ async def test_check_in_complete_and_outcome(
     r = await client.post(f"{url}/check-in", headers=vol, json=HOME)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "checked_in"
-    task = (await client.get(f"/v1/tasks/{task_id}", headers=ctx["caseworker"])).json()
-    assert task["status"] == "in_progress"
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    assert shown["status"] == "in_progress"
     body = {"minutes": 45, "outcome": "done", "note": "Delivered, all well"}
     r = await client.post(f"{url}/complete", headers=vol, json=body)
     assert r.status_code == 200, r.text
@@ -68,17 +68,17 @@ async def test_check_in_complete_and_outcome(
     assert r.status_code == 409  # completing twice
     r = await client.post(f"{url}/withdraw", headers=vol, json={"reason": "Changed my mind"})
     assert r.status_code == 409
-    task = (await client.get(f"/v1/tasks/{task_id}", headers=ctx["caseworker"])).json()
-    assert task["status"] == "completed"
-    assert await world.count("outbox", "kind = 'task.completed'") == 1
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    assert shown["status"] == "completed"
+    assert await world.count("outbox", "kind = 'need.completed'") == 1
     r = await client.post(
-        f"/v1/tasks/{task_id}/outcome", headers=ctx["caseworker"], json={"outcome": "done"}
+        f"/v1/needs/{need_id}/outcome", headers=ctx["caseworker"], json={"outcome": "done"}
     )
     assert r.status_code == 204, r.text
-    r = await client.post(f"/v1/tasks/{task_id}/outcome", headers=vol, json={"outcome": "done"})
+    r = await client.post(f"/v1/needs/{need_id}/outcome", headers=vol, json={"outcome": "done"})
     assert r.status_code == 403  # volunteers do not record outcomes
     r = await client.post(
-        f"/v1/tasks/{task_id}/outcome", headers=ctx["caseworker"], json={"outcome": "great"}
+        f"/v1/needs/{need_id}/outcome", headers=ctx["caseworker"], json={"outcome": "great"}
     )
     assert r.status_code == 400 or r.status_code == 422
 
@@ -86,14 +86,14 @@ async def test_check_in_complete_and_outcome(
 async def test_no_show_reopens_the_slot_and_counts_against_reliability(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    task_id, a = await accepted(client, ctx, world)
+    need_id, a = await accepted(client, ctx, world)
     url = f"/v1/assignments/{a['id']}/no-show"
     r = await client.post(url, headers=ctx["caseworker"], json={})
     assert r.status_code == 409  # not started yet
     async with world.owner.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE tasks SET windows = tstzmultirange(tstzrange(now() - interval '10 min',"
+                "UPDATE needs SET windows = tstzmultirange(tstzrange(now() - interval '10 min',"
                 " now() + interval '2 h'))"
             )
         )
@@ -102,10 +102,10 @@ async def test_no_show_reopens_the_slot_and_counts_against_reliability(
     r = await client.post(url, headers=ctx["caseworker"], json={"note": "Did not arrive"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "no_show"
-    task = (await client.get(f"/v1/tasks/{task_id}", headers=ctx["caseworker"])).json()
-    assert (task["filled"], task["status"]) == (0, "open")
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    assert (shown["filled"], shown["status"]) == (0, "open")
     r = await client.get(
-        f"/v1/tasks/{task_id}/candidates",
+        f"/v1/needs/{need_id}/candidates",
         headers=ctx["caseworker"],
         params={"volunteer_id": str(ctx["vols"]["vol-0"])},
     )
@@ -117,9 +117,9 @@ async def test_open_call_feed_and_claim(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     r = await client.post(
-        "/v1/tasks", headers=ctx["caseworker"], json=need(ctx, dispatch="open_call")
+        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, dispatch="open_call")
     )
-    task_id = r.json()["task"]["id"]
+    need_id = r.json()["need"]["id"]
     assert await world.count("offers") == 0  # open calls are not pushed
     feed = await client.get(
         "/v1/volunteers/me/feed",
@@ -127,7 +127,7 @@ async def test_open_call_feed_and_claim(
         params={"lat": HOME["lat"], "lon": HOME["lon"], "radius_km": 5},
     )
     assert feed.status_code == 200, feed.text
-    assert [n["id"] for n in feed.json()] == [task_id]
+    assert [n["id"] for n in feed.json()] == [need_id]
     assert "location" not in feed.json()[0]
     assert feed.json()[0]["coarse_location"] != HOME
     r = await client.get(
@@ -136,20 +136,20 @@ async def test_open_call_feed_and_claim(
         params={"lat": 95, "lon": HOME["lon"]},
     )
     assert r.status_code == 422
-    r = await client.post(f"/v1/tasks/{task_id}/claim", headers=world.headers("vol-0"))
+    r = await client.post(f"/v1/needs/{need_id}/claim", headers=world.headers("vol-0"))
     assert r.status_code == 200, r.text
-    r = await client.post(f"/v1/tasks/{task_id}/claim", headers=world.headers("vol-0"))
+    r = await client.post(f"/v1/needs/{need_id}/claim", headers=world.headers("vol-0"))
     assert r.status_code == 409
-    r = await client.post(f"/v1/tasks/{task_id}/claim", headers=world.headers("vol-1"))
+    r = await client.post(f"/v1/needs/{need_id}/claim", headers=world.headers("vol-1"))
     assert r.status_code == 409
     assert r.json()["type"].endswith("need-filled")
-    assert await world.count("outbox", "kind = 'task.claimed'") == 1
+    assert await world.count("outbox", "kind = 'need.claimed'") == 1
 
 
 async def test_a_stale_claim_is_released_and_offered_again(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    task_id, _ = await accepted(client, ctx, world)
+    need_id, _ = await accepted(client, ctx, world)
     await cascade.run_due(world.owner)  # the filled need's other offer is withdrawn
     async with world.owner.begin() as conn:
         await conn.execute(text("UPDATE programmes SET stale_claim_timeout_s = 60"))
@@ -157,7 +157,7 @@ async def test_a_stale_claim_is_released_and_offered_again(
         # a window started 5 min ago, another comes tomorrow: they may still come then
         await conn.execute(
             text(
-                "UPDATE tasks SET windows = tstzmultirange("
+                "UPDATE needs SET windows = tstzmultirange("
                 " tstzrange(now() - interval '5 min', now() + interval '2 h'),"
                 " tstzrange(now() + interval '1 day', now() + interval '1 day 2 h'))"
             )
@@ -166,14 +166,14 @@ async def test_a_stale_claim_is_released_and_offered_again(
     async with world.owner.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE tasks SET windows = tstzmultirange(tstzrange(now() - interval '5 min',"
+                "UPDATE needs SET windows = tstzmultirange(tstzrange(now() - interval '5 min',"
                 " now() + interval '2 h'))"
             )
         )
     assert await open_calls.release_stale(world.owner) == 1
     assert await open_calls.release_stale(world.owner) == 0
     await cascade.run_due(world.owner)
-    offers = await offers_of(client, ctx, task_id)
+    offers = await offers_of(client, ctx, need_id)
     assert {o["status"] for o in offers if o["wave"] == 1} == {"accepted", "withdrawn"}
     assert len([o for o in offers if o["wave"] == 2]) == 2
     assert await world.count("assignments", "status = 'released'") == 1
@@ -185,10 +185,10 @@ async def test_vetting_that_lapses_after_the_offer_blocks_the_accept(
 ) -> None:
     await world.volunteer("vetted", org="org-a", at=(HOME["lat"], HOME["lon"]), vetting="enhanced")
     r = await client.post(
-        "/v1/tasks", headers=ctx["caseworker"], json=need(ctx, min_vetting="enhanced")
+        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, min_vetting="enhanced")
     )
-    task_id = r.json()["task"]["id"]
-    offers = await offers_of(client, ctx, task_id)
+    need_id = r.json()["need"]["id"]
+    offers = await offers_of(client, ctx, need_id)
     assert [o["volunteer_name"] for o in offers] == ["Vetted"]  # the unvetted: never offered
     async with world.owner.begin() as conn:
         await conn.execute(text("UPDATE vetting_checks SET expires_on = current_date"))
@@ -202,8 +202,8 @@ async def test_vetting_that_lapses_after_the_offer_blocks_the_accept(
 async def test_decline_then_the_worker_sends_the_next_wave(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
-    task_id = r.json()["task"]["id"]
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    need_id = r.json()["need"]["id"]
     for subject in ("vol-0", "vol-1"):
         offer = await offer_for(client, world, subject)
         r = await client.post(
@@ -217,7 +217,7 @@ async def test_decline_then_the_worker_sends_the_next_wave(
     assert r.status_code == 409
     assert r.json()["type"].endswith("offer-closed")
     await cascade.run_due(world.owner)
-    offers = await offers_of(client, ctx, task_id)
+    offers = await offers_of(client, ctx, need_id)
     assert sorted(o["wave"] for o in offers) == [1, 1, 2, 2]
 
 
@@ -231,20 +231,20 @@ async def test_exclusions_and_cancellation(
     r = await client.post(url, headers=world.headers("vol-0"), json=body)
     assert r.status_code == 403
     r = await client.post(
-        "/v1/tasks", headers=ctx["caseworker"], json=need(ctx, slots=2, dispatch="auto")
+        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=2, dispatch="auto")
     )
-    task_id = r.json()["task"]["id"]
-    offered = {o["volunteer_name"] for o in await offers_of(client, ctx, task_id)}
+    need_id = r.json()["need"]["id"]
+    offered = {o["volunteer_name"] for o in await offers_of(client, ctx, need_id)}
     assert "Vol 0" not in offered
     assert len(offered) == 4  # wave size 2 per open slot
     offer = await offer_for(client, world, "vol-1")
     r = await client.post(f"/v1/offers/{offer['id']}/accept", headers=world.headers("vol-1"))
     assert r.status_code == 200
     r = await client.post(
-        f"/v1/tasks/{task_id}/cancel", headers=ctx["caseworker"], json={"reason": "Not needed"}
+        f"/v1/needs/{need_id}/cancel", headers=ctx["caseworker"], json={"reason": "Not needed"}
     )
     assert r.status_code == 200, r.text
-    statuses = {o["status"] for o in await offers_of(client, ctx, task_id)}
+    statuses = {o["status"] for o in await offers_of(client, ctx, need_id)}
     assert statuses == {"accepted", "withdrawn"}
     assert await world.count("assignments", "status = 'cancelled'") == 1
     assert await world.count("outbox", "kind = 'assignment.cancelled'") == 1
@@ -254,7 +254,7 @@ async def test_a_series_is_offered_whole_to_one_volunteer_first(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     r = await client.post(
-        "/v1/tasks",
+        "/v1/needs",
         headers=ctx["caseworker"],
         json=need(ctx, recurrence="FREQ=WEEKLY;COUNT=3", windows=[window(days=1)]),
     )
@@ -265,19 +265,19 @@ async def test_a_series_is_offered_whole_to_one_volunteer_first(
     r = await client.post(f"/v1/offers/{offer['id']}/accept", headers=world.headers("vol-0"))
     assert r.status_code == 200, r.text
     async with world.owner.begin() as conn:  # the waiting occurrences' steps fall due
-        await conn.execute(text("UPDATE tasks SET next_step_at = now()"))
+        await conn.execute(text("UPDATE needs SET next_step_at = now()"))
     await cascade.run_due(world.owner)
     # the second occurrence (within the 14-day lead) is theirs too; the third waits its turn
     assert await world.count("assignments", "status = 'accepted'") == 2
-    assert await world.count("tasks", "filled = 1") == 2
+    assert await world.count("needs", "filled = 1") == 2
     assert await world.count("offers") == 1  # nobody else was alerted
 
 
 async def test_an_exclusion_withdraws_live_offers_and_ends_assignments(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, slots=2))
-    task_id = r.json()["task"]["id"]
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=2))
+    need_id = r.json()["need"]["id"]
     offer0 = await offer_for(client, world, "vol-0")
     offer1 = await offer_for(client, world, "vol-1")
     r = await client.post(f"/v1/offers/{offer1['id']}/accept", headers=world.headers("vol-1"))
@@ -293,5 +293,5 @@ async def test_an_exclusion_withdraws_live_offers_and_ends_assignments(
     )
     assert r.json()["status"] == "cancelled"
     assert r.json()["client"] is None
-    task = (await client.get(f"/v1/tasks/{task_id}", headers=ctx["caseworker"])).json()
-    assert task["filled"] == 0
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    assert shown["filled"] == 0

@@ -42,14 +42,14 @@ async def test_offer_event_reaches_sockets_on_two_replicas(
     ):
         for ws in (ws0, ws1, ws5):
             assert (await synced(ws))["last_id"] is None
-        r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
+        r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
         assert r.status_code == 201, r.text
-        task_id = r.json()["task"]["id"]
+        need_id = r.json()["need"]["id"]
         got0, got1 = await frame(ws0), await frame(ws1)
         for got, vol in ((got0, "vol-0"), (got1, "vol-1")):
             assert got["type"] == "event"
             assert got["kind"] == "offer.created"
-            assert got["payload"]["task_id"] == task_id
+            assert got["payload"]["need_id"] == need_id
             assert isinstance(got["id"], int)
             assert got["created_at"]
             assert "Ada" not in str(got)

@@ -24,18 +24,18 @@ async def test_my_offers_page_by_cursor_and_sync_since(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     vol0, vol1 = world.headers("vol-0"), world.headers("vol-1")
-    task_ids = []
+    need_ids = []
     for days in (2, 3):
         r = await client.post(
-            "/v1/tasks", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
+            "/v1/needs", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
         )
-        task_ids.append(r.json()["task"]["id"])
+        need_ids.append(r.json()["need"]["id"])
     first = (await client.get(OFFERS, headers=vol0, params={"limit": 1})).json()
-    assert [o["need"]["id"] for o in first["items"]] == task_ids[:1]
+    assert [o["need"]["id"] for o in first["items"]] == need_ids[:1]
     second = (
         await client.get(OFFERS, headers=vol0, params={"limit": 1, "cursor": first["next_cursor"]})
     ).json()
-    assert [o["need"]["id"] for o in second["items"]] == task_ids[1:]
+    assert [o["need"]["id"] for o in second["items"]] == need_ids[1:]
     sync_point = second["next_cursor"]
     assert (await client.get(OFFERS, headers=vol0, params={"since": sync_point})).json() == {
         "items": [],
@@ -48,10 +48,10 @@ async def test_my_offers_page_by_cursor_and_sync_since(
     await cascade.run_due(world.owner)
     # no longer open, so gone from the open list, but the sync reports the change
     open_now = (await client.get(OFFERS, headers=vol0)).json()["items"]
-    assert [o["need"]["id"] for o in open_now] == task_ids[1:]
+    assert [o["need"]["id"] for o in open_now] == need_ids[1:]
     changed = (await client.get(OFFERS, headers=vol0, params={"since": sync_point})).json()
     assert [(o["need"]["id"], o["status"]) for o in changed["items"]] == [
-        (task_ids[0], "withdrawn")
+        (need_ids[0], "withdrawn")
     ]
     later = await client.get(OFFERS, headers=vol0, params={"since": changed["next_cursor"]})
     assert later.json()["items"] == []
@@ -130,7 +130,7 @@ async def test_a_change_committed_after_a_sync_is_never_behind_its_cursor(
     vol0 = world.headers("vol-0")
     for days in (2, 3):
         r = await client.post(
-            "/v1/tasks", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
+            "/v1/needs", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
         )
         assert r.status_code == 201, r.text
     start = (await client.get(OFFERS, headers=vol0)).json()

@@ -21,10 +21,10 @@ __all__ = ["ctx"]  # the fixture, imported
 async def test_first_wave_accept_fill_and_withdrawal(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
     assert r.status_code == 201, r.text
-    task_id = r.json()["task"]["id"]
-    first = await offers_of(client, ctx, task_id)
+    need_id = r.json()["need"]["id"]
+    first = await offers_of(client, ctx, need_id)
     names = {str(ctx["vols"][f"vol-{i}"]): f"vol-{i}" for i in range(6)}
     assert sorted(names[o["volunteer_id"]] for o in first) == ["vol-0", "vol-1"]
     assert all(o["status"] == "pending" and o["wave"] == 1 for o in first)
@@ -52,7 +52,7 @@ async def test_first_wave_accept_fill_and_withdrawal(
     assert r.status_code == 404
 
     await cascade.run_due(world.owner)
-    statuses = {o["id"]: o["status"] for o in await offers_of(client, ctx, task_id)}
+    statuses = {o["id"]: o["status"] for o in await offers_of(client, ctx, need_id)}
     assert statuses == {offer0: "accepted", offer1: "withdrawn"}
     assert await world.count("outbox", "kind = 'offer.withdrawn'") == 1
 
@@ -79,7 +79,7 @@ async def test_first_wave_accept_fill_and_withdrawal(
     assert r.json()["client"] is None
 
     await cascade.run_due(world.owner)
-    after = await offers_of(client, ctx, task_id)
+    after = await offers_of(client, ctx, need_id)
     wave2 = sorted(names[o["volunteer_id"]] for o in after if o["wave"] == 2)
     assert wave2 == ["vol-2", "vol-3"]  # never re-offered to vol-0 or vol-1
 
@@ -87,26 +87,26 @@ async def test_first_wave_accept_fill_and_withdrawal(
 async def test_waves_expire_and_escalate_across_worker_restarts(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
-    task_id = r.json()["task"]["id"]
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    need_id = r.json()["need"]["id"]
     # each run_due is a fresh worker pass: nothing is carried in memory between them
     await lapse_pending_offers(world)
     await cascade.run_due(world.owner)
-    offers = await offers_of(client, ctx, task_id)
+    offers = await offers_of(client, ctx, need_id)
     assert sorted(o["wave"] for o in offers) == [1, 1, 2, 2]
     assert {o["status"] for o in offers if o["wave"] == 1} == {"expired"}
     # the alert cap (4 per slot) is reached: the next step escalates to people
     await lapse_pending_offers(world)
     await cascade.run_due(world.owner)
-    assert len(await offers_of(client, ctx, task_id)) == 4
-    assert await world.count("tasks", "escalation_reason = 'alert_cap'") == 1
-    assert await world.count("outbox", "kind = 'task.escalated'") == 2  # caseworker, coordinator
+    assert len(await offers_of(client, ctx, need_id)) == 4
+    assert await world.count("needs", "escalation_reason = 'alert_cap'") == 1
+    assert await world.count("outbox", "kind = 'need.escalated'") == 2  # caseworker, coordinator
     assert await world.count("outbox", "kind = 'offer.expired'") == 4
     # the caseworker decides to try once more: a manual wave past the cap, escalation cleared
-    r = await client.post(f"/v1/tasks/{task_id}/offers", headers=ctx["caseworker"], json={})
+    r = await client.post(f"/v1/needs/{need_id}/offers", headers=ctx["caseworker"], json={})
     assert r.status_code == 201, r.text
     assert len(r.json()) == 2
-    assert await world.count("tasks", "escalated_at IS NULL") == 1
+    assert await world.count("needs", "escalated_at IS NULL") == 1
 
 
 async def _quiet(world: World, *subjects: str) -> None:
@@ -128,15 +128,15 @@ async def test_waves_pass_over_volunteers_who_would_sleep_through_the_offer(
 ) -> None:
     names = {str(ctx["vols"][f"vol-{i}"]): f"vol-{i}" for i in range(6)}
     await _quiet(world, "vol-0", "vol-1")
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
-    calm = r.json()["task"]["id"]
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    calm = r.json()["need"]["id"]
     assert sorted(names[o["volunteer_id"]] for o in await offers_of(client, ctx, calm)) == [
         "vol-2",
         "vol-3",
     ]
     # high-urgency offers are pushed through quiet hours: the nearest are asked first as ever
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, urgency="high"))
-    urgent = r.json()["task"]["id"]
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, urgency="high"))
+    urgent = r.json()["need"]["id"]
     assert sorted(names[o["volunteer_id"]] for o in await offers_of(client, ctx, urgent)) == [
         "vol-0",
         "vol-1",
@@ -147,14 +147,14 @@ async def test_a_need_waits_for_morning_when_everyone_is_asleep(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     await _quiet(world, *(f"vol-{i}" for i in range(6)))
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
-    task_id = r.json()["task"]["id"]
-    assert await offers_of(client, ctx, task_id) == []
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    need_id = r.json()["need"]["id"]
+    assert await offers_of(client, ctx, need_id) == []
     async with world.owner.connect() as conn:
         row = (
             await conn.execute(
-                text("SELECT escalated_at, next_step_at - now() AS wait FROM tasks WHERE id = :id"),
-                {"id": task_id},
+                text("SELECT escalated_at, next_step_at - now() AS wait FROM needs WHERE id = :id"),
+                {"id": need_id},
             )
         ).one()
     assert row.escalated_at is None, "not escalated at night"
@@ -166,11 +166,11 @@ async def test_a_need_starting_before_anyone_wakes_goes_to_a_person(
 ) -> None:
     await _quiet(world, *(f"vol-{i}" for i in range(6)))
     soon = need(ctx, windows=[window(days=0.05)])  # in about an hour
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=soon)
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=soon)
     assert r.status_code == 201, r.text
     escalated = (
-        await client.get("/v1/tasks", headers=ctx["caseworker"], params={"escalated": "true"})
+        await client.get("/v1/needs", headers=ctx["caseworker"], params={"escalated": "true"})
     ).json()["items"]
     assert [(t["id"], t["escalation_reason"]) for t in escalated] == [
-        (r.json()["task"]["id"], "all_asleep")
+        (r.json()["need"]["id"], "all_asleep")
     ]

@@ -154,7 +154,7 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
 async def test_production_refuses_a_login_that_bypasses_rls(settings: Settings, db: Db) -> None:
     production = msgspec.structs.replace(settings, env=Environment.PRODUCTION, dev_issuer=False)
     app = create_app(production, database_url=db.owner_url)  # the owner is a superuser
-    with pytest.raises(ExceptionGroup) as caught:  # Litestar's lifespan runs in a task group
+    with pytest.raises(ExceptionGroup) as caught:  # Litestar's lifespan runs in a need group
         async with app.lifespan():
             pass
     assert caught.group_contains(RuntimeError, match="row-level security", depth=None)

@@ -77,7 +77,7 @@ async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     for metres in (0, 1000):
         lat, lon = north(metres)
         r = await client.post(
-            "/v1/tasks",
+            "/v1/needs",
             headers=caseworker,
             json={
                 "programme_id": programme["id"],
@@ -90,7 +90,7 @@ async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
             },
         )
         assert r.status_code == 201, r.text
-        needs.append(UUID(r.json()["task"]["id"]))
+        needs.append(UUID(r.json()["need"]["id"]))
     return {
         "coordinator": coordinator,
         "caseworker": caseworker,
@@ -147,7 +147,7 @@ async def test_the_plan_is_optimal_explained_and_commits_once(
     assert totals["volunteers_used"] == 2
     assert totals["max_per_volunteer"] == 1
     assert totals["history_used"] is True
-    pairs = {(c["task_id"], c["volunteer_id"]) for c in plan["choices"]}
+    pairs = {(c["need_id"], c["volunteer_id"]) for c in plan["choices"]}
     assert pairs == {(str(first), str(vols["south"])), (str(second), str(vols["near"]))}
     assert sum(c["cost"] for c in plan["choices"]) == cost
     for c in plan["choices"]:
@@ -172,7 +172,7 @@ async def test_the_plan_is_optimal_explained_and_commits_once(
         made = {
             (str(t), str(v))
             for t, v in await conn.execute(
-                text("SELECT task_id, volunteer_id FROM offers WHERE source = 'plan'")
+                text("SELECT need_id, volunteer_id FROM offers WHERE source = 'plan'")
             )
         }
     assert made == pairs
@@ -215,7 +215,7 @@ async def test_needs_with_pending_offers_or_open_calls_are_left_to_others(
 ) -> None:
     first = ctx["needs"][0]
     r = await client.post(
-        f"/v1/tasks/{first}/offers",
+        f"/v1/needs/{first}/offers",
         headers=ctx["caseworker"],
         json={"volunteer_ids": [str(ctx["vols"]["south"])]},
     )

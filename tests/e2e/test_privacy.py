@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_tasks import HOME, _window
+from tests.e2e.test_needs import HOME, _window
 from tests.e2e.test_volunteers import SIGN_UP
 from tests.support import World
 
@@ -55,9 +55,9 @@ async def scene(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     ).json()
     # offered the need by its first wave (so the walk covers offer views), never assigned
     await world.volunteer("vol-offered", org="org-a", at=(HOME["lat"] + 0.003, HOME["lon"] + 0.002))
-    task = (
+    need = (
         await client.post(
-            "/v1/tasks",
+            "/v1/needs",
             headers=caseworker,
             json={
                 "programme_id": programme["id"],
@@ -67,23 +67,23 @@ async def scene(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
                 "duration_minutes": 60,
             },
         )
-    ).json()["task"]
+    ).json()["need"]
     volunteer = world.headers("vol-a")
     await client.post(
         "/v1/volunteers/me", headers=volunteer, json={**SIGN_UP, "organisations": ["org-a"]}
     )
     spec = (await client.get("/schema/openapi.json")).json()
     gets = sorted(path for path, item in spec["paths"].items() if "get" in item)
-    offers = (await client.get(f"/v1/tasks/{task['id']}/offers", headers=caseworker)).json()
+    offers = (await client.get(f"/v1/needs/{need['id']}/offers", headers=caseworker)).json()
     assert len(offers) == 1
-    ids = [person["id"], task["id"], programme["id"], offers[0]["id"], str(uuid.uuid4())]
+    ids = [person["id"], need["id"], programme["id"], offers[0]["id"], str(uuid.uuid4())]
     return {
         "volunteers": [volunteer, world.headers("vol-offered")],
         "caseworker": caseworker,
         "gets": gets,
         "ids": ids,
         "client_id": person["id"],
-        "task_id": task["id"],
+        "need_id": need["id"],
     }
 
 
@@ -124,6 +124,6 @@ async def test_the_leak_detector_sees_what_staff_may_see(
 ) -> None:
     staff = scene["caseworker"]
     person = await client.get(f"/v1/clients/{scene['client_id']}", headers=staff)
-    task = await client.get(f"/v1/tasks/{scene['task_id']}", headers=staff)
+    need = await client.get(f"/v1/needs/{scene['need_id']}", headers=staff)
     assert set(SECRETS) <= set(_leaks(person.text))
-    assert str(HOME["lat"]) in _leaks(task.text)
+    assert str(HOME["lat"]) in _leaks(need.text)

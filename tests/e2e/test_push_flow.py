@@ -56,13 +56,13 @@ async def test_a_posted_need_reaches_the_first_waves_phones(
     dispatcher: Dispatcher,
 ) -> None:
     await phones(world, ctx)
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx))
-    task_id = r.json()["task"]["id"]
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    need_id = r.json()["need"]["id"]
     await dispatcher.run_once()
     offers = [m for m in fake.received if m["data"]["kind"] == "offer.created"]
     assert sorted(m["token"] for m in offers) == ["ok-vol-0", "ok-vol-1"]
     for m in offers:
-        assert m["data"]["task_id"] == task_id
+        assert m["data"]["need_id"] == need_id
         assert m["android"]["collapse_key"].startswith("offer:")
         assert m["apns"]["headers"]["apns-collapse-id"] == m["android"]["collapse_key"]
         assert "Ada" not in str(m)  # the client's name never travels
@@ -77,7 +77,7 @@ async def test_a_reminder_comes_before_the_start_unless_the_assignment_ended(
     dispatcher: Dispatcher,
 ) -> None:
     await phones(world, ctx)
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, slots=2))
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=2))
     assert r.status_code == 201
     mine = {}
     for name in ("vol-0", "vol-1"):

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import shape
 from sqlalchemy import select, update
 
-from app.db.tables import outbox, tasks
+from app.db.tables import needs, outbox
 from app.service_areas.alerts import KIND, check_gap_alerts
 from tests.scenario import NOW, READING, Scenario
 from tests.support import World
@@ -119,10 +119,10 @@ async def test_caseworkers_read_but_do_not_draw(client: httpx.AsyncClient, world
     assert (await client.get("/v1/service-areas", headers=headers)).status_code == 200
 
 
-async def _set(world: World, task_id: Any, status: str, filled: int) -> None:
+async def _set(world: World, need_id: Any, status: str, filled: int) -> None:
     async with world.owner.begin() as conn:
         await conn.execute(
-            update(tasks).where(tasks.c.id == task_id).values(status=status, filled=filled)
+            update(needs).where(needs.c.id == need_id).values(status=status, filled=filled)
         )
 
 

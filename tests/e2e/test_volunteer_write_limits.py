@@ -43,37 +43,37 @@ async def _rows(engine: AsyncEngine, sql: str, params: dict[str, Any]) -> int:
 
 
 async def _assigned(client: httpx.AsyncClient, ctx: dict[str, Any], world: World) -> Any:
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, slots=3))
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=3))
     assert r.status_code == 201, r.text
-    task_id = r.json()["task"]["id"]
+    need_id = r.json()["need"]["id"]
     mine = (await client.get("/v1/volunteers/me/offers", headers=world.headers("vol-0"))).json()
     r = await client.post(
         f"/v1/offers/{mine['items'][0]['id']}/accept", headers=world.headers("vol-0")
     )
     assert r.status_code == 200, r.text
-    return task_id, r.json()["id"]
+    return need_id, r.json()["id"]
 
 
 async def test_a_volunteer_changes_only_their_paths_columns(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World, app_engine: AsyncEngine
 ) -> None:
-    task_id, assignment_id = await _assigned(client, ctx, world)
-    ids = {"task": task_id, "assignment": assignment_id}
+    need_id, assignment_id = await _assigned(client, ctx, world)
+    ids = {"need": need_id, "assignment": assignment_id}
     only = "a volunteer may change only"
-    await _refused(app_engine, "UPDATE tasks SET title = 'x' WHERE id = :task", ids, only)
-    await _refused(app_engine, "UPDATE tasks SET slots = 9 WHERE id = :task", ids, only)
+    await _refused(app_engine, "UPDATE needs SET title = 'x' WHERE id = :need", ids, only)
+    await _refused(app_engine, "UPDATE needs SET slots = 9 WHERE id = :need", ids, only)
     await _refused(
-        app_engine, "UPDATE tasks SET filled = filled + 2 WHERE id = :task", ids, "one slot"
+        app_engine, "UPDATE needs SET filled = filled + 2 WHERE id = :need", ids, "one slot"
     )
     await _refused(
         app_engine, "UPDATE assignments SET minutes = 5, offer_id = NULL WHERE id = :assignment",
         ids, only,
     )  # fmt: skip
     await _refused(
-        app_engine, "UPDATE offers SET explanation = '[]' WHERE task_id = :task", ids, only
+        app_engine, "UPDATE offers SET explanation = '[]' WHERE need_id = :need", ids, only
     )
     # what their own paths do still works: the fill count by one, their assignment's notes
-    assert await _rows(app_engine, "UPDATE tasks SET filled = filled WHERE id = :task", ids) == 1
+    assert await _rows(app_engine, "UPDATE needs SET filled = filled WHERE id = :need", ids) == 1
     assert (
         await _rows(app_engine, "UPDATE assignments SET note = 'ok' WHERE id = :assignment", ids)
         == 1
@@ -89,17 +89,17 @@ async def test_a_volunteer_takes_a_slot_only_through_their_offer(
 ) -> None:
     # vol-0 is offered the first need; a second need goes to named vol-5 only
     await _assigned(client, ctx, world)
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json=need(ctx, dispatch="manual"))
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, dispatch="manual"))
     assert r.status_code == 201, r.text
-    other = r.json()["task"]["id"]
+    other = r.json()["need"]["id"]
     assert await offers_of(client, ctx, other) == []
     async with tenant_transaction(app_engine, VOL0) as tx:
         me = tx.principal.user_id
         org = await _org(tx, ctx)
-    params = {"task": other, "me": me, "org": org}
+    params = {"need": other, "me": me, "org": org}
     insert = (
-        "INSERT INTO assignments (org_id, task_id, volunteer_id, offer_id)"
-        " VALUES (:org, :task, :me, {offer})"
+        "INSERT INTO assignments (org_id, need_id, volunteer_id, offer_id)"
+        " VALUES (:org, :need, :me, {offer})"
     )
     await _refused(app_engine, insert.format(offer="NULL"), params, "row-level security")
     # nor by pointing at an offer of another need

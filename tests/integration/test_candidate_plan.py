@@ -28,13 +28,13 @@ CASEWORKER = TokenIdentity(issuer=DEV_ISSUER, subject="demo-caseworker-reading-c
 # An in-person need of a council client in the next day, when the bulk seed's people have
 # availability; manual, so nothing else acts on it.
 NEED = """
-INSERT INTO tasks (org_id, programme_id, client_id, title, mode, location, coarse_location,
+INSERT INTO needs (org_id, programme_id, client_id, title, mode, location, coarse_location,
                    min_vetting, windows, duration_minutes, slots, dispatch, status)
 SELECT t.org_id, t.programme_id, t.client_id, 'Plan check', 'in_person', t.location,
        t.coarse_location, t.min_vetting,
        tstzmultirange(tstzrange(now() + interval '2 hours', now() + interval '26 hours')),
        60, 1, 'manual', 'open'
-  FROM tasks t JOIN organisations o ON o.id = t.org_id
+  FROM needs t JOIN organisations o ON o.id = t.org_id
  WHERE o.slug = 'reading-council' AND t.mode = 'in_person' AND t.client_id IS NOT NULL
  ORDER BY t.id LIMIT 1
 RETURNING id
@@ -63,9 +63,9 @@ async def need_id(db: Db, owner: AsyncEngine) -> UUID:
     return need
 
 
-async def plan(conn: AsyncConnection, task_id: UUID) -> str:
+async def plan(conn: AsyncConnection, need_id: UUID) -> str:
     """EXPLAIN of the statement the candidates endpoint runs for the need, as it runs it."""
-    row = await facts.load(conn, task_id)
+    row = await facts.load(conn, need_id)
     assert row is not None
     params: dict[str, Any] = facts.query_of(row).params() | {"limit": 10 * cascade.POOL}
     explained = await conn.execute(text("EXPLAIN " + STATEMENTS[(False, False)]), params)
@@ -93,7 +93,7 @@ async def test_a_caseworkers_search_runs_index_ordered_on_the_system_login(
         async with tenant_transaction(app, CASEWORKER) as tx, tx.reads() as reader:
             explained = await plan(reader, need_id)
             with pytest.raises(DBAPIError, match="read-only"):
-                await reader.execute(text("UPDATE tasks SET title = title WHERE false"))
+                await reader.execute(text("UPDATE needs SET title = title WHERE false"))
     finally:
         await app.dispose()
         await system.dispose()

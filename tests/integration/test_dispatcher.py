@@ -57,7 +57,7 @@ async def notify(world: World, user_id: UUID, **extra: Any) -> None:
                 Message(
                     user_id,
                     Kind.OFFER_CREATED,
-                    {"offer_id": str(UUID(int=1)), "task_id": str(UUID(int=2))},
+                    {"offer_id": str(UUID(int=1)), "need_id": str(UUID(int=2))},
                     **extra,
                 )
             ],

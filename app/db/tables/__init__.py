@@ -5,7 +5,7 @@ migration; a test fails if a table with `org_id` lacks it.
 """
 
 from app.db.tables.base import metadata
-from app.db.tables.casework import clients, tasks
+from app.db.tables.casework import clients, needs
 from app.db.tables.coverage import coverage_snapshots, coverage_supply, service_areas
 from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
 from app.db.tables.matching import (
@@ -37,6 +37,7 @@ __all__ = [
     "invitations",
     "memberships",
     "metadata",
+    "needs",
     "offers",
     "organisations",
     "outbox",
@@ -44,7 +45,6 @@ __all__ = [
     "programmes",
     "service_areas",
     "skills",
-    "tasks",
     "users",
     "vetting_checks",
     "volunteer_availability",

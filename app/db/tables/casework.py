@@ -58,7 +58,7 @@ clients = Table(
 Index("ix_clients_org_created", clients.c.org_id, clients.c.created_at, clients.c.id)
 
 # -- needs (0004) ----------------------------------------------------------------------------
-TASK_STATUSES = (
+NEED_STATUSES = (
     "draft",
     "open",
     "partially_filled",
@@ -69,8 +69,8 @@ TASK_STATUSES = (
     "expired",
 )
 
-tasks = Table(
-    "tasks",
+needs = Table(
+    "needs",
     metadata,
     id_column(),
     org_id_column(),
@@ -119,16 +119,16 @@ tasks = Table(
     CheckConstraint("mode IN ('in_person', 'remote')", name="mode"),
     CheckConstraint("(mode = 'remote') = (location IS NULL)", name="location_by_mode"),
     CheckConstraint(f"min_vetting IN {DBS_LEVELS!r}", name="min_vetting"),
-    CheckConstraint(f"status IN {TASK_STATUSES!r}", name="status"),
+    CheckConstraint(f"status IN {NEED_STATUSES!r}", name="status"),
     CheckConstraint("urgency IN ('low', 'normal', 'high', 'urgent')", name="urgency"),
     CheckConstraint("dispatch IN ('auto', 'open_call', 'manual')", name="dispatch"),
     CheckConstraint("slots BETWEEN 1 AND 500 AND filled BETWEEN 0 AND slots", name="slots"),
     CheckConstraint("duration_minutes BETWEEN 5 AND 1440", name="duration"),
     CheckConstraint("NOT isempty(windows)", name="has_windows"),
 )
-Index("ix_tasks_org_created", tasks.c.org_id, tasks.c.created_at, tasks.c.id)
-Index("ix_tasks_org_status", tasks.c.org_id, tasks.c.status)
-Index("ix_tasks_windows", tasks.c.windows, postgresql_using="gist")
-Index("ix_tasks_series", tasks.c.series_id, tasks.c.series_index)
-Index("ix_tasks_client", tasks.c.client_id)
-Index("ix_tasks_next_step", tasks.c.next_step_at, postgresql_where=tasks.c.next_step_at.isnot(None))
+Index("ix_needs_org_created", needs.c.org_id, needs.c.created_at, needs.c.id)
+Index("ix_needs_org_status", needs.c.org_id, needs.c.status)
+Index("ix_needs_windows", needs.c.windows, postgresql_using="gist")
+Index("ix_needs_series", needs.c.series_id, needs.c.series_index)
+Index("ix_needs_client", needs.c.client_id)
+Index("ix_needs_next_step", needs.c.next_step_at, postgresql_where=needs.c.next_step_at.isnot(None))

@@ -39,9 +39,9 @@ ASSIGNMENT_STATUSES = (
 ACTIVE_ASSIGNMENT = ("accepted", "checked_in")
 
 
-def _task_ref() -> Column[object]:
+def _need_ref() -> Column[object]:
     return Column(
-        "task_id", UUID(as_uuid=True), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False
+        "need_id", UUID(as_uuid=True), ForeignKey("needs.id", ondelete="CASCADE"), nullable=False
     )
 
 
@@ -72,7 +72,7 @@ offers = Table(
     metadata,
     id_column(),
     org_id_column(),
-    _task_ref(),
+    _need_ref(),
     _volunteer_ref(),
     Column("series_id", UUID(as_uuid=True)),
     Column("wave", SmallInteger, nullable=False),
@@ -86,14 +86,14 @@ offers = Table(
     Column("decline_reason", Text),
     user_ref("created_by"),
     sync_xid(),
-    UniqueConstraint("task_id", "volunteer_id", name="uq_offers_task_volunteer"),
+    UniqueConstraint("need_id", "volunteer_id", name="uq_offers_need_volunteer"),
     CheckConstraint(f"status IN {OFFER_STATUSES!r}", name="status"),
     CheckConstraint(f"source IN {OFFER_SOURCES!r}", name="source"),
     CheckConstraint("expires_at > created_at", name="expires_after_created"),
 )
 Index("ix_offers_volunteer_created", offers.c.volunteer_id, offers.c.created_at)
 Index("ix_offers_volunteer_sync", offers.c.volunteer_id, offers.c.sync_xid, offers.c.id)
-Index("ix_offers_task_status", offers.c.task_id, offers.c.status)
+Index("ix_offers_need_status", offers.c.need_id, offers.c.status)
 Index(
     "ix_offers_pending_expiry",
     offers.c.expires_at,
@@ -105,7 +105,7 @@ assignments = Table(
     metadata,
     id_column(),
     org_id_column(),
-    _task_ref(),
+    _need_ref(),
     _volunteer_ref(),
     Column("offer_id", UUID(as_uuid=True), ForeignKey("offers.id", ondelete="SET NULL")),
     Column("status", Text, nullable=False, server_default="accepted"),
@@ -121,7 +121,7 @@ assignments = Table(
     user_ref("ended_by"),
     updated_at(),
     sync_xid(),
-    UniqueConstraint("task_id", "volunteer_id", name="uq_assignments_task_volunteer"),
+    UniqueConstraint("need_id", "volunteer_id", name="uq_assignments_need_volunteer"),
     CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
     CheckConstraint("minutes IS NULL OR minutes BETWEEN 1 AND 1440", name="minutes"),
     CheckConstraint(
@@ -135,7 +135,7 @@ Index(
     assignments.c.sync_xid,
     assignments.c.id,
 )
-Index("ix_assignments_task", assignments.c.task_id)
+Index("ix_assignments_need", assignments.c.need_id)
 Index(
     "ix_assignments_stale",
     assignments.c.accepted_at,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.errors import InvalidInput
-from app.tasks.recurrence import MAX_OCCURRENCES, occurrences
+from app.needs.recurrence import MAX_OCCURRENCES, occurrences
 
 LONDON = ZoneInfo("Europe/London")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

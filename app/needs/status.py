@@ -1,4 +1,4 @@
-"""The need (task) status machine, defined once: the states, the allowed moves between them,
+"""The need (need) status machine, defined once: the states, the allowed moves between them,
 and the status a need takes from how many of its volunteer slots are filled."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from types import MappingProxyType
 from app.errors import Conflict
 
 
-class TaskStatus(StrEnum):
+class NeedStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
@@ -21,9 +21,9 @@ class TaskStatus(StrEnum):
     EXPIRED = "expired"
 
 
-_S = TaskStatus
+_S = NeedStatus
 
-ALLOWED: Mapping[TaskStatus, frozenset[TaskStatus]] = MappingProxyType(
+ALLOWED: Mapping[NeedStatus, frozenset[NeedStatus]] = MappingProxyType(
     {
         _S.DRAFT: frozenset({_S.OPEN, _S.CANCELLED}),
         _S.OPEN: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED}),
@@ -38,21 +38,21 @@ ALLOWED: Mapping[TaskStatus, frozenset[TaskStatus]] = MappingProxyType(
     }
 )
 
-TERMINAL: frozenset[TaskStatus] = frozenset(s for s, targets in ALLOWED.items() if not targets)
+TERMINAL: frozenset[NeedStatus] = frozenset(s for s, targets in ALLOWED.items() if not targets)
 
 # The states whose status follows from the fill counts alone.
-FILLABLE: frozenset[TaskStatus] = frozenset({_S.OPEN, _S.PARTIALLY_FILLED, _S.FILLED})
+FILLABLE: frozenset[NeedStatus] = frozenset({_S.OPEN, _S.PARTIALLY_FILLED, _S.FILLED})
 
 
-def is_terminal(status: TaskStatus) -> bool:
+def is_terminal(status: NeedStatus) -> bool:
     return status in TERMINAL
 
 
-def can_transition(current: TaskStatus, target: TaskStatus) -> bool:
+def can_transition(current: NeedStatus, target: NeedStatus) -> bool:
     return target in ALLOWED[current]
 
 
-def transition(current: TaskStatus, target: TaskStatus) -> TaskStatus:
+def transition(current: NeedStatus, target: NeedStatus) -> NeedStatus:
     """`target`, if a need may move there from `current`; otherwise a Conflict (409).
 
     Staying in the same state is not a transition and is refused too.
@@ -62,7 +62,7 @@ def transition(current: TaskStatus, target: TaskStatus) -> TaskStatus:
     return target
 
 
-def status_after_fill(slots: int, filled: int, current: TaskStatus) -> TaskStatus:
+def status_after_fill(slots: int, filled: int, current: NeedStatus) -> NeedStatus:
     """The status of an open, partially filled or filled need once `filled` of its `slots`
     are taken: `current` when that does not change it, else the (allowed) new status.
 

@@ -13,16 +13,16 @@ from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.dialects.postgresql.ranges import MultiRange
 
 from app import audit
-from app.db.tables import clients, memberships, organisations, programmes, tasks
+from app.db.tables import clients, memberships, needs, organisations, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.needs.schemas import Continuity, Created, Mode, Need, NeedIn, NeedPatch, Window
+from app.needs.status import FILLABLE, NeedStatus, is_terminal, status_after_fill, transition
+from app.needs.windows import check_windows, occurrence_windows
 from app.offers import cascade
 from app.pagination import decode_cursor, page_of
-from app.tasks.schemas import Continuity, Created, Mode, Task, TaskIn, TaskPatch, Window
-from app.tasks.status import FILLABLE, TaskStatus, is_terminal, status_after_fill, transition
-from app.tasks.windows import check_windows, occurrence_windows
 from app.volunteers.vocabulary import check_languages, check_skills, check_unique
 from geo.privacy import coarsen_location
 from matching.vetting import DbsLevel, stricter
@@ -60,7 +60,7 @@ async def _client_location(tx: Tx, org_id: UUID, client_id: UUID) -> Location | 
     return Location.from_geography(row.location) if row.location is not None else None
 
 
-async def _location(tx: Tx, org_id: UUID, data: TaskIn) -> Location | None:
+async def _location(tx: Tx, org_id: UUID, data: NeedIn) -> Location | None:
     if data.mode is Mode.REMOTE:
         if data.location is not None:
             raise InvalidInput.field("location", "a remote need has no location")
@@ -94,7 +94,7 @@ async def _check_continuity(tx: Tx, org_id: UUID, continuity: Continuity | None)
         raise InvalidInput.field("continuity.volunteer_id", "not a volunteer here")
 
 
-async def create(tx: Tx, data: TaskIn) -> Created:
+async def create(tx: Tx, data: NeedIn) -> Created:
     programme = await _programme(tx, data.programme_id)
     org_id = programme.org_id
     tx.principal.require_role(org_id, *STAFF)
@@ -122,18 +122,18 @@ async def create(tx: Tx, data: TaskIn) -> Created:
         }
         for i, windows in enumerate(series)
     ]
-    created = (await tx.conn.execute(insert(tasks).returning(*tasks.c), rows)).all()
+    created = (await tx.conn.execute(insert(needs).returning(*needs.c), rows)).all()
     # the first wave of every occurrence whose offers are due now
     await cascade.soon(tx, [r.id for r in created if r.next_step_at and r.next_step_at <= now])
     first = min(created, key=lambda r: r.series_index or 0)
     await audit.record(
-        tx, "task.created", "task", first.id, org_id=org_id, details={"occurrences": len(created)}
+        tx, "need.created", "need", first.id, org_id=org_id, details={"occurrences": len(created)}
     )
-    return Created(task=to_task(first), occurrences=len(created))
+    return Created(need=to_need(first), occurrences=len(created))
 
 
 def _row(
-    data: TaskIn, org_id: UUID, location: Location | None, min_vetting: DbsLevel, created_by: UUID
+    data: NeedIn, org_id: UUID, location: Location | None, min_vetting: DbsLevel, created_by: UUID
 ) -> dict[str, Any]:
     coarse = Location(*coarsen_location(location.lat, location.lon)) if location else None
     continuity = data.continuity or Continuity()
@@ -153,7 +153,7 @@ def _row(
         "slots": data.slots,
         "urgency": data.urgency.value,
         "dispatch": data.dispatch.value,
-        "status": (TaskStatus.DRAFT if data.draft else TaskStatus.OPEN).value,
+        "status": (NeedStatus.DRAFT if data.draft else NeedStatus.OPEN).value,
         "recurrence": data.recurrence,
         "continuity_volunteer_id": continuity.volunteer_id,
         "continuity_same_as_last": continuity.same_as_last,
@@ -161,13 +161,13 @@ def _row(
     }
 
 
-def to_task(row: Any) -> Task:
+def to_need(row: Any) -> Need:
     continuity = (
         Continuity(row.continuity_volunteer_id, row.continuity_same_as_last)
         if row.continuity_volunteer_id or row.continuity_same_as_last
         else None
     )
-    return Task(
+    return Need(
         id=row.id,
         org_id=row.org_id,
         programme_id=row.programme_id,
@@ -190,7 +190,7 @@ def to_task(row: Any) -> Task:
         filled=row.filled,
         urgency=row.urgency,
         dispatch=row.dispatch,
-        status=TaskStatus(row.status),
+        status=NeedStatus(row.status),
         series_id=row.series_id,
         series_index=row.series_index,
         recurrence=row.recurrence,
@@ -206,7 +206,7 @@ def to_task(row: Any) -> Task:
     )
 
 
-async def audited(tx: Tx, rows: list[Any], reason: str | None) -> list[Task]:
+async def audited(tx: Tx, rows: list[Any], reason: str | None) -> list[Need]:
     """Needs as staff see them. A need carries its client's address and often health
     details, so returning it counts as reading the client: audited like one."""
     await audit.record_client_reads(
@@ -215,11 +215,11 @@ async def audited(tx: Tx, rows: list[Any], reason: str | None) -> list[Task]:
         reason,
         "need management",
     )
-    return [to_task(r) for r in rows]
+    return [to_need(r) for r in rows]
 
 
-async def get(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
-    stmt = select(tasks).where(tasks.c.id == task_id)
+async def get(tx: Tx, need_id: UUID, *, lock: bool = False) -> Any:
+    stmt = select(needs).where(needs.c.id == need_id)
     row = (await tx.conn.execute(stmt.with_for_update() if lock else stmt)).one_or_none()
     if row is None:  # row-level security: other organisations' needs are unknown here
         raise NotFound("Need not found")
@@ -227,13 +227,13 @@ async def get(tx: Tx, task_id: UUID, *, lock: bool = False) -> Any:
     return row
 
 
-async def read(tx: Tx, task_id: UUID, reason: str | None) -> Task:
-    return (await audited(tx, [await get(tx, task_id)], reason))[0]
+async def read(tx: Tx, need_id: UUID, reason: str | None) -> Need:
+    return (await audited(tx, [await get(tx, need_id)], reason))[0]
 
 
-async def change(tx: Tx, task_id: UUID, patch: TaskPatch, reason: str | None) -> Task:
-    current = await get(tx, task_id, lock=True)
-    status = TaskStatus(current.status)
+async def change(tx: Tx, need_id: UUID, patch: NeedPatch, reason: str | None) -> Need:
+    current = await get(tx, need_id, lock=True)
+    status = NeedStatus(current.status)
     if is_terminal(status):
         raise Conflict(f"a {status} need cannot be changed")
     values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
@@ -241,13 +241,13 @@ async def change(tx: Tx, task_id: UUID, patch: TaskPatch, reason: str | None) ->
         raise InvalidInput.field("body", "nothing to change")
     target = values.pop("status", status)
     if target != status:
-        if not (status is TaskStatus.DRAFT and target is TaskStatus.OPEN):
+        if not (status is NeedStatus.DRAFT and target is NeedStatus.OPEN):
             # Fill states follow assignments and cancellation has its own action.
             raise Conflict(f"cannot move a need from {status} to {target} by editing it")
         windows = [Window(r.lower, r.upper) for r in current.windows]
         check_windows(windows, current.duration_minutes, datetime.now(UTC))
         values |= {
-            "status": TaskStatus.OPEN.value,
+            "status": NeedStatus.OPEN.value,
             "status_changed_at": func.now(),
             "next_step_at": cascade.first_step_at(windows[0].start, datetime.now(UTC)),
         }
@@ -259,18 +259,18 @@ async def change(tx: Tx, task_id: UUID, patch: TaskPatch, reason: str | None) ->
             if after != status:
                 values |= {"status": after.value, "status_changed_at": func.now()}
             values["next_step_at"] = func.now()  # more or fewer volunteers wanted
-    return await _update(tx, current, values, "task.updated", audit_reason=reason)
+    return await _update(tx, current, values, "need.updated", audit_reason=reason)
 
 
-async def cancel(tx: Tx, task_id: UUID, reason: str) -> Task:
-    current = await get(tx, task_id, lock=True)
+async def cancel(tx: Tx, need_id: UUID, reason: str) -> Need:
+    current = await get(tx, need_id, lock=True)
     values = {
-        "status": transition(TaskStatus(current.status), TaskStatus.CANCELLED).value,
+        "status": transition(NeedStatus(current.status), NeedStatus.CANCELLED).value,
         "status_changed_at": func.now(),
         "cancel_reason": reason,
         "next_step_at": func.now(),  # withdraws its offers, ends its assignments
     }
-    return await _update(tx, current, values, "task.cancelled", reason=reason)
+    return await _update(tx, current, values, "need.cancelled", reason=reason)
 
 
 async def _update(
@@ -280,15 +280,15 @@ async def _update(
     action: str,
     reason: str | None = None,
     audit_reason: str | None = None,
-) -> Task:
+) -> Need:
     if "urgency" in values:
         values["urgency"] = values["urgency"].value
     row = (
         await tx.conn.execute(
-            update(tasks)
-            .where(tasks.c.id == current.id)
+            update(needs)
+            .where(needs.c.id == current.id)
             .values(**values, updated_at=func.now())
-            .returning(*tasks.c)
+            .returning(*needs.c)
         )
     ).one()
     due = row.next_step_at is not None and row.next_step_at <= datetime.now(UTC)
@@ -297,7 +297,7 @@ async def _update(
     await audit.record(
         tx,
         action,
-        "task",
+        "need",
         current.id,
         org_id=current.org_id,
         reason=reason,
@@ -306,36 +306,36 @@ async def _update(
     return (await audited(tx, [row], audit_reason))[0]
 
 
-async def list_tasks(
+async def list_needs(
     tx: Tx,
     *,
-    status: TaskStatus | None,
+    status: NeedStatus | None,
     programme_id: UUID | None,
     limit: int,
     cursor: str | None,
     reason: str | None,
     escalated: bool | None = None,
-) -> tuple[list[Task], str | None]:
-    key = tuple_(tasks.c.created_at, tasks.c.id)
-    stmt = select(tasks).order_by(*key.clauses).limit(limit + 1)
+) -> tuple[list[Need], str | None]:
+    key = tuple_(needs.c.created_at, needs.c.id)
+    stmt = select(needs).order_by(*key.clauses).limit(limit + 1)
     if not tx.principal.platform_admin:
         # Volunteers may see rows of needs offered to them (row-level security), never here.
-        stmt = stmt.where(tasks.c.org_id.in_(tx.principal.orgs_with(*STAFF)))
+        stmt = stmt.where(needs.c.org_id.in_(tx.principal.orgs_with(*STAFF)))
     if escalated is not None:
         stmt = stmt.where(
-            tasks.c.escalated_at.isnot(None) if escalated else tasks.c.escalated_at.is_(None)
+            needs.c.escalated_at.isnot(None) if escalated else needs.c.escalated_at.is_(None)
         )
     if status is not None:
-        stmt = stmt.where(tasks.c.status == status.value)
+        stmt = stmt.where(needs.c.status == status.value)
     if programme_id is not None:
-        stmt = stmt.where(tasks.c.programme_id == programme_id)
+        stmt = stmt.where(needs.c.programme_id == programme_id)
     if cursor:
         at, last, _ = decode_cursor(cursor)
         stmt = stmt.where(key > tuple_(at, last))
     rows = list((await tx.conn.execute(stmt)).all())
     page = await audited(tx, rows[:limit], reason)  # the extra row is not returned: not read
     return page_of(
-        page + [to_task(r) for r in rows[limit:]], limit, key=lambda t: (t.created_at, t.id)
+        page + [to_need(r) for r in rows[limit:]], limit, key=lambda t: (t.created_at, t.id)
     )
 
 
@@ -343,22 +343,22 @@ async def erase_client_details(tx: Tx, client_id: UUID) -> None:
     """Part of a client's erasure: their needs keep their numbers (for statistics) but lose
     their words and the exact address, which becomes the coarse cell."""
     await tx.conn.execute(
-        update(tasks)
-        .where(tasks.c.client_id == client_id, tasks.c.status.in_(OPEN_STATES))
+        update(needs)
+        .where(needs.c.client_id == client_id, needs.c.status.in_(OPEN_STATES))
         .values(
-            status=TaskStatus.CANCELLED.value,
+            status=NeedStatus.CANCELLED.value,
             status_changed_at=func.now(),
             next_step_at=func.now(),  # the cascade withdraws offers and ends assignments
         )
     )
     await tx.conn.execute(
-        update(tasks)
-        .where(tasks.c.client_id == client_id)
+        update(needs)
+        .where(needs.c.client_id == client_id)
         .values(
             title="Need of an erased client",
             description=None,
             cancel_reason=None,
-            location=tasks.c.coarse_location,
+            location=needs.c.coarse_location,
             updated_at=func.now(),
         )
     )

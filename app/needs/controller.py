@@ -10,15 +10,15 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason
 from app.identity.tokens import Caller
+from app.needs import service
+from app.needs.schemas import CancelIn, Created, Need, NeedIn, NeedPatch
+from app.needs.status import NeedStatus
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
-from app.tasks import service
-from app.tasks.schemas import CancelIn, Created, Task, TaskIn, TaskPatch
-from app.tasks.status import TaskStatus
 
 
-class TaskController(Controller):
-    path = "/v1/tasks"
+class NeedController(Controller):
+    path = "/v1/needs"
     tags = ["needs"]
 
     @post(
@@ -26,7 +26,7 @@ class TaskController(Controller):
         summary="Post a need, one-off or a weekly series",
         responses=problem_responses(403, 404),
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[TaskIn]) -> Created:
+    async def create(self, request: Caller, db: Db, data: JSONBody[NeedIn]) -> Created:
         async with tenant_transaction(db, request.user) as tx:
             return await service.create(tx, data)
 
@@ -35,15 +35,15 @@ class TaskController(Controller):
         self,
         request: Caller,
         db: Db,
-        status: FromQuery[TaskStatus | None] = None,
+        status: FromQuery[NeedStatus | None] = None,
         programme_id: FromQuery[UUID | None] = None,
         escalated: FromQuery[bool | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
         access_reason: AccessReason = None,
-    ) -> Page[Task]:
+    ) -> Page[Need]:
         async with tenant_transaction(db, request.user) as tx:
-            items, next_cursor = await service.list_tasks(
+            items, next_cursor = await service.list_needs(
                 tx,
                 status=status,
                 programme_id=programme_id,
@@ -54,15 +54,15 @@ class TaskController(Controller):
             )
         return Page(items=items, next_cursor=next_cursor)
 
-    @get("/{task_id:uuid}", summary="One need", responses=problem_responses(403, 404))
+    @get("/{need_id:uuid}", summary="One need", responses=problem_responses(403, 404))
     async def get_one(
-        self, request: Caller, db: Db, task_id: FromPath[UUID], access_reason: AccessReason = None
-    ) -> Task:
+        self, request: Caller, db: Db, need_id: FromPath[UUID], access_reason: AccessReason = None
+    ) -> Need:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.read(tx, task_id, access_reason)
+            return await service.read(tx, need_id, access_reason)
 
     @patch(
-        "/{task_id:uuid}",
+        "/{need_id:uuid}",
         summary="Change a need (or open a draft)",
         responses=problem_responses(403, 404, 409),
     )
@@ -70,21 +70,21 @@ class TaskController(Controller):
         self,
         request: Caller,
         db: Db,
-        task_id: FromPath[UUID],
-        data: JSONBody[TaskPatch],
+        need_id: FromPath[UUID],
+        data: JSONBody[NeedPatch],
         access_reason: AccessReason = None,
-    ) -> Task:
+    ) -> Need:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.change(tx, task_id, data, access_reason)
+            return await service.change(tx, need_id, data, access_reason)
 
     @post(
-        "/{task_id:uuid}/cancel",
+        "/{need_id:uuid}/cancel",
         status_code=200,
         summary="Cancel a need",
         responses=problem_responses(403, 404, 409),
     )
     async def cancel(
-        self, request: Caller, db: Db, task_id: FromPath[UUID], data: JSONBody[CancelIn]
-    ) -> Task:
+        self, request: Caller, db: Db, need_id: FromPath[UUID], data: JSONBody[CancelIn]
+    ) -> Need:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.cancel(tx, task_id, data.reason)
+            return await service.cancel(tx, need_id, data.reason)

@@ -70,17 +70,17 @@ async def test_an_in_person_need_takes_the_clients_address(
     client: httpx.AsyncClient, ctx: dict[str, Any]
 ) -> None:
     r = await client.post(
-        "/v1/tasks", headers=ctx["caseworker"], json=_need(ctx, min_vetting="enhanced_adults")
+        "/v1/needs", headers=ctx["caseworker"], json=_need(ctx, min_vetting="enhanced_adults")
     )
     assert r.status_code == 201, r.text
-    task = r.json()["task"]
-    assert task["location"] == HOME
-    assert task["status"] == "open"
-    assert task["min_vetting"] == "enhanced_both"  # stricter of programme and need
-    coarse = task["coarse_location"]
+    need = r.json()["need"]
+    assert need["location"] == HOME
+    assert need["status"] == "open"
+    assert need["min_vetting"] == "enhanced_both"  # stricter of programme and need
+    coarse = need["coarse_location"]
     assert coarse != HOME
     assert distance_m(HOME["lat"], HOME["lon"], coarse["lat"], coarse["lon"]) < 400
-    again = (await client.get(f"/v1/tasks/{task['id']}", headers=ctx["coordinator"])).json()
+    again = (await client.get(f"/v1/needs/{need['id']}", headers=ctx["coordinator"])).json()
     assert again["coarse_location"] == coarse  # the same cell on every read
 
 
@@ -88,7 +88,7 @@ async def test_remote_group_and_series(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     remote = await client.post(
-        "/v1/tasks",
+        "/v1/needs",
         headers=ctx["caseworker"],
         json={
             **_need(ctx),
@@ -100,42 +100,42 @@ async def test_remote_group_and_series(
         },
     )
     assert remote.status_code == 201, remote.text
-    assert remote.json()["task"]["location"] is None
+    assert remote.json()["need"]["location"] is None
     series = await client.post(
-        "/v1/tasks",
+        "/v1/needs",
         headers=ctx["caseworker"],
         json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=6", slots=1),
     )
     assert series.status_code == 201, series.text
     assert series.json()["occurrences"] == 6
-    assert await world.count("tasks", "series_id IS NOT NULL") == 6
-    assert await world.count("tasks", "series_index = 5") == 1
+    assert await world.count("needs", "series_id IS NOT NULL") == 6
+    assert await world.count("needs", "series_index = 5") == 1
 
 
 async def test_the_status_machine(client: httpx.AsyncClient, ctx: dict[str, Any]) -> None:
-    task = (
-        await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx, draft=True))
-    ).json()["task"]
-    assert task["status"] == "draft"
-    tid = task["id"]
+    need = (
+        await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx, draft=True))
+    ).json()["need"]
+    assert need["status"] == "draft"
+    tid = need["id"]
     r = await client.patch(
-        f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"status": "completed"}
+        f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": "completed"}
     )
     assert r.status_code == 409
     assert "draft" in r.json()["detail"]
-    r = await client.patch(f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"status": "open"})
+    r = await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": "open"})
     assert r.json()["status"] == "open"
     r = await client.post(
-        f"/v1/tasks/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "client moved away"}
+        f"/v1/needs/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "client moved away"}
     )
     assert r.json()["status"] == "cancelled"
     assert r.json()["cancel_reason"] == "client moved away"
     assert (
-        await client.patch(f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"status": "open"})
+        await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": "open"})
     ).status_code == 409
     assert (
         await client.post(
-            f"/v1/tasks/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "again"}
+            f"/v1/needs/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "again"}
         )
     ).status_code == 409
 
@@ -183,59 +183,59 @@ async def test_the_status_machine(client: httpx.AsyncClient, ctx: dict[str, Any]
 async def test_bad_needs_are_422_and_write_nothing(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World, change: dict[str, Any], field: str
 ) -> None:
-    r = await client.post("/v1/tasks", headers=ctx["caseworker"], json={**_need(ctx), **change})
+    r = await client.post("/v1/needs", headers=ctx["caseworker"], json={**_need(ctx), **change})
     assert r.status_code == 422, r.text
     assert field in [e["field"] for e in r.json()["errors"]], r.json()
-    assert await world.count("tasks") == 0
+    assert await world.count("needs") == 0
 
 
 async def test_other_tenants_and_volunteers(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    task = (await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx))).json()[
-        "task"
+    need = (await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx))).json()[
+        "need"
     ]
     outsider = await world.person("coord-b", org="org-b", role="coordinator")
     for method, path, body in (
-        ("GET", f"/v1/tasks/{task['id']}", None),
-        ("PATCH", f"/v1/tasks/{task['id']}", {"urgency": "low"}),
-        ("POST", f"/v1/tasks/{task['id']}/cancel", {"reason": "spite"}),
+        ("GET", f"/v1/needs/{need['id']}", None),
+        ("PATCH", f"/v1/needs/{need['id']}", {"urgency": "low"}),
+        ("POST", f"/v1/needs/{need['id']}/cancel", {"reason": "spite"}),
     ):
         r = await client.request(method, path, headers=outsider, json=body)
         assert r.status_code == 404, (path, r.text)
         assert "Secret" not in r.text
         assert "mentoring" not in r.text
-    assert (await client.get("/v1/tasks", headers=outsider)).json()["items"] == []
+    assert (await client.get("/v1/needs", headers=outsider)).json()["items"] == []
     # Posting against another organisation's programme or client is refused too.
     other_programme = (
         await client.post("/v1/programmes", headers=outsider, json={"name": "B", "kind": "other"})
     ).json()
     r = await client.post(
-        "/v1/tasks", headers=outsider, json={**_need(ctx), "programme_id": other_programme["id"]}
+        "/v1/needs", headers=outsider, json={**_need(ctx), "programme_id": other_programme["id"]}
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "client_id"
     volunteer = await world.person("vol-a", org="org-a", role="volunteer")
-    assert (await client.get(f"/v1/tasks/{task['id']}", headers=volunteer)).status_code == 404
+    assert (await client.get(f"/v1/needs/{need['id']}", headers=volunteer)).status_code == 404
 
 
 async def test_erasing_a_client_strips_their_needs(
     client: httpx.AsyncClient, ctx: dict[str, Any]
 ) -> None:
-    task = (
+    need = (
         await client.post(
-            "/v1/tasks",
+            "/v1/needs",
             headers=ctx["caseworker"],
             json=_need(ctx, description="Ada needs help after her operation"),
         )
-    ).json()["task"]
+    ).json()["need"]
     r = await client.post(
         f"/v1/clients/{ctx['client']['id']}/erase",
         headers=ctx["caseworker"],
         json={"reason": "subject's erasure request"},
     )
     assert r.status_code == 200, r.text
-    after = (await client.get(f"/v1/tasks/{task['id']}", headers=ctx["caseworker"])).json()
+    after = (await client.get(f"/v1/needs/{need['id']}", headers=ctx["caseworker"])).json()
     assert after["description"] is None
     assert "mentoring" not in after["title"]
     assert after["location"] == after["coarse_location"]
@@ -249,7 +249,7 @@ async def test_a_client_is_always_checked_even_with_a_location(
         await client.post("/v1/programmes", headers=outsider, json={"name": "B", "kind": "other"})
     ).json()
     r = await client.post(
-        "/v1/tasks",
+        "/v1/needs",
         headers=outsider,
         json={**_need(ctx), "programme_id": theirs["id"], "location": HOME},
     )
@@ -261,37 +261,37 @@ async def test_a_client_is_always_checked_even_with_a_location(
         json={"reason": "erasure request"},
     )
     r = await client.post(
-        "/v1/tasks", headers=ctx["caseworker"], json={**_need(ctx), "location": HOME}
+        "/v1/needs", headers=ctx["caseworker"], json={**_need(ctx), "location": HOME}
     )
     assert r.status_code == 422
-    assert await world.count("tasks") == 0
+    assert await world.count("needs") == 0
 
 
 async def test_erasure_cancels_the_clients_open_needs(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     await client.post(
-        "/v1/tasks", headers=ctx["caseworker"], json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=3")
+        "/v1/needs", headers=ctx["caseworker"], json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=3")
     )
     await client.post(
         f"/v1/clients/{ctx['client']['id']}/erase",
         headers=ctx["caseworker"],
         json={"reason": "erasure request"},
     )
-    assert await world.count("tasks", "status = 'cancelled'") == 3
+    assert await world.count("needs", "status = 'cancelled'") == 3
 
 
 async def test_reading_needs_is_reading_the_client(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
-    task = (await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx))).json()[
-        "task"
+    need = (await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx))).json()[
+        "need"
     ]
     where = f"action = 'client.read' AND subject_id = '{ctx['client']['id']}'"
     before = await world.count("audit_log", where)
-    await client.get(f"/v1/tasks/{task['id']}", headers=ctx["coordinator"])
+    await client.get(f"/v1/needs/{need['id']}", headers=ctx["coordinator"])
     await client.get(
-        "/v1/tasks", headers={**ctx["coordinator"], "X-Access-Reason": "weekly review"}
+        "/v1/needs", headers={**ctx["coordinator"], "X-Access-Reason": "weekly review"}
     )
     assert await world.count("audit_log", where) == before + 2
     assert await world.count("audit_log", where + " AND reason = 'weekly review'") == 1
@@ -300,38 +300,38 @@ async def test_reading_needs_is_reading_the_client(
 async def test_a_stricter_programme_reaches_posted_needs(
     client: httpx.AsyncClient, ctx: dict[str, Any]
 ) -> None:
-    task = (await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx))).json()[
-        "task"
+    need = (await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx))).json()[
+        "need"
     ]
-    assert task["min_vetting"] == "enhanced_children"
+    assert need["min_vetting"] == "enhanced_children"
     await client.patch(
         f"/v1/programmes/{ctx['programme']['id']}",
         headers=ctx["coordinator"],
         json={"min_vetting": "enhanced_adults"},
     )
-    after = (await client.get(f"/v1/tasks/{task['id']}", headers=ctx["caseworker"])).json()
+    after = (await client.get(f"/v1/needs/{need['id']}", headers=ctx["caseworker"])).json()
     assert after["min_vetting"] == "enhanced_both"
 
 
 async def test_fill_states_follow_assignments_not_edits(
     client: httpx.AsyncClient, ctx: dict[str, Any]
 ) -> None:
-    task = (
-        await client.post("/v1/tasks", headers=ctx["caseworker"], json=_need(ctx, slots=2))
-    ).json()["task"]
-    tid = task["id"]
+    need = (
+        await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx, slots=2))
+    ).json()["need"]
+    tid = need["id"]
     for status in ("filled", "partially_filled", "completed"):
         r = await client.patch(
-            f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"status": status}
+            f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": status}
         )
         assert r.status_code == 409, status
     assert (
-        await client.patch(f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"slots": 1})
+        await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"slots": 1})
     ).json()["status"] == "open"
     await client.post(
-        f"/v1/tasks/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "not needed"}
+        f"/v1/needs/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "not needed"}
     )
-    r = await client.patch(f"/v1/tasks/{tid}", headers=ctx["caseworker"], json={"urgency": "low"})
+    r = await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"urgency": "low"})
     assert r.status_code == 409
 
 
@@ -340,13 +340,13 @@ async def test_a_series_keeps_local_times_across_the_clock_change(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from app.tasks.schemas import TaskIn, Window
-    from app.tasks.windows import occurrence_windows
+    from app.needs.schemas import NeedIn, Window
+    from app.needs.windows import occurrence_windows
 
     london = ZoneInfo("Europe/London")
     saturday = datetime(2027, 10, 23, 10, tzinfo=london)  # BST; clocks go back on the 31st
     monday = datetime(2027, 10, 25, 10, tzinfo=london)
-    need = TaskIn(
+    need = NeedIn(
         programme_id=ctx["programme"]["id"],
         title="x",
         duration_minutes=60,
@@ -370,10 +370,10 @@ async def test_a_series_may_not_run_past_a_year(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
     r = await client.post(
-        "/v1/tasks",
+        "/v1/needs",
         headers=ctx["caseworker"],
         json=_need(ctx, recurrence="FREQ=WEEKLY;INTERVAL=52;COUNT=3"),
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "recurrence"
-    assert await world.count("tasks") == 0
+    assert await world.count("needs") == 0

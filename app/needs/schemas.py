@@ -1,4 +1,4 @@
-"""Wire shapes for needs (tasks)."""
+"""Wire shapes for needs (needs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from app.locations import Location
-from app.tasks.status import TaskStatus
+from app.needs.status import NeedStatus
 from app.volunteers.schemas import LanguageCode, SkillCode
 from app.wire import TEXT_PATTERN
 from matching.vetting import DbsLevel
@@ -65,7 +65,7 @@ class Continuity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     same_as_last: bool = False
 
 
-class TaskIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class NeedIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     programme_id: UUID
     client_id: UUID | None = None
     title: Title
@@ -89,19 +89,19 @@ class TaskIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     draft: bool = False  # drafts are not offered to anyone until opened
 
 
-class TaskPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class NeedPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     title: Title | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType | None = msgspec.UNSET
     urgency: Urgency | msgspec.UnsetType = msgspec.UNSET
     slots: Annotated[int, msgspec.Meta(ge=1, le=500)] | msgspec.UnsetType = msgspec.UNSET
-    status: TaskStatus | msgspec.UnsetType = msgspec.UNSET  # e.g. draft -> open
+    status: NeedStatus | msgspec.UnsetType = msgspec.UNSET  # e.g. draft -> open
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=TEXT_PATTERN)]
 
 
-class Task(msgspec.Struct, kw_only=True):
+class Need(msgspec.Struct, kw_only=True):
     """The staff view of a need (exact location included)."""
 
     id: UUID
@@ -122,7 +122,7 @@ class Task(msgspec.Struct, kw_only=True):
     filled: int
     urgency: Urgency
     dispatch: Dispatch
-    status: TaskStatus
+    status: NeedStatus
     series_id: UUID | None
     series_index: int | None
     recurrence: str | None
@@ -140,5 +140,5 @@ class Task(msgspec.Struct, kw_only=True):
 class Created(msgspec.Struct, kw_only=True):
     """A posted need, or the first of a series with how many occurrences were created."""
 
-    task: Task
+    need: Need
     occurrences: int

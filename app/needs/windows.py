@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.errors import FieldError, InvalidInput
-from app.tasks.recurrence import occurrences
-from app.tasks.schemas import TaskIn, Window
+from app.needs.recurrence import occurrences
+from app.needs.schemas import NeedIn, Window
 
 MAX_WINDOW = timedelta(days=14)
 MAX_AHEAD = timedelta(days=366)
@@ -47,7 +47,7 @@ def _on_local_day(instant: datetime, zone: ZoneInfo, days: timedelta) -> datetim
     return wall.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
 
 
-def occurrence_windows(data: TaskIn, time_zone: str, now: datetime) -> list[list[Window]]:
+def occurrence_windows(data: NeedIn, time_zone: str, now: datetime) -> list[list[Window]]:
     """Each occurrence's windows: the declared ones moved by whole local days, so a 10:00
     visit stays at 10:00 local time in every week of the series."""
     if data.recurrence is None:

@@ -1,0 +1,1 @@
+"""Needs (needs): what caseworkers post for their clients, and their lifecycle."""

@@ -1,1 +1,0 @@
-"""Needs (tasks): what caseworkers post for their clients, and their lifecycle."""
