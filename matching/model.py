@@ -26,6 +26,37 @@ class Urgency(StrEnum):
     URGENT = "urgent"
 
 
+class OfferStatus(StrEnum):
+    PENDING = "pending"  # sent, waiting for an answer until it expires
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # no answer in time
+    WITHDRAWN = "withdrawn"  # the need filled, was cancelled, or the volunteer was excluded
+
+
+class OfferSource(StrEnum):
+    CASCADE = "cascade"  # a wave of the need's cascade
+    MANUAL = "manual"  # a caseworker named the volunteers or asked for the next wave now
+    PLAN = "plan"  # a committed batch plan
+    SERIES = "series"  # a whole recurring series offered to one volunteer
+
+
+class AssignmentStatus(StrEnum):
+    ACCEPTED = "accepted"  # holds a slot, not started
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"  # the volunteer gave the slot back
+    RELEASED = "released"  # stale: accepted but never started in time, slot reopened
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"  # the need was cancelled or ended, or the client excluded them
+
+
+# Holding a slot: what caps, clashes and the address rule count.
+ACTIVE_ASSIGNMENT = (AssignmentStatus.ACCEPTED, AssignmentStatus.CHECKED_IN)
+# Who has helped: what continuity ("same as last time") and records count.
+SERVED = (*ACTIVE_ASSIGNMENT, AssignmentStatus.COMPLETED)
+
+
 class TravelMode(StrEnum):
     WALK = "walk"
     CYCLE = "cycle"

@@ -22,7 +22,7 @@ from app.offers.service import NEED_COLUMNS, ON_ACCEPT, need_summary, one_at_a_t
 from geo import candidates
 from geo.sites import open_calls_near
 from matching import eligibility
-from matching.model import Reason
+from matching.model import AssignmentStatus, Reason
 from matching.vetting import DbsLevel, satisfies
 from notifications.outbox import Kind, Message, enqueue
 
@@ -106,9 +106,11 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
         released = (
             await conn.execute(
                 update(assignments)
-                .where(assignments.c.id == stale.id, assignments.c.status == "accepted")
+                .where(
+                    assignments.c.id == stale.id, assignments.c.status == AssignmentStatus.ACCEPTED
+                )
                 .values(
-                    status="released",
+                    status=AssignmentStatus.RELEASED,
                     ended_at=now,
                     end_reason="not started within the stale-claim timeout",
                     updated_at=func.now(),
@@ -119,7 +121,11 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
         if released is None:
             return False
         await slots.give_back(conn, need, now)
-        payload = {"need_id": str(need.id), "assignment_id": str(stale.id), "why": "released"}
+        payload = {
+            "need_id": str(need.id),
+            "assignment_id": str(stale.id),
+            "why": AssignmentStatus.RELEASED,
+        }
         messages = [
             Message(released.volunteer_id, Kind.ASSIGNMENT_RELEASED, payload, org_id=need.org_id)
         ]

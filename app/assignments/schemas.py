@@ -12,6 +12,7 @@ import msgspec
 from app.locations import Latitude, Location, Longitude
 from app.offers.schemas import NeedSummary
 from app.wire import TEXT_PATTERN
+from matching.model import AssignmentStatus
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=TEXT_PATTERN)]
@@ -41,7 +42,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     id: UUID
     need_id: UUID
     volunteer_id: UUID
-    status: str
+    status: AssignmentStatus
     accepted_at: datetime
     checked_in_at: datetime | None
     completed_at: datetime | None

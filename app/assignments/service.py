@@ -23,7 +23,6 @@ from app.assignments.schemas import (
     to_assignment,
 )
 from app.db.tables import assignments, clients, needs, programmes
-from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import STAFF
@@ -32,6 +31,7 @@ from app.needs.status import NeedStatus, transition
 from app.offers import facts
 from app.offers.service import NEED_COLUMNS, need_summary
 from geo.sites import distance_to_need
+from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus
 from notifications.outbox import Kind, Message, enqueue
 
 EARLY_CHECK_IN = timedelta(hours=1)  # check-in opens this long before the first window
@@ -142,7 +142,7 @@ async def list_mine(
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
     now = datetime.now(UTC)
     row, need = await _own(tx, assignment_id)
-    if row.status != "accepted":
+    if row.status != AssignmentStatus.ACCEPTED:
         raise Conflict(f"cannot check in to an assignment that is {row.status}")
     if facts.starts_at(need) - EARLY_CHECK_IN > now or facts.ends_at(need) < now:
         raise Conflict("check-in opens an hour before the need's time and closes at its end")
@@ -157,7 +157,9 @@ async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
                 f"you are {distance / 1000:.1f} km away: check in within "
                 f"{need.checkin_radius_m} m of the need",
             )
-    row = await _set(tx, row, status="checked_in", checked_in_at=now, check_in_distance_m=distance)
+    row = await _set(
+        tx, row, status=AssignmentStatus.CHECKED_IN, checked_in_at=now, check_in_distance_m=distance
+    )
     status = NeedStatus(need.status)
     if status in (NeedStatus.PARTIALLY_FILLED, NeedStatus.FILLED):
         await tx.conn.execute(
@@ -195,14 +197,16 @@ async def _finish_need_if_done(tx: Tx, need: Any, now: datetime) -> None:
 async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
     now = datetime.now(UTC)
     row, need = await _own(tx, assignment_id)
-    if row.status != "checked_in":
+    if row.status != AssignmentStatus.CHECKED_IN:
         raise Conflict(
-            "check in first" if row.status == "accepted" else f"this assignment is {row.status}"
+            "check in first"
+            if row.status == AssignmentStatus.ACCEPTED
+            else f"this assignment is {row.status}"
         )
     row = await _set(
         tx,
         row,
-        status="completed",
+        status=AssignmentStatus.COMPLETED,
         completed_at=now,
         ended_at=now,
         minutes=data.minutes,
@@ -214,7 +218,7 @@ async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
     return to_assignment(row, need_summary(need, need.id))
 
 
-async def _leave(tx: Tx, row: Any, need: Any, status: str, reason: str | None) -> Any:
+async def _leave(tx: Tx, row: Any, need: Any, status: AssignmentStatus, reason: str | None) -> Any:
     now = datetime.now(UTC)
     ended = await _set(
         tx, row, status=status, ended_at=now, end_reason=reason, ended_by=tx.principal.user_id
@@ -239,9 +243,9 @@ async def _leave(tx: Tx, row: Any, need: Any, status: str, reason: str | None) -
 async def withdraw(tx: Tx, assignment_id: UUID, reason: str) -> Assignment:
     """The volunteer gives the slot back before starting; the cascade offers it again."""
     row, need = await _own(tx, assignment_id)
-    if row.status != "accepted":
+    if row.status != AssignmentStatus.ACCEPTED:
         raise Conflict(f"cannot withdraw from an assignment that is {row.status}")
-    row = await _leave(tx, row, need, "withdrawn", reason)
+    row = await _leave(tx, row, need, AssignmentStatus.WITHDRAWN, reason)
     return to_assignment(row, need_summary(need, need.id))
 
 
@@ -249,11 +253,11 @@ async def no_show(tx: Tx, assignment_id: UUID, note: str | None) -> Assignment:
     """Staff record that the volunteer did not come: it counts against their reliability."""
     row, need = await _assignment(tx, assignment_id, lock=True)
     tx.principal.require_role(row.org_id, *STAFF)
-    if row.status != "accepted":
+    if row.status != AssignmentStatus.ACCEPTED:
         raise Conflict(f"cannot record a no-show for an assignment that is {row.status}")
     if facts.starts_at(need) > datetime.now(UTC):
         raise Conflict("the need has not started yet")
-    row = await _leave(tx, row, need, "no_show", note)
+    row = await _leave(tx, row, need, AssignmentStatus.NO_SHOW, note)
     return to_assignment(row, need_summary(need, need.id))
 
 

@@ -15,11 +15,11 @@ from app import audit
 from app.assignments import slots
 from app.clients import service
 from app.db.tables import assignments, client_exclusions, memberships, needs, offers
-from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotFound
 from app.offers import facts
 from app.wire import TEXT_PATTERN
+from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus, OfferStatus
 from notifications.outbox import Kind, Message, enqueue
 
 
@@ -84,7 +84,7 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
         exists().where(
             offers.c.need_id == needs.c.id,
             offers.c.volunteer_id == volunteer_id,
-            offers.c.status == "pending",
+            offers.c.status == OfferStatus.PENDING,
         ),
         exists().where(
             assignments.c.need_id == needs.c.id,
@@ -109,8 +109,8 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
         pair = (offers.c.need_id == need_id, offers.c.volunteer_id == volunteer_id)
         withdrawn = await tx.conn.execute(
             update(offers)
-            .where(*pair, offers.c.status == "pending")
-            .values(status="withdrawn", responded_at=now)
+            .where(*pair, offers.c.status == OfferStatus.PENDING)
+            .values(status=OfferStatus.WITHDRAWN, responded_at=now)
             .returning(offers.c.id)
         )
         for offer_id in withdrawn.scalars():
@@ -124,7 +124,7 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
                 assignments.c.status.in_(ACTIVE_ASSIGNMENT),
             )
             .values(
-                status="cancelled",
+                status=AssignmentStatus.CANCELLED,
                 ended_at=now,
                 end_reason="kept away from this client",
                 ended_by=tx.principal.user_id,

@@ -13,6 +13,7 @@ from app.locations import Location
 from app.needs.status import NeedStatus
 from app.volunteers.schemas import LanguageCode, SkillCode
 from app.wire import TEXT_PATTERN
+from matching.model import Mode, Urgency
 from matching.vetting import DbsLevel
 
 Title = Annotated[
@@ -33,18 +34,6 @@ Rule = Annotated[
         description="RFC 5545 RRULE subset: WEEKLY or DAILY, INTERVAL, BYDAY, and COUNT or UNTIL",
     ),
 ]
-
-
-class Mode(StrEnum):
-    IN_PERSON = "in_person"
-    REMOTE = "remote"
-
-
-class Urgency(StrEnum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
 
 
 class Dispatch(StrEnum):

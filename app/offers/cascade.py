@@ -25,13 +25,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.assignments import slots
 from app.db.tables import assignments, needs, offers
-from app.db.tables.matching import ACTIVE_ASSIGNMENT
 from app.db.tenancy import Tx
 from app.needs.status import NeedStatus, transition
 from app.offers import facts
 from geo import candidates
 from matching import cascade, eligibility, scoring
-from matching.model import CascadeState, Escalation, Ranked, WaveDecision
+from matching.model import (
+    ACTIVE_ASSIGNMENT,
+    SERVED,
+    AssignmentStatus,
+    CascadeState,
+    Escalation,
+    OfferSource,
+    OfferStatus,
+    Ranked,
+    WaveDecision,
+)
 from notifications.outbox import Kind, Message, coordinators, enqueue
 
 log = structlog.get_logger(__name__)
@@ -51,15 +60,15 @@ def explanation(ranked: Ranked) -> list[dict[str, Any]]:
 
 
 async def _close_offers(
-    conn: AsyncConnection, row: Any, status: str, where: Any, now: datetime
+    conn: AsyncConnection, row: Any, status: OfferStatus, where: Any, now: datetime
 ) -> list[Message]:
     closed = await conn.execute(
         update(offers)
-        .where(offers.c.need_id == row.id, offers.c.status == "pending", where)
+        .where(offers.c.need_id == row.id, offers.c.status == OfferStatus.PENDING, where)
         .values(status=status, responded_at=now)
         .returning(offers.c.id, offers.c.volunteer_id)
     )
-    kind = Kind.OFFER_EXPIRED if status == "expired" else Kind.OFFER_WITHDRAWN
+    kind = Kind.OFFER_EXPIRED if status is OfferStatus.EXPIRED else Kind.OFFER_WITHDRAWN
     return [
         Message(
             o.volunteer_id,
@@ -78,7 +87,12 @@ async def _end_assignments(
     ended = await conn.execute(
         update(assignments)
         .where(assignments.c.need_id == row.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT))
-        .values(status="cancelled", ended_at=now, end_reason=f"need {status}", updated_at=now)
+        .values(
+            status=AssignmentStatus.CANCELLED,
+            ended_at=now,
+            end_reason=f"need {status}",
+            updated_at=now,
+        )
         .returning(assignments.c.id, assignments.c.volunteer_id)
     )
     return [
@@ -99,7 +113,7 @@ async def _last_volunteer(conn: AsyncConnection, client_id: UUID) -> UUID | None
         .select_from(assignments.join(needs, needs.c.id == assignments.c.need_id))
         .where(
             needs.c.client_id == client_id,
-            assignments.c.status.in_(("accepted", "checked_in", "completed")),
+            assignments.c.status.in_(SERVED),
         )
         .order_by(assignments.c.accepted_at.desc())
         .limit(1)
@@ -126,7 +140,7 @@ async def make_offers(
     chosen: Sequence[Ranked],
     now: datetime,
     *,
-    source: str,
+    source: OfferSource,
     created_by: UUID | None = None,
     series: bool = False,
 ) -> list[Message]:
@@ -237,10 +251,10 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
             text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": str(row.series_id)}
         )
         offer = await _series_offer(conn, row.series_id)
-        if offer is not None and offer.status == "pending":
+        if offer is not None and offer.status == OfferStatus.PENDING:
             await _reschedule(conn, row.id, offer.expires_at)
             return []
-        if offer is not None and offer.status == "accepted":
+        if offer is not None and offer.status == OfferStatus.ACCEPTED:
             taken = await _series_volunteer_takes(conn, row, offer.volunteer_id, now)
             if taken:
                 return taken
@@ -249,7 +263,9 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
             best = cascade.series_first(ranked)
             chosen = [r for r in ranked if r.volunteer_id == best]
             if chosen:
-                return await make_offers(conn, row, chosen, now, source="series", series=True)
+                return await make_offers(
+                    conn, row, chosen, now, source=OfferSource.SERIES, series=True
+                )
     policy = facts.policy_of(row)
     ranked = await rank(conn, row, min(MAX_POOL, policy.wave_size * open_slots * POOL))
     sent = await conn.scalar(select(func.count()).where(offers.c.need_id == row.id))
@@ -266,7 +282,7 @@ async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]
     if decision.offer_to:
         by_id = {r.volunteer_id: r for r in ranked}
         chosen = [by_id[v] for v in decision.offer_to]
-        return await make_offers(conn, row, chosen, now, source="cascade")
+        return await make_offers(conn, row, chosen, now, source=OfferSource.CASCADE)
     if decision.escalate is not None:
         return await _escalate(conn, row, decision.escalate, now)
     await _reschedule(conn, row.id, decision.wait_until)
@@ -282,7 +298,7 @@ async def wave_now(
     policy = facts.policy_of(row)
     want = policy.wave_size * (row.slots - row.filled)
     ranked = await rank(reader, row, min(MAX_POOL, want * POOL))
-    return await make_offers(conn, row, ranked[:want], now, source="manual")
+    return await make_offers(conn, row, ranked[:want], now, source=OfferSource.MANUAL)
 
 
 async def _reschedule(conn: AsyncConnection, need_id: UUID, at: datetime | None) -> None:
@@ -297,7 +313,7 @@ async def step(
     row = await facts.load(conn, need_id, lock=True, skip_locked=skip_locked)
     if row is None:
         return 0
-    messages = await _close_offers(conn, row, "expired", offers.c.expires_at <= now, now)
+    messages = await _close_offers(conn, row, OfferStatus.EXPIRED, offers.c.expires_at <= now, now)
     status = NeedStatus(row.status)
     if status is NeedStatus.OPEN and facts.ends_at(row) <= now:
         status = transition(status, NeedStatus.EXPIRED)  # nobody came, and its time is past
@@ -307,7 +323,9 @@ async def step(
             .values(status=status.value, status_changed_at=now)
         )
     if status not in OPEN or facts.ends_at(row) <= now:
-        messages += await _close_offers(conn, row, "withdrawn", offers.c.status == "pending", now)
+        messages += await _close_offers(
+            conn, row, OfferStatus.WITHDRAWN, offers.c.status == OfferStatus.PENDING, now
+        )
         if status in (NeedStatus.CANCELLED, NeedStatus.EXPIRED):
             messages += await _end_assignments(conn, row, status, now)
         await _reschedule(conn, row.id, None)
@@ -315,7 +333,7 @@ async def step(
     pending = (
         await conn.execute(
             select(func.min(offers.c.expires_at)).where(
-                offers.c.need_id == row.id, offers.c.status == "pending"
+                offers.c.need_id == row.id, offers.c.status == OfferStatus.PENDING
             )
         )
     ).scalar_one()

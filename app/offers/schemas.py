@@ -9,9 +9,9 @@ from uuid import UUID
 import msgspec
 
 from app.locations import Location
-from app.needs.schemas import Mode, Urgency, Window
+from app.needs.schemas import Window
 from app.wire import TEXT_PATTERN
-from matching.model import Reason
+from matching.model import Mode, OfferSource, OfferStatus, Reason, Urgency
 
 
 class Explanation(msgspec.Struct, frozen=True):
@@ -53,7 +53,7 @@ class NeedSummary(msgspec.Struct, kw_only=True):
 
 class VolunteerOffer(msgspec.Struct, kw_only=True):
     id: UUID
-    status: str
+    status: OfferStatus
     series: bool  # accepting takes every open occurrence of a recurring need
     created_at: datetime
     expires_at: datetime
@@ -69,9 +69,9 @@ class StaffOffer(msgspec.Struct, kw_only=True):
     need_id: UUID
     volunteer_id: UUID
     volunteer_name: str | None
-    status: str
+    status: OfferStatus
     wave: int
-    source: str
+    source: OfferSource
     series: bool
     score: float | None
     explanation: list[Explanation]

@@ -29,7 +29,7 @@ from app.offers.schemas import (
 )
 from geo import candidates
 from matching import eligibility, scoring
-from matching.model import Candidate, Ranked, Reason
+from matching.model import Candidate, OfferSource, OfferStatus, Ranked, Reason
 from notifications.outbox import Kind, Message, enqueue
 
 # Factors a volunteer does not see on their own offers: both are functions of the distance to
@@ -126,7 +126,9 @@ async def my_offers(
     status now, for offline-first sync, in commit order (app.sync)."""
     stmt = _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
     if since is None:
-        stmt = stmt.where(offers.c.status == "pending", offers.c.expires_at > datetime.now(UTC))
+        stmt = stmt.where(
+            offers.c.status == OfferStatus.PENDING, offers.c.expires_at > datetime.now(UTC)
+        )
     rows, next_cursor = await sync.page(
         tx.conn,
         stmt,
@@ -148,19 +150,25 @@ async def _mine(tx: Tx, offer_id: UUID) -> Any:
     return row
 
 
-async def _close(tx: Tx, offer: Any, status: str, now: datetime, reason: str | None) -> None:
+async def _close(
+    tx: Tx, offer: Any, status: OfferStatus, now: datetime, reason: str | None
+) -> None:
     """Answer the offer, guarded by its state; the need's row is already locked."""
     answered = await tx.conn.execute(
         update(offers)
-        .where(offers.c.id == offer.id, offers.c.status == "pending", offers.c.expires_at > now)
+        .where(
+            offers.c.id == offer.id,
+            offers.c.status == OfferStatus.PENDING,
+            offers.c.expires_at > now,
+        )
         .values(status=status, responded_at=now, decline_reason=reason)
     )
     if answered.rowcount != 1:
-        raise OfferClosed("this offer has expired" if offer.status == "pending" else None)
+        raise OfferClosed("this offer has expired" if offer.status == OfferStatus.PENDING else None)
 
 
 def _check_open(offer: Any, now: datetime) -> None:
-    if offer.status != "pending":
+    if offer.status != OfferStatus.PENDING:
         raise OfferClosed(f"this offer was {offer.status}")
     if offer.expires_at <= now:
         raise OfferClosed("this offer has expired")
@@ -197,7 +205,7 @@ async def accept(tx: Tx, offer_id: UUID) -> Assignment:
     await _check_still_eligible(tx, row)
     row = await facts.load(tx.conn, offer.need_id, lock=True)  # need first, then the offer
     assignment = await slots.take(tx.conn, row, tx.principal.user_id, offer.id, now)
-    await _close(tx, offer, "accepted", now, None)
+    await _close(tx, offer, OfferStatus.ACCEPTED, now, None)
     filled = row.filled + 1 == row.slots
     payload = {"need_id": str(row.id), "assignment_id": str(assignment.id)}
     await enqueue(
@@ -222,7 +230,7 @@ async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
     await facts.load(tx.conn, offer.need_id, lock=True)
-    await _close(tx, offer, "declined", now, reason)
+    await _close(tx, offer, OfferStatus.DECLINED, now, reason)
     # The next wave is the worker's: it may read other volunteers, the caller may not.
     await tx.conn.execute(update(needs).where(needs.c.id == offer.need_id).values(next_step_at=now))
     await audit.record(tx, "offer.declined", "offer", offer.id, org_id=offer.org_id)
@@ -359,5 +367,5 @@ async def _named_offers(
             raise InvalidInput.field(f"volunteer_ids[{i}]", f"not eligible: {', '.join(reasons)}")
     ranked = scoring.rank(need, list(found.values()), facts.policy_of(row))
     return await cascade.make_offers(
-        tx.conn, row, ranked, now, source="manual", created_by=tx.principal.user_id
+        tx.conn, row, ranked, now, source=OfferSource.MANUAL, created_by=tx.principal.user_id
     )

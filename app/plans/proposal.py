@@ -26,7 +26,7 @@ from app.offers.schemas import explanations
 from app.plans.schemas import Choice, Totals
 from geo import candidates
 from matching import batch, scoring
-from matching.model import Edge, Plan, Ranked, Weights
+from matching.model import Edge, OfferStatus, Plan, Ranked, Weights
 
 MAX_NEEDS = 10_000  # one coordinator's batch; beyond this, plan a shorter period
 EDGES_PER_NEED = 50  # candidates fetched per need: nearest eligible first
@@ -39,7 +39,7 @@ DISPATCHED = ("auto", "manual")  # open calls are claimed by volunteers, not pla
 
 PENDING = (
     select(func.count())
-    .where(offers.c.need_id == needs.c.id, offers.c.status == "pending")
+    .where(offers.c.need_id == needs.c.id, offers.c.status == OfferStatus.PENDING)
     .scalar_subquery()
 )
 

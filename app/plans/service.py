@@ -23,7 +23,7 @@ from app.offers import cascade, facts
 from app.plans import proposal
 from app.plans.schemas import Choice, CommitOut, Plan, PlanIn, Totals
 from matching import batch
-from matching.model import Ranked, ScorePart
+from matching.model import OfferSource, Ranked, ScorePart
 from notifications.outbox import Message, enqueue
 
 MAX_PERIOD = timedelta(days=31)
@@ -178,7 +178,7 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
         skipped["no_room"] += max(0, len(fresh) - room)
         chosen = [_ranked(c) for c in fresh[:room]]
         messages += await cascade.make_offers(
-            tx.conn, need, chosen, now, source="plan", created_by=tx.principal.user_id
+            tx.conn, need, chosen, now, source=OfferSource.PLAN, created_by=tx.principal.user_id
         )
     await enqueue(tx.conn, messages)
     out = CommitOut(

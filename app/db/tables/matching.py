@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import StrEnum
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -24,19 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from app.db.tables.base import created_at, id_column, metadata, org_id_column, updated_at, user_ref
+from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus, OfferSource, OfferStatus
 
-OFFER_STATUSES = ("pending", "accepted", "declined", "expired", "withdrawn")
-OFFER_SOURCES = ("cascade", "manual", "plan", "series")
-ASSIGNMENT_STATUSES = (
-    "accepted",  # holds a slot, not started
-    "checked_in",
-    "completed",
-    "withdrawn",  # the volunteer gave the slot back
-    "released",  # stale: accepted but never started in time, slot reopened
-    "no_show",
-    "cancelled",  # the need was cancelled
-)
-ACTIVE_ASSIGNMENT = ("accepted", "checked_in")
+
+def _one_of(values: Iterable[StrEnum]) -> str:
+    return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"
 
 
 def _need_ref() -> Column[object]:
@@ -77,7 +72,7 @@ offers = Table(
     Column("series_id", UUID(as_uuid=True)),
     Column("wave", SmallInteger, nullable=False),
     Column("source", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default="pending"),
+    Column("status", Text, nullable=False, server_default=OfferStatus.PENDING.value),
     Column("score", Float),
     Column("explanation", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     created_at(),
@@ -87,8 +82,8 @@ offers = Table(
     user_ref("created_by"),
     sync_xid(),
     UniqueConstraint("need_id", "volunteer_id", name="uq_offers_need_volunteer"),
-    CheckConstraint(f"status IN {OFFER_STATUSES!r}", name="status"),
-    CheckConstraint(f"source IN {OFFER_SOURCES!r}", name="source"),
+    CheckConstraint(f"status IN {_one_of(OfferStatus)}", name="status"),
+    CheckConstraint(f"source IN {_one_of(OfferSource)}", name="source"),
     CheckConstraint("expires_at > created_at", name="expires_after_created"),
 )
 Index("ix_offers_volunteer_created", offers.c.volunteer_id, offers.c.created_at)
@@ -97,7 +92,7 @@ Index("ix_offers_need_status", offers.c.need_id, offers.c.status)
 Index(
     "ix_offers_pending_expiry",
     offers.c.expires_at,
-    postgresql_where=offers.c.status == "pending",
+    postgresql_where=offers.c.status == OfferStatus.PENDING.value,
 )
 
 assignments = Table(
@@ -108,7 +103,7 @@ assignments = Table(
     _need_ref(),
     _volunteer_ref(),
     Column("offer_id", UUID(as_uuid=True), ForeignKey("offers.id", ondelete="SET NULL")),
-    Column("status", Text, nullable=False, server_default="accepted"),
+    Column("status", Text, nullable=False, server_default=AssignmentStatus.ACCEPTED.value),
     Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("checked_in_at", DateTime(timezone=True)),
     Column("check_in_distance_m", Float),
@@ -122,10 +117,10 @@ assignments = Table(
     updated_at(),
     sync_xid(),
     UniqueConstraint("need_id", "volunteer_id", name="uq_assignments_need_volunteer"),
-    CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
+    CheckConstraint(f"status IN {_one_of(AssignmentStatus)}", name="status"),
     CheckConstraint("minutes IS NULL OR minutes BETWEEN 1 AND 1440", name="minutes"),
     CheckConstraint(
-        f"(status IN {ACTIVE_ASSIGNMENT!r}) = (ended_at IS NULL)", name="ended_when_inactive"
+        f"(status IN {_one_of(ACTIVE_ASSIGNMENT)}) = (ended_at IS NULL)", name="ended_when_inactive"
     ),
 )
 Index("ix_assignments_volunteer_updated", assignments.c.volunteer_id, assignments.c.updated_at)
@@ -139,7 +134,7 @@ Index("ix_assignments_need", assignments.c.need_id)
 Index(
     "ix_assignments_stale",
     assignments.c.accepted_at,
-    postgresql_where=assignments.c.status == "accepted",
+    postgresql_where=assignments.c.status == AssignmentStatus.ACCEPTED.value,
 )
 
 # A volunteer kept away from a client: barred by staff, or the client asked not to see them.
@@ -236,7 +231,6 @@ idempotency_keys = Table(
 Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
 
 __all__ = [
-    "ACTIVE_ASSIGNMENT",
     "assignments",
     "client_exclusions",
     "idempotency_keys",
