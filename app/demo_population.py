@@ -11,6 +11,7 @@ from typing import Any
 
 from app.volunteers.availability import Availability, WeeklyWindow
 
+TOWN_CENTRE = (51.4543, -0.9781)  # Reading, Berkshire (lat, lon): the demo borough
 TRAVEL = (
     ("walk", 0.25, (1.0, 3.0)),
     ("cycle", 0.2, (3.0, 8.0)),

@@ -26,13 +26,13 @@ from app.db.engine import create_engine, database_urls
 from app.db.tenancy import register_system
 from app.events.controller import EventController
 from app.identity.middleware import BearerAuthMiddleware
+from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
 from app.needs.controller import NeedController
 from app.offers.controller import OfferController
 from app.ops.health import HealthController
 from app.ops.metrics import HttpMetrics, MetricsController
-from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
 from app.plans.controller import PlanController

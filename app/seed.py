@@ -26,12 +26,10 @@ from app.db.tables import (
 )
 from app.db.tables import volunteers as volunteers_table
 from app.demo_casework import seed_casework
-from app.demo_population import profile_row, volunteer
+from app.demo_population import TOWN_CENTRE, profile_row, volunteer
 from app.identity.tokens import DEV_ISSUER
 from app.volunteers.availability import expand
 from app.volunteers.schedule import SPAN_HORIZON
-
-TOWN_CENTRE = (51.4543, -0.9781)  # Reading, Berkshire (lat, lon)
 
 
 @dataclass(frozen=True)

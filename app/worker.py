@@ -61,7 +61,7 @@ def _snapshot_job(settings: Settings) -> Job:
 
 
 def _push_job(settings: Settings) -> Job:
-    from notifications.dispatcher import PushJob
+    from app.push import PushJob
 
     push = PushJob(settings)
     return Job("push-dispatcher", settings.push_poll_s, push, close=push.close)

@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.coverage import supply
 from app.db.tables import organisations, volunteers
-from app.seed import TOWN_CENTRE, seed
+from app.demo_population import TOWN_CENTRE
+from app.seed import seed
 from bench.common import fresh_database, pct, served, start_cluster, token
 from geo import coverage
 from geo.coverage import Scope, tile_bounds, tile_resolution

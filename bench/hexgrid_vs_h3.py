@@ -37,8 +37,7 @@ import h3
 import h3.api.numpy_int as h3n
 import numpy as np
 
-from app.demo_population import volunteer
-from app.seed import TOWN_CENTRE
+from app.demo_population import TOWN_CENTRE, volunteer
 from geo.hexgrid import EARTH_RADIUS, Supply, Volunteers, centres, hex_size, supply
 
 Floats = np.ndarray[Any, np.dtype[np.float64]]

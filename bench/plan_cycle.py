@@ -35,11 +35,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.migrate import upgrade
 from app.db.tenancy import tenant_transaction
+from app.demo_population import TOWN_CENTRE
 from app.factory import create_app
 from app.identity.tokens import DEV_ISSUER, DevIssuer, TokenIdentity
 from app.offers import facts
 from app.plans import proposal
-from app.seed import TOWN_CENTRE, seed
+from app.seed import seed
 from app.settings import Environment, Settings
 from bench.batch_plan import reference
 from geo import candidates

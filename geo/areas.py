@@ -11,15 +11,14 @@ from shapely.geometry import MultiPolygon
 from sqlalchemy import ColumnElement, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import service_areas
-
 
 def boundary_value(geometry: MultiPolygon) -> ColumnElement[Any]:
     return func.ST_GeomFromWKB(to_wkb(geometry), 4326)
 
 
-def boundary_geojson() -> ColumnElement[Any]:
-    return func.ST_AsGeoJSON(service_areas.c.boundary, 6).label("boundary_geojson")
+def boundary_geojson(boundary: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A boundary column as GeoJSON text, to 6 decimals (~0.1 m)."""
+    return func.ST_AsGeoJSON(boundary, 6).label("boundary_geojson")
 
 
 # Open and partially filled needs of an area's organisation at a coarse location inside it,

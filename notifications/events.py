@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.tables import outbox
+from notifications.tables import outbox
 
 
 class Event(msgspec.Struct, frozen=True, tag="event", tag_field="type"):

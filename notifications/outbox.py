@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import memberships, outbox
+from notifications.tables import memberships, outbox
 
 
 class Kind(StrEnum):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from litestar import Controller, MediaType, Request, Response, get
 
 from app.coverage.web_assets import check_assets
-from app.seed import TOWN_CENTRE
+from app.demo_population import TOWN_CENTRE
 from app.settings import Settings
 
 # Where the Firebase JS SDK signs in and refreshes tokens (unless an emulator is set).

@@ -9,8 +9,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import RateLimited, Unauthenticated
+from app.identity.ratelimit import TokenBuckets
 from app.identity.tokens import Verifiers
-from app.ops.ratelimit import TokenBuckets
 
 # The map page and its static assets hold no data: the page calls the API with a token.
 PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema", "/coverage", "/static/")

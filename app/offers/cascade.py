@@ -7,8 +7,7 @@ volunteers, and otherwise sends the next wave or escalates to people. The casewo
 transaction runs the first step of a new need; the worker runs every later one. Nothing
 lives in memory, so a restarted worker simply carries on.
 
-Locks are always taken need first, then offers, by every path (accept, decline, step), so
-they cannot deadlock.
+Locks are taken need first, then offers, on every path (accept, decline, step): no deadlock.
 """
 
 from __future__ import annotations

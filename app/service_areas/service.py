@@ -52,7 +52,9 @@ async def _write(tx: Tx, stmt: Any) -> Any:
     try:
         async with tx.conn.begin_nested():
             return (
-                await tx.conn.execute(stmt.returning(*_COLUMNS, areas.boundary_geojson()))
+                await tx.conn.execute(
+                    stmt.returning(*_COLUMNS, areas.boundary_geojson(service_areas.c.boundary))
+                )
             ).one()
     except Exception as exc:
         if "uq_service_areas_org_name" in str(exc):
@@ -77,7 +79,9 @@ async def create(tx: Tx, data: ServiceAreaIn) -> ServiceArea:
 async def get(tx: Tx, area_id: UUID, *, with_summary: bool = False, k_min: int = 3) -> ServiceArea:
     row = (
         await tx.conn.execute(
-            select(*_COLUMNS, areas.boundary_geojson()).where(service_areas.c.id == area_id)
+            select(*_COLUMNS, areas.boundary_geojson(service_areas.c.boundary)).where(
+                service_areas.c.id == area_id
+            )
         )
     ).one_or_none()
     if row is None:  # row-level security hides other organisations' areas
@@ -144,7 +148,7 @@ async def list_areas(
     tx: Tx, *, org_id: UUID | None, limit: int, cursor: str | None
 ) -> tuple[list[ServiceArea], str | None]:
     stmt = (
-        select(*_COLUMNS, areas.boundary_geojson())
+        select(*_COLUMNS, areas.boundary_geojson(service_areas.c.boundary))
         .order_by(service_areas.c.created_at, service_areas.c.id)
         .limit(limit + 1)
     )

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app import bulk_seed
 from app.bulk_seed import BULK_SPAN_HORIZON, bulk_volunteers
-from app.demo_population import volunteer
-from app.seed import ORGS, TOWN_CENTRE, ensure_member, ensure_user, seed
+from app.demo_population import TOWN_CENTRE, volunteer
+from app.seed import ORGS, ensure_member, ensure_user, seed
 from tests.support import Db
 
 pytestmark = pytest.mark.anyio

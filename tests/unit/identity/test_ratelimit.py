@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.ops.ratelimit import TokenBuckets
+from app.identity.ratelimit import TokenBuckets
 
 
 def test_a_burst_then_a_wait_then_refill() -> None:
