@@ -4,7 +4,7 @@ In the eligible mode the database applies every hard constraint (both radii, vet
 the need's last day, skills and languages contained, availability for the duration within a
 window, on duty for urgent needs, under capacity, no conflict, no exclusion, never offered
 before) while walking the GiST index nearest first, and stops at `limit`: the LATERAL form
-keeps the scan index-ordered (`Order By: home <-> location`, TRAPS.md). Remote needs skip
+keeps the scan index-ordered (`Order By: home <-> location`, docs/traps.md). Remote needs skip
 distance. The named mode returns the same facts for given volunteers with no filter, so the
 pure core can explain why someone is not a candidate. The many mode (batch plans) runs the
 same eligible scan for a whole array of needs in one statement, each row tagged with its need.
@@ -280,7 +280,7 @@ def to_candidate(row: Any) -> Candidate:
 
 def index_ordered(plan: str) -> bool:
     """Whether EXPLAIN (text format) of the in-person eligible statement walks the
-    volunteers' GiST index nearest first (TRAPS.md: a GIN index once silently turned it
+    volunteers' GiST index nearest first (docs/traps.md: a GIN index once silently turned it
     into BitmapAnd + Sort)."""
     lines = plan.splitlines()
     for i, line in enumerate(lines):

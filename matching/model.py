@@ -26,6 +26,14 @@ class Urgency(StrEnum):
     URGENT = "urgent"
 
 
+class ProgrammeKind(StrEnum):
+    COMMUNITY_SUPPORT = "community_support"
+    FAMILY_INTERVENTION = "family_intervention"
+    CO_PRODUCTION = "co_production"
+    CO_DESIGN = "co_design"
+    OTHER = "other"
+
+
 class OfferStatus(StrEnum):
     PENDING = "pending"  # sent, waiting for an answer until it expires
     ACCEPTED = "accepted"

@@ -224,5 +224,5 @@ class FcmTransport:
 
         service = messaging._get_messaging_service(self.app)
         await service._async_client.aclose()
-        # delete_app() raises inside a running loop (TRAPS.md): from a thread.
+        # delete_app() raises inside a running loop (docs/traps.md): from a thread.
         await asyncio.to_thread(firebase_admin.delete_app, self.app)

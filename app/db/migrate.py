@@ -21,7 +21,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Upgrade to head. Sync on purpose: env.py runs its own event loop (TRAPS.md)."""
+    """Upgrade to head. Sync on purpose: env.py runs its own event loop (docs/traps.md)."""
     command.upgrade(alembic_config(url), "head")
 
 

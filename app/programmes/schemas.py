@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from app.wire import TEXT_PATTERN
+from matching.model import ProgrammeKind
 from matching.vetting import DbsLevel
-
-
-class ProgrammeKind(StrEnum):
-    COMMUNITY_SUPPORT = "community_support"
-    FAMILY_INTERVENTION = "family_intervention"
-    CO_PRODUCTION = "co_production"
-    CO_DESIGN = "co_design"
-    OTHER = "other"
-
 
 ProgrammeName = Annotated[
     str,

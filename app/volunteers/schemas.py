@@ -11,8 +11,8 @@ import msgspec
 
 from app.locations import Location
 from app.orgs.schemas import Slug
-from app.programmes.schemas import ProgrammeKind
 from app.wire import TEXT_PATTERN
+from matching.model import ProgrammeKind
 from matching.vetting import DbsLevel
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]

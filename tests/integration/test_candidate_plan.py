@@ -1,5 +1,5 @@
 """The candidates statement stays a KNN walk of the volunteers' GiST index on realistic data,
-as the owner and as the app role under row-level security (TRAPS.md: an added GIN index
+as the owner and as the app role under row-level security (docs/traps.md: an added GIN index
 once turned it into BitmapAnd + Sort after autovacuum, silently)."""
 
 from __future__ import annotations

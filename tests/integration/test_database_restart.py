@@ -1,4 +1,4 @@
-"""The service survives a database restart under load (QUALITY.md): fast 503s while the
+"""The service survives a database restart under load (docs/promises.md): fast 503s while the
 database is down, full recovery after, and no write lost or doubled.
 
 A cluster of its own (the suite's shared one stays up): volunteers keep signing up, each

@@ -1,4 +1,4 @@
-"""The boundaries of ARCHITECTURE.md, checked rather than hoped for."""
+"""The boundaries of docs/architecture.md, checked rather than hoped for."""
 
 from __future__ import annotations
 

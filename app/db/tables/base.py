@@ -12,6 +12,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
+from matching.model import ProgrammeKind, TravelMode
+from matching.vetting import DbsLevel
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -25,23 +28,9 @@ metadata = MetaData(
 ORG_KINDS = ("council", "nhs_trust", "charity", "other")
 ROLES = ("volunteer", "caseworker", "coordinator", "org_admin")
 MEMBERSHIP_STATUSES = ("pending", "approved", "suspended")
-TRAVEL_MODES = ("walk", "cycle", "public_transport", "car")
-PROGRAMME_KINDS = (
-    "community_support",
-    "family_intervention",
-    "co_production",
-    "co_design",
-    "other",
-)
-DBS_LEVELS = (
-    "none",
-    "basic",
-    "standard",
-    "enhanced",
-    "enhanced_children",
-    "enhanced_adults",
-    "enhanced_both",
-)
+TRAVEL_MODES = tuple(m.value for m in TravelMode)
+PROGRAMME_KINDS = tuple(k.value for k in ProgrammeKind)
+DBS_LEVELS = tuple(level.value for level in DbsLevel)
 
 
 def id_column() -> Column[object]:
