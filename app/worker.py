@@ -1,8 +1,7 @@
 """Background work: periodic jobs run by `codeliver worker`, or inside `codeliver serve`.
 
 Jobs are row-driven (they read what is due from the database), so any number of workers
-can run and a restart loses nothing. Later features register their jobs here: the push
-dispatcher, offer expiry and cascade, reminders, gap alerts.
+can run and a restart loses nothing. Every job is registered in `default_jobs`.
 """
 
 from __future__ import annotations
