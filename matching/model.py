@@ -26,6 +26,12 @@ class Urgency(StrEnum):
     URGENT = "urgent"
 
 
+class Dispatch(StrEnum):
+    AUTO = "auto"  # a timed, fair cascade of offers
+    OPEN_CALL = "open_call"  # shown in volunteers' feeds; first come, first served
+    MANUAL = "manual"  # the caseworker picks from ranked candidates
+
+
 class OfferStatus(StrEnum):
     PENDING = "pending"  # sent, waiting for an answer until it expires
     ACCEPTED = "accepted"

@@ -17,15 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import assignments, needs
 from app.errors import SlotTaken
-from app.needs.status import FILLABLE, NeedStatus, status_after_fill
+from app.needs.status import FILLABLE, WANTING, NeedStatus, status_after_fill
 from notifications.outbox import Kind, Message, enqueue
 
-OPEN = (NeedStatus.OPEN, NeedStatus.PARTIALLY_FILLED)
 REMINDER_LEAD = timedelta(hours=2)
 
 
 def has_room(row: Any) -> bool:
-    return NeedStatus(row.status) in OPEN and row.filled < row.slots
+    return NeedStatus(row.status) in WANTING and row.filled < row.slots
 
 
 async def take(
