@@ -109,6 +109,7 @@ class OfferPolicy:
     wave_size: int = 3  # offers per open slot per wave
     alert_cap: int = 12  # most volunteers ever alerted per open slot of one need
     max_waves: int = 4
+    offer_timeout_s: int = 900  # how long an offer waits for an answer (never past the start)
     weights: Weights = field(default_factory=Weights)
 
 
