@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import clients, needs, programmes
 from app.needs.recurrence import occurrences
-from app.offers.cascade import first_step_at
 from geo.privacy import coarsen_location
+from matching.cascade import first_step_at
 
 NAMESPACE = uuid.UUID("5f0c6a8e-7d4b-4c1a-9a55-0c0de11ea5e5")
 PROGRAMMES = {

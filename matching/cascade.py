@@ -2,18 +2,202 @@
 
 Alerting hundreds for a need of one was the complaint; a wave offers `wave_size` per open
 slot, and a need never alerts more than `alert_cap` people per open slot in all. The cap is
-per slot so that a 200-seat crowd need is not stopped at 12 alerts.
+per slot so that a 200-seat crowd need is not stopped at 12 alerts. `decide` is one step of
+it, every rule in one place (matching.steps has its inputs and actions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from matching.model import CascadeState, Escalation, OfferPolicy, Ranked, WaveDecision
+from matching import eligibility
+from matching.model import (
+    CascadeState,
+    Dispatch,
+    Escalation,
+    OfferPolicy,
+    OfferSource,
+    OfferStatus,
+    Ranked,
+    Urgency,
+    WaveDecision,
+)
+from matching.status import WANTING, NeedStatus, can_transition
+from matching.steps import (
+    Actions,
+    Candidates,
+    EndAssignments,
+    Escalate,
+    ExpireOffers,
+    Facts,
+    NeedState,
+    Offer,
+    PendingOffer,
+    SeriesOffer,
+    SetStatus,
+    TakeOccurrence,
+    Volunteer,
+    WakeAt,
+    Wanted,
+    WithdrawOffers,
+)
 
-__all__ = ["alerts_left", "next_wave", "series_first"]
+__all__ = [
+    "LEAD",
+    "MAX_POOL",
+    "POOL",
+    "alerts_left",
+    "decide",
+    "first_step_at",
+    "next_wave",
+    "offer_expiry",
+    "series_first",
+]
+
+LEAD = timedelta(days=14)  # offers for a need go out at most this long before it starts
+POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
+MAX_POOL = 200
+SERIES_POOL = MAX_POOL // 4  # whom a whole series is offered to is chosen among these
+
+
+def first_step_at(windows_start: datetime, now: datetime) -> datetime:
+    return max(now, windows_start - LEAD)
+
+
+def offer_expiry(policy: OfferPolicy, starts_at: datetime, now: datetime) -> datetime:
+    """The policy's timeout, but never past the need's start (an offer for something already
+    under way helps nobody), and never under a minute."""
+    expiry = now + timedelta(seconds=policy.offer_timeout_s)
+    if starts_at > now:
+        expiry = min(expiry, starts_at)
+    return max(expiry, now + timedelta(minutes=1))
+
+
+def latest_start(ends_at: datetime, duration_minutes: int) -> datetime:
+    """The last moment a volunteer could start and still finish in a window (the windows
+    are alternatives)."""
+    return ends_at - timedelta(minutes=duration_minutes)
+
+
+def is_urgent(urgency: Urgency) -> bool:
+    """Urgent offers are pushed through quiet hours (notifications.dispatcher)."""
+    return urgency in (Urgency.HIGH, Urgency.URGENT)
+
+
+def decide(
+    state: NeedState, now: datetime, policy: OfferPolicy, facts: Facts | None = None
+) -> Actions | Wanted:
+    """One step of the need's cascade at `now`: what to do, in order, or first what it must
+    know (load it, add it to `facts`, and ask again; nothing is done until it answers).
+
+    Overdue offers expire. A need that no longer wants volunteers (or whose time is past)
+    has its offers withdrawn. Otherwise it waits for answers, for people (not dispatched
+    automatically, or escalated), or for `LEAD` before its start; else its next wave goes.
+    """
+    facts = facts or Facts()
+    overdue = tuple(o.id for o in state.pending if o.expires_at <= now)
+    live = tuple(o for o in state.pending if o.expires_at > now)
+    # each returns None to pass the need on, never an empty plan
+    then = _close(state, now, live) or _wait(state, now, live) or _wave(state, now, policy, facts)
+    if not isinstance(then, tuple):
+        return then
+    return (ExpireOffers(overdue), *then) if overdue else then
+
+
+def _close(state: NeedState, now: datetime, live: tuple[PendingOffer, ...]) -> Actions | None:
+    """A need that no longer wants volunteers: its offers are withdrawn and, if cancelled or
+    expired, its assignments end. An open need nobody took expires once its time is past."""
+    status, past = state.status, state.ends_at <= now
+    actions: list[SetStatus | WithdrawOffers | EndAssignments] = []
+    if status is NeedStatus.OPEN and past and can_transition(status, NeedStatus.EXPIRED):
+        status = NeedStatus.EXPIRED
+        actions.append(SetStatus(status))
+    if status in WANTING and not past:
+        return None
+    if live:
+        actions.append(WithdrawOffers(tuple(o.id for o in live)))
+    if status in (NeedStatus.CANCELLED, NeedStatus.EXPIRED):
+        actions.append(EndAssignments(f"need {status}"))
+    return (*actions, WakeAt(None))
+
+
+def _wait(state: NeedState, now: datetime, live: tuple[PendingOffer, ...]) -> Actions | None:
+    if live:  # answers or expiry come first
+        return (WakeAt(min(o.expires_at for o in live)),)
+    if state.dispatch is not Dispatch.AUTO or state.escalated:
+        return (WakeAt(None),)  # people decide: the caseworker offers again
+    if state.need.starts_at - LEAD > now:
+        return (WakeAt(state.need.starts_at - LEAD),)
+    return None
+
+
+def _wave(state: NeedState, now: datetime, policy: OfferPolicy, facts: Facts) -> Actions | Wanted:
+    if state.series_id is not None and state.waves_sent == 0:
+        series = _series(state, state.series_id, now, facts)
+        if series is not None:
+            return series
+    return _next_wave(state, now, policy, facts)
+
+
+def _series(
+    state: NeedState, series_id: UUID, now: datetime, facts: Facts
+) -> Actions | Wanted | None:
+    """A recurring need is first offered whole to one volunteer (continuity); the other
+    occurrences wait for the answer, then cascade one by one. None: cascade as usual."""
+    asked = SeriesOffer(series_id)
+    if asked not in facts.series:
+        return asked
+    offer = facts.series[asked]
+    if offer is None:
+        wanted = Candidates(SERIES_POOL, None)
+        pool = facts.pools.get(wanted)
+        if pool is None:
+            return wanted
+        best = series_first(pool.ranked)
+        chosen = tuple(r for r in pool.ranked if r.volunteer_id == best)
+        return (Offer(chosen, OfferSource.SERIES, series=True),) if chosen else None
+    if offer.status is OfferStatus.PENDING:
+        # its expiry may have passed if its own need has not stepped yet: due at once then
+        return (WakeAt(max(now, offer.expires_at)),)
+    if offer.status is OfferStatus.ACCEPTED:
+        # they take this occurrence too if they still can (no cap, no clash, vetting valid)
+        who = Volunteer(offer.volunteer_id)
+        if who not in facts.volunteers:
+            return who
+        found = facts.volunteers[who]
+        if found is not None and eligibility.check(state.need, found).eligible:
+            return (TakeOccurrence(offer.volunteer_id), WakeAt(now))  # then what is left
+    return None
+
+
+def _next_wave(
+    state: NeedState, now: datetime, policy: OfferPolicy, facts: Facts
+) -> Actions | Wanted:
+    open_slots = state.need.open_slots
+    expires = offer_expiry(policy, state.need.starts_at, now)
+    through = None if is_urgent(state.need.urgency) else expires
+    wanted = Candidates(min(MAX_POOL, policy.wave_size * open_slots * POOL), through)
+    pool = facts.pools.get(wanted)
+    if pool is None:
+        return wanted
+    everyone_asleep = pool.ranked and all(r.volunteer_id in pool.asleep for r in pool.ranked)
+    if everyone_asleep and len(pool.ranked) < MAX_POOL:
+        # the nearest all sleep: look further for someone awake before waiting
+        wanted = Candidates(MAX_POOL, expires)
+        pool = facts.pools.get(wanted)
+        if pool is None:
+            return wanted
+    cascade = CascadeState(open_slots, state.waves_sent, state.alerts_sent, pending_offers=0)
+    start = latest_start(state.ends_at, state.need.duration_minutes)
+    decision = next_wave(cascade, pool.ranked, policy, pool.asleep, starts_at=start)
+    if decision.offer_to:
+        by_id = {r.volunteer_id: r for r in pool.ranked}
+        return (Offer(tuple(by_id[v] for v in decision.offer_to), OfferSource.CASCADE),)
+    if decision.escalate is not None:
+        return (Escalate(decision.escalate),)
+    return (WakeAt(decision.wait_until),)
 
 
 def alerts_left(state: CascadeState, policy: OfferPolicy) -> int:

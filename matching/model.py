@@ -34,6 +34,12 @@ class ProgrammeKind(StrEnum):
     OTHER = "other"
 
 
+class Dispatch(StrEnum):
+    AUTO = "auto"  # a timed, fair cascade of offers
+    OPEN_CALL = "open_call"  # shown in volunteers' feeds; first come, first served
+    MANUAL = "manual"  # the caseworker picks from ranked candidates
+
+
 class OfferStatus(StrEnum):
     PENDING = "pending"  # sent, waiting for an answer until it expires
     ACCEPTED = "accepted"
@@ -111,6 +117,7 @@ class OfferPolicy:
     wave_size: int = 3  # offers per open slot per wave
     alert_cap: int = 12  # most volunteers ever alerted per open slot of one need
     max_waves: int = 4
+    offer_timeout_s: int = 900  # how long an offer waits for an answer (never past the start)
     weights: Weights = field(default_factory=Weights)
 
 

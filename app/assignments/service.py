@@ -29,6 +29,7 @@ from app.identity.principal import STAFF
 from app.locations import Location
 from app.needs.status import NeedStatus, transition
 from app.offers import facts
+from app.offers.facts import NeedRow
 from app.offers.service import NEED_COLUMNS, need_summary
 from geo.sites import distance_to_need
 from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus
@@ -37,7 +38,7 @@ from notifications.outbox import Kind, Message, enqueue
 EARLY_CHECK_IN = timedelta(hours=1)  # check-in opens this long before the first window
 
 
-async def _need(tx: Tx, need_id: UUID) -> Any:
+async def _need(tx: Tx, need_id: UUID) -> NeedRow:
     row = await facts.load(tx.conn, need_id, lock=True)
     if row is None:  # pragma: no cover - the assignment makes the need visible
         raise NotFound("Need not found")
@@ -78,7 +79,7 @@ def _staff_of(row: Any) -> list[UUID]:
     return [row.created_by] if row.created_by is not None else []
 
 
-async def _detail(tx: Tx, row: Any, need: Any, reason: str | None) -> Assignment:
+async def _detail(tx: Tx, row: Any, need: NeedRow, reason: str | None) -> Assignment:
     """The volunteer's view: exact location and the client's contact only while active."""
     out = to_assignment(row, need_summary(need, need.id))
     if row.status not in ACTIVE_ASSIGNMENT:
@@ -107,6 +108,8 @@ async def mine(tx: Tx, assignment_id: UUID, reason: str | None) -> Assignment:
     if row.volunteer_id != tx.principal.user_id:
         raise NotFound("Assignment not found")
     need = await facts.load(tx.conn, row.need_id)
+    if need is None:  # pragma: no cover - the assignment makes the need visible
+        raise NotFound("Need not found")
     return await _detail(tx, row, need, reason)
 
 
@@ -173,7 +176,7 @@ async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
     return to_assignment(row, need_summary(need, need.id))
 
 
-async def _finish_need_if_done(tx: Tx, need: Any, now: datetime) -> None:
+async def _finish_need_if_done(tx: Tx, need: NeedRow, now: datetime) -> None:
     """An under-way need whose volunteers have all finished is completed."""
     active = await tx.conn.scalar(
         select(func.count()).where(

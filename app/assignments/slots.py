@@ -17,19 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import assignments, needs
 from app.errors import SlotTaken
-from app.needs.status import FILLABLE, NeedStatus, status_after_fill
+from app.needs.status import FILLABLE, WANTING, NeedStatus, status_after_fill
+from app.offers.facts import NeedRow, starts_at
 from notifications.outbox import Kind, Message, enqueue
 
-OPEN = (NeedStatus.OPEN, NeedStatus.PARTIALLY_FILLED)
 REMINDER_LEAD = timedelta(hours=2)
 
 
-def has_room(row: Any) -> bool:
-    return NeedStatus(row.status) in OPEN and row.filled < row.slots
+def has_room(row: NeedRow) -> bool:
+    return NeedStatus(row.status) in WANTING and row.filled < row.slots
 
 
 async def take(
-    conn: AsyncConnection, row: Any, volunteer_id: UUID, offer_id: UUID | None, now: datetime
+    conn: AsyncConnection, row: NeedRow, volunteer_id: UUID, offer_id: UUID | None, now: datetime
 ) -> Any:
     """A new assignment on the locked need `row`; SlotTaken (409) when there is no room."""
     if not has_room(row):
@@ -63,7 +63,7 @@ async def take(
     )
     if done.rowcount != 1:  # pragma: no cover - the row lock makes this unreachable
         raise SlotTaken("the need changed meanwhile")
-    remind_at = min(r.lower for r in row.windows) - REMINDER_LEAD
+    remind_at = starts_at(row) - REMINDER_LEAD
     if remind_at > now:  # the dispatcher drops it if the assignment has ended by then
         payload = {"assignment_id": str(assignment.id), "need_id": str(row.id)}
         reminder = Message(
@@ -73,7 +73,7 @@ async def take(
     return assignment
 
 
-async def give_back(conn: AsyncConnection, row: Any, now: datetime) -> NeedStatus:
+async def give_back(conn: AsyncConnection, row: NeedRow, now: datetime) -> NeedStatus:
     """One slot of the locked need `row` frees up; the cascade looks for someone new."""
     status = NeedStatus(row.status)
     if status in FILLABLE:

@@ -106,6 +106,8 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
     messages: list[Message] = []
     for need_id in ids:
         need = await facts.load(tx.conn, need_id, lock=True)
+        if need is None:  # pragma: no cover - selected just above, under the same rules
+            continue
         pair = (offers.c.need_id == need_id, offers.c.volunteer_id == volunteer_id)
         withdrawn = await tx.conn.execute(
             update(offers)

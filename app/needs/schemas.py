@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -13,7 +12,7 @@ from app.locations import Location
 from app.needs.status import NeedStatus
 from app.volunteers.schemas import LanguageCode, SkillCode
 from app.wire import TEXT_PATTERN
-from matching.model import Mode, Urgency
+from matching.model import Dispatch, Mode, Urgency
 from matching.vetting import DbsLevel
 
 Title = Annotated[
@@ -34,12 +33,6 @@ Rule = Annotated[
         description="RFC 5545 RRULE subset: WEEKLY or DAILY, INTERVAL, BYDAY, and COUNT or UNTIL",
     ),
 ]
-
-
-class Dispatch(StrEnum):
-    AUTO = "auto"  # a timed, fair cascade of offers
-    OPEN_CALL = "open_call"  # shown in volunteers' feeds; first come, first served
-    MANUAL = "manual"  # the caseworker picks from ranked candidates
 
 
 class Window(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

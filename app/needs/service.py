@@ -25,6 +25,7 @@ from app.offers import cascade
 from app.pagination import decode_cursor, page_of
 from app.volunteers.vocabulary import check_languages, check_skills, check_unique
 from geo.privacy import coarsen_location
+from matching.cascade import first_step_at
 from matching.model import Mode
 from matching.vetting import DbsLevel, stricter
 
@@ -119,7 +120,7 @@ async def create(tx: Tx, data: NeedIn) -> Created:
             "windows": MultiRange(Range(w.start, w.end) for w in windows),
             "next_step_at": None
             if data.draft
-            else cascade.first_step_at(min(w.start for w in windows), now),
+            else first_step_at(min(w.start for w in windows), now),
         }
         for i, windows in enumerate(series)
     ]
@@ -250,7 +251,7 @@ async def change(tx: Tx, need_id: UUID, patch: NeedPatch, reason: str | None) ->
         values |= {
             "status": NeedStatus.OPEN.value,
             "status_changed_at": func.now(),
-            "next_step_at": cascade.first_step_at(windows[0].start, datetime.now(UTC)),
+            "next_step_at": first_step_at(windows[0].start, datetime.now(UTC)),
         }
     if "slots" in values:
         if values["slots"] < current.filled:

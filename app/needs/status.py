@@ -1,55 +1,31 @@
-"""The need (need) status machine, defined once: the states, the allowed moves between them,
-and the status a need takes from how many of its volunteer slots are filled."""
+"""The need status machine for use cases: `matching.status` holds the states and the allowed
+moves; here a refused move is a Conflict (409), and fill counts set the status."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import StrEnum
-from types import MappingProxyType
-
 from app.errors import Conflict
-
-
-class NeedStatus(StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
-_S = NeedStatus
-
-ALLOWED: Mapping[NeedStatus, frozenset[NeedStatus]] = MappingProxyType(
-    {
-        _S.DRAFT: frozenset({_S.OPEN, _S.CANCELLED}),
-        _S.OPEN: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED}),
-        _S.PARTIALLY_FILLED: frozenset(
-            {_S.OPEN, _S.FILLED, _S.IN_PROGRESS, _S.CANCELLED, _S.EXPIRED}
-        ),
-        _S.FILLED: frozenset({_S.PARTIALLY_FILLED, _S.OPEN, _S.IN_PROGRESS, _S.CANCELLED}),
-        _S.IN_PROGRESS: frozenset({_S.COMPLETED, _S.CANCELLED}),
-        _S.COMPLETED: frozenset(),
-        _S.CANCELLED: frozenset(),
-        _S.EXPIRED: frozenset(),
-    }
+from matching.status import (
+    ALLOWED,
+    FILLABLE,
+    TERMINAL,
+    WANTING,
+    NeedStatus,
+    can_transition,
+    fill_target,
+    is_terminal,
 )
 
-TERMINAL: frozenset[NeedStatus] = frozenset(s for s, targets in ALLOWED.items() if not targets)
-
-# The states whose status follows from the fill counts alone.
-FILLABLE: frozenset[NeedStatus] = frozenset({_S.OPEN, _S.PARTIALLY_FILLED, _S.FILLED})
-
-
-def is_terminal(status: NeedStatus) -> bool:
-    return status in TERMINAL
-
-
-def can_transition(current: NeedStatus, target: NeedStatus) -> bool:
-    return target in ALLOWED[current]
+__all__ = [
+    "ALLOWED",
+    "FILLABLE",
+    "TERMINAL",
+    "WANTING",
+    "NeedStatus",
+    "can_transition",
+    "is_terminal",
+    "status_after_fill",
+    "transition",
+]
 
 
 def transition(current: NeedStatus, target: NeedStatus) -> NeedStatus:
@@ -75,10 +51,5 @@ def status_after_fill(slots: int, filled: int, current: NeedStatus) -> NeedStatu
         raise ValueError(f"filled must be within [0, {slots}], got {filled}")
     if current not in FILLABLE:
         raise Conflict(f"cannot change the volunteers of a need in state {current}")
-    if filled == 0:
-        target = _S.OPEN
-    elif filled < slots:
-        target = _S.PARTIALLY_FILLED
-    else:
-        target = _S.FILLED
+    target = fill_target(slots, filled)
     return current if target == current else transition(current, target)

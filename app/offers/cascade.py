@@ -1,11 +1,10 @@
-"""The offer cascade, one need at a time, driven by rows.
+"""The offer cascade, one need at a time, driven by rows: load what a step must know, let
+`matching.cascade.decide` decide, and apply its actions in the caller's transaction.
 
 A need's `next_step_at` says when its cascade must look at it again: now (just posted, a
-volunteer withdrew, the need filled or was cancelled) or when its earliest offer expires. A
-step expires overdue offers, withdraws the open offers of a need that no longer wants
-volunteers, and otherwise sends the next wave or escalates to people. The caseworker's
-transaction runs the first step of a new need; the worker runs every later one. Nothing
-lives in memory, so a restarted worker simply carries on.
+volunteer withdrew, the need filled or was cancelled) or when its earliest offer expires.
+The caseworker's transaction runs the first step of a new need; the worker runs every later
+one. Nothing lives in memory, so a restarted worker simply carries on.
 
 Locks are taken need first, then offers, on every path (accept, decline, step): no deadlock.
 """
@@ -14,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 from uuid import UUID
 
 import msgspec
@@ -25,33 +24,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.assignments import slots
 from app.db.tables import assignments, needs, offers
 from app.db.tenancy import Tx
-from app.needs.status import NeedStatus, transition
 from app.offers import facts
+from app.offers.facts import NeedRow, rank
 from geo import candidates
-from matching import cascade, eligibility, scoring
+from matching import cascade
+from matching import steps as s
+from matching.cascade import MAX_POOL, POOL
 from matching.model import (
     ACTIVE_ASSIGNMENT,
-    SERVED,
     AssignmentStatus,
-    CascadeState,
     Escalation,
     OfferSource,
     OfferStatus,
     Ranked,
-    WaveDecision,
 )
 from notifications.outbox import Kind, Message, coordinators, enqueue
 
+__all__ = ["POOL", "explanation", "make_offers", "rank", "run_due", "soon", "step", "wave_now"]
+
 log = structlog.get_logger(__name__)
-
-LEAD = timedelta(days=14)  # offers for a need go out at most this long before it starts
-POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
-MAX_POOL = 200
-OPEN = (NeedStatus.OPEN, NeedStatus.PARTIALLY_FILLED)
-
-
-def first_step_at(windows_start: datetime, now: datetime) -> datetime:
-    return max(now, windows_start - LEAD)
 
 
 def explanation(ranked: Ranked) -> list[dict[str, Any]]:
@@ -59,11 +50,15 @@ def explanation(ranked: Ranked) -> list[dict[str, Any]]:
 
 
 async def _close_offers(
-    conn: AsyncConnection, row: Any, status: OfferStatus, where: Any, now: datetime
+    conn: AsyncConnection, row: NeedRow, status: OfferStatus, ids: Sequence[UUID], now: datetime
 ) -> list[Message]:
     closed = await conn.execute(
         update(offers)
-        .where(offers.c.need_id == row.id, offers.c.status == OfferStatus.PENDING, where)
+        .where(
+            offers.c.need_id == row.id,
+            offers.c.id.in_(ids),
+            offers.c.status == OfferStatus.PENDING,
+        )
         .values(status=status, responded_at=now)
         .returning(offers.c.id, offers.c.volunteer_id)
     )
@@ -81,17 +76,12 @@ async def _close_offers(
 
 
 async def _end_assignments(
-    conn: AsyncConnection, row: Any, status: NeedStatus, now: datetime
+    conn: AsyncConnection, row: NeedRow, why: str, now: datetime
 ) -> list[Message]:
     ended = await conn.execute(
         update(assignments)
         .where(assignments.c.need_id == row.id, assignments.c.status.in_(ACTIVE_ASSIGNMENT))
-        .values(
-            status=AssignmentStatus.CANCELLED,
-            ended_at=now,
-            end_reason=f"need {status}",
-            updated_at=now,
-        )
+        .values(status=AssignmentStatus.CANCELLED, ended_at=now, end_reason=why, updated_at=now)
         .returning(assignments.c.id, assignments.c.volunteer_id)
     )
     return [
@@ -105,37 +95,9 @@ async def _end_assignments(
     ]
 
 
-async def _last_volunteer(conn: AsyncConnection, client_id: UUID) -> UUID | None:
-    """Who last helped this client: "same as last time" continuity."""
-    stmt = (
-        select(assignments.c.volunteer_id)
-        .select_from(assignments.join(needs, needs.c.id == assignments.c.need_id))
-        .where(
-            needs.c.client_id == client_id,
-            assignments.c.status.in_(SERVED),
-        )
-        .order_by(assignments.c.accepted_at.desc())
-        .limit(1)
-    )
-    return (await conn.execute(stmt)).scalar_one_or_none()
-
-
-async def rank(conn: AsyncConnection, row: Any, limit: int) -> list[Ranked]:
-    """The need's eligible volunteers, ranked and explained; the one asked for by name (or
-    last time's) is looked up too, as they may live beyond the nearest few."""
-    wanted = row.continuity_volunteer_id
-    if wanted is None and row.continuity_same_as_last and row.client_id is not None:
-        wanted = await _last_volunteer(conn, row.client_id)
-    query = facts.query_of(row)
-    pool = await candidates.eligible(conn, query, limit)
-    if wanted is not None and all(c.volunteer_id != wanted for c in pool):
-        pool += await candidates.named(conn, query, [wanted])
-    return scoring.rank(facts.need_of(row, wanted), pool, facts.policy_of(row))
-
-
 async def make_offers(
     conn: AsyncConnection,
-    row: Any,
+    row: NeedRow,
     chosen: Sequence[Ranked],
     now: datetime,
     *,
@@ -198,7 +160,7 @@ async def make_offers(
 
 
 async def _escalate(
-    conn: AsyncConnection, row: Any, reason: Escalation, now: datetime
+    conn: AsyncConnection, row: NeedRow, reason: Escalation, now: datetime
 ) -> list[Message]:
     await conn.execute(
         update(needs)
@@ -216,80 +178,8 @@ async def _escalate(
     ]
 
 
-async def _series_offer(conn: AsyncConnection, series_id: UUID) -> Any:
-    stmt = select(offers.c.status, offers.c.expires_at, offers.c.volunteer_id).where(
-        offers.c.series_id == series_id, offers.c.source == "series"
-    )
-    return (await conn.execute(stmt)).one_or_none()
-
-
-async def _series_volunteer_takes(
-    conn: AsyncConnection, row: Any, volunteer_id: UUID, now: datetime
-) -> list[Message]:
-    """The volunteer who accepted a whole series takes this occurrence too, if they still
-    can (not at a cap, no clash, vetting still valid); otherwise it cascades as usual."""
-    found = await candidates.named(conn, facts.query_of(row), [volunteer_id])
-    if not found or not eligibility.check(facts.need_of(row), found[0]).eligible:
-        return []
-    assignment = await slots.take(conn, row, volunteer_id, None, now)
-    await _reschedule(conn, row.id, now)  # then withdraw or wave for what is left
-    payload = {"need_id": str(row.id), "assignment_id": str(assignment.id)}
-    staff = [row.created_by] if row.created_by is not None else []
-    return [
-        Message(volunteer_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
-        *(Message(u, Kind.NEED_CLAIMED, payload, org_id=row.org_id) for u in staff),
-    ]
-
-
-async def _wave(conn: AsyncConnection, row: Any, now: datetime) -> list[Message]:
-    open_slots = row.slots - row.filled
-    if row.series_id is not None and row.waves_sent == 0:
-        # A recurring need is first offered whole to one volunteer (continuity); the other
-        # occurrences wait for the answer, then cascade one by one.
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": str(row.series_id)}
-        )
-        offer = await _series_offer(conn, row.series_id)
-        if offer is not None and offer.status == OfferStatus.PENDING:
-            await _reschedule(conn, row.id, offer.expires_at)
-            return []
-        if offer is not None and offer.status == OfferStatus.ACCEPTED:
-            taken = await _series_volunteer_takes(conn, row, offer.volunteer_id, now)
-            if taken:
-                return taken
-        if offer is None:
-            ranked = await rank(conn, row, MAX_POOL // 4)
-            best = cascade.series_first(ranked)
-            chosen = [r for r in ranked if r.volunteer_id == best]
-            if chosen:
-                return await make_offers(
-                    conn, row, chosen, now, source=OfferSource.SERIES, series=True
-                )
-    policy = facts.policy_of(row)
-    ranked = await rank(conn, row, min(MAX_POOL, policy.wave_size * open_slots * POOL))
-    sent = await conn.scalar(select(func.count()).where(offers.c.need_id == row.id))
-    state = CascadeState(open_slots, row.waves_sent, sent or 0, pending_offers=0)
-    expires = facts.offer_expiry(row, now)
-    asleep = {} if facts.is_urgent(row) else await facts.asleep(conn, ranked, now, expires)
-    if ranked and len(asleep) == len(ranked) and len(ranked) < MAX_POOL:
-        # the nearest all sleep: look further for someone awake before waiting
-        ranked = await rank(conn, row, MAX_POOL)
-        asleep = await facts.asleep(conn, ranked, now, expires)
-    decision: WaveDecision = cascade.next_wave(
-        state, ranked, policy, asleep, starts_at=facts.latest_start(row)
-    )
-    if decision.offer_to:
-        by_id = {r.volunteer_id: r for r in ranked}
-        chosen = [by_id[v] for v in decision.offer_to]
-        return await make_offers(conn, row, chosen, now, source=OfferSource.CASCADE)
-    if decision.escalate is not None:
-        return await _escalate(conn, row, decision.escalate, now)
-    await _reschedule(conn, row.id, decision.wait_until)
-    return []
-
-
 async def wave_now(
-    conn: AsyncConnection, reader: AsyncConnection, row: Any, now: datetime
+    conn: AsyncConnection, reader: AsyncConnection, row: NeedRow, now: datetime
 ) -> list[Message]:
     """A caseworker's "next wave now": the best not yet offered, whatever the policy's wave
     and alert limits (a person decided), and whatever the dispatch mode. Clears escalation.
@@ -304,6 +194,91 @@ async def _reschedule(conn: AsyncConnection, need_id: UUID, at: datetime | None)
     await conn.execute(update(needs).where(needs.c.id == need_id).values(next_step_at=at))
 
 
+async def _state(conn: AsyncConnection, row: NeedRow) -> s.NeedState:
+    pending = await conn.execute(
+        select(offers.c.id, offers.c.expires_at).where(
+            offers.c.need_id == row.id, offers.c.status == OfferStatus.PENDING
+        )
+    )
+    sent = await conn.scalar(select(func.count()).where(offers.c.need_id == row.id))
+    return s.NeedState(
+        need=facts.need_of(row),
+        status=row.status,
+        dispatch=row.dispatch,
+        ends_at=facts.ends_at(row),
+        waves_sent=row.waves_sent,
+        alerts_sent=sent or 0,
+        escalated=row.escalated_at is not None,
+        series_id=row.series_id,
+        pending=tuple(s.PendingOffer(o.id, o.expires_at) for o in pending),
+    )
+
+
+async def _learn(
+    conn: AsyncConnection, row: NeedRow, asked: s.Wanted, known: s.Facts, now: datetime
+) -> s.Facts:
+    """Load what the decision asked for."""
+    if isinstance(asked, s.Candidates):
+        ranked = await rank(conn, row, asked.limit)
+        through = asked.asleep_through
+        asleep = {} if through is None else await facts.asleep(conn, ranked, now, through)
+        return known.with_pool(asked, s.Pool(tuple(ranked), asleep))
+    if isinstance(asked, s.SeriesOffer):
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": str(asked.series_id)}
+        )
+        stmt = select(offers.c.status, offers.c.expires_at, offers.c.volunteer_id).where(
+            offers.c.series_id == asked.series_id, offers.c.source == OfferSource.SERIES
+        )
+        o = (await conn.execute(stmt)).one_or_none()
+        offer = (
+            None
+            if o is None
+            else s.SeriesAnswer(OfferStatus(o.status), o.expires_at, o.volunteer_id)
+        )
+        return known.with_series(asked, offer)
+    found = await candidates.named(conn, facts.query_of(row), [asked.volunteer_id])
+    return known.with_volunteer(asked, found[0] if found else None)
+
+
+async def _take(
+    conn: AsyncConnection, row: NeedRow, volunteer_id: UUID, now: datetime
+) -> list[Message]:
+    assignment = await slots.take(conn, row, volunteer_id, None, now)
+    payload = {"need_id": str(row.id), "assignment_id": str(assignment.id)}
+    staff = [row.created_by] if row.created_by is not None else []
+    return [
+        Message(volunteer_id, Kind.ASSIGNMENT_CONFIRMED, payload, org_id=row.org_id),
+        *(Message(u, Kind.NEED_CLAIMED, payload, org_id=row.org_id) for u in staff),
+    ]
+
+
+async def _apply(
+    conn: AsyncConnection, row: NeedRow, action: s.Action, now: datetime
+) -> list[Message]:
+    match action:
+        case s.ExpireOffers(ids):
+            return await _close_offers(conn, row, OfferStatus.EXPIRED, ids, now)
+        case s.WithdrawOffers(ids):
+            return await _close_offers(conn, row, OfferStatus.WITHDRAWN, ids, now)
+        case s.SetStatus(status):
+            values = {"status": status.value, "status_changed_at": now}
+            await conn.execute(update(needs).where(needs.c.id == row.id).values(**values))
+        case s.EndAssignments(why):
+            return await _end_assignments(conn, row, why, now)
+        case s.Offer(to, source, series):
+            return await make_offers(conn, row, to, now, source=source, series=series)
+        case s.TakeOccurrence(volunteer_id):
+            return await _take(conn, row, volunteer_id, now)
+        case s.Escalate(reason):
+            return await _escalate(conn, row, reason, now)
+        case s.WakeAt(at):
+            await _reschedule(conn, row.id, at)
+        case _:  # pragma: no cover
+            assert_never(action)
+    return []
+
+
 async def step(
     conn: AsyncConnection, need_id: UUID, now: datetime | None = None, *, skip_locked: bool = False
 ) -> int:
@@ -312,38 +287,12 @@ async def step(
     row = await facts.load(conn, need_id, lock=True, skip_locked=skip_locked)
     if row is None:
         return 0
-    messages = await _close_offers(conn, row, OfferStatus.EXPIRED, offers.c.expires_at <= now, now)
-    status = NeedStatus(row.status)
-    if status is NeedStatus.OPEN and facts.ends_at(row) <= now:
-        status = transition(status, NeedStatus.EXPIRED)  # nobody came, and its time is past
-        await conn.execute(
-            update(needs)
-            .where(needs.c.id == row.id)
-            .values(status=status.value, status_changed_at=now)
-        )
-    if status not in OPEN or facts.ends_at(row) <= now:
-        messages += await _close_offers(
-            conn, row, OfferStatus.WITHDRAWN, offers.c.status == OfferStatus.PENDING, now
-        )
-        if status in (NeedStatus.CANCELLED, NeedStatus.EXPIRED):
-            messages += await _end_assignments(conn, row, status, now)
-        await _reschedule(conn, row.id, None)
-        return await enqueue(conn, messages)
-    pending = (
-        await conn.execute(
-            select(func.min(offers.c.expires_at)).where(
-                offers.c.need_id == row.id, offers.c.status == OfferStatus.PENDING
-            )
-        )
-    ).scalar_one()
-    if pending is not None:
-        await _reschedule(conn, row.id, pending)
-    elif row.dispatch != "auto" or row.escalated_at is not None:
-        await _reschedule(conn, row.id, None)  # people decide: the caseworker offers again
-    elif facts.starts_at(row) - LEAD > now:
-        await _reschedule(conn, row.id, facts.starts_at(row) - LEAD)
-    else:
-        messages += await _wave(conn, row, now)
+    state, policy, known = await _state(conn, row), facts.policy_of(row), s.Facts()
+    while not isinstance(decided := cascade.decide(state, now, policy, known), tuple):
+        known = await _learn(conn, row, decided, known, now)
+    messages: list[Message] = []
+    for action in decided:
+        messages += await _apply(conn, row, action, now)
     return await enqueue(conn, messages)
 
 

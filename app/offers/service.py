@@ -19,6 +19,7 @@ from app.identity.principal import STAFF
 from app.locations import Location
 from app.needs.schemas import Window
 from app.offers import cascade, facts
+from app.offers.facts import NeedRow
 from app.offers.schemas import (
     Factor,
     NeedSummary,
@@ -68,8 +69,8 @@ def need_summary(row: Any, need_id: UUID) -> NeedSummary:
         windows=[Window(r.lower, r.upper) for r in row.windows],
         duration_minutes=row.duration_minutes,
         urgency=row.urgency,
-        required_skills=row.required_skills,
-        languages=row.languages,
+        required_skills=list(row.required_skills),
+        languages=list(row.languages),
         slots=row.slots,
         filled=row.filled,
     )
@@ -174,7 +175,7 @@ def _check_open(offer: Any, now: datetime) -> None:
         raise OfferClosed("this offer has expired")
 
 
-async def _check_still_eligible(tx: Tx, row: Any) -> None:
+async def _check_still_eligible(tx: Tx, row: NeedRow) -> None:
     me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
     reasons = eligibility.check(facts.need_of(row), me[0]).reasons if me else (Reason.NOT_APPROVED,)
     blocking = [r for r in reasons if r in ON_ACCEPT]
@@ -204,6 +205,8 @@ async def accept(tx: Tx, offer_id: UUID) -> Assignment:
         raise SlotTaken(f"all {row.slots} slots of this need are taken")
     await _check_still_eligible(tx, row)
     row = await facts.load(tx.conn, offer.need_id, lock=True)  # need first, then the offer
+    if row is None:  # pragma: no cover - as above
+        raise NotFound("Need not found")
     assignment = await slots.take(tx.conn, row, tx.principal.user_id, offer.id, now)
     await _close(tx, offer, OfferStatus.ACCEPTED, now, None)
     filled = row.filled + 1 == row.slots
@@ -238,7 +241,7 @@ async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
 
 
 # -- caseworkers ------------------------------------------------------------------------------
-async def _staff_need(tx: Tx, need_id: UUID, *, lock: bool = False) -> Any:
+async def _staff_need(tx: Tx, need_id: UUID, *, lock: bool = False) -> NeedRow:
     row = await facts.load(tx.conn, need_id, lock=lock)
     if row is None:
         raise NotFound("Need not found")
@@ -270,7 +273,7 @@ async def ranked_candidates(tx: Tx, need_id: UUID, limit: int) -> list[RankedCan
     """Eligible volunteers for the need, best first, each with the reasons for its score."""
     row = await _staff_need(tx, need_id)
     async with tx.reads() as reader:
-        ranked = (await cascade.rank(reader, row, limit * cascade.POOL))[:limit]
+        ranked = (await facts.rank(reader, row, limit * cascade.POOL))[:limit]
     names = await _names(tx, [r.volunteer_id for r in ranked])
     return [_ranked_out(r, names.get(r.volunteer_id)) for r in ranked]
 
@@ -353,7 +356,7 @@ async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> 
 
 
 async def _named_offers(
-    tx: Tx, row: Any, volunteer_ids: Sequence[UUID], now: datetime
+    tx: Tx, row: NeedRow, volunteer_ids: Sequence[UUID], now: datetime
 ) -> list[Message]:
     wanted = list(dict.fromkeys(volunteer_ids))
     found = {

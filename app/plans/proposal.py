@@ -27,6 +27,7 @@ from app.plans.schemas import Choice, Totals
 from geo import candidates
 from matching import batch, scoring
 from matching.model import Edge, OfferStatus, Plan, Ranked, Weights
+from matching.status import WANTING
 
 MAX_NEEDS = 10_000  # one coordinator's batch; beyond this, plan a shorter period
 EDGES_PER_NEED = 50  # candidates fetched per need: nearest eligible first
@@ -66,7 +67,7 @@ async def needs_of(
         facts.NEEDS.add_columns(PENDING.label("pending"))
         .where(
             needs.c.programme_id == programme_id,
-            needs.c.status.in_([s.value for s in cascade.OPEN]),
+            needs.c.status.in_([s.value for s in WANTING]),
             needs.c.dispatch.in_(DISPATCHED),
             needs.c.windows.op("&&")(func.tstzrange(start, end, "[)")),
         )

@@ -24,6 +24,7 @@ from app.plans import proposal
 from app.plans.schemas import Choice, CommitOut, Plan, PlanIn, Totals
 from matching import batch
 from matching.model import OfferSource, Ranked, ScorePart
+from matching.status import WANTING
 from notifications.outbox import Message, enqueue
 
 MAX_PERIOD = timedelta(days=31)
@@ -169,7 +170,7 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
     messages: list[Message] = []
     for need_id in need_ids:
         need = needs.get(need_id)
-        if need is None or need.status not in cascade.OPEN:
+        if need is None or need.status not in WANTING:
             skipped["need_closed"] += len(by_need[need_id])
             continue
         fresh = [c for c in by_need[need_id] if (need_id, c.volunteer_id) not in taken]
