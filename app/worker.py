@@ -33,7 +33,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     """The standing jobs; with settings, the push dispatcher too."""
     from app import idempotency
     from app.assignments import open_calls
-    from app.offers import cascade
+    from app.needs import cascade
     from app.service_areas import alerts
     from app.volunteers import schedule
 

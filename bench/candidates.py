@@ -36,7 +36,7 @@ from sqlalchemy import select, text
 from app.db.engine import STATEMENT_SETTINGS
 from app.db.tables import volunteers
 from app.identity.tokens import DEV_ISSUER
-from app.offers import cascade, facts
+from app.needs import cascade, facts
 from app.seed import seed
 from bench.common import (
     CASEWORKER,

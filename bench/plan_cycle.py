@@ -38,7 +38,7 @@ from app.db.tenancy import tenant_transaction
 from app.demo_population import TOWN_CENTRE
 from app.factory import create_app
 from app.identity.tokens import DEV_ISSUER, DevIssuer, TokenIdentity
-from app.offers import facts
+from app.needs import facts
 from app.plans import proposal
 from app.seed import seed
 from app.settings import Environment, Settings

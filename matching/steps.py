@@ -1,7 +1,7 @@
 """What one step of a need's offer cascade sees, may ask for, and decides: plain frozen structs.
 
 `matching.cascade.decide` turns a `NeedState` (and any `Facts` it asked for) into `Actions`;
-`app.offers.cascade` loads the facts and applies the actions in the caller's transaction.
+`app.needs.cascade` loads the facts and applies the actions in the caller's transaction.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Volunteers' quiet hours: non-urgent pushes wait for their end (notifications.dispatcher),
-and the cascade passes over volunteers who would sleep through an offer (app.offers.cascade)."""
+and the cascade passes over volunteers who would sleep through an offer (app.needs.cascade)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from app.assignments.schemas import (
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason, IdempotencyKey, LatitudeQuery, LongitudeQuery
 from app.identity.tokens import Caller
-from app.offers.schemas import NeedSummary
+from app.needs.schemas import NeedSummary
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
 

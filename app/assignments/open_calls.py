@@ -11,14 +11,14 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import audit
-from app.assignments import slots
 from app.assignments.schemas import Assignment, to_assignment
 from app.db.tables import assignments, needs, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, NotEligible, NotFound, SlotTaken
-from app.offers import facts
-from app.offers.schemas import NeedSummary
-from app.offers.service import NEED_COLUMNS, ON_ACCEPT, need_summary, one_at_a_time
+from app.needs import facts, slots
+from app.needs.schemas import NeedSummary
+from app.needs.slots import ON_ACCEPT, one_at_a_time
+from app.needs.summary import NEED_COLUMNS, need_summary
 from geo import candidates
 from geo.sites import open_calls_near
 from matching import eligibility

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from app.locations import Latitude, Location, Longitude
-from app.offers.schemas import NeedSummary
+from app.needs.schemas import NeedSummary
 from app.wire import TEXT_PATTERN
 from matching.model import AssignmentStatus
 

@@ -13,7 +13,6 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 
 from app import audit, sync
-from app.assignments import slots
 from app.assignments.schemas import (
     Assignment,
     CheckInIn,
@@ -27,10 +26,10 @@ from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.needs import facts, slots
+from app.needs.facts import NeedRow
 from app.needs.status import NeedStatus, transition
-from app.offers import facts
-from app.offers.facts import NeedRow
-from app.offers.service import NEED_COLUMNS, need_summary
+from app.needs.summary import NEED_COLUMNS, need_summary
 from geo.sites import distance_to_need
 from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus
 from notifications.outbox import Kind, Message, enqueue

@@ -12,12 +12,11 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
-from app.assignments import slots
 from app.clients import service
 from app.db.tables import assignments, client_exclusions, memberships, needs, offers
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotFound
-from app.offers import facts
+from app.needs import facts, slots
 from app.wire import TEXT_PATTERN
 from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus, OfferStatus
 from notifications.outbox import Kind, Message, enqueue

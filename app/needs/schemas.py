@@ -124,3 +124,24 @@ class Created(msgspec.Struct, kw_only=True):
 
     need: Need
     occurrences: int
+
+
+class NeedSummary(msgspec.Struct, kw_only=True):
+    """A need as a volunteer sees it before being assigned: a coarse ~500 m cell, never the
+    address. Caseworkers keep personal details out of titles and descriptions."""
+
+    id: UUID
+    org_id: UUID
+    programme_id: UUID
+    kind: str
+    title: str
+    description: str | None
+    mode: Mode
+    coarse_location: Location | None
+    windows: list[Window]
+    duration_minutes: int
+    urgency: Urgency
+    required_skills: list[str]
+    languages: list[str]
+    slots: int
+    filled: int

@@ -18,10 +18,10 @@ from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import STAFF
 from app.locations import Location
+from app.needs import cascade
 from app.needs.schemas import Continuity, Created, Need, NeedIn, NeedPatch, Window
 from app.needs.status import FILLABLE, NeedStatus, is_terminal, status_after_fill, transition
 from app.needs.windows import check_windows, occurrence_windows
-from app.offers import cascade
 from app.pagination import decode_cursor, page_of
 from app.volunteers.vocabulary import check_languages, check_skills, check_unique
 from geo.privacy import coarsen_location

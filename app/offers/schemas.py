@@ -8,10 +8,9 @@ from uuid import UUID
 
 import msgspec
 
-from app.locations import Location
-from app.needs.schemas import Window
+from app.needs.schemas import NeedSummary
 from app.wire import TEXT_PATTERN
-from matching.model import Mode, OfferSource, OfferStatus, Reason, Urgency
+from matching.model import OfferSource, OfferStatus, Reason
 
 
 class Explanation(msgspec.Struct, frozen=True):
@@ -28,27 +27,6 @@ class Factor(msgspec.Struct, frozen=True):
 
     factor: str
     points: float
-
-
-class NeedSummary(msgspec.Struct, kw_only=True):
-    """A need as a volunteer sees it before being assigned: a coarse ~500 m cell, never the
-    address. Caseworkers keep personal details out of titles and descriptions."""
-
-    id: UUID
-    org_id: UUID
-    programme_id: UUID
-    kind: str
-    title: str
-    description: str | None
-    mode: Mode
-    coarse_location: Location | None
-    windows: list[Window]
-    duration_minutes: int
-    urgency: Urgency
-    required_skills: list[str]
-    languages: list[str]
-    slots: int
-    filled: int
 
 
 class VolunteerOffer(msgspec.Struct, kw_only=True):

@@ -7,22 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from app import audit, sync
-from app.assignments import slots
 from app.assignments.schemas import Assignment, to_assignment
 from app.db.tables import needs, offers, programmes, volunteers
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotEligible, NotFound, OfferClosed, SlotTaken
 from app.identity.principal import STAFF
-from app.locations import Location
-from app.needs.schemas import Window
-from app.offers import cascade, facts
-from app.offers.facts import NeedRow
+from app.needs import cascade, facts, slots
+from app.needs.facts import NeedRow
+from app.needs.slots import ON_ACCEPT, one_at_a_time
+from app.needs.summary import NEED_COLUMNS, need_summary
 from app.offers.schemas import (
     Factor,
-    NeedSummary,
     RankedCandidate,
     StaffOffer,
     VolunteerOffer,
@@ -37,60 +35,6 @@ from notifications.outbox import Kind, Message, enqueue
 # the exact address, which they could invert to narrow the coarse cell down.
 PLACE_FACTORS = frozenset({"distance", "urgency"})
 
-# What a volunteer's own accept re-checks: safeguarding and anti-hoarding. (Distance and
-# availability were checked when offered; the volunteer knows their own diary.)
-ON_ACCEPT = frozenset(
-    {
-        Reason.NOT_APPROVED,
-        Reason.VETTING_LEVEL,
-        Reason.VETTING_EXPIRED,
-        Reason.BARRED,
-        Reason.ASSIGNMENTS_CAP,
-        Reason.CONFLICT,
-        Reason.EXCLUDED,
-    }
-)
-
-
-def need_summary(row: Any, need_id: UUID) -> NeedSummary:
-    return NeedSummary(
-        id=need_id,
-        org_id=row.org_id,
-        programme_id=row.programme_id,
-        kind=row.kind,
-        title=row.title,
-        description=row.description,
-        mode=row.mode,
-        coarse_location=(
-            Location.from_geography(row.coarse_location)
-            if row.coarse_location is not None
-            else None
-        ),
-        windows=[Window(r.lower, r.upper) for r in row.windows],
-        duration_minutes=row.duration_minutes,
-        urgency=row.urgency,
-        required_skills=list(row.required_skills),
-        languages=list(row.languages),
-        slots=row.slots,
-        filled=row.filled,
-    )
-
-
-NEED_COLUMNS = (  # what need_summary() reads, joined to an offer or assignment
-    needs.c.programme_id,
-    needs.c.title,
-    needs.c.description,
-    needs.c.mode,
-    needs.c.coarse_location,
-    needs.c.windows,
-    needs.c.duration_minutes,
-    needs.c.urgency,
-    needs.c.required_skills,
-    needs.c.languages,
-    needs.c.slots,
-    needs.c.filled,
-    programmes.c.kind,
-)
 _MINE = (
     select(*offers.c, *NEED_COLUMNS)
     .select_from(
@@ -181,14 +125,6 @@ async def _check_still_eligible(tx: Tx, row: NeedRow) -> None:
     blocking = [r for r in reasons if r in ON_ACCEPT]
     if blocking:
         raise NotEligible(f"you no longer meet this need: {', '.join(blocking)}")
-
-
-async def one_at_a_time(tx: Tx) -> None:
-    """Serialise a volunteer's own accepts and claims (different needs lock different rows),
-    so two at once cannot both pass the cap and clash checks."""
-    await tx.conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext(:v))"), {"v": str(tx.principal.user_id)}
-    )
 
 
 async def accept(tx: Tx, offer_id: UUID) -> Assignment:

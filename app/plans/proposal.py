@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import needs, offers
 from app.errors import InvalidInput
-from app.offers import cascade, facts
+from app.needs import cascade, facts
 from app.offers.schemas import explanations
 from app.plans.schemas import Choice, Totals
 from geo import candidates

@@ -19,7 +19,7 @@ from app.db.tables import assignments, needs, offers, plans, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import MANAGERS, STAFF
-from app.offers import cascade, facts
+from app.needs import cascade, facts
 from app.plans import proposal
 from app.plans.schemas import Choice, CommitOut, Plan, PlanIn, Totals
 from matching import batch

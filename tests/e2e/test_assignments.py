@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app.assignments import open_calls
-from app.offers import cascade
+from app.needs import cascade
 from tests.e2e.cascade_world import HOME, ctx, need, offers_of, window
 from tests.support import World
 

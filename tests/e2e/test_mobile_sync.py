@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.offers import cascade
+from app.needs import cascade
 from tests.e2e.cascade_world import ctx, need, window
 from tests.e2e.test_volunteers import READING, SIGN_UP
 from tests.support import World

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.offers import cascade
+from app.needs import cascade
 from tests.e2e.cascade_world import HOME, ctx, lapse_pending_offers, need, offers_of, window
 from tests.support import World
 

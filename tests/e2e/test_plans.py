@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.offers import cascade, facts
+from app.needs import cascade, facts
 from matching.batch import cost_of
 from matching.model import Weights
 from matching.scoring import best_score

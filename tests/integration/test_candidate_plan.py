@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from app.bulk_seed import bulk_volunteers
 from app.db.tenancy import register_system, tenant_transaction
 from app.identity.tokens import DEV_ISSUER, TokenIdentity
-from app.offers import cascade, facts
+from app.needs import cascade, facts
 from app.seed import ORGS, seed
 from geo.candidates import STATEMENTS, index_ordered
 from tests.support import Db

@@ -30,7 +30,7 @@ RW_ROLE = "codeliver_rw"
 STAFF = "org_id = ANY (codeliver_staff_org_ids()) OR codeliver_is_platform_admin()"
 ME = "codeliver_user_id()"
 
-# The columns each volunteer path sets (app/assignments/slots.py, app/assignments/service.py,
+# The columns each volunteer path sets (app/needs/slots.py, app/assignments/service.py,
 # app/offers/service.py); anything else is staff's or the worker's.
 VOLUNTEER_COLUMNS = {
     "tasks": ("filled", "status", "status_changed_at", "filled_at", "next_step_at", "updated_at"),

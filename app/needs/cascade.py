@@ -21,11 +21,10 @@ import structlog
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.assignments import slots
 from app.db.tables import assignments, needs, offers
 from app.db.tenancy import Tx
-from app.offers import facts
-from app.offers.facts import NeedRow, rank
+from app.needs import facts, slots
+from app.needs.facts import NeedRow, rank
 from geo import candidates
 from matching import cascade
 from matching import steps as s

@@ -12,16 +12,40 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import assignments, needs
+from app.db.tenancy import Tx
 from app.errors import SlotTaken
+from app.needs.facts import NeedRow, starts_at
 from app.needs.status import FILLABLE, WANTING, NeedStatus, status_after_fill
-from app.offers.facts import NeedRow, starts_at
+from matching.model import Reason
 from notifications.outbox import Kind, Message, enqueue
 
 REMINDER_LEAD = timedelta(hours=2)
+
+# What a volunteer's own accept re-checks: safeguarding and anti-hoarding. (Distance and
+# availability were checked when offered; the volunteer knows their own diary.)
+ON_ACCEPT = frozenset(
+    {
+        Reason.NOT_APPROVED,
+        Reason.VETTING_LEVEL,
+        Reason.VETTING_EXPIRED,
+        Reason.BARRED,
+        Reason.ASSIGNMENTS_CAP,
+        Reason.CONFLICT,
+        Reason.EXCLUDED,
+    }
+)
+
+
+async def one_at_a_time(tx: Tx) -> None:
+    """Serialise a volunteer's own accepts and claims (different needs lock different rows),
+    so two at once cannot both pass the cap and clash checks."""
+    await tx.conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:v))"), {"v": str(tx.principal.user_id)}
+    )
 
 
 def has_room(row: NeedRow) -> bool:
