@@ -37,6 +37,26 @@ class InvalidInput(CodeliverError):
         return cls(f"{field}: {message}", [FieldError(field, message)])
 
 
+class MalformedBody(CodeliverError):
+    """The request body is not JSON we can read (e.g. nested deeper than the decoder goes)."""
+
+    status = 400
+    code = "malformed-json"
+    title = "Malformed JSON"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class UnsupportedMediaType(CodeliverError):
+    """A body that is not declared as JSON (`Content-Type: application/json`)."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported Media Type"
+
+
 class Unauthenticated(CodeliverError):
     status = 401
     code = "unauthenticated"

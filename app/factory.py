@@ -25,6 +25,7 @@ from app.coverage.web_assets import static_routers
 from app.db.engine import create_engine, database_urls
 from app.db.tenancy import register_system
 from app.events.controller import EventController
+from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
@@ -175,6 +176,7 @@ def create_app(
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ApiRequest,
         before_send=[add_request_id],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),
