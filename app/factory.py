@@ -32,6 +32,7 @@ from app.logs import configure_logging
 from app.offers.controller import OfferController
 from app.ops.health import HealthController
 from app.ops.metrics import HttpMetrics, MetricsController
+from app.ops.problem_pages import ProblemPageController
 from app.ops.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
@@ -155,6 +156,7 @@ def create_app(
         route_handlers=[
             HealthController,
             MetricsController,
+            ProblemPageController,
             MeController,
             OrganisationController,
             ProgrammeController,

@@ -102,7 +102,7 @@ async def test_a_database_that_is_down_gives_fast_503s(
         r = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"] == "5"
-        assert r.json()["type"] == "/problems/unavailable"
+        assert r.json()["type"] == "http://test/problems/unavailable"
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
 
@@ -119,7 +119,7 @@ async def test_ready_is_503_until_migrated(settings: Settings, cluster: ClusterS
         async with serving(create_app(settings, database_url=url)) as client:
             r = await client.get("/health/ready")
             assert r.status_code == 503
-            assert r.json()["type"] == "/problems/not-ready"
+            assert r.json()["type"] == "http://test/problems/not-ready"
     finally:
         local.drop_database("t_unmigrated")
 
@@ -180,3 +180,45 @@ async def test_production_refuses_a_login_that_owns_the_tables(
     finally:
         local.drop_database(db.name)
         local.psql(f"DROP ROLE IF EXISTS {role}")
+
+
+async def test_problem_types_are_absolute_urls_that_resolve(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from app import errors
+    from app.problems import PROBLEM_TYPES
+
+    missing = await client.get("/v1/nowhere", headers=world.headers("alice"))
+    unknown = await client.get(
+        "/v1/programmes/00000000-0000-4000-8000-000000000000", headers=world.headers("alice")
+    )
+    for r in (missing, unknown):  # Litestar's 404 and the domain's: one title
+        assert r.status_code == 404, r.text
+        body = r.json()
+        assert body["type"] == "http://test/problems/not-found"
+        assert body["title"] == "Not Found"
+        page = await client.get(httpx.URL(body["type"]).path)  # no token: public
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "not-found" in page.text
+    for code in PROBLEM_TYPES:
+        assert (await client.get(f"/problems/{code}")).status_code == 200, code
+    index = await client.get("/problems")
+    assert all(f"/problems/{code}" in index.text for code in PROBLEM_TYPES)
+    r = await client.get("/problems/no-such-code")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+
+    def every(cls: type[errors.CodeliverError]) -> list[type[errors.CodeliverError]]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in every(sub))]
+
+    for cls in every(errors.CodeliverError):  # every domain error is described, one title
+        described = PROBLEM_TYPES[cls.code]
+        assert (described.status, described.title) == (cls.status, cls.title), cls
+
+
+async def test_problem_types_use_the_public_url_when_configured(settings: Settings, db: Db) -> None:
+    public = msgspec.structs.replace(settings, public_url="https://api.example.org/")
+    async with serving(create_app(public, database_url=db.app_url)) as client:
+        r = await client.get("/v1/me")
+    assert r.json()["type"] == "https://api.example.org/problems/unauthenticated"
