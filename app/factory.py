@@ -25,6 +25,7 @@ from app.coverage.web_assets import static_routers
 from app.db.engine import create_engine, database_urls
 from app.db.tenancy import register_system
 from app.events.controller import EventController
+from app.http_conventions import HttpConventions
 from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -48,6 +49,24 @@ from app.worker import Worker
 from notifications.live import LiveHub, asyncpg_dsn
 
 log = structlog.get_logger(__name__)
+
+# What a browser on an allowed origin may send, and read, beyond CORS's safelisted headers.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-None-Match",
+    "X-Access-Reason",
+    "X-Request-Id",
+)
+CORS_EXPOSED_HEADERS = (
+    "ETag",
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-Id",
+    "X-Supply-As-Of",
+)
 
 
 def build_verifiers(settings: Settings) -> Verifiers:
@@ -152,7 +171,7 @@ def create_app(
         if settings.rate_limit_per_minute
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             MetricsController,
@@ -185,8 +204,9 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[*CORS_REQUEST_HEADERS],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            expose_headers=[*CORS_EXPOSED_HEADERS],
         )
         if settings.cors_origins
         else None,
@@ -207,3 +227,6 @@ def create_app(
         logging_config=None,
         debug=False,  # debug pages would leak tracebacks; errors are logged instead
     )
+    # In front of the router: HEAD on every GET, full Allow lists, CORS refusals as problems.
+    app.asgi_handler = HttpConventions(app, app.asgi_handler)
+    return app

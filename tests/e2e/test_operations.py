@@ -222,3 +222,68 @@ async def test_problem_types_use_the_public_url_when_configured(settings: Settin
     async with serving(create_app(public, database_url=db.app_url)) as client:
         r = await client.get("/v1/me")
     assert r.json()["type"] == "https://api.example.org/problems/unauthenticated"
+
+
+async def test_cors_lets_the_map_send_and_read_its_headers(settings: Settings, db: Db) -> None:
+    cors = msgspec.structs.replace(settings, cors_origins=("https://map.example.org",))
+    origin = {"Origin": "https://map.example.org"}
+    async with serving(create_app(cors, database_url=db.app_url)) as client:
+        r = await client.options(
+            "/v1/clients",
+            headers=origin
+            | {
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type, "
+                "x-access-reason, if-none-match, idempotency-key",
+            },
+        )
+        assert r.status_code == 204, r.text
+        r = await client.get("/health/live", headers=origin)
+        exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+        assert {"etag", "retry-after", "x-supply-as-of", "x-request-id", "location"} <= exposed
+        for refused, field in [
+            ({"Access-Control-Request-Headers": "x-secret"}, "Access-Control-Request-Headers"),
+            ({"Access-Control-Request-Method": "TRACE"}, "Access-Control-Request-Method"),
+            ({"Origin": "https://evil.example"}, "Origin"),
+        ]:
+            headers = origin | {"Access-Control-Request-Method": "GET"} | refused
+            r = await client.options("/v1/me", headers=headers)
+            assert r.status_code == 400, r.text
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["type"].endswith("/problems/cors-refused")
+            assert [e["field"] for e in r.json()["errors"]] == [field]
+            assert "access-control-allow-origin" not in r.headers
+
+
+async def test_head_answers_every_get_without_a_body(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = world.headers("alice")
+    for path in ("/v1/me", "/health/live", "/schema/openapi.json", "/problems/not-found"):
+        got = await client.get(path, headers=headers)
+        head = await client.head(path, headers=headers)
+        assert head.status_code == got.status_code == 200, (path, head.text)
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == got.headers["content-length"]
+    r = await client.head("/v1/programmes/00000000-0000-4000-8000-000000000000", headers=headers)
+    assert r.status_code == 404
+    assert r.content == b""
+    r = await client.head("/v1/plans", headers=headers)  # POST only: HEAD is not allowed
+    assert r.status_code == 405
+
+
+async def test_options_and_405_list_every_method_of_the_path(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    def allow(r: httpx.Response) -> set[str]:
+        return {m.strip() for m in r.headers["allow"].split(",")}
+
+    r = await client.options("/v1/tasks")
+    assert allow(r) == {"GET", "HEAD", "OPTIONS", "POST"}, r.headers
+    r = await client.options("/v1/service-areas/00000000-0000-4000-8000-000000000000")
+    assert allow(r) == {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"}
+    r = await client.put("/v1/tasks", headers=world.headers("alice"))
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+    assert allow(r) == {"GET", "HEAD", "OPTIONS", "POST"}
