@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from app.conditional import matches
 from app.coverage import service
 from app.coverage.schemas import HexCollection, MetricsReport, NeedCollection, parse_bbox
 from app.db.tenancy import Db, tenant_transaction
@@ -134,7 +135,7 @@ class CoverageController(Controller):
             "Vary": "Authorization",
             "X-Supply-As-Of": as_of.isoformat(),
         }
-        if request.headers.get("if-none-match") == etag:
+        if matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=304, headers=headers, media_type=MVT)
         return Response(body, headers=headers, media_type=MVT)
 
