@@ -287,3 +287,55 @@ async def test_options_and_405_list_every_method_of_the_path(
     assert r.status_code == 405
     assert r.headers["content-type"] == "application/problem+json"
     assert allow(r) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+async def test_every_201_declares_and_sends_a_location(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    creates = [
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "201" in operation.get("responses", {})
+    ]
+    assert len(creates) >= 12, creates
+    for name in creates:
+        method, path = name.split(" ")
+        headers = spec["paths"][path][method.lower()]["responses"]["201"].get("headers", {})
+        assert "Location" in headers, name
+
+    await world.org("org-a")
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    r = await client.post(
+        "/v1/programmes",
+        headers=coordinator,
+        json={"name": "Prescriptions", "kind": "community_support"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["location"] == f"/v1/programmes/{r.json()['id']}"
+    again = await client.get(r.headers["location"], headers=coordinator)
+    assert again.status_code == 200
+    assert again.json()["id"] == r.json()["id"]
+    r = await client.post(
+        "/v1/clients",
+        headers=await world.person("case-a", org="org-a", role="caseworker"),
+        json={"name": "Ada", "address": "1 Road", "location": {"lat": 51.45, "lon": -0.97}},
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["location"] == f"/v1/clients/{r.json()['id']}"
+
+
+async def test_large_json_is_compressed_with_brotli_or_gzip(client: httpx.AsyncClient) -> None:
+    for encoding in ("br", "gzip"):
+        r = await client.get("/schema/openapi.json", headers={"Accept-Encoding": encoding})
+        assert r.status_code == 200
+        assert r.headers["content-encoding"] == encoding
+        assert "/v1/me" in r.json()["paths"]  # httpx decoded it
+        assert r.num_bytes_downloaded * 4 < len(r.content), (encoding, r.num_bytes_downloaded)
+    r = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "br;q=0, gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    small = await client.get("/health/live", headers={"Accept-Encoding": "br, gzip"})
+    assert "content-encoding" not in small.headers
+    plain = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
