@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -202,6 +203,10 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),
         request_max_body_size=settings.max_body_bytes,
+        # Brotli for clients that accept it, else gzip; small responses are not worth it.
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, gzip_compress_level=6, minimum_size=1024
+        ),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_headers=[*CORS_REQUEST_HEADERS],

@@ -6,6 +6,8 @@
   handler lists only the methods registered before it when handlers share a path.
 - A refused CORS preflight is a problem+json naming the refused header (Litestar answers a
   text/plain 400), rendered by app.problems like every other error.
+- Content codings the client refuses (`br;q=0`) are dropped from Accept-Encoding before
+  the compression middleware, which only looks for the coding's name.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class HttpConventions:
         if scope["type"] != ScopeType.HTTP:
             await self.inner(scope, receive, send)
             return
+        _drop_refused_codings(scope)
         method = scope["method"]
         headers = Headers.from_scope(scope)
         cors = self.app.cors_config
@@ -108,6 +111,28 @@ class HttpConventions:
         detail = "CORS preflight refused: " + "; ".join(f"{e.field} {e.message}" for e in errors)
         response = render(request, CorsRefused(detail, errors))
         await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+
+def _refused(coding: str) -> bool:
+    _, _, params = coding.partition(";")
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value) == 0
+            except ValueError:
+                return False
+    return False
+
+
+def _drop_refused_codings(scope: HTTPScope) -> None:
+    headers = list(scope["headers"])
+    for i, (name, value) in enumerate(headers):
+        if name == b"accept-encoding" and b"q=0" in value.replace(b" ", b""):
+            codings = value.decode("latin-1").split(",")
+            kept = ",".join(c for c in codings if not _refused(c))
+            scope["headers"] = [*headers[:i], (name, kept.encode("latin-1")), *headers[i + 1 :]]
+            return
 
 
 def _bodiless(send: Send) -> Send:
