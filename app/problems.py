@@ -147,6 +147,14 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[ProblemField] | None = None
 
 
+# ResponseSpec cannot declare headers: the ones that come with a status are named here.
+_DESCRIPTIONS = {
+    401: 'Unauthorized; WWW-Authenticate: Bearer realm="codeliver", with error="invalid_token" '
+    "when a token was sent and refused",
+    429: "Too Many Requests; Retry-After says how many seconds to wait",
+    503: "Service Unavailable; Retry-After says how many seconds to wait",
+}
+
 # What any authenticated /v1 operation may answer besides its own errors.
 _COMMON = (400, 401, 413, 422, 429, 503)
 
@@ -157,7 +165,7 @@ def problem_responses(*statuses: int, common: bool = True) -> dict[int, Response
         status: ResponseSpec(
             data_container=Problem,
             media_type=PROBLEM_JSON,
-            description=HTTPStatus(status).phrase,
+            description=_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
             generate_examples=False,
         )
         for status in sorted({*(_COMMON if common else ()), *statuses})
