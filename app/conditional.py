@@ -16,11 +16,12 @@ def etag_of(value: object) -> str:
     return '"' + hashlib.sha256(msgspec.json.encode(value)).hexdigest()[:32] + '"'
 
 
-def _matches(if_none_match: str | None, tag: str) -> bool:
+def matches(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 13.1.2: `*`, or any listed tag equal to `tag` by weak comparison."""
     if not if_none_match:
         return False
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or tag in tags
+    return "*" in tags or tag.removeprefix("W/") in tags
 
 
 def conditional(request: Request[Any, Any, Any], value: T) -> Response[T]:
@@ -28,6 +29,6 @@ def conditional(request: Request[Any, Any, Any], value: T) -> Response[T]:
     strong: it is a digest of the representation, which is private to the caller."""
     tag = etag_of(value)
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
-    if _matches(request.headers.get("if-none-match"), tag):
+    if matches(request.headers.get("if-none-match"), tag):
         return Response(content=None, status_code=304, headers=headers)  # type: ignore[arg-type]
     return Response(content=value, headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 
 
 @dataclass(frozen=True)
@@ -12,11 +13,13 @@ class FieldError:
 
 
 class CodeliverError(Exception):
-    """Base of every domain error; `code` becomes the problem type, `status` the HTTP status."""
+    """Base of every domain error; `code` becomes the problem type, `status` the HTTP status.
+    Errors that are just their status are titled with its phrase (HTTPStatus); the specific
+    ones (need-filled, ...) with their own. `app.problems.PROBLEM_TYPES` describes each code."""
 
     status = 500
     code = "internal-error"
-    title = "Internal error"
+    title = HTTPStatus(500).phrase
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.title)
@@ -26,7 +29,7 @@ class CodeliverError(Exception):
 class InvalidInput(CodeliverError):
     status = 422
     code = "invalid-input"
-    title = "Invalid input"
+    title = HTTPStatus(422).phrase
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -37,16 +40,58 @@ class InvalidInput(CodeliverError):
         return cls(f"{field}: {message}", [FieldError(field, message)])
 
 
+class MalformedBody(CodeliverError):
+    """The request body is not JSON we can read (e.g. nested deeper than the decoder goes)."""
+
+    status = 400
+    code = "malformed-json"
+    title = "Malformed JSON"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class CorsRefused(CodeliverError):
+    """A browser's preflight asked for an origin, method or header the API does not allow."""
+
+    status = 400
+    code = "cors-refused"
+    title = "CORS request refused"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class UnsupportedMediaType(CodeliverError):
+    """A body that is not declared as JSON (`Content-Type: application/json`)."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = HTTPStatus(415).phrase
+
+
 class Unauthenticated(CodeliverError):
+    """No usable credentials. `bearer_error` is RFC 6750's error code for WWW-Authenticate:
+    none when the request carried no bearer token at all."""
+
     status = 401
     code = "unauthenticated"
-    title = "Authentication required"
+    title = HTTPStatus(401).phrase
+    bearer_error: str | None = None
+
+
+class InvalidToken(Unauthenticated):
+    """A bearer token that is malformed, forged, expired or not for us."""
+
+    bearer_error = "invalid_token"
 
 
 class Forbidden(CodeliverError):
     status = 403
     code = "forbidden"
-    title = "Not allowed"
+    title = HTTPStatus(403).phrase
 
 
 class NotFound(CodeliverError):
@@ -54,13 +99,13 @@ class NotFound(CodeliverError):
 
     status = 404
     code = "not-found"
-    title = "Not found"
+    title = HTTPStatus(404).phrase
 
 
 class Conflict(CodeliverError):
     status = 409
     code = "conflict"
-    title = "Conflict with the current state"
+    title = HTTPStatus(409).phrase
 
 
 class SlotTaken(Conflict):
@@ -87,7 +132,7 @@ class NotEligible(Conflict):
 class RateLimited(CodeliverError):
     status = 429
     code = "rate-limited"
-    title = "Too many requests"
+    title = HTTPStatus(429).phrase
 
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(f"Rate limit exceeded; retry after {retry_after_s} s")
@@ -97,4 +142,4 @@ class RateLimited(CodeliverError):
 class Unavailable(CodeliverError):
     status = 503
     code = "unavailable"
-    title = "Service unavailable"
+    title = HTTPStatus(503).phrase

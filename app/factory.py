@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -25,6 +26,8 @@ from app.coverage.web_assets import static_routers
 from app.db.engine import create_engine, database_urls
 from app.db.tenancy import register_system
 from app.events.controller import EventController
+from app.http_conventions import HttpConventions
+from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
@@ -33,6 +36,7 @@ from app.needs.controller import NeedController
 from app.offers.controller import OfferController
 from app.ops.health import HealthController
 from app.ops.metrics import HttpMetrics, MetricsController
+from app.ops.problem_pages import ProblemPageController
 from app.ops.telemetry import TelemetryMiddleware, add_request_id
 from app.orgs.controller import MeController, OrganisationController
 from app.plans.controller import PlanController
@@ -46,6 +50,24 @@ from app.worker import Worker
 from notifications.live import LiveHub, asyncpg_dsn
 
 log = structlog.get_logger(__name__)
+
+# What a browser on an allowed origin may send, and read, beyond CORS's safelisted headers.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-None-Match",
+    "X-Access-Reason",
+    "X-Request-Id",
+)
+CORS_EXPOSED_HEADERS = (
+    "ETag",
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-Id",
+    "X-Supply-As-Of",
+)
 
 
 def build_verifiers(settings: Settings) -> Verifiers:
@@ -150,10 +172,11 @@ def create_app(
         if settings.rate_limit_per_minute
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             MetricsController,
+            ProblemPageController,
             MeController,
             OrganisationController,
             ProgrammeController,
@@ -175,14 +198,20 @@ def create_app(
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ApiRequest,
         before_send=[add_request_id],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),
         request_max_body_size=settings.max_body_bytes,
+        # Brotli for clients that accept it, else gzip; small responses are not worth it.
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, gzip_compress_level=6, minimum_size=1024
+        ),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[*CORS_REQUEST_HEADERS],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            expose_headers=[*CORS_EXPOSED_HEADERS],
         )
         if settings.cors_origins
         else None,
@@ -203,3 +232,6 @@ def create_app(
         logging_config=None,
         debug=False,  # debug pages would leak tracebacks; errors are logged instead
     )
+    # In front of the router: HEAD on every GET, full Allow lists, CORS refusals as problems.
+    app.asgi_handler = HttpConventions(app, app.asgi_handler)
+    return app

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from app.errors import InvalidInput
+
+# Instants the API accepts: RFC 3339 with an offset, in the years 2000..2100. Far enough for
+# any real plan or report, and well inside what period arithmetic (a week, 30 days) and the
+# database can hold: year 1 is stored as -infinity, year 9999 plus a week overflows.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive
+INSTANT_RANGE = "RFC 3339 with an offset, years 2000..2100, e.g. 2025-05-01T09:00:00Z"
+INSTANT_PATTERN = (
+    r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_INSTANT = re.compile(INSTANT_PATTERN)
 
 # Free text: not blank, and no NUL characters (PostgreSQL text cannot store them).
 # Written to match in linear time (no backtracking between two starred classes).
@@ -22,3 +37,23 @@ def check_time_zone(name: str, field: str = "time_zone") -> zoneinfo.ZoneInfo:
     if name not in time_zone_names():
         raise InvalidInput.field(field, f"unknown IANA time zone {name!r}")
     return zoneinfo.ZoneInfo(name)
+
+
+def check_instant(value: datetime, field: str) -> datetime:
+    """`value`, if it has an offset and lies in the accepted range; else a 422 naming `field`."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput.field(field, "needs a UTC offset (RFC 3339)")
+    if not EARLIEST <= value < LATEST:
+        raise InvalidInput.field(field, "must be within the years 2000..2100")
+    return value
+
+
+def parse_instant(text: str, field: str) -> datetime:
+    """An instant from a string: RFC 3339 with an offset (no bare numbers, no naive times)."""
+    if not _INSTANT.match(text):
+        raise InvalidInput.field(field, f"must be {INSTANT_RANGE}")
+    try:
+        value = datetime.fromisoformat(text.upper())
+    except ValueError as exc:
+        raise InvalidInput.field(field, f"not a valid date-time: {exc}") from exc
+    return check_instant(value, field)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -13,6 +13,7 @@ from app.clients.exclusions import Exclusion, ExclusionIn
 from app.clients.schemas import Client, ClientExport, ClientIn, ClientPatch, ErasureIn
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -27,10 +28,12 @@ class ClientController(Controller):
         "/",
         summary="Record a client (caseworker, coordinator, org admin)",
         responses=problem_responses(403, 404),
+        response_headers=LOCATION,
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[ClientIn]) -> Client:
+    async def create(self, request: Caller, db: Db, data: JSONBody[ClientIn]) -> Response[Client]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.create(tx, data)
+            client = await service.create(tx, data)
+        return created(client, f"{self.path}/{client.id}")
 
     @get("/", summary="Clients of my organisations (audited)", responses=problem_responses(403))
     async def list_all(
@@ -116,12 +119,14 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions",
         summary="Keep a volunteer away from this client (never offered to each other)",
         responses=problem_responses(403, 404),
+        response_headers=LOCATION,
     )
     async def exclude(
         self, request: Caller, db: Db, client_id: FromPath[UUID], data: JSONBody[ExclusionIn]
-    ) -> Exclusion:
+    ) -> Response[Exclusion]:
         async with tenant_transaction(db, request.user) as tx:
-            return await exclusions.add(tx, client_id, data)
+            exclusion = await exclusions.add(tx, client_id, data)
+        return created(exclusion, f"{self.path}/{client_id}/exclusions/{exclusion.volunteer_id}")
 
     @get(
         "/{client_id:uuid}/exclusions",

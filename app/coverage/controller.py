@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from app.conditional import matches
 from app.coverage import service
 from app.coverage.schemas import HexCollection, MetricsReport, NeedCollection, parse_bbox
 from app.db.tenancy import Db, tenant_transaction
 from app.errors import InvalidInput
+from app.http_params import instant, instant_query
 from app.identity.tokens import Caller
 from app.problems import problem_responses
 from app.settings import Settings
@@ -39,7 +41,7 @@ Resolution = Annotated[
     ),
 ]
 Programme = Annotated[UUID | None, QueryParameter(description="one programme's needs and org")]
-At = Annotated[datetime | None, QueryParameter(description="start of the 7-day period (now)")]
+At = Annotated[str | None, instant_query("start of the 7-day period (now)")]
 
 
 def _settings(request: Caller) -> Settings:
@@ -47,7 +49,7 @@ def _settings(request: Caller) -> Settings:
     return settings
 
 
-def _max_age(request: Caller, at: datetime | None) -> timedelta | None:
+def _max_age(request: Caller, at: str | None) -> timedelta | None:
     """Maps of the current week may use the worker's supply snapshot; other weeks may not."""
     if at is not None:
         return None
@@ -75,7 +77,9 @@ class CoverageController(Controller):
     ) -> HexCollection:
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
-            scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
+            scope = await service.scope_for(
+                tx, programme, instant(at, "at"), _settings(request).coverage_k_min
+            )
             return await service.hexes(tx, scope, box, resolution, _max_age(request, at))
 
     @get(
@@ -94,7 +98,9 @@ class CoverageController(Controller):
     ) -> NeedCollection:
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
-            scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
+            scope = await service.scope_for(
+                tx, programme, instant(at, "at"), _settings(request).coverage_k_min
+            )
             return await service.need_points(tx, scope, box)
 
     @get(
@@ -117,7 +123,9 @@ class CoverageController(Controller):
         if dot != "." or ext != "mvt" or not y_text.isdigit() or len(y_text) > 8:
             raise InvalidInput.field("y", "the tile row then .mvt, e.g. 10.mvt")
         async with tenant_transaction(db, request.user) as tx:
-            scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
+            scope = await service.scope_for(
+                tx, programme, instant(at, "at"), _settings(request).coverage_k_min
+            )
             body, etag, as_of = await service.tile(
                 tx, scope, z, x, int(y_text), _max_age(request, at)
             )
@@ -127,7 +135,7 @@ class CoverageController(Controller):
             "Vary": "Authorization",
             "X-Supply-As-Of": as_of.isoformat(),
         }
-        if request.headers.get("if-none-match") == etag:
+        if matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=304, headers=headers, media_type=MVT)
         return Response(body, headers=headers, media_type=MVT)
 
@@ -146,10 +154,12 @@ class CoordinatorMetricsController(Controller):
         request: Caller,
         db: Db,
         from_: Annotated[
-            datetime | None, QueryParameter(name="from", description="start (30 days before to)")
+            str | None, instant_query("start (30 days before to)", name="from")
         ] = None,
-        to: Annotated[datetime | None, QueryParameter(description="end, exclusive (now)")] = None,
+        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
         programme: FromQuery[Programme] = None,
     ) -> MetricsReport:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.metrics_report(tx, programme, from_, to)
+            return await service.metrics_report(
+                tx, programme, instant(from_, "from"), instant(to, "to")
+            )

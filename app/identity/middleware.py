@@ -8,12 +8,13 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import RateLimited, Unauthenticated
+from app.errors import InvalidToken, RateLimited, Unauthenticated
 from app.identity.ratelimit import TokenBuckets
 from app.identity.tokens import Verifiers
 
 # The map page and its static assets hold no data: the page calls the API with a token.
-PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema", "/coverage", "/static/")
+# The problem pages describe error codes, to anyone.
+PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema", "/coverage", "/static/", "/problems")
 
 
 def is_public(scope: Scope) -> bool:
@@ -53,8 +54,10 @@ def _bearer(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
+            if scheme.lower() != "bearer":  # no bearer credentials: no RFC 6750 error code
                 raise Unauthenticated("Authorization must be 'Bearer <token>'")
+            if not token.strip():
+                raise InvalidToken("Authorization must be 'Bearer <token>'")
             return token.strip()
     if scope["type"] == ScopeType.WEBSOCKET:  # browsers cannot set headers on a websocket
         tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")

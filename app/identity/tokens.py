@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from litestar import Request
 from litestar.datastructures import State
 
-from app.errors import Unauthenticated, Unavailable
+from app.errors import InvalidToken, Unavailable
 
 DEV_ISSUER = "codeliver-dev"
 AUDIENCE = "codeliver"
@@ -106,9 +106,9 @@ class DevIssuer:
                 leeway=30,
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("The token has expired") from exc
+            raise InvalidToken("The token has expired") from exc
         except jwt.InvalidTokenError as exc:
-            raise Unauthenticated(f"Invalid token: {exc}") from exc
+            raise InvalidToken(f"Invalid token: {exc}") from exc
         return _identity(DEV_ISSUER, claims)
 
 
@@ -135,14 +135,14 @@ class FirebaseVerifier:
             # Blocking (it may fetch Google's public keys): keep it off the event loop.
             claims = await asyncio.to_thread(auth.verify_id_token, token, self._app)
         except auth.ExpiredIdTokenError as exc:
-            raise Unauthenticated("The token has expired") from exc
+            raise InvalidToken("The token has expired") from exc
         except (auth.InvalidIdTokenError, ValueError) as exc:
-            raise Unauthenticated(f"Invalid token: {exc}") from exc
+            raise InvalidToken(f"Invalid token: {exc}") from exc
         except auth.CertificateFetchError as exc:  # Google's keys unreachable: not the caller's
             raise Unavailable("Cannot verify Firebase tokens right now") from exc
         # firebase-admin skips the expiry check against the Auth emulator; never trust that.
         if not isinstance(claims.get("exp"), int) or claims["exp"] < time.time() - 30:
-            raise Unauthenticated("The token has expired")
+            raise InvalidToken("The token has expired")
         return _identity(self.issuer, claims)
 
     def close(self) -> None:
@@ -154,7 +154,7 @@ class FirebaseVerifier:
 def _identity(issuer: str, claims: dict[str, Any]) -> TokenIdentity:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
-        raise Unauthenticated("Invalid token: bad subject")
+        raise InvalidToken("Invalid token: bad subject")
     email = claims.get("email") if claims.get("email_verified") is True else None
     name = claims.get("name")
     return TokenIdentity(
@@ -175,8 +175,8 @@ class Verifiers:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError as exc:
-            raise Unauthenticated("Malformed bearer token") from exc
+            raise InvalidToken("Malformed bearer token") from exc
         for verifier in self.verifiers:
             if verifier.accepts(unverified):
                 return await verifier.verify(token)
-        raise Unauthenticated("Token issuer not accepted")
+        raise InvalidToken("Token issuer not accepted")

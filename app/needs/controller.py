@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import AccessReason
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.needs import service
 from app.needs.schemas import CancelIn, Created, Need, NeedIn, NeedPatch
@@ -25,10 +26,12 @@ class NeedController(Controller):
         "/",
         summary="Post a need, one-off or a weekly series",
         responses=problem_responses(403, 404),
+        response_headers=LOCATION,
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[NeedIn]) -> Created:
+    async def create(self, request: Caller, db: Db, data: JSONBody[NeedIn]) -> Response[Created]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.create(tx, data)
+            made = await service.create(tx, data)
+        return created(made, f"{self.path}/{made.need.id}")  # the first of a series
 
     @get("/", summary="Needs of my organisations", responses=problem_responses())
     async def list_all(

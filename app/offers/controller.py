@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app import idempotency
 from app.assignments.schemas import Assignment
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import IdempotencyKey
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.offers import service
 from app.offers.schemas import DeclineIn, OffersIn, RankedCandidate, StaffOffer, VolunteerOffer
@@ -124,10 +125,13 @@ class OfferController(Controller):
     @post(
         "/needs/{need_id:uuid}/offers",
         summary="Offer a need to named volunteers, or send its next wave now",
+        description="`Location` is the need's offers, where the new ones are listed.",
         responses=problem_responses(403, 404, 409),
+        response_headers=LOCATION,
     )
     async def make_offers(
         self, request: Caller, db: Db, need_id: FromPath[UUID], data: JSONBody[OffersIn]
-    ) -> list[StaffOffer]:
+    ) -> Response[list[StaffOffer]]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.offer(tx, need_id, data.volunteer_ids)
+            made = await service.offer(tx, need_id, data.volunteer_ids)
+        return created(made, request.url.path)

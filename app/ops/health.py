@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 
 from app.db.migrate import current_revision, head_revision
 from app.db.tenancy import Db
@@ -27,23 +29,23 @@ class HealthController(Controller):
         summary="The database is reachable and migrated to head",
         responses=problem_responses(503, common=False),
     )
-    async def ready(self, db: Db) -> Response[dict[str, str]]:
+    async def ready(self, request: Request[Any, Any, Any], db: Db) -> Response[dict[str, str]]:
         try:
             async with db.connect() as conn:
                 revision = await current_revision(conn)
         except Exception as exc:  # any failure means not ready
             return problem(
+                request,
                 503,
                 "not-ready",
-                "Not ready",
                 f"database unreachable: {exc}"[:300],
                 headers={"Retry-After": "5"},
             )
         if revision != _HEAD:
             return problem(
+                request,
                 503,
                 "not-ready",
-                "Not ready",
                 f"database at migration {revision}, code expects {_HEAD}",
                 headers={"Retry-After": "30"},
             )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.db.tenancy import Db, tenant_transaction
+from app.http_responses import LOCATION, created
 from app.identity.principal import Role
 from app.identity.tokens import Caller
 from app.orgs import service
@@ -33,16 +34,23 @@ class OrganisationController(Controller):
     @post(
         "/",
         summary="Create an organisation (platform admin)",
+        description="An organisation has no page of its own: `Location` is its members.",
         responses=problem_responses(403, 409),
+        response_headers=LOCATION,
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[OrganisationIn]) -> Organisation:
+    async def create(
+        self, request: Caller, db: Db, data: JSONBody[OrganisationIn]
+    ) -> Response[Organisation]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.create_organisation(tx, data)
+            org = await service.create_organisation(tx, data)
+        return created(org, f"{self.path}/{org.id}/members")
 
     @post(
         "/{org_id:uuid}/members",
         summary="Add or invite a member (coordinator, org admin)",
+        description="`Location` is the organisation's members, where the new one is listed.",
         responses=problem_responses(403, 404, 409),
+        response_headers=LOCATION,
     )
     async def add_member(
         self,
@@ -50,9 +58,10 @@ class OrganisationController(Controller):
         db: Db,
         org_id: FromPath[UUID],
         data: JSONBody[MemberIn],
-    ) -> Member:
+    ) -> Response[Member]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.add_member(tx, org_id, data)
+            member = await service.add_member(tx, org_id, data)
+        return created(member, request.url.path)
 
     @get(
         "/{org_id:uuid}/members",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 
 from app.db.tenancy import Db, tenant_transaction
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.plans import service
 from app.plans.schemas import CommitOut, Plan, PlanIn
@@ -26,10 +27,12 @@ class PlanController(Controller):
         "for its score; totals include travel, fairness (Gini) and the greedy plan's figures "
         "for contrast. Nothing is offered until the plan is committed.",
         responses=problem_responses(403, 404),
+        response_headers=LOCATION,
     )
-    async def propose(self, request: Caller, db: Db, data: JSONBody[PlanIn]) -> Plan:
+    async def propose(self, request: Caller, db: Db, data: JSONBody[PlanIn]) -> Response[Plan]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.propose(tx, data)
+            plan = await service.propose(tx, data)
+        return created(plan, f"{self.path}/{plan.id}")
 
     @get("/{plan_id:uuid}", summary="A plan and its totals", responses=problem_responses(404))
     async def plan(self, request: Caller, db: Db, plan_id: FromPath[UUID]) -> Plan:

@@ -11,7 +11,10 @@ import msgspec
 from app.offers.schemas import Explanation
 
 Moment = Annotated[
-    datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset, e.g. 2025-05-01T09:00Z")
+    datetime,
+    msgspec.Meta(
+        tz=True, description="RFC 3339 with an offset, years 2000..2100, e.g. 2025-05-01T09:00Z"
+    ),
 ]
 
 

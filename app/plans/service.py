@@ -22,6 +22,7 @@ from app.identity.principal import MANAGERS, STAFF
 from app.needs import cascade, facts
 from app.plans import proposal
 from app.plans.schemas import Choice, CommitOut, Plan, PlanIn, Totals
+from app.wire import check_instant
 from matching import batch
 from matching.model import OfferSource, Ranked, ScorePart
 from matching.status import WANTING
@@ -31,6 +32,8 @@ MAX_PERIOD = timedelta(days=31)
 
 
 def _period(data: PlanIn) -> None:
+    check_instant(data.from_, "from")
+    check_instant(data.to, "to")
     if data.to <= data.from_:
         raise InvalidInput.field("to", "must be after from")
     if data.to - data.from_ > MAX_PERIOD:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.db.tenancy import Db, tenant_transaction
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -23,10 +24,14 @@ class ProgrammeController(Controller):
         "/",
         summary="Create a programme with its offer policy (coordinator)",
         responses=problem_responses(403, 409),
+        response_headers=LOCATION,
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[ProgrammeIn]) -> Programme:
+    async def create(
+        self, request: Caller, db: Db, data: JSONBody[ProgrammeIn]
+    ) -> Response[Programme]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.create(tx, data)
+            programme = await service.create(tx, data)
+        return created(programme, f"{self.path}/{programme.id}")
 
     @get("/", summary="Programmes of my organisations", responses=problem_responses())
     async def list_all(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.db.tenancy import Db, tenant_transaction
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -23,10 +24,14 @@ class ServiceAreaController(Controller):
         "/",
         summary="Draw a service area (coordinator); an invalid polygon is repaired and reported",
         responses=problem_responses(403, 404, 409),
+        response_headers=LOCATION,
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[ServiceAreaIn]) -> ServiceArea:
+    async def create(
+        self, request: Caller, db: Db, data: JSONBody[ServiceAreaIn]
+    ) -> Response[ServiceArea]:
         async with tenant_transaction(db, request.user) as tx:
-            return await service.create(tx, data)
+            area = await service.create(tx, data)
+        return created(area, f"{self.path}/{area.id}")
 
     @get("/", summary="Service areas of my organisations", responses=problem_responses())
     async def list_all(

@@ -12,6 +12,7 @@ from app import idempotency
 from app.conditional import conditional
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import IdempotencyKey
+from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -35,17 +36,23 @@ class MyVolunteeringController(Controller):
     path = "/v1/volunteers/me"
     tags = ["volunteer app"]
 
-    @post("/", summary="Sign up as a volunteer", responses=problem_responses(409))
+    @post(
+        "/",
+        summary="Sign up as a volunteer",
+        responses=problem_responses(409),
+        response_headers=LOCATION,
+    )
     async def sign_up(
         self,
         request: Caller,
         db: Db,
         data: JSONBody[SignUp],
         idempotency_key: IdempotencyKey = None,
-    ) -> Volunteer:
-        return await idempotency.run_once(
+    ) -> Response[Volunteer]:
+        volunteer = await idempotency.run_once(
             request, db, idempotency_key, Volunteer, lambda tx: service.sign_up(tx, data)
         )
+        return created(volunteer, self.path)
 
     @get(
         "/",
@@ -66,7 +73,9 @@ class MyVolunteeringController(Controller):
     @post(
         "/enrolments",
         summary="Join an organisation (pending until approved)",
+        description="`Location` is my profile, which lists my enrolments.",
         responses=problem_responses(404),
+        response_headers=LOCATION,
     )
     async def enrol(
         self,
@@ -74,10 +83,11 @@ class MyVolunteeringController(Controller):
         db: Db,
         data: JSONBody[EnrolIn],
         idempotency_key: IdempotencyKey = None,
-    ) -> Volunteer:
-        return await idempotency.run_once(
+    ) -> Response[Volunteer]:
+        volunteer = await idempotency.run_once(
             request, db, idempotency_key, Volunteer, lambda tx: service.enrol(tx, data.organisation)
         )
+        return created(volunteer, self.path)
 
     @put(
         "/availability",
@@ -111,17 +121,23 @@ class MyVolunteeringController(Controller):
             request, db, idempotency_key, Duty, lambda tx: service.set_duty(tx, data)
         )
 
-    @post("/devices", summary="Register this device for push", responses=problem_responses())
+    @post(
+        "/devices",
+        summary="Register this device for push",
+        responses=problem_responses(),
+        response_headers=LOCATION,
+    )
     async def add_device(
         self,
         request: Caller,
         db: Db,
         data: JSONBody[DeviceIn],
         idempotency_key: IdempotencyKey = None,
-    ) -> Device:
-        return await idempotency.run_once(
+    ) -> Response[Device]:
+        device = await idempotency.run_once(
             request, db, idempotency_key, Device, lambda tx: devices.register(tx, data)
         )
+        return created(device, f"{self.path}/devices/{device.id}")
 
     @get("/devices", summary="My registered devices", responses=problem_responses())
     async def list_devices(self, request: Caller, db: Db) -> list[Device]:

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +15,7 @@ from app import audit
 from app.db.tables import skills
 from app.db.tenancy import Db, Tx, tenant_transaction
 from app.errors import Conflict
+from app.http_responses import LOCATION, created
 from app.identity.principal import Role
 from app.identity.tokens import Caller
 from app.problems import problem_responses
@@ -85,8 +86,11 @@ class SkillController(Controller):
     @post(
         "/",
         summary="Add an organisation's own skill (coordinator)",
+        description="`Location` is the vocabulary, where the new skill is listed.",
         responses=problem_responses(403, 404, 409),
+        response_headers=LOCATION,
     )
-    async def create(self, request: Caller, db: Db, data: JSONBody[SkillIn]) -> Skill:
+    async def create(self, request: Caller, db: Db, data: JSONBody[SkillIn]) -> Response[Skill]:
         async with tenant_transaction(db, request.user) as tx:
-            return await add(tx, data)
+            skill = await add(tx, data)
+        return created(skill, self.path)

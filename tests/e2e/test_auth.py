@@ -28,28 +28,34 @@ def _unsigned() -> str:
 
 
 @pytest.mark.parametrize(
-    "authorization",
+    ("authorization", "bearer_error"),
     [
-        None,
-        "Basic YWxpY2U6c2VjcmV0",
-        "Bearer ",
-        "Bearer not.a.jwt",
-        "Bearer " + _forged(),
-        "Bearer " + _unsigned(),
+        (None, None),
+        ("Basic YWxpY2U6c2VjcmV0", None),  # no bearer credentials: no error code (RFC 6750)
+        ("Bearer ", "invalid_token"),
+        ("Bearer not.a.jwt", "invalid_token"),
+        ("Bearer " + _forged(), "invalid_token"),
+        ("Bearer " + _unsigned(), "invalid_token"),
     ],
     ids=["missing", "basic", "empty", "garbage", "wrong-key", "alg-none"],
 )
 async def test_bad_credentials_get_401_problem(
-    client: httpx.AsyncClient, authorization: str | None
+    client: httpx.AsyncClient, authorization: str | None, bearer_error: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     r = await client.get("/v1/me", headers=headers)
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.headers["www-authenticate"].startswith("Bearer")
+    challenge = r.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="codeliver"')
+    if bearer_error:
+        assert f'error="{bearer_error}"' in challenge
+    else:
+        assert "error=" not in challenge
     body = r.json()
     assert body["status"] == 401
-    assert body["type"] == "/problems/unauthenticated"
+    assert body["type"] == "http://test/problems/unauthenticated"
+    assert body["title"] == "Unauthorized"
     assert body["detail"]
 
 
@@ -58,6 +64,7 @@ async def test_expired_and_wrong_audience_tokens(client: httpx.AsyncClient, worl
     r = await client.get("/v1/me", headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401
     assert "expired" in r.json()["detail"]
+    assert r.headers["www-authenticate"] == 'Bearer realm="codeliver", error="invalid_token"'
     now = int(time.time())
     wrong_aud = jwt.encode(
         {"iss": DEV_ISSUER, "aud": "other-api", "sub": "a", "iat": now, "exp": now + 60},

@@ -347,3 +347,41 @@ async def test_pagination(client: httpx.AsyncClient, caseworker: dict[str, str])
     for bad in ("?cursor=nonsense", "?limit=0", "?limit=201", "?include_erased=maybe"):
         r = await client.get(f"/v1/clients{bad}", headers=caseworker)
         assert r.status_code in (400, 422), bad
+
+
+async def test_a_body_nested_too_deeply_is_a_400_naming_the_field(
+    client: httpx.AsyncClient, caseworker: dict[str, str], world: World
+) -> None:
+    """~10 KB, well under the body cap, but deeper than the JSON decoder recurses."""
+    import json
+
+    head = json.dumps({k: v for k, v in ADA.items() if k != "notes"})[:-1]
+    body = (head + ', "notes": ' + "[" * 5000 + "]" * 5000 + "}").encode()
+    assert len(body) < 12_000
+    headers = caseworker | {"Content-Type": "application/json"}
+    r = await client.post("/v1/clients", content=body, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"] == [{"field": "notes", "message": "nested too deeply to decode"}]
+    assert await world.count("clients") == 0
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/x-www-form-urlencoded"])
+async def test_a_body_not_declared_as_json_is_415(
+    client: httpx.AsyncClient, caseworker: dict[str, str], content_type: str | None
+) -> None:
+    import json
+
+    headers = caseworker | ({"Content-Type": content_type} if content_type else {})
+    r = await client.post("/v1/clients", content=json.dumps(ADA).encode(), headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    ok = await client.post(
+        "/v1/clients",
+        content=json.dumps(ADA).encode(),
+        headers=caseworker | {"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 201, ok.text
+    # Requests without a body are unaffected, whatever they say their type is.
+    url = f"/v1/clients/{ok.json()['id']}"
+    assert (await client.get(url, headers=headers)).status_code == 200

@@ -102,7 +102,7 @@ async def test_a_database_that_is_down_gives_fast_503s(
         r = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"] == "5"
-        assert r.json()["type"] == "/problems/unavailable"
+        assert r.json()["type"] == "http://test/problems/unavailable"
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
 
@@ -119,7 +119,7 @@ async def test_ready_is_503_until_migrated(settings: Settings, cluster: ClusterS
         async with serving(create_app(settings, database_url=url)) as client:
             r = await client.get("/health/ready")
             assert r.status_code == 503
-            assert r.json()["type"] == "/problems/not-ready"
+            assert r.json()["type"] == "http://test/problems/not-ready"
     finally:
         local.drop_database("t_unmigrated")
 
@@ -180,3 +180,162 @@ async def test_production_refuses_a_login_that_owns_the_tables(
     finally:
         local.drop_database(db.name)
         local.psql(f"DROP ROLE IF EXISTS {role}")
+
+
+async def test_problem_types_are_absolute_urls_that_resolve(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from app import errors
+    from app.problems import PROBLEM_TYPES
+
+    missing = await client.get("/v1/nowhere", headers=world.headers("alice"))
+    unknown = await client.get(
+        "/v1/programmes/00000000-0000-4000-8000-000000000000", headers=world.headers("alice")
+    )
+    for r in (missing, unknown):  # Litestar's 404 and the domain's: one title
+        assert r.status_code == 404, r.text
+        body = r.json()
+        assert body["type"] == "http://test/problems/not-found"
+        assert body["title"] == "Not Found"
+        page = await client.get(httpx.URL(body["type"]).path)  # no token: public
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "not-found" in page.text
+    for code in PROBLEM_TYPES:
+        assert (await client.get(f"/problems/{code}")).status_code == 200, code
+    index = await client.get("/problems")
+    assert all(f"/problems/{code}" in index.text for code in PROBLEM_TYPES)
+    r = await client.get("/problems/no-such-code")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+
+    def every(cls: type[errors.CodeliverError]) -> list[type[errors.CodeliverError]]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in every(sub))]
+
+    for cls in every(errors.CodeliverError):  # every domain error is described, one title
+        described = PROBLEM_TYPES[cls.code]
+        assert (described.status, described.title) == (cls.status, cls.title), cls
+
+
+async def test_problem_types_use_the_public_url_when_configured(settings: Settings, db: Db) -> None:
+    public = msgspec.structs.replace(settings, public_url="https://api.example.org/")
+    async with serving(create_app(public, database_url=db.app_url)) as client:
+        r = await client.get("/v1/me")
+    assert r.json()["type"] == "https://api.example.org/problems/unauthenticated"
+
+
+async def test_cors_lets_the_map_send_and_read_its_headers(settings: Settings, db: Db) -> None:
+    cors = msgspec.structs.replace(settings, cors_origins=("https://map.example.org",))
+    origin = {"Origin": "https://map.example.org"}
+    async with serving(create_app(cors, database_url=db.app_url)) as client:
+        r = await client.options(
+            "/v1/clients",
+            headers=origin
+            | {
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type, "
+                "x-access-reason, if-none-match, idempotency-key",
+            },
+        )
+        assert r.status_code == 204, r.text
+        r = await client.get("/health/live", headers=origin)
+        exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+        assert {"etag", "retry-after", "x-supply-as-of", "x-request-id", "location"} <= exposed
+        for refused, field in [
+            ({"Access-Control-Request-Headers": "x-secret"}, "Access-Control-Request-Headers"),
+            ({"Access-Control-Request-Method": "TRACE"}, "Access-Control-Request-Method"),
+            ({"Origin": "https://evil.example"}, "Origin"),
+        ]:
+            headers = origin | {"Access-Control-Request-Method": "GET"} | refused
+            r = await client.options("/v1/me", headers=headers)
+            assert r.status_code == 400, r.text
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["type"].endswith("/problems/cors-refused")
+            assert [e["field"] for e in r.json()["errors"]] == [field]
+            assert "access-control-allow-origin" not in r.headers
+
+
+async def test_head_answers_every_get_without_a_body(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = world.headers("alice")
+    for path in ("/v1/me", "/health/live", "/schema/openapi.json", "/problems/not-found"):
+        got = await client.get(path, headers=headers)
+        head = await client.head(path, headers=headers)
+        assert head.status_code == got.status_code == 200, (path, head.text)
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == got.headers["content-length"]
+    r = await client.head("/v1/programmes/00000000-0000-4000-8000-000000000000", headers=headers)
+    assert r.status_code == 404
+    assert r.content == b""
+    r = await client.head("/v1/plans", headers=headers)  # POST only: HEAD is not allowed
+    assert r.status_code == 405
+
+
+async def test_options_and_405_list_every_method_of_the_path(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    def allow(r: httpx.Response) -> set[str]:
+        return {m.strip() for m in r.headers["allow"].split(",")}
+
+    r = await client.options("/v1/needs")
+    assert allow(r) == {"GET", "HEAD", "OPTIONS", "POST"}, r.headers
+    r = await client.options("/v1/service-areas/00000000-0000-4000-8000-000000000000")
+    assert allow(r) == {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"}
+    r = await client.put("/v1/needs", headers=world.headers("alice"))
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+    assert allow(r) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+async def test_every_201_declares_and_sends_a_location(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    creates = [
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "201" in operation.get("responses", {})
+    ]
+    assert len(creates) >= 12, creates
+    for name in creates:
+        method, path = name.split(" ")
+        headers = spec["paths"][path][method.lower()]["responses"]["201"].get("headers", {})
+        assert "Location" in headers, name
+
+    await world.org("org-a")
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    r = await client.post(
+        "/v1/programmes",
+        headers=coordinator,
+        json={"name": "Prescriptions", "kind": "community_support"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["location"] == f"/v1/programmes/{r.json()['id']}"
+    again = await client.get(r.headers["location"], headers=coordinator)
+    assert again.status_code == 200
+    assert again.json()["id"] == r.json()["id"]
+    r = await client.post(
+        "/v1/clients",
+        headers=await world.person("case-a", org="org-a", role="caseworker"),
+        json={"name": "Ada", "address": "1 Road", "location": {"lat": 51.45, "lon": -0.97}},
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["location"] == f"/v1/clients/{r.json()['id']}"
+
+
+async def test_large_json_is_compressed_with_brotli_or_gzip(client: httpx.AsyncClient) -> None:
+    for encoding in ("br", "gzip"):
+        r = await client.get("/schema/openapi.json", headers={"Accept-Encoding": encoding})
+        assert r.status_code == 200
+        assert r.headers["content-encoding"] == encoding
+        assert "/v1/me" in r.json()["paths"]  # httpx decoded it
+        assert r.num_bytes_downloaded * 4 < len(r.content), (encoding, r.num_bytes_downloaded)
+    r = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "br;q=0, gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    small = await client.get("/health/live", headers={"Accept-Encoding": "br, gzip"})
+    assert "content-encoding" not in small.headers
+    plain = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers

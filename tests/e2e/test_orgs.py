@@ -28,7 +28,7 @@ async def test_a_platform_admin_creates_an_organisation(
     assert await world.count("audit_log", "action = 'organisation.created'") == 1
     again = await client.post("/v1/orgs", json=GOOD, headers=admin)
     assert again.status_code == 409
-    assert again.json()["type"] == "/problems/conflict"
+    assert again.json()["type"] == "http://test/problems/conflict"
 
 
 async def test_nobody_else_may(client: httpx.AsyncClient, world: World) -> None:

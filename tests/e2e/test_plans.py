@@ -231,6 +231,9 @@ async def test_needs_with_pending_offers_or_open_calls_are_left_to_others(
         ({"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T00:00:00Z"}, "to"),
         ({"from": "2020-01-01T00:00:00Z", "to": "2020-03-01T00:00:00Z"}, "to"),
         ({"from": "2020-01-01T00:00:00"}, "from"),  # no offset
+        # Year 1 was stored as -infinity and came back without an offset.
+        ({"from": "0001-01-01T00:00:00Z", "to": "0001-01-05T00:00:00Z"}, "from"),
+        ({"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T00:00:00Z"}, "from"),
         ({"to": "tomorrow"}, "to"),
         ({"programme_id": "nope"}, "programme_id"),
         ({"org_id": "00000000-0000-0000-0000-000000000000"}, "org_id"),
@@ -279,6 +282,7 @@ async def test_roles_and_tenants(
         r = await client.get(path, headers=ctx["coordinator"])
         assert r.status_code in (400, 404), r.text
         assert r.headers["content-type"].startswith("application/problem+json")
-    r = await client.post("/v1/plans", headers=ctx["coordinator"], content=b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    r = await client.post("/v1/plans", headers=ctx["coordinator"] | json_type, content=b"{not")
     assert r.status_code in (400, 422)
     assert await world.count("offers") == 0

@@ -63,6 +63,16 @@ async def test_a_tile_has_hexes_needs_and_service_areas(
     )
     assert again.status_code == 304
     assert again.content == b""
+    etag = response.headers["etag"]
+    for if_none_match in (f"W/{etag}", f'"other", {etag}', '"a", W/"b",  W/' + etag, "*"):
+        r = await client.get(
+            f"/v1/coverage/tiles/11/{x}/{y}.mvt", headers=headers | {"If-None-Match": if_none_match}
+        )
+        assert r.status_code == 304, if_none_match
+    r = await client.get(
+        f"/v1/coverage/tiles/11/{x}/{y}.mvt", headers=headers | {"If-None-Match": '"other"'}
+    )
+    assert r.status_code == 200
 
 
 @pytest.mark.parametrize(
