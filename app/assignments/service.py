@@ -6,7 +6,7 @@ Every change locks the need first, then the assignment, like every other path.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,10 +31,9 @@ from app.needs.facts import NeedRow
 from app.needs.status import NeedStatus, transition
 from app.needs.summary import NEED_COLUMNS, need_summary
 from geo.sites import distance_to_need
+from matching import assignments as rules
 from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus
 from notifications.outbox import Kind, Message, enqueue
-
-EARLY_CHECK_IN = timedelta(hours=1)  # check-in opens this long before the first window
 
 
 async def _need(tx: Tx, need_id: UUID) -> NeedRow:
@@ -144,21 +143,18 @@ async def list_mine(
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
     now = datetime.now(UTC)
     row, need = await _own(tx, assignment_id)
-    if row.status != AssignmentStatus.ACCEPTED:
-        raise Conflict(f"cannot check in to an assignment that is {row.status}")
-    if facts.starts_at(need) - EARLY_CHECK_IN > now or facts.ends_at(need) < now:
-        raise Conflict("check-in opens an hour before the need's time and closes at its end")
+    refusal = rules.check_in_refusal(
+        AssignmentStatus(row.status), facts.starts_at(need), facts.ends_at(need), now
+    )
+    if refusal:
+        raise Conflict(refusal)
     distance = None
     if need.location is not None:
         if data.lat is None or data.lon is None:
             raise InvalidInput.field("lat", "an in-person need needs your location to check in")
         distance = await distance_to_need(tx.conn, need.id, data.lat, data.lon)
-        if distance is not None and distance > need.checkin_radius_m:
-            raise InvalidInput.field(
-                "lat",
-                f"you are {distance / 1000:.1f} km away: check in within "
-                f"{need.checkin_radius_m} m of the need",
-            )
+        if refusal := rules.geofence_refusal(distance, need.checkin_radius_m):
+            raise InvalidInput.field("lat", refusal)
     row = await _set(
         tx, row, status=AssignmentStatus.CHECKED_IN, checked_in_at=now, check_in_distance_m=distance
     )
@@ -199,12 +195,8 @@ async def _finish_need_if_done(tx: Tx, need: NeedRow, now: datetime) -> None:
 async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
     now = datetime.now(UTC)
     row, need = await _own(tx, assignment_id)
-    if row.status != AssignmentStatus.CHECKED_IN:
-        raise Conflict(
-            "check in first"
-            if row.status == AssignmentStatus.ACCEPTED
-            else f"this assignment is {row.status}"
-        )
+    if refusal := rules.completion_refusal(AssignmentStatus(row.status)):
+        raise Conflict(refusal)
     row = await _set(
         tx,
         row,
@@ -245,8 +237,8 @@ async def _leave(tx: Tx, row: Any, need: Any, status: AssignmentStatus, reason: 
 async def withdraw(tx: Tx, assignment_id: UUID, reason: str) -> Assignment:
     """The volunteer gives the slot back before starting; the cascade offers it again."""
     row, need = await _own(tx, assignment_id)
-    if row.status != AssignmentStatus.ACCEPTED:
-        raise Conflict(f"cannot withdraw from an assignment that is {row.status}")
+    if refusal := rules.withdrawal_refusal(AssignmentStatus(row.status)):
+        raise Conflict(refusal)
     row = await _leave(tx, row, need, AssignmentStatus.WITHDRAWN, reason)
     return to_assignment(row, need_summary(need, need.id))
 
@@ -255,10 +247,11 @@ async def no_show(tx: Tx, assignment_id: UUID, note: str | None) -> Assignment:
     """Staff record that the volunteer did not come: it counts against their reliability."""
     row, need = await _assignment(tx, assignment_id, lock=True)
     tx.principal.require_role(row.org_id, *STAFF)
-    if row.status != AssignmentStatus.ACCEPTED:
-        raise Conflict(f"cannot record a no-show for an assignment that is {row.status}")
-    if facts.starts_at(need) > datetime.now(UTC):
-        raise Conflict("the need has not started yet")
+    refusal = rules.no_show_refusal(
+        AssignmentStatus(row.status), facts.starts_at(need), datetime.now(UTC)
+    )
+    if refusal:
+        raise Conflict(refusal)
     row = await _leave(tx, row, need, AssignmentStatus.NO_SHOW, note)
     return to_assignment(row, need_summary(need, need.id))
 
@@ -270,9 +263,8 @@ async def record_outcome(tx: Tx, need_id: UUID, data: NeedOutcomeIn) -> None:
     if need is None:
         raise NotFound("Need not found")
     tx.principal.require_role(need.org_id, *STAFF)
-    status = NeedStatus(need.status)
-    if status not in (NeedStatus.IN_PROGRESS, NeedStatus.COMPLETED, NeedStatus.FILLED):
-        raise Conflict(f"a {status} need has no outcome to record yet")
+    if refusal := rules.outcome_refusal(NeedStatus(need.status)):
+        raise Conflict(refusal)
     await tx.conn.execute(
         update(needs)
         .where(needs.c.id == need_id)

@@ -28,12 +28,9 @@ from app.offers.schemas import (
 )
 from geo import candidates
 from matching import eligibility, scoring
+from matching import offers as rules
 from matching.model import Candidate, OfferSource, OfferStatus, Ranked, Reason
 from notifications.outbox import Kind, Message, enqueue
-
-# Factors a volunteer does not see on their own offers: both are functions of the distance to
-# the exact address, which they could invert to narrow the coarse cell down.
-PLACE_FACTORS = frozenset({"distance", "urgency"})
 
 _MINE = (
     select(*offers.c, *NEED_COLUMNS)
@@ -57,7 +54,7 @@ def _volunteer_offer(row: Any) -> VolunteerOffer:
         factors=[
             Factor(e.factor, round(e.points, 2))
             for e in explanations(row.explanation)
-            if e.factor not in PLACE_FACTORS
+            if rules.shown_to_volunteer(e.factor)
         ],
         need=need_summary(row, row.need_id),
     )
@@ -113,10 +110,8 @@ async def _close(
 
 
 def _check_open(offer: Any, now: datetime) -> None:
-    if offer.status != OfferStatus.PENDING:
-        raise OfferClosed(f"this offer was {offer.status}")
-    if offer.expires_at <= now:
-        raise OfferClosed("this offer has expired")
+    if refusal := rules.answer_refusal(OfferStatus(offer.status), offer.expires_at, now):
+        raise OfferClosed(refusal)
 
 
 async def _check_still_eligible(tx: Tx, row: NeedRow) -> None:
