@@ -27,12 +27,20 @@ class ClientController(Controller):
         "/",
         summary="Record a client (caseworker, coordinator, org admin)",
         responses=problem_responses(403, 404),
+        operation_id="createClient",
     )
     async def create(self, request: Caller, db: Db, data: JSONBody[ClientIn]) -> Client:
+        """A person to be helped, with their contact and address. Client responses are never cached
+        (`Cache-Control: no-store`)."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.create(tx, data)
 
-    @get("/", summary="Clients of my organisations (audited)", responses=problem_responses(403))
+    @get(
+        "/",
+        summary="Clients of my organisations (audited)",
+        responses=problem_responses(403),
+        operation_id="listClients",
+    )
     async def list_all(
         self,
         request: Caller,
@@ -43,6 +51,8 @@ class ClientController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[Client]:
+        """A page of clients; the read is audited, with `X-Access-Reason` as its reason. Erased
+        clients only with `include_erased`."""
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await service.list_clients(
                 tx,
@@ -54,7 +64,12 @@ class ClientController(Controller):
             )
         return Page(items=items, next_cursor=next_cursor)
 
-    @get("/{client_id:uuid}", summary="One client (audited)", responses=problem_responses(403, 404))
+    @get(
+        "/{client_id:uuid}",
+        summary="One client (audited)",
+        responses=problem_responses(403, 404),
+        operation_id="getClient",
+    )
     async def get_one(
         self,
         request: Caller,
@@ -62,6 +77,7 @@ class ClientController(Controller):
         client_id: FromPath[UUID],
         access_reason: AccessReason = None,
     ) -> Client:
+        """One client's record; the read is audited, with `X-Access-Reason` as its reason."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.get(tx, client_id, reason=access_reason)
 
@@ -69,6 +85,7 @@ class ClientController(Controller):
         "/{client_id:uuid}",
         summary="Change a client's record (audited)",
         responses=problem_responses(403, 404, 409),
+        operation_id="updateClient",
     )
     async def update(
         self,
@@ -78,6 +95,7 @@ class ClientController(Controller):
         data: JSONBody[ClientPatch],
         access_reason: AccessReason = None,
     ) -> Client:
+        """Changes the fields sent (at least one); audited."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.update_client(tx, client_id, data, reason=access_reason)
 
@@ -86,6 +104,7 @@ class ClientController(Controller):
         status_code=200,
         summary="Erase a client's personal data (anonymised in place; irreversible)",
         responses=problem_responses(403, 404, 409),
+        operation_id="eraseClient",
     )
     async def erase(
         self,
@@ -94,6 +113,8 @@ class ClientController(Controller):
         client_id: FromPath[UUID],
         data: JSONBody[ErasureIn],
     ) -> Client:
+        """Anonymises the client's personal data in place, for a right-to-erasure request. It cannot
+        be undone."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.erase(tx, client_id, data)
 
@@ -101,6 +122,7 @@ class ClientController(Controller):
         "/{client_id:uuid}/export",
         summary="Subject-access export: the record and its audit trail (audited)",
         responses=problem_responses(403, 404),
+        operation_id="exportClient",
     )
     async def export(
         self,
@@ -109,6 +131,8 @@ class ClientController(Controller):
         client_id: FromPath[UUID],
         access_reason: AccessReason = None,
     ) -> ClientExport:
+        """Everything held about the client, and the audit trail of who read or changed it (a
+        subject-access request); audited."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.export(tx, client_id, reason=access_reason)
 
@@ -116,10 +140,12 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions",
         summary="Keep a volunteer away from this client (never offered to each other)",
         responses=problem_responses(403, 404),
+        operation_id="addExclusion",
     )
     async def exclude(
         self, request: Caller, db: Db, client_id: FromPath[UUID], data: JSONBody[ExclusionIn]
     ) -> Exclusion:
+        """The volunteer and the client are never offered to each other from now on."""
         async with tenant_transaction(db, request.user) as tx:
             return await exclusions.add(tx, client_id, data)
 
@@ -127,10 +153,12 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions",
         summary="Volunteers kept away from this client",
         responses=problem_responses(403, 404),
+        operation_id="listExclusions",
     )
     async def list_exclusions(
         self, request: Caller, db: Db, client_id: FromPath[UUID]
     ) -> list[Exclusion]:
+        """The volunteers kept away from this client."""
         async with tenant_transaction(db, request.user) as tx:
             return await exclusions.list_for(tx, client_id)
 
@@ -138,9 +166,11 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions/{volunteer_id:uuid}",
         summary="Lift an exclusion",
         responses=problem_responses(403, 404),
+        operation_id="liftExclusion",
     )
     async def lift_exclusion(
         self, request: Caller, db: Db, client_id: FromPath[UUID], volunteer_id: FromPath[UUID]
     ) -> None:
+        """The volunteer and the client may be matched again."""
         async with tenant_transaction(db, request.user) as tx:
             await exclusions.remove(tx, client_id, volunteer_id)

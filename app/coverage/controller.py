@@ -63,6 +63,7 @@ class CoverageController(Controller):
         media_type=GEOJSON,
         summary="Supply, demand and gap per hexagon (GeoJSON)",
         responses=problem_responses(403, 404),
+        operation_id="getCoverageHexes",
     )
     async def hexes(
         self,
@@ -73,6 +74,9 @@ class CoverageController(Controller):
         programme: FromQuery[Programme] = None,
         at: FromQuery[At] = None,
     ) -> HexCollection:
+        """A GeoJSON FeatureCollection of the hexagons in `bbox`: the volunteers whose travel radius
+        reaches each, their available hours in the 7-day period, and the demand; demand
+        describing fewer than `k_min` clients is suppressed."""
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
@@ -83,6 +87,7 @@ class CoverageController(Controller):
         media_type=GEOJSON,
         summary="Unfilled needs at coarse locations, grouped (GeoJSON)",
         responses=problem_responses(403, 404),
+        operation_id="getCoverageNeeds",
     )
     async def needs(
         self,
@@ -92,6 +97,8 @@ class CoverageController(Controller):
         programme: FromQuery[Programme] = None,
         at: FromQuery[At] = None,
     ) -> NeedCollection:
+        """GeoJSON points of unfilled needs, grouped at coarse locations, never exact addresses;
+        small groups are suppressed."""
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(tx, programme, at, _settings(request).coverage_k_min)
@@ -100,8 +107,9 @@ class CoverageController(Controller):
     @get(
         "/tiles/{z:int}/{x:int}/{tile_y:str}",
         media_type=MVT,
-        summary="Vector tile: hexes, needs and service_areas layers (y ends in .mvt)",
+        summary="Vector tile: hexes, needs and service_areas layers",
         responses=problem_responses(403, 404),
+        operation_id="getCoverageTile",
     )
     async def tile(
         self,
@@ -113,6 +121,9 @@ class CoverageController(Controller):
         programme: FromQuery[Programme] = None,
         at: FromQuery[At] = None,
     ) -> Response[bytes]:
+        """A Mapbox vector tile with the layers `hexes`, `needs` and `service_areas`, under the
+        privacy rules of the GeoJSON maps. Carries an `ETag` (an empty 304 answers a matching
+        `If-None-Match`), `Cache-Control: private, max-age=60` and `X-Supply-As-Of`."""
         y_text, dot, ext = tile_y.partition(".")
         if dot != "." or ext != "mvt" or not y_text.isdigit() or len(y_text) > 8:
             raise InvalidInput.field("y", "the tile row then .mvt, e.g. 10.mvt")
@@ -134,12 +145,13 @@ class CoverageController(Controller):
 
 class CoordinatorMetricsController(Controller):
     path = "/v1/metrics"
-    tags = ["coverage"]
+    tags = ["metrics"]
 
     @get(
         "/summary",
         summary="Fill rate, speed, alert load, fairness, no-shows, hours, outcomes",
         responses=problem_responses(403, 404),
+        operation_id="getMetrics",
     )
     async def summary(
         self,
@@ -151,5 +163,8 @@ class CoordinatorMetricsController(Controller):
         to: Annotated[datetime | None, QueryParameter(description="end, exclusive (now)")] = None,
         programme: FromQuery[Programme] = None,
     ) -> MetricsReport:
+        """Fill rate, time to first offer, to accept and to fill, alerts per filled slot, fairness
+        of offers (Gini), no-show rate, hours given and outcomes, overall and per programme, for
+        a period (the last 30 days by default)."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.metrics_report(tx, programme, from_, to)

@@ -32,6 +32,7 @@ class OfferController(Controller):
         "withdrawn). `next_cursor` is always the resume point: pass it as `cursor` for the next "
         "page of the same list, or later as `since` to get only what changed after it.",
         responses=problem_responses(),
+        operation_id="listMyOffers",
     )
     async def mine(
         self,
@@ -55,6 +56,7 @@ class OfferController(Controller):
         "others get a 409 `need-filled`. An expired, withdrawn or answered offer is a 409 "
         "`offer-closed`; vetting that lapsed since the offer is a 409 `not-eligible`.",
         responses=problem_responses(404, 409),
+        operation_id="acceptOffer",
     )
     async def accept(
         self,
@@ -72,6 +74,7 @@ class OfferController(Controller):
         status_code=200,
         summary="Decline an offer, optionally saying why",
         responses=problem_responses(404, 409),
+        operation_id="declineOffer",
     )
     async def decline(
         self,
@@ -81,6 +84,8 @@ class OfferController(Controller):
         data: JSONBody[DeclineIn | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> VolunteerOffer:
+        """Declines an open offer, optionally saying why; an offer already answered or closed is a
+        409."""
         reason = data.reason if data else None
         return await idempotency.run_once(
             request,
@@ -96,6 +101,7 @@ class OfferController(Controller):
         description="With `volunteer_id`, that one volunteer: their score, or every reason "
         "they cannot take the need.",
         responses=problem_responses(403, 404),
+        operation_id="listCandidates",
     )
     async def candidates(
         self,
@@ -114,10 +120,12 @@ class OfferController(Controller):
         "/needs/{need_id:uuid}/offers",
         summary="A need's offers and their answers",
         responses=problem_responses(403, 404),
+        operation_id="listNeedOffers",
     )
     async def need_offers(
         self, request: Caller, db: Db, need_id: FromPath[UUID]
     ) -> list[StaffOffer]:
+        """Every offer made for the need, with its status and answer (staff)."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.need_offers(tx, need_id)
 
@@ -125,9 +133,12 @@ class OfferController(Controller):
         "/needs/{need_id:uuid}/offers",
         summary="Offer a need to named volunteers, or send its next wave now",
         responses=problem_responses(403, 404, 409),
+        operation_id="makeOffers",
     )
     async def make_offers(
         self, request: Caller, db: Db, need_id: FromPath[UUID], data: JSONBody[OffersIn]
     ) -> list[StaffOffer]:
+        """With `volunteer_ids`, offers the need to those volunteers; without, sends the need's next
+        wave now (staff)."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.offer(tx, need_id, data.volunteer_ids)

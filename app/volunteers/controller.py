@@ -33,9 +33,14 @@ from app.volunteers.schemas import (
 
 class MyVolunteeringController(Controller):
     path = "/v1/volunteers/me"
-    tags = ["volunteer app"]
+    tags = ["volunteers"]
 
-    @post("/", summary="Sign up as a volunteer", responses=problem_responses(409))
+    @post(
+        "/",
+        summary="Sign up as a volunteer",
+        responses=problem_responses(409),
+        operation_id="signUp",
+    )
     async def sign_up(
         self,
         request: Caller,
@@ -43,6 +48,8 @@ class MyVolunteeringController(Controller):
         data: JSONBody[SignUp],
         idempotency_key: IdempotencyKey = None,
     ) -> Volunteer:
+        """Creates the caller's volunteer profile and asks to join the organisations named. A second
+        sign-up is a 409."""
         return await idempotency.run_once(
             request, db, idempotency_key, Volunteer, lambda tx: service.sign_up(tx, data)
         )
@@ -53,13 +60,20 @@ class MyVolunteeringController(Controller):
         description="Carries an `ETag`: send it back as `If-None-Match` to get an empty 304 "
         "while nothing changed.",
         responses=problem_responses(404),
+        operation_id="getMyVolunteer",
     )
     async def get_me(self, request: Caller, db: Db) -> Response[Volunteer]:
         async with tenant_transaction(db, request.user) as tx:
             return conditional(request, await service.me(tx))
 
-    @patch("/", summary="Change my profile", responses=problem_responses(404))
+    @patch(
+        "/",
+        summary="Change my profile",
+        responses=problem_responses(404),
+        operation_id="updateMyVolunteer",
+    )
     async def update_me(self, request: Caller, db: Db, data: JSONBody[ProfilePatch]) -> Volunteer:
+        """Changes the fields sent (at least one); the others stay."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.update_me(tx, data)
 
@@ -67,6 +81,7 @@ class MyVolunteeringController(Controller):
         "/enrolments",
         summary="Join an organisation (pending until approved)",
         responses=problem_responses(404),
+        operation_id="enrolMe",
     )
     async def enrol(
         self,
@@ -75,6 +90,7 @@ class MyVolunteeringController(Controller):
         data: JSONBody[EnrolIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Volunteer:
+        """Asks to join an organisation by its slug; pending until a coordinator approves."""
         return await idempotency.run_once(
             request, db, idempotency_key, Volunteer, lambda tx: service.enrol(tx, data.organisation)
         )
@@ -83,10 +99,13 @@ class MyVolunteeringController(Controller):
         "/availability",
         summary="Replace my weekly availability, exceptions and away-until",
         responses=problem_responses(404),
+        operation_id="setMyAvailability",
     )
     async def set_availability(
         self, request: Caller, db: Db, data: JSONBody[Availability]
     ) -> AvailabilityView:
+        """Replaces the weekly pattern, dated exceptions and away-until at once, in the profile's
+        time zone; the answer lists the next spans they give."""
         async with tenant_transaction(db, request.user) as tx:
             return await schedule.replace(tx, data)
 
@@ -94,12 +113,20 @@ class MyVolunteeringController(Controller):
         "/availability",
         summary="My availability and my next available spans",
         responses=problem_responses(404),
+        operation_id="getMyAvailability",
     )
     async def get_availability(self, request: Caller, db: Db) -> AvailabilityView:
+        """What was declared, and the next available spans (UTC, at most 20)."""
         async with tenant_transaction(db, request.user) as tx:
             return await schedule.view(tx)
 
-    @post("/duty", status_code=200, summary="Go on or off duty", responses=problem_responses(404))
+    @post(
+        "/duty",
+        status_code=200,
+        summary="Go on or off duty",
+        responses=problem_responses(404),
+        operation_id="setMyDuty",
+    )
     async def duty(
         self,
         request: Caller,
@@ -107,11 +134,18 @@ class MyVolunteeringController(Controller):
         data: JSONBody[DutyIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Duty:
+        """On duty until a time or until turned off, optionally sharing a location while on duty; it
+        is erased when duty ends."""
         return await idempotency.run_once(
             request, db, idempotency_key, Duty, lambda tx: service.set_duty(tx, data)
         )
 
-    @post("/devices", summary="Register this device for push", responses=problem_responses())
+    @post(
+        "/devices",
+        summary="Register this device for push",
+        responses=problem_responses(),
+        operation_id="registerDevice",
+    )
     async def add_device(
         self,
         request: Caller,
@@ -119,29 +153,43 @@ class MyVolunteeringController(Controller):
         data: JSONBody[DeviceIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Device:
+        """Registers an FCM registration token or a Firebase installation id to receive pushes."""
         return await idempotency.run_once(
             request, db, idempotency_key, Device, lambda tx: devices.register(tx, data)
         )
 
-    @get("/devices", summary="My registered devices", responses=problem_responses())
+    @get(
+        "/devices",
+        summary="My registered devices",
+        responses=problem_responses(),
+        operation_id="listMyDevices",
+    )
     async def list_devices(self, request: Caller, db: Db) -> list[Device]:
+        """The caller's devices registered for push, each shown by its token's last characters."""
         async with tenant_transaction(db, request.user) as tx:
             return await devices.list_mine(tx)
 
     @delete(
-        "/devices/{device_id:uuid}", summary="Forget a device", responses=problem_responses(404)
+        "/devices/{device_id:uuid}",
+        summary="Forget a device",
+        responses=problem_responses(404),
+        operation_id="removeDevice",
     )
     async def remove_device(self, request: Caller, db: Db, device_id: FromPath[UUID]) -> None:
+        """Stops pushes to that device."""
         async with tenant_transaction(db, request.user) as tx:
             await devices.remove(tx, device_id)
 
 
 class VolunteerRosterController(Controller):
     path = "/v1/volunteers"
-    tags = ["coordinator"]
+    tags = ["volunteers"]
 
     @get(
-        "/", summary="Volunteers enrolled in my organisation", responses=problem_responses(403, 404)
+        "/",
+        summary="Volunteers enrolled in my organisation",
+        responses=problem_responses(403, 404),
+        operation_id="listVolunteers",
     )
     async def roster(
         self,
@@ -152,6 +200,8 @@ class VolunteerRosterController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[RosterEntry]:
+        """A page of the volunteers enrolled in the caller's organisation (or `org_id`), by status
+        with `status`. Coordinators only."""
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await coordination.roster(
                 tx, org_id=org_id, status=status, limit=limit, cursor=cursor
@@ -162,6 +212,7 @@ class VolunteerRosterController(Controller):
         "/{volunteer_id:uuid}",
         summary="One volunteer, with vetting history",
         responses=problem_responses(403, 404),
+        operation_id="getVolunteer",
     )
     async def record(
         self,
@@ -170,6 +221,7 @@ class VolunteerRosterController(Controller):
         volunteer_id: FromPath[UUID],
         org_id: FromQuery[UUID | None] = None,
     ) -> VolunteerRecord:
+        """One enrolled volunteer, with their enrolment and vetting history. Coordinators only."""
         async with tenant_transaction(db, request.user) as tx:
             return await coordination.record(tx, volunteer_id, org_id)
 
@@ -178,10 +230,13 @@ class VolunteerRosterController(Controller):
         status_code=200,
         summary="Approve a volunteer",
         responses=problem_responses(403, 404, 409),
+        operation_id="approveVolunteer",
     )
     async def approve(
         self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[StatusChange]
     ) -> VolunteerRecord:
+        """Approves the volunteer's enrolment: they may be offered needs from now on. Coordinators
+        only."""
         async with tenant_transaction(db, request.user) as tx:
             return await coordination.change_status(tx, volunteer_id, "approve", data)
 
@@ -190,10 +245,13 @@ class VolunteerRosterController(Controller):
         status_code=200,
         summary="Suspend a volunteer",
         responses=problem_responses(403, 404, 409),
+        operation_id="suspendVolunteer",
     )
     async def suspend(
         self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[StatusChange]
     ) -> VolunteerRecord:
+        """Suspends the volunteer's enrolment, with a reason (required): no offers until approved
+        again. Coordinators only."""
         async with tenant_transaction(db, request.user) as tx:
             return await coordination.change_status(tx, volunteer_id, "suspend", data)
 
@@ -201,9 +259,11 @@ class VolunteerRosterController(Controller):
         "/{volunteer_id:uuid}/vetting",
         summary="Record a DBS check (history is kept)",
         responses=problem_responses(403, 404, 409),
+        operation_id="recordVetting",
     )
     async def vetting(
         self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[VettingIn]
     ) -> VolunteerRecord:
+        """Records a DBS check; earlier checks are kept as history. Coordinators only."""
         async with tenant_transaction(db, request.user) as tx:
             return await coordination.record_vetting(tx, volunteer_id, data)

@@ -70,15 +70,21 @@ async def add(tx: Tx, data: SkillIn) -> Skill:
 
 class SkillController(Controller):
     path = "/v1/skills"
-    tags = ["programmes"]
+    tags = ["skills"]
 
-    @get("/", summary="The skills vocabulary I may use", responses=problem_responses())
+    @get(
+        "/",
+        summary="The skills vocabulary I may use",
+        responses=problem_responses(),
+        operation_id="listSkills",
+    )
     async def list_all(
         self,
         request: Caller,
         db: Db,
         org_id: FromQuery[UUID | None] = None,
     ) -> list[Skill]:
+        """The platform's skills and, with `org_id`, that organisation's own additions."""
         async with tenant_transaction(db, request.user) as tx:
             return await vocabulary(tx, org_id)
 
@@ -86,7 +92,10 @@ class SkillController(Controller):
         "/",
         summary="Add an organisation's own skill (coordinator)",
         responses=problem_responses(403, 404, 409),
+        operation_id="createSkill",
     )
     async def create(self, request: Caller, db: Db, data: JSONBody[SkillIn]) -> Skill:
+        """Adds a skill to an organisation's vocabulary; a code that exists already is a 409.
+        Coordinators only."""
         async with tenant_transaction(db, request.user) as tx:
             return await add(tx, data)
