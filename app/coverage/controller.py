@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from app.conditional import NOT_MODIFIED
 from app.coverage import service
 from app.coverage.schemas import HexCollection, MetricsReport, NeedCollection, parse_bbox
 from app.db.tenancy import Db, tenant_transaction
@@ -21,11 +22,14 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_CACHE = "private, max-age=60"
+_DEGREES = r"-?\d{1,3}(\.\d+)?"
+BBOX_PATTERN = rf"^{_DEGREES}(,{_DEGREES}){{3}}$"
 
 BBoxParam = Annotated[
     str,
     QueryParameter(
         max_length=200,
+        pattern=BBOX_PATTERN,
         description="west,south,east,north in WGS 84 degrees (at most 2 degrees each way)",
         examples=[],
     ),
@@ -108,7 +112,7 @@ class CoverageController(Controller):
         "/tiles/{z:int}/{x:int}/{tile_y:str}",
         media_type=MVT,
         summary="Vector tile: hexes, needs and service_areas layers",
-        responses=problem_responses(403, 404),
+        responses={**problem_responses(403, 404), **NOT_MODIFIED},
         operation_id="getCoverageTile",
     )
     async def tile(

@@ -9,7 +9,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app import idempotency
-from app.conditional import conditional
+from app.conditional import NOT_MODIFIED, conditional
 from app.db.tenancy import Db, tenant_transaction
 from app.http_params import IdempotencyKey
 from app.identity.tokens import Caller
@@ -17,7 +17,13 @@ from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
 from app.volunteers import coordination, devices, schedule, service
 from app.volunteers.availability import Availability
-from app.volunteers.coordination import RosterEntry, StatusChange, VettingIn, VolunteerRecord
+from app.volunteers.coordination import (
+    RosterEntry,
+    StatusChange,
+    SuspendIn,
+    VettingIn,
+    VolunteerRecord,
+)
 from app.volunteers.schedule import AvailabilityView
 from app.volunteers.schemas import (
     Device,
@@ -59,7 +65,7 @@ class MyVolunteeringController(Controller):
         summary="My profile, organisations and vetting status",
         description="Carries an `ETag`: send it back as `If-None-Match` to get an empty 304 "
         "while nothing changed.",
-        responses=problem_responses(404),
+        responses={**problem_responses(404), **NOT_MODIFIED},
         operation_id="getMyVolunteer",
     )
     async def get_me(self, request: Caller, db: Db) -> Response[Volunteer]:
@@ -248,7 +254,7 @@ class VolunteerRosterController(Controller):
         operation_id="suspendVolunteer",
     )
     async def suspend(
-        self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[StatusChange]
+        self, request: Caller, db: Db, volunteer_id: FromPath[UUID], data: JSONBody[SuspendIn]
     ) -> VolunteerRecord:
         """Suspends the volunteer's enrolment, with a reason (required): no offers until approved
         again. Coordinators only."""
