@@ -1,18 +1,12 @@
-"""The served OpenAPI document (/schema/openapi.json), made truthful in one place.
+"""Request and response bodies in the OpenAPI document, as msgspec decodes and encodes them.
 
-Litestar writes the document from the handlers; this module finishes it before it is
-served. Request and response bodies are msgspec Structs, and msgspec decodes and encodes
-them, so their schemas are msgspec's own (`msgspec.json.schema_components`): every
-constraint the server enforces is declared, on list items too, and a Struct that forbids
-unknown fields says `additionalProperties: false`. A Struct whose fields are all optional
-(`UNSET` by default: a PATCH body) needs at least one of them (`minProperties: 1`). The rest
-is HTTP that no schema shows: optional parameters as their plain type, the tile path's
-`.mvt` suffix, and the headers of 304, 401, 429 and 503 answers.
-"""
+msgspec.json.schema_components writes every constraint the server enforces (on list items
+too) and `additionalProperties: false` for a Struct that forbids unknown fields; a Struct
+whose fields all default to UNSET (a PATCH body) gets `minProperties: 1`. Generic schemas
+get plain names (`Page[Need]` is `NeedPage`)."""
 
 from __future__ import annotations
 
-import copy
 import re
 import types
 import typing
@@ -21,166 +15,16 @@ from enum import Enum
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import (
-    JsonRenderPlugin,
-    ScalarRenderPlugin,
-    SwaggerRenderPlugin,
-)
-from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar import Litestar
 from litestar.response import Response
 from litestar.routes import HTTPRoute
 from msgspec import inspect as mi
 
 from app.problems import Problem
 
-ASYNCAPI = "docs/asyncapi.yaml"
 REF = "#/components/schemas/{name}"
 
-TAGS = [
-    Tag(name="needs", description="What a caseworker posts: help a client needs, once or weekly."),
-    Tag(
-        name="open calls",
-        description="Needs dispatched as open calls: a volunteer's feed nearby, and claims.",
-    ),
-    Tag(
-        name="offers",
-        description="Ranked candidates for a need, the offers made to them, and their answers.",
-    ),
-    Tag(
-        name="assignments",
-        description="A volunteer's slot of a need: check-in, completion, withdrawal, no-shows "
-        "and outcomes.",
-    ),
-    Tag(name="plans", description="Batch plans: the optimal assignment, proposed then committed."),
-    Tag(
-        name="volunteers",
-        description="A volunteer's own profile, availability, duty and devices; coordinators' "
-        "roster, approvals, suspensions and vetting.",
-    ),
-    Tag(name="clients", description="The people helped: records, exclusions, export, erasure."),
-    Tag(name="programmes", description="Programmes and their offer policies."),
-    Tag(name="skills", description="The skills vocabulary: the platform's and an organisation's."),
-    Tag(name="service areas", description="Areas a coordinator draws, with coverage alerts."),
-    Tag(name="coverage", description="Maps of supply and demand: GeoJSON and vector tiles."),
-    Tag(name="metrics", description="Coordinators' figures: fill rate, speed, fairness, hours."),
-    Tag(name="organisations", description="Organisations and their members."),
-    Tag(name="identity", description="Who the caller is, and their roles."),
-    Tag(name="operations", description="Probes for the platform: liveness and readiness."),
-]
 
-DESCRIPTION = (
-    "Volunteer co-delivery of public services: matching, offers, push.\n\n"
-    "Errors are RFC 9457 `application/problem+json`. Request bodies are strict: an unknown "
-    "field is a 422. Live events (the same ones that go out as push) stream over the "
-    f"websocket `/v1/events`, described as AsyncAPI 3 in `{ASYNCAPI}` (also `x-asyncapi`)."
-)
-
-# Litestar routes whole path segments only: the tile route takes "N.mvt" as one string,
-# and the document names the parts as a tile client builds them.
-_DOCUMENTED_PATHS = {
-    "/v1/coverage/tiles/{z}/{x}/{tile_y}": (
-        "/v1/coverage/tiles/{z}/{x}/{y}.mvt",
-        {"tile_y": ("y", "tile row", {"type": "integer", "minimum": 0})},
-    ),
-}
-_TILE_PARAMS = {
-    "z": ("zoom level", {"type": "integer", "minimum": 0, "maximum": 20}),
-    "x": ("tile column", {"type": "integer", "minimum": 0}),
-}
-_RESPONSE_HEADERS = {
-    "401": {
-        "WWW-Authenticate": {
-            "description": "The scheme to authenticate with: `Bearer`",
-            "schema": {"type": "string"},
-        }
-    },
-    "429": {
-        "Retry-After": {
-            "description": "Seconds to wait before retrying",
-            "schema": {"type": "integer", "minimum": 0},
-        }
-    },
-    "503": {
-        "Retry-After": {
-            "description": "Seconds to wait before retrying",
-            "schema": {"type": "integer", "minimum": 0},
-        }
-    },
-}
-_ETAG = {
-    "description": "Strong validator of the representation: send it back as `If-None-Match`",
-    "schema": {"type": "string"},
-}
-_IF_NONE_MATCH = {
-    "name": "If-None-Match",
-    "in": "header",
-    "required": False,
-    "description": "An `ETag` received before: answered by an empty 304 while it still matches",
-    "schema": {"type": "string"},
-}
-
-
-# Each renders the finished document, not Litestar's draft.
-class _Json(JsonRenderPlugin):
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, document(request.app))
-
-
-class _Scalar(ScalarRenderPlugin):
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, document(request.app))
-
-
-class _Swagger(SwaggerRenderPlugin):
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, document(request.app))
-
-
-def openapi_config(server_url: str) -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="Codeliver API",
-        version="1.0.0",
-        description=DESCRIPTION,
-        path="/schema",
-        render_plugins=[_Json(), _Scalar(), _Swagger()],
-        servers=[Server(url=server_url)],
-        components=Components(
-            security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-            }
-        ),
-        security=[{"bearer": []}],
-        tags=TAGS,
-        use_handler_docstrings=True,
-        create_examples=False,
-    )
-
-
-def document(app: Litestar) -> dict[str, Any]:
-    """The document as served: Litestar's, finished (built once per app)."""
-    done: dict[str, Any] | None = app.state.get("openapi_document")
-    if done is None:
-        done = copy.deepcopy(app.openapi_schema.to_schema())
-        _bodies_from_msgspec(app, done)
-        for operation in _operations(done):
-            _plain_optional_parameters(operation)
-            _http_headers(operation)
-        _documented_paths(done)
-        done["x-asyncapi"] = ASYNCAPI
-        app.state["openapi_document"] = done
-    return done
-
-
-def _operations(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for item in doc.get("paths", {}).values():
-        for method, operation in item.items():
-            if method in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}:
-                yield operation
-
-
-# -- bodies ---------------------------------------------------------------------------------
 def _strip(annotation: Any, drop: tuple[Any, ...]) -> Any:
     """`annotation` less the union members in `drop` (None, UnsetType)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -207,7 +51,7 @@ def _named_types(annotation: Any) -> Iterator[type]:
         yield from _named_types(arg)
 
 
-def _bodies_from_msgspec(app: Litestar, doc: dict[str, Any]) -> None:
+def from_msgspec(app: Litestar, doc: dict[str, Any]) -> None:
     slots: list[tuple[dict[str, Any], Any]] = []  # (where a schema goes, its type)
     extra: list[Any] = [Problem]
     for route in app.routes:
@@ -393,59 +237,3 @@ def _clean_names(doc: dict[str, Any], components: dict[str, Any]) -> dict[str, A
     rename(renamed)
     rename(doc.get("paths", {}))
     return dict(sorted(renamed.items()))
-
-
-# -- parameters and headers ----------------------------------------------------------------
-def _plain_optional_parameters(operation: dict[str, Any]) -> None:
-    """An optional parameter is its plain type, left out when not wanted: never `null`."""
-    for parameter in operation.get("parameters", []):
-        schema = parameter.get("schema", {})
-        for key in ("oneOf", "anyOf"):
-            options = schema.get(key)
-            if not options or {"type": "null"} not in options:
-                continue
-            rest = [o for o in options if o != {"type": "null"}]
-            del schema[key]
-            if len(rest) == 1:
-                schema.update({k: v for k, v in rest[0].items() if k not in schema})
-            else:
-                schema[key] = rest
-        if isinstance(schema.get("type"), list) and "null" in schema["type"]:
-            kinds = [k for k in schema["type"] if k != "null"]
-            schema["type"] = kinds[0] if len(kinds) == 1 else kinds
-            if "enum" in schema:
-                schema["enum"] = [v for v in schema["enum"] if v is not None]
-        for noise in ("deprecated", "allowEmptyValue", "allowReserved"):
-            if parameter.get(noise) is False:
-                del parameter[noise]
-
-
-def _http_headers(operation: dict[str, Any]) -> None:
-    responses = operation.get("responses", {})
-    for status, headers in _RESPONSE_HEADERS.items():
-        if status in responses:
-            responses[status].setdefault("headers", {}).update(headers)
-    if "304" in responses:
-        responses["304"].pop("content", None)
-        responses["304"].setdefault("headers", {})["ETag"] = _ETAG
-        responses.get("200", {}).setdefault("headers", {})["ETag"] = _ETAG
-        parameters = operation.setdefault("parameters", [])
-        if not any(p["name"].lower() == "if-none-match" for p in parameters):
-            parameters.append(_IF_NONE_MATCH)
-
-
-def _documented_paths(doc: dict[str, Any]) -> None:
-    paths = doc.get("paths", {})
-    for route, (documented, renamed) in _DOCUMENTED_PATHS.items():
-        item = paths.pop(route, None)
-        if item is None:
-            continue
-        for operation in item.values():
-            for parameter in operation.get("parameters", []):
-                if parameter["name"] in renamed:
-                    name, description, schema = renamed[parameter["name"]]
-                    parameter.update(name=name, description=description, schema=schema)
-                elif parameter["in"] == "path" and parameter["name"] in _TILE_PARAMS:
-                    description, schema = _TILE_PARAMS[parameter["name"]]
-                    parameter.update(description=description, schema=schema)
-        paths[documented] = item
