@@ -8,8 +8,18 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
+from litestar.openapi import ResponseSpec
 
 T = TypeVar("T")
+
+# The OpenAPI entry of a conditional GET's 304 (app.openapi adds `ETag` and `If-None-Match`).
+NOT_MODIFIED = {
+    304: ResponseSpec(
+        data_container=None,
+        description="Not Modified: `If-None-Match` names the current `ETag`; no body",
+        generate_examples=False,
+    )
+}
 
 
 def etag_of(value: object) -> str:

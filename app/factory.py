@@ -12,9 +12,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +31,7 @@ from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Veri
 from app.logs import configure_logging
 from app.needs.controller import NeedController
 from app.offers.controller import OfferController
+from app.openapi import openapi_config
 from app.ops.health import HealthController
 from app.ops.metrics import HttpMetrics, MetricsController
 from app.ops.problem_pages import ProblemPageController
@@ -215,20 +213,7 @@ def create_app(
         )
         if settings.cors_origins
         else None,
-        openapi_config=OpenAPIConfig(
-            title="Codeliver API",
-            version="1.0.0",
-            description="Volunteer co-delivery of public services: matching, offers, push.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
-            servers=[Server(url=settings.openapi_server)],
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-                }
-            ),
-            security=[{"bearer": []}],
-        ),
+        openapi_config=openapi_config(settings.openapi_server),
         logging_config=None,
         debug=False,  # debug pages would leak tracebacks; errors are logged instead
     )

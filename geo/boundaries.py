@@ -35,7 +35,10 @@ def _rings(geojson: dict[str, Any]) -> list[list[list[float]]]:
 
 def _check_rings(geojson: dict[str, Any]) -> int:
     vertices = 0
-    for ring in _rings(geojson):
+    rings = _rings(geojson)
+    if len({len(position) for ring in rings for position in ring}) > 1:
+        raise BoundaryError("positions are all [lon, lat] or all [lon, lat, altitude]")
+    for ring in rings:
         if len(ring) < 4:
             raise BoundaryError("every ring needs at least 4 positions")
         if ring[0] != ring[-1]:

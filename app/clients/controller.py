@@ -28,14 +28,22 @@ class ClientController(Controller):
         "/",
         summary="Record a client (caseworker, coordinator, org admin)",
         responses=problem_responses(403, 404),
+        operation_id="createClient",
         response_headers=LOCATION,
     )
     async def create(self, request: Caller, db: Db, data: JSONBody[ClientIn]) -> Response[Client]:
+        """A person to be helped, with their contact and address. Client responses are never cached
+        (`Cache-Control: no-store`)."""
         async with tenant_transaction(db, request.user) as tx:
             client = await service.create(tx, data)
         return created(client, f"{self.path}/{client.id}")
 
-    @get("/", summary="Clients of my organisations (audited)", responses=problem_responses(403))
+    @get(
+        "/",
+        summary="Clients of my organisations (audited)",
+        responses=problem_responses(403),
+        operation_id="listClients",
+    )
     async def list_all(
         self,
         request: Caller,
@@ -46,6 +54,8 @@ class ClientController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[Client]:
+        """A page of clients; the read is audited, with `X-Access-Reason` as its reason. Erased
+        clients only with `include_erased`."""
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await service.list_clients(
                 tx,
@@ -57,7 +67,12 @@ class ClientController(Controller):
             )
         return Page(items=items, next_cursor=next_cursor)
 
-    @get("/{client_id:uuid}", summary="One client (audited)", responses=problem_responses(403, 404))
+    @get(
+        "/{client_id:uuid}",
+        summary="One client (audited)",
+        responses=problem_responses(403, 404),
+        operation_id="getClient",
+    )
     async def get_one(
         self,
         request: Caller,
@@ -65,6 +80,7 @@ class ClientController(Controller):
         client_id: FromPath[UUID],
         access_reason: AccessReason = None,
     ) -> Client:
+        """One client's record; the read is audited, with `X-Access-Reason` as its reason."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.get(tx, client_id, reason=access_reason)
 
@@ -72,6 +88,7 @@ class ClientController(Controller):
         "/{client_id:uuid}",
         summary="Change a client's record (audited)",
         responses=problem_responses(403, 404, 409),
+        operation_id="updateClient",
     )
     async def update(
         self,
@@ -81,6 +98,7 @@ class ClientController(Controller):
         data: JSONBody[ClientPatch],
         access_reason: AccessReason = None,
     ) -> Client:
+        """Changes the fields sent (at least one); audited."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.update_client(tx, client_id, data, reason=access_reason)
 
@@ -89,6 +107,7 @@ class ClientController(Controller):
         status_code=200,
         summary="Erase a client's personal data (anonymised in place; irreversible)",
         responses=problem_responses(403, 404, 409),
+        operation_id="eraseClient",
     )
     async def erase(
         self,
@@ -97,6 +116,8 @@ class ClientController(Controller):
         client_id: FromPath[UUID],
         data: JSONBody[ErasureIn],
     ) -> Client:
+        """Anonymises the client's personal data in place, for a right-to-erasure request. It cannot
+        be undone."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.erase(tx, client_id, data)
 
@@ -104,6 +125,7 @@ class ClientController(Controller):
         "/{client_id:uuid}/export",
         summary="Subject-access export: the record and its audit trail (audited)",
         responses=problem_responses(403, 404),
+        operation_id="exportClient",
     )
     async def export(
         self,
@@ -112,6 +134,8 @@ class ClientController(Controller):
         client_id: FromPath[UUID],
         access_reason: AccessReason = None,
     ) -> ClientExport:
+        """Everything held about the client, and the audit trail of who read or changed it (a
+        subject-access request); audited."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.export(tx, client_id, reason=access_reason)
 
@@ -119,11 +143,13 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions",
         summary="Keep a volunteer away from this client (never offered to each other)",
         responses=problem_responses(403, 404),
+        operation_id="addExclusion",
         response_headers=LOCATION,
     )
     async def exclude(
         self, request: Caller, db: Db, client_id: FromPath[UUID], data: JSONBody[ExclusionIn]
     ) -> Response[Exclusion]:
+        """The volunteer and the client are never offered to each other from now on."""
         async with tenant_transaction(db, request.user) as tx:
             exclusion = await exclusions.add(tx, client_id, data)
         return created(exclusion, f"{self.path}/{client_id}/exclusions/{exclusion.volunteer_id}")
@@ -132,10 +158,12 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions",
         summary="Volunteers kept away from this client",
         responses=problem_responses(403, 404),
+        operation_id="listExclusions",
     )
     async def list_exclusions(
         self, request: Caller, db: Db, client_id: FromPath[UUID]
     ) -> list[Exclusion]:
+        """The volunteers kept away from this client."""
         async with tenant_transaction(db, request.user) as tx:
             return await exclusions.list_for(tx, client_id)
 
@@ -143,9 +171,11 @@ class ClientController(Controller):
         "/{client_id:uuid}/exclusions/{volunteer_id:uuid}",
         summary="Lift an exclusion",
         responses=problem_responses(403, 404),
+        operation_id="liftExclusion",
     )
     async def lift_exclusion(
         self, request: Caller, db: Db, client_id: FromPath[UUID], volunteer_id: FromPath[UUID]
     ) -> None:
+        """The volunteer and the client may be matched again."""
         async with tenant_transaction(db, request.user) as tx:
             await exclusions.remove(tx, client_id, volunteer_id)

@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from app.conditional import matches
+from app.conditional import NOT_MODIFIED, matches
 from app.coverage import service
 from app.coverage.schemas import HexCollection, MetricsReport, NeedCollection, parse_bbox
 from app.db.tenancy import Db, tenant_transaction
@@ -23,11 +23,14 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_CACHE = "private, max-age=60"
+_DEGREES = r"-?\d{1,3}(\.\d+)?"
+BBOX_PATTERN = rf"^{_DEGREES}(,{_DEGREES}){{3}}$"
 
 BBoxParam = Annotated[
     str,
     QueryParameter(
         max_length=200,
+        pattern=BBOX_PATTERN,
         description="west,south,east,north in WGS 84 degrees (at most 2 degrees each way)",
         examples=[],
     ),
@@ -65,6 +68,7 @@ class CoverageController(Controller):
         media_type=GEOJSON,
         summary="Supply, demand and gap per hexagon (GeoJSON)",
         responses=problem_responses(403, 404),
+        operation_id="getCoverageHexes",
     )
     async def hexes(
         self,
@@ -75,6 +79,9 @@ class CoverageController(Controller):
         programme: FromQuery[Programme] = None,
         at: FromQuery[At] = None,
     ) -> HexCollection:
+        """A GeoJSON FeatureCollection of the hexagons in `bbox`: the volunteers whose travel radius
+        reaches each, their available hours in the 7-day period, and the demand; demand
+        describing fewer than `k_min` clients is suppressed."""
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(
@@ -87,6 +94,7 @@ class CoverageController(Controller):
         media_type=GEOJSON,
         summary="Unfilled needs at coarse locations, grouped (GeoJSON)",
         responses=problem_responses(403, 404),
+        operation_id="getCoverageNeeds",
     )
     async def needs(
         self,
@@ -96,6 +104,8 @@ class CoverageController(Controller):
         programme: FromQuery[Programme] = None,
         at: FromQuery[At] = None,
     ) -> NeedCollection:
+        """GeoJSON points of unfilled needs, grouped at coarse locations, never exact addresses;
+        small groups are suppressed."""
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(
@@ -106,8 +116,9 @@ class CoverageController(Controller):
     @get(
         "/tiles/{z:int}/{x:int}/{tile_y:str}",
         media_type=MVT,
-        summary="Vector tile: hexes, needs and service_areas layers (y ends in .mvt)",
-        responses=problem_responses(403, 404),
+        summary="Vector tile: hexes, needs and service_areas layers",
+        responses={**problem_responses(403, 404), **NOT_MODIFIED},
+        operation_id="getCoverageTile",
     )
     async def tile(
         self,
@@ -119,6 +130,9 @@ class CoverageController(Controller):
         programme: FromQuery[Programme] = None,
         at: FromQuery[At] = None,
     ) -> Response[bytes]:
+        """A Mapbox vector tile with the layers `hexes`, `needs` and `service_areas`, under the
+        privacy rules of the GeoJSON maps. Carries an `ETag` (an empty 304 answers a matching
+        `If-None-Match`), `Cache-Control: private, max-age=60` and `X-Supply-As-Of`."""
         y_text, dot, ext = tile_y.partition(".")
         if dot != "." or ext != "mvt" or not y_text.isdigit() or len(y_text) > 8:
             raise InvalidInput.field("y", "the tile row then .mvt, e.g. 10.mvt")
@@ -142,12 +156,13 @@ class CoverageController(Controller):
 
 class CoordinatorMetricsController(Controller):
     path = "/v1/metrics"
-    tags = ["coverage"]
+    tags = ["metrics"]
 
     @get(
         "/summary",
         summary="Fill rate, speed, alert load, fairness, no-shows, hours, outcomes",
         responses=problem_responses(403, 404),
+        operation_id="getMetrics",
     )
     async def summary(
         self,
@@ -159,6 +174,9 @@ class CoordinatorMetricsController(Controller):
         to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
         programme: FromQuery[Programme] = None,
     ) -> MetricsReport:
+        """Fill rate, time to first offer, to accept and to fill, alerts per filled slot, fairness
+        of offers (Gini), no-show rate, hours given and outcomes, overall and per programme, for
+        a period (the last 30 days by default)."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.metrics_report(
                 tx, programme, instant(from_, "from"), instant(to, "to")

@@ -26,14 +26,23 @@ class NeedController(Controller):
         "/",
         summary="Post a need, one-off or a weekly series",
         responses=problem_responses(403, 404),
+        operation_id="postNeed",
         response_headers=LOCATION,
     )
     async def create(self, request: Caller, db: Db, data: JSONBody[NeedIn]) -> Response[Created]:
+        """A need of a programme; with `recurrence` (an RRULE) a series whose occurrences are
+        created at once. `dispatch` says how it is filled: a timed cascade of offers, an open
+        call, or offers a caseworker makes. A draft is offered to no one until opened."""
         async with tenant_transaction(db, request.user) as tx:
             made = await service.create(tx, data)
         return created(made, f"{self.path}/{made.need.id}")  # the first of a series
 
-    @get("/", summary="Needs of my organisations", responses=problem_responses())
+    @get(
+        "/",
+        summary="Needs of my organisations",
+        responses=problem_responses(),
+        operation_id="listNeeds",
+    )
     async def list_all(
         self,
         request: Caller,
@@ -45,6 +54,7 @@ class NeedController(Controller):
         cursor: Cursor = None,
         access_reason: AccessReason = None,
     ) -> Page[Need]:
+        """A page of the needs of the caller's organisations, by status, programme or escalation."""
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await service.list_needs(
                 tx,
@@ -57,10 +67,17 @@ class NeedController(Controller):
             )
         return Page(items=items, next_cursor=next_cursor)
 
-    @get("/{need_id:uuid}", summary="One need", responses=problem_responses(403, 404))
+    @get(
+        "/{need_id:uuid}",
+        summary="One need",
+        responses=problem_responses(403, 404),
+        operation_id="getNeed",
+    )
     async def get_one(
         self, request: Caller, db: Db, need_id: FromPath[UUID], access_reason: AccessReason = None
     ) -> Need:
+        """One need in the staff view, exact location included; the read is audited, with
+        `X-Access-Reason` as its reason."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.read(tx, need_id, access_reason)
 
@@ -68,6 +85,7 @@ class NeedController(Controller):
         "/{need_id:uuid}",
         summary="Change a need (or open a draft)",
         responses=problem_responses(403, 404, 409),
+        operation_id="updateNeed",
     )
     async def change(
         self,
@@ -77,6 +95,7 @@ class NeedController(Controller):
         data: JSONBody[NeedPatch],
         access_reason: AccessReason = None,
     ) -> Need:
+        """Changes the fields sent (at least one); `status: open` opens a draft."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.change(tx, need_id, data, access_reason)
 
@@ -85,9 +104,12 @@ class NeedController(Controller):
         status_code=200,
         summary="Cancel a need",
         responses=problem_responses(403, 404, 409),
+        operation_id="cancelNeed",
     )
     async def cancel(
         self, request: Caller, db: Db, need_id: FromPath[UUID], data: JSONBody[CancelIn]
     ) -> Need:
+        """Cancels the need with a reason: its open offers are withdrawn and assigned volunteers are
+        told."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.cancel(tx, need_id, data.reason)

@@ -33,6 +33,7 @@ class OfferController(Controller):
         "withdrawn). `next_cursor` is always the resume point: pass it as `cursor` for the next "
         "page of the same list, or later as `since` to get only what changed after it.",
         responses=problem_responses(),
+        operation_id="listMyOffers",
     )
     async def mine(
         self,
@@ -56,6 +57,7 @@ class OfferController(Controller):
         "others get a 409 `need-filled`. An expired, withdrawn or answered offer is a 409 "
         "`offer-closed`; vetting that lapsed since the offer is a 409 `not-eligible`.",
         responses=problem_responses(404, 409),
+        operation_id="acceptOffer",
     )
     async def accept(
         self,
@@ -73,6 +75,7 @@ class OfferController(Controller):
         status_code=200,
         summary="Decline an offer, optionally saying why",
         responses=problem_responses(404, 409),
+        operation_id="declineOffer",
     )
     async def decline(
         self,
@@ -82,6 +85,8 @@ class OfferController(Controller):
         data: JSONBody[DeclineIn | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> VolunteerOffer:
+        """Declines an open offer, optionally saying why; an offer already answered or closed is a
+        409."""
         reason = data.reason if data else None
         return await idempotency.run_once(
             request,
@@ -97,6 +102,7 @@ class OfferController(Controller):
         description="With `volunteer_id`, that one volunteer: their score, or every reason "
         "they cannot take the need.",
         responses=problem_responses(403, 404),
+        operation_id="listCandidates",
     )
     async def candidates(
         self,
@@ -115,10 +121,12 @@ class OfferController(Controller):
         "/needs/{need_id:uuid}/offers",
         summary="A need's offers and their answers",
         responses=problem_responses(403, 404),
+        operation_id="listNeedOffers",
     )
     async def need_offers(
         self, request: Caller, db: Db, need_id: FromPath[UUID]
     ) -> list[StaffOffer]:
+        """Every offer made for the need, with its status and answer (staff)."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.need_offers(tx, need_id)
 
@@ -127,11 +135,14 @@ class OfferController(Controller):
         summary="Offer a need to named volunteers, or send its next wave now",
         description="`Location` is the need's offers, where the new ones are listed.",
         responses=problem_responses(403, 404, 409),
+        operation_id="makeOffers",
         response_headers=LOCATION,
     )
     async def make_offers(
         self, request: Caller, db: Db, need_id: FromPath[UUID], data: JSONBody[OffersIn]
     ) -> Response[list[StaffOffer]]:
+        """With `volunteer_ids`, offers the need to those volunteers; without, sends the need's next
+        wave now (staff)."""
         async with tenant_transaction(db, request.user) as tx:
             made = await service.offer(tx, need_id, data.volunteer_ids)
         return created(made, request.url.path)

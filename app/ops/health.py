@@ -20,16 +20,23 @@ class HealthController(Controller):
     tags = ["operations"]
     security = [{}]  # public: probes carry no token
 
-    @get("/live", media_type=MediaType.JSON, summary="The process is up")
+    @get(
+        "/live", media_type=MediaType.JSON, summary="The process is up", operation_id="getLiveness"
+    )
     async def live(self) -> dict[str, str]:
+        """Answers while the process runs, without touching the database. Public: probes carry no
+        token."""
         return {"status": "ok"}
 
     @get(
         "/ready",
         summary="The database is reachable and migrated to head",
         responses=problem_responses(503, common=False),
+        operation_id="getReadiness",
     )
     async def ready(self, request: Request[Any, Any, Any], db: Db) -> Response[dict[str, str]]:
+        """200 with the migration revision when the database answers and is migrated to the code's
+        head; otherwise a 503 problem with `Retry-After`. Public."""
         try:
             async with db.connect() as conn:
                 revision = await current_revision(conn)

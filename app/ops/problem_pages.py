@@ -30,8 +30,14 @@ class ProblemPageController(Controller):
     security = [{}]  # public: links from error responses
     include_in_schema = True
 
-    @get("/", media_type=MediaType.HTML, summary="Every problem code the API answers with")
+    @get(
+        "/",
+        media_type=MediaType.HTML,
+        summary="Every problem code the API answers with",
+        operation_id="listProblems",
+    )
     async def index(self) -> str:
+        """An HTML page listing each problem code, its title and its status. Public."""
         items = "\n".join(
             f'<li><a href="/problems/{code}"><code>{code}</code></a>: {escape(t.title)} '
             f"({_status(t.status)})</li>"
@@ -43,9 +49,11 @@ class ProblemPageController(Controller):
         "/{code:str}",
         media_type=MediaType.HTML,
         summary="What one problem code means",
-        responses=problem_responses(404, common=False),
+        responses=problem_responses(400, 404, common=False),
+        operation_id="describeProblem",
     )
     async def describe(self, code: FromPath[str]) -> str:
+        """An HTML page: what a problem's `type` URL means and how to read the body. Public."""
         found = PROBLEM_TYPES.get(code)
         if found is None:
             raise NotFound(f"No problem code {code!r}")

@@ -21,8 +21,14 @@ class MeController(Controller):
     path = "/v1/me"
     tags = ["identity"]
 
-    @get("/", summary="Who am I: user and roles per organisation", responses=problem_responses())
+    @get(
+        "/",
+        summary="Who am I: user and roles per organisation",
+        responses=problem_responses(),
+        operation_id="getMe",
+    )
     async def get_me(self, request: Caller, db: Db) -> Me:
+        """The signed-in user and their role in each organisation they belong to."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.me(tx)
 
@@ -36,11 +42,14 @@ class OrganisationController(Controller):
         summary="Create an organisation (platform admin)",
         description="An organisation has no page of its own: `Location` is its members.",
         responses=problem_responses(403, 409),
+        operation_id="createOrganisation",
         response_headers=LOCATION,
     )
     async def create(
         self, request: Caller, db: Db, data: JSONBody[OrganisationIn]
     ) -> Response[Organisation]:
+        """A new organisation (a council, a charity); platform admins only. A slug already taken is
+        a 409."""
         async with tenant_transaction(db, request.user) as tx:
             org = await service.create_organisation(tx, data)
         return created(org, f"{self.path}/{org.id}/members")
@@ -50,6 +59,7 @@ class OrganisationController(Controller):
         summary="Add or invite a member (coordinator, org admin)",
         description="`Location` is the organisation's members, where the new one is listed.",
         responses=problem_responses(403, 404, 409),
+        operation_id="addMember",
         response_headers=LOCATION,
     )
     async def add_member(
@@ -59,6 +69,8 @@ class OrganisationController(Controller):
         org_id: FromPath[UUID],
         data: JSONBody[MemberIn],
     ) -> Response[Member]:
+        """Gives a person a role in the organisation, inviting them when they have not signed in
+        yet. Coordinators and org admins of that organisation only."""
         async with tenant_transaction(db, request.user) as tx:
             member = await service.add_member(tx, org_id, data)
         return created(member, request.url.path)
@@ -67,6 +79,7 @@ class OrganisationController(Controller):
         "/{org_id:uuid}/members",
         summary="List members (coordinator, org admin)",
         responses=problem_responses(403, 404),
+        operation_id="listMembers",
     )
     async def list_members(
         self,
@@ -77,6 +90,8 @@ class OrganisationController(Controller):
         cursor: Cursor = None,
         role: FromQuery[Role | None] = None,
     ) -> Page[Member]:
+        """A page of the organisation's members, of one role with `role`. Coordinators and org
+        admins of that organisation only."""
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await service.list_members(
                 tx, org_id, limit=limit, cursor=cursor, role=role

@@ -27,6 +27,7 @@ class PlanController(Controller):
         "for its score; totals include travel, fairness (Gini) and the greedy plan's figures "
         "for contrast. Nothing is offered until the plan is committed.",
         responses=problem_responses(403, 404),
+        operation_id="proposePlan",
         response_headers=LOCATION,
     )
     async def propose(self, request: Caller, db: Db, data: JSONBody[PlanIn]) -> Response[Plan]:
@@ -34,8 +35,14 @@ class PlanController(Controller):
             plan = await service.propose(tx, data)
         return created(plan, f"{self.path}/{plan.id}")
 
-    @get("/{plan_id:uuid}", summary="A plan and its totals", responses=problem_responses(404))
+    @get(
+        "/{plan_id:uuid}",
+        summary="A plan and its totals",
+        responses=problem_responses(404),
+        operation_id="getPlan",
+    )
     async def plan(self, request: Caller, db: Db, plan_id: FromPath[UUID]) -> Plan:
+        """A proposed plan: its choices, each with the reasons for its score, and its totals."""
         async with tenant_transaction(db, request.user) as tx:
             return await service.get(tx, plan_id)
 
@@ -46,6 +53,7 @@ class PlanController(Controller):
         description="Choices no longer valid (the need filled or closed, the volunteer "
         "already offered it) are skipped and counted by reason. A second commit is a 409.",
         responses=problem_responses(403, 404, 409),
+        operation_id="commitPlan",
     )
     async def commit(self, request: Caller, db: Db, plan_id: FromPath[UUID]) -> CommitOut:
         async with tenant_transaction(db, request.user) as tx:

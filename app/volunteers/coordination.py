@@ -40,6 +40,11 @@ class StatusChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     org_id: UUID | None = None
 
 
+class SuspendIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Reason  # a suspension always says why
+    org_id: UUID | None = None
+
+
 class RosterEntry(msgspec.Struct, kw_only=True):
     user_id: UUID
     display_name: str
@@ -149,7 +154,7 @@ _NEXT = {
 
 
 async def change_status(
-    tx: Tx, volunteer_id: UUID, action: str, data: StatusChange
+    tx: Tx, volunteer_id: UUID, action: str, data: StatusChange | SuspendIn
 ) -> VolunteerRecord:
     org = tx.principal.acting_org(data.org_id, *MANAGERS)
     if volunteer_id == tx.principal.user_id:

@@ -71,15 +71,21 @@ async def add(tx: Tx, data: SkillIn) -> Skill:
 
 class SkillController(Controller):
     path = "/v1/skills"
-    tags = ["programmes"]
+    tags = ["skills"]
 
-    @get("/", summary="The skills vocabulary I may use", responses=problem_responses())
+    @get(
+        "/",
+        summary="The skills vocabulary I may use",
+        responses=problem_responses(),
+        operation_id="listSkills",
+    )
     async def list_all(
         self,
         request: Caller,
         db: Db,
         org_id: FromQuery[UUID | None] = None,
     ) -> list[Skill]:
+        """The platform's skills and, with `org_id`, that organisation's own additions."""
         async with tenant_transaction(db, request.user) as tx:
             return await vocabulary(tx, org_id)
 
@@ -88,9 +94,12 @@ class SkillController(Controller):
         summary="Add an organisation's own skill (coordinator)",
         description="`Location` is the vocabulary, where the new skill is listed.",
         responses=problem_responses(403, 404, 409),
+        operation_id="createSkill",
         response_headers=LOCATION,
     )
     async def create(self, request: Caller, db: Db, data: JSONBody[SkillIn]) -> Response[Skill]:
+        """Adds a skill to an organisation's vocabulary; a code that exists already is a 409.
+        Coordinators only."""
         async with tenant_transaction(db, request.user) as tx:
             skill = await add(tx, data)
         return created(skill, self.path)

@@ -122,10 +122,8 @@ def _fill_path(path: str, parameters: list[dict[str, Any]], org_id: str) -> str:
             value = org_id
         elif schema.get("format") == "uuid":
             value = str(uuid.uuid4())
-        elif schema.get("type") == "integer":
+        else:  # integers (the tile's z, x and y) and free text alike
             value = "0"
-        else:
-            value = "0.mvt"  # the tile row, the only free-text path parameter
         path = path.replace("{" + p["name"] + "}", value)
     return path
 
@@ -198,7 +196,7 @@ def test_every_date_time_and_number_query_parameter_at_its_edges(
     assert {
         "GET /v1/coverage/hexes at",
         "GET /v1/coverage/needs at",
-        "GET /v1/coverage/tiles/{z}/{x}/{tile_y} at",
+        "GET /v1/coverage/tiles/{z}/{x}/{y}.mvt at",
         "GET /v1/metrics/summary from",
         "GET /v1/metrics/summary to",
         "GET /v1/coverage/hexes resolution",

@@ -81,6 +81,7 @@ async def test_a_bow_tie_is_repaired_and_reported(client: httpx.AsyncClient, wor
         {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]},  # too few positions
         {"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [1, 1], [0, 0]]]},  # beyond WGS 84
         {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [2, 0], [0, 0]]]},  # no area
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0, 5], [1, 1], [0, 0]]]},  # 2D and 3D
         square(d=1.0),  # far larger than a county
         {"type": "Point", "coordinates": [0, 0]},
     ],
