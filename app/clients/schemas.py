@@ -50,7 +50,11 @@ Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=_NOT
 Notes = Annotated[str, msgspec.Meta(max_length=5000, pattern=_NO_NUL)]
 Flags = Annotated[
     list[SafeguardingFlag],
-    msgspec.Meta(max_length=20, description="no duplicates; erased with the client"),
+    msgspec.Meta(
+        max_length=20,
+        description="no duplicates; erased with the client",
+        extra_json_schema={"extra": {"uniqueItems": True}},
+    ),
 ]
 Language = Annotated[
     str,

@@ -347,3 +347,10 @@ async def test_pagination(client: httpx.AsyncClient, caseworker: dict[str, str])
     for bad in ("?cursor=nonsense", "?limit=0", "?limit=201", "?include_erased=maybe"):
         r = await client.get(f"/v1/clients{bad}", headers=caseworker)
         assert r.status_code in (400, 422), bad
+
+
+async def test_the_document_says_flags_are_unique(client: httpx.AsyncClient) -> None:
+    # The use case refuses duplicate flags (422); the document said any list of flags would do.
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert schemas["ClientIn"]["properties"]["safeguarding_flags"]["uniqueItems"] is True
+    assert schemas["ClientPatch"]["properties"]["safeguarding_flags"]["uniqueItems"] is True
