@@ -12,10 +12,18 @@ from app.wire import TEXT_PATTERN
 
 Position = Annotated[list[float], msgspec.Meta(min_length=2, max_length=3)]
 Ring = Annotated[list[Position], msgspec.Meta(min_length=4, max_length=5000)]
+# Litestar's OpenAPI keeps a list field's own bounds but drops those of the lists inside it:
+# the rings' and positions' bounds, stated again so the document says what we check.
+_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+_RING = {"type": "array", "items": _POSITION, "minItems": 4, "maxItems": 5000}
+_RINGS = {"type": "array", "items": _RING, "minItems": 1, "maxItems": 100}
 
 
 class PolygonIn(msgspec.Struct, tag_field="type", tag="Polygon", forbid_unknown_fields=True):
-    coordinates: Annotated[list[Ring], msgspec.Meta(min_length=1, max_length=100)]
+    coordinates: Annotated[
+        list[Ring],
+        msgspec.Meta(min_length=1, max_length=100, extra_json_schema={"extra": {"items": _RING}}),
+    ]
 
 
 class MultiPolygonIn(
@@ -23,7 +31,7 @@ class MultiPolygonIn(
 ):
     coordinates: Annotated[
         list[Annotated[list[Ring], msgspec.Meta(min_length=1, max_length=100)]],
-        msgspec.Meta(min_length=1, max_length=100),
+        msgspec.Meta(min_length=1, max_length=100, extra_json_schema={"extra": {"items": _RINGS}}),
     ]
 
 
@@ -32,12 +40,25 @@ class MultiPolygon(msgspec.Struct, tag_field="type", tag="MultiPolygon"):
 
 
 AreaName = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=TEXT_PATTERN)]
+# Litestar drops a zero lower bound on a field that may be UNSET (ServiceAreaPatch): restated.
+_AT_LEAST_0 = {"extra": {"minimum": 0}}
 Threshold = Annotated[
     float,
-    msgspec.Meta(ge=0, le=10_000, description="unfilled volunteer-hours above which it alerts"),
+    msgspec.Meta(
+        ge=0,
+        le=10_000,
+        description="unfilled volunteer-hours above which it alerts",
+        extra_json_schema=_AT_LEAST_0,
+    ),
 ]
 AlertAfter = Annotated[
-    int, msgspec.Meta(ge=0, le=10_080, description="minutes the gap must last before alerting")
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=10_080,
+        description="minutes the gap must last before alerting",
+        extra_json_schema=_AT_LEAST_0,
+    ),
 ]
 
 
