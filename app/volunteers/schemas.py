@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -20,7 +20,29 @@ SkillCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,47}$", examp
 LanguageCode = Annotated[
     str, msgspec.Meta(pattern=r"^[a-z]{2}$", examples=["en"], description="ISO 639-1")
 ]
-TravelKm = Annotated[float, msgspec.Meta(gt=0, le=200, description="how far they will travel")]
+
+
+# Litestar's OpenAPI documents a list field's own bounds but drops its items' constraints, and
+# drops `gt=0` on a field that may be UNSET: stated again, so the document says what we check.
+# Each of these lists is refused with duplicates (vocabulary.check_unique): uniqueItems too.
+def items_matching(pattern: str, **bounds: int) -> dict[str, Any]:
+    items = {"type": "string", "pattern": pattern, **bounds}
+    return {"extra": {"items": items, "uniqueItems": True}}
+
+
+LANGUAGE_ITEMS = items_matching(r"^[a-z]{2}$")
+SKILL_ITEMS = items_matching(r"^[a-z][a-z0-9_]{1,47}$")
+UNIQUE = {"extra": {"uniqueItems": True}}
+SLUG_ITEMS = items_matching(r"^[a-z0-9](-?[a-z0-9])*$", minLength=2, maxLength=63)
+TravelKm = Annotated[
+    float,
+    msgspec.Meta(
+        gt=0,
+        le=200,
+        description="how far they will travel",
+        extra_json_schema={"extra": {"exclusiveMinimum": 0}},
+    ),
+]
 Hours = Annotated[int, msgspec.Meta(ge=1, le=80, description="most hours a week")]
 ActiveCap = Annotated[int, msgspec.Meta(ge=1, le=20, description="most assignments at once")]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/London"])]
@@ -45,22 +67,23 @@ class SignUp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     home: Location
     max_travel_km: TravelKm
     travel_mode: TravelMode
-    skills: Annotated[list[SkillCode], msgspec.Meta(max_length=30)] = msgspec.field(
-        default_factory=list
-    )
-    languages: Annotated[list[LanguageCode], msgspec.Meta(min_length=1, max_length=10)] = (
-        msgspec.field(default_factory=lambda: ["en"])
-    )
+    skills: Annotated[
+        list[SkillCode], msgspec.Meta(max_length=30, extra_json_schema=SKILL_ITEMS)
+    ] = msgspec.field(default_factory=list)
+    languages: Annotated[
+        list[LanguageCode],
+        msgspec.Meta(min_length=1, max_length=10, extra_json_schema=LANGUAGE_ITEMS),
+    ] = msgspec.field(default_factory=lambda: ["en"])
     max_hours_per_week: Hours = 6
     max_active_assignments: ActiveCap = 2
-    preferred_kinds: Annotated[list[ProgrammeKind], msgspec.Meta(max_length=5)] = msgspec.field(
-        default_factory=list
-    )
+    preferred_kinds: Annotated[
+        list[ProgrammeKind], msgspec.Meta(max_length=5, extra_json_schema=UNIQUE)
+    ] = msgspec.field(default_factory=list)
     quiet_hours: QuietHours | None = None
     time_zone: TimeZone = "Europe/London"
-    organisations: Annotated[list[Slug], msgspec.Meta(max_length=10)] = msgspec.field(
-        default_factory=list
-    )
+    organisations: Annotated[
+        list[Slug], msgspec.Meta(max_length=10, extra_json_schema=SLUG_ITEMS)
+    ] = msgspec.field(default_factory=list)
 
 
 class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -68,16 +91,22 @@ class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     home: Location | msgspec.UnsetType = msgspec.UNSET
     max_travel_km: TravelKm | msgspec.UnsetType = msgspec.UNSET
     travel_mode: TravelMode | msgspec.UnsetType = msgspec.UNSET
-    skills: Annotated[list[SkillCode], msgspec.Meta(max_length=30)] | msgspec.UnsetType = (
-        msgspec.UNSET
-    )
+    skills: (
+        Annotated[list[SkillCode], msgspec.Meta(max_length=30, extra_json_schema=SKILL_ITEMS)]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
     languages: (
-        Annotated[list[LanguageCode], msgspec.Meta(min_length=1, max_length=10)] | msgspec.UnsetType
+        Annotated[
+            list[LanguageCode],
+            msgspec.Meta(min_length=1, max_length=10, extra_json_schema=LANGUAGE_ITEMS),
+        ]
+        | msgspec.UnsetType
     ) = msgspec.UNSET
     max_hours_per_week: Hours | msgspec.UnsetType = msgspec.UNSET
     max_active_assignments: ActiveCap | msgspec.UnsetType = msgspec.UNSET
     preferred_kinds: (
-        Annotated[list[ProgrammeKind], msgspec.Meta(max_length=5)] | msgspec.UnsetType
+        Annotated[list[ProgrammeKind], msgspec.Meta(max_length=5, extra_json_schema=UNIQUE)]
+        | msgspec.UnsetType
     ) = msgspec.UNSET
     quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET
     time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET
