@@ -22,10 +22,13 @@ GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_CACHE = "private, max-age=60"
 
+_NUMBER = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
+BBOX_PATTERN = rf"^{_NUMBER}(?:,{_NUMBER}){{3}}$"  # four numbers, as parse_bbox reads them
 BBoxParam = Annotated[
     str,
     QueryParameter(
         max_length=200,
+        pattern=BBOX_PATTERN,
         description="west,south,east,north in WGS 84 degrees (at most 2 degrees each way)",
         examples=[],
     ),
