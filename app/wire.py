@@ -6,6 +6,9 @@ import re
 import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Annotated
+
+import msgspec
 
 from app.errors import InvalidInput
 
@@ -21,6 +24,20 @@ INSTANT_PATTERN = (
     r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _INSTANT = re.compile(INSTANT_PATTERN)
+
+# An e-mail address, loosely: something@something.something. `\s` differs between Python
+# (which adds U+001C-U+001F, U+0085) and ECMA-262 (which adds U+FEFF): naming those, and every
+# control character, makes the server and the document's pattern agree on every string.
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\x85\ufeff]+"
+EMAIL_PATTERN = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$"
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
+
+# A list the use case refuses with duplicates (vocabulary.check_unique): msgspec has no
+# constraint for it, so the document states it (msgspec.Meta(extra_json_schema=UNIQUE)).
+UNIQUE = {"uniqueItems": True}
+
+# A local wall-clock time as msgspec decodes it into datetime.time, without an offset.
+WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$"
 
 # Free text: not blank, and no NUL characters (PostgreSQL text cannot store them).
 # Written to match in linear time (no backtracking between two starred classes).

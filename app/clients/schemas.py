@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 
 from app.locations import Location
+from app.wire import UNIQUE, Email
 
 
 class SafeguardingFlag(StrEnum):
@@ -43,14 +44,15 @@ Phone = Annotated[
         examples=["0118 496 0000"],
     ),
 ]
-Email = Annotated[
-    str, msgspec.Meta(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
-]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=_NOT_BLANK)]
 Notes = Annotated[str, msgspec.Meta(max_length=5000, pattern=_NO_NUL)]
 Flags = Annotated[
     list[SafeguardingFlag],
-    msgspec.Meta(max_length=20, description="no duplicates; erased with the client"),
+    msgspec.Meta(
+        max_length=20,
+        description="no duplicates; erased with the client",
+        extra_json_schema=UNIQUE,
+    ),
 ]
 Language = Annotated[
     str,

@@ -23,9 +23,8 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_CACHE = "private, max-age=60"
-_DEGREES = r"-?\d{1,3}(\.\d+)?"
-BBOX_PATTERN = rf"^{_DEGREES}(,{_DEGREES}){{3}}$"
-
+_NUMBER = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
+BBOX_PATTERN = rf"^{_NUMBER}(?:,{_NUMBER}){{3}}$"  # four numbers, as parse_bbox reads them
 BBoxParam = Annotated[
     str,
     QueryParameter(

@@ -11,7 +11,7 @@ import msgspec
 from app.locations import Location
 from app.needs.status import NeedStatus
 from app.volunteers.schemas import LanguageCode, SkillCode
-from app.wire import TEXT_PATTERN
+from app.wire import TEXT_PATTERN, UNIQUE
 from matching.model import Dispatch, Mode, Urgency
 from matching.vetting import DbsLevel
 
@@ -54,12 +54,12 @@ class NeedIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: Description | None = None
     mode: Mode = Mode.IN_PERSON
     location: Location | None = None  # in person: defaults to the client's address
-    required_skills: Annotated[list[SkillCode], msgspec.Meta(max_length=10)] = msgspec.field(
-        default_factory=list
-    )
-    languages: Annotated[list[LanguageCode], msgspec.Meta(max_length=5)] = msgspec.field(
-        default_factory=list
-    )
+    required_skills: Annotated[
+        list[SkillCode], msgspec.Meta(max_length=10, extra_json_schema=UNIQUE)
+    ] = msgspec.field(default_factory=list)
+    languages: Annotated[
+        list[LanguageCode], msgspec.Meta(max_length=5, extra_json_schema=UNIQUE)
+    ] = msgspec.field(default_factory=list)
     min_vetting: DbsLevel = DbsLevel.NONE  # the programme's minimum applies as well
     windows: Annotated[list[Window], msgspec.Meta(min_length=1, max_length=10)]
     duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=1440)]

@@ -21,6 +21,7 @@ from litestar.routes import HTTPRoute
 from msgspec import inspect as mi
 
 from app.problems import Problem
+from app.wire import WALL_CLOCK_PATTERN
 
 REF = "#/components/schemas/{name}"
 
@@ -140,7 +141,8 @@ def _add_formats(
     t: mi.Type, schema: dict[str, Any], components: dict[str, Any], seen: set[str]
 ) -> None:
     """msgspec declares a datetime as a plain string (it also decodes naive ones); every
-    datetime this API sends is RFC 3339 with an offset, and clients want to know it is one."""
+    datetime this API sends is RFC 3339 with an offset, and clients want to know it is one.
+    A wall-clock time is HH:MM:SS, which the pattern says."""
     while isinstance(t, mi.Metadata):
         t = t.type
     if "$ref" in schema:
@@ -151,6 +153,8 @@ def _add_formats(
         schema = components[name]
     if isinstance(t, mi.DateTimeType):
         schema.setdefault("format", "date-time")
+    elif isinstance(t, mi.TimeType):
+        schema.setdefault("pattern", WALL_CLOCK_PATTERN)
     elif isinstance(t, mi.StructType):
         for f in t.fields:
             if f.encode_name in schema.get("properties", {}):

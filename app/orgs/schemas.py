@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from app.identity.principal import Role
-from app.wire import TEXT_PATTERN
+from app.wire import TEXT_PATTERN, Email
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 Slug = Annotated[
@@ -22,7 +22,6 @@ Slug = Annotated[
         description="lower-case letters, digits and single hyphens",
     ),
 ]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 TimeZone = Annotated[
     str,
     msgspec.Meta(

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from app import audit
 from app.db.tables import invitations, memberships, organisations, users
 from app.db.tenancy import Tx
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.identity.principal import Role
 from app.orgs.schemas import Me, Member, MemberIn, MyMembership, Organisation, OrganisationIn
 from app.pagination import decode_cursor, page_of
@@ -110,9 +110,7 @@ async def add_member(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
     if tx.principal.platform_admin:
         allowed = set(GRANTABLE[Role.ORG_ADMIN])
     if data.role not in allowed:
-        raise InvalidInput.field(
-            "role", f"you may grant: {', '.join(sorted(allowed)) or 'nothing'}"
-        )
+        raise Forbidden(f"you may grant: {', '.join(sorted(allowed)) or 'nothing'}")
     if data.email is not None:
         return await _invite(tx, org_id, data)
     assert data.user_id is not None

@@ -23,7 +23,7 @@ class ProgrammeController(Controller):
     @post(
         "/",
         summary="Create a programme with its offer policy (coordinator)",
-        responses=problem_responses(403, 409),
+        responses=problem_responses(403, 404, 409),
         operation_id="createProgramme",
         response_headers=LOCATION,
     )

@@ -11,7 +11,7 @@ import msgspec
 
 from app.locations import Location
 from app.orgs.schemas import Slug
-from app.wire import TEXT_PATTERN
+from app.wire import TEXT_PATTERN, UNIQUE
 from matching.model import ProgrammeKind
 from matching.vetting import DbsLevel
 
@@ -20,6 +20,8 @@ SkillCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,47}$", examp
 LanguageCode = Annotated[
     str, msgspec.Meta(pattern=r"^[a-z]{2}$", examples=["en"], description="ISO 639-1")
 ]
+
+
 TravelKm = Annotated[float, msgspec.Meta(gt=0, le=200, description="how far they will travel")]
 Hours = Annotated[int, msgspec.Meta(ge=1, le=80, description="most hours a week")]
 ActiveCap = Annotated[int, msgspec.Meta(ge=1, le=20, description="most assignments at once")]
@@ -45,21 +47,22 @@ class SignUp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     home: Location
     max_travel_km: TravelKm
     travel_mode: TravelMode
-    skills: Annotated[list[SkillCode], msgspec.Meta(max_length=30)] = msgspec.field(
-        default_factory=list
+    skills: Annotated[list[SkillCode], msgspec.Meta(max_length=30, extra_json_schema=UNIQUE)] = (
+        msgspec.field(default_factory=list)
     )
-    languages: Annotated[list[LanguageCode], msgspec.Meta(min_length=1, max_length=10)] = (
-        msgspec.field(default_factory=lambda: ["en"])
-    )
+    languages: Annotated[
+        list[LanguageCode],
+        msgspec.Meta(min_length=1, max_length=10, extra_json_schema=UNIQUE),
+    ] = msgspec.field(default_factory=lambda: ["en"])
     max_hours_per_week: Hours = 6
     max_active_assignments: ActiveCap = 2
-    preferred_kinds: Annotated[list[ProgrammeKind], msgspec.Meta(max_length=5)] = msgspec.field(
-        default_factory=list
-    )
+    preferred_kinds: Annotated[
+        list[ProgrammeKind], msgspec.Meta(max_length=5, extra_json_schema=UNIQUE)
+    ] = msgspec.field(default_factory=list)
     quiet_hours: QuietHours | None = None
     time_zone: TimeZone = "Europe/London"
-    organisations: Annotated[list[Slug], msgspec.Meta(max_length=10)] = msgspec.field(
-        default_factory=list
+    organisations: Annotated[list[Slug], msgspec.Meta(max_length=10, extra_json_schema=UNIQUE)] = (
+        msgspec.field(default_factory=list)
     )
 
 
@@ -68,16 +71,22 @@ class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     home: Location | msgspec.UnsetType = msgspec.UNSET
     max_travel_km: TravelKm | msgspec.UnsetType = msgspec.UNSET
     travel_mode: TravelMode | msgspec.UnsetType = msgspec.UNSET
-    skills: Annotated[list[SkillCode], msgspec.Meta(max_length=30)] | msgspec.UnsetType = (
-        msgspec.UNSET
-    )
+    skills: (
+        Annotated[list[SkillCode], msgspec.Meta(max_length=30, extra_json_schema=UNIQUE)]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
     languages: (
-        Annotated[list[LanguageCode], msgspec.Meta(min_length=1, max_length=10)] | msgspec.UnsetType
+        Annotated[
+            list[LanguageCode],
+            msgspec.Meta(min_length=1, max_length=10, extra_json_schema=UNIQUE),
+        ]
+        | msgspec.UnsetType
     ) = msgspec.UNSET
     max_hours_per_week: Hours | msgspec.UnsetType = msgspec.UNSET
     max_active_assignments: ActiveCap | msgspec.UnsetType = msgspec.UNSET
     preferred_kinds: (
-        Annotated[list[ProgrammeKind], msgspec.Meta(max_length=5)] | msgspec.UnsetType
+        Annotated[list[ProgrammeKind], msgspec.Meta(max_length=5, extra_json_schema=UNIQUE)]
+        | msgspec.UnsetType
     ) = msgspec.UNSET
     quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET
     time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET

@@ -385,3 +385,10 @@ async def test_a_body_not_declared_as_json_is_415(
     # Requests without a body are unaffected, whatever they say their type is.
     url = f"/v1/clients/{ok.json()['id']}"
     assert (await client.get(url, headers=headers)).status_code == 200
+
+
+async def test_the_document_says_flags_are_unique(client: httpx.AsyncClient) -> None:
+    # The use case refuses duplicate flags (422); the document said any list of flags would do.
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert schemas["ClientIn"]["properties"]["safeguarding_flags"]["uniqueItems"] is True
+    assert schemas["ClientPatch"]["properties"]["safeguarding_flags"]["uniqueItems"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import geojson
@@ -143,3 +144,21 @@ async def test_volunteers_get_no_map(client: httpx.AsyncClient, world: World) ->
     headers = await world.person("vol", org="reading-council", role="volunteer")
     response = await client.get("/v1/coverage/hexes", params={"bbox": BBOX}, headers=headers)
     assert response.status_code == 403
+
+
+async def test_the_document_says_bbox_is_four_numbers(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    for path in ("/v1/coverage/hexes", "/v1/coverage/needs"):
+        (bbox,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "bbox"]
+        pattern = re.compile(bbox["schema"]["pattern"])
+        assert pattern.match("-0.98,51.44,-0.94,51.47")
+        assert pattern.match(" 1e-3, .5 ,+2,3.")
+        for wrong in ("0", "1,2,3", "a,b,c,d"):
+            assert not pattern.match(wrong), wrong
+    await world.org("reading-council")
+    headers = await world.person("coord", org="reading-council", role="coordinator")
+    refused = await client.get("/v1/coverage/hexes", params={"bbox": "0"}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")

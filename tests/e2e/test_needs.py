@@ -377,3 +377,11 @@ async def test_a_series_may_not_run_past_a_year(
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "recurrence"
     assert await world.count("needs") == 0
+
+
+async def test_the_document_states_list_items(client: httpx.AsyncClient) -> None:
+    # Each language and skill of a need is checked; the document used to say any string.
+    fields = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]["NeedIn"]
+    assert fields["properties"]["languages"]["items"]["pattern"] == "^[a-z]{2}$"
+    assert fields["properties"]["required_skills"]["items"]["pattern"].startswith("^[a-z]")
+    assert fields["properties"]["languages"]["uniqueItems"] is True

@@ -164,3 +164,19 @@ async def test_gap_alert_fires_once_and_re_arms(client: httpx.AsyncClient, world
     assert await check_gap_alerts(world.owner, at(140)) == 0
     assert await check_gap_alerts(world.owner, at(201)) == 2  # again, after recovering
     assert await world.count("outbox", alerts) == 4
+
+
+async def test_the_document_states_the_rings_and_thresholds_bounds(
+    client: httpx.AsyncClient,
+) -> None:
+    # A ring of fewer than 4 positions, or a negative threshold in a patch, is a 422; the
+    # document used to allow both (Litestar drops nested lists' and UNSET fields' zero bounds).
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    ring = schemas["PolygonIn"]["properties"]["coordinates"]["items"]
+    assert (ring["minItems"], ring["maxItems"]) == (4, 5000)
+    assert (ring["items"]["minItems"], ring["items"]["maxItems"]) == (2, 3)
+    rings = schemas["MultiPolygonIn"]["properties"]["coordinates"]["items"]
+    assert rings["items"]["minItems"] == 4
+    patch = schemas["ServiceAreaPatch"]["properties"]
+    assert patch["alert_threshold_hours"]["minimum"] == 0
+    assert patch["alert_after_minutes"]["minimum"] == 0

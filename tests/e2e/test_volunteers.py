@@ -252,3 +252,21 @@ async def test_a_platform_admin_adding_a_skill_to_an_unknown_organisation_is_422
     )
     assert r.status_code == 422, r.text
     assert await world.count("skills", "org_id IS NOT NULL") == 0
+
+
+async def test_the_document_states_list_items_and_travel_bounds(
+    client: httpx.AsyncClient,
+) -> None:
+    # Languages, skills and organisation slugs are checked item by item, and max_travel_km
+    # must be above 0 in a patch too; the document used to say any string, and >= anything.
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    for name in ("SignUp", "ProfilePatch"):
+        fields = schemas[name]["properties"]
+        assert fields["languages"]["items"]["pattern"] == "^[a-z]{2}$"
+        assert fields["skills"]["items"]["pattern"] == "^[a-z][a-z0-9_]{1,47}$"
+        assert fields["max_travel_km"]["exclusiveMinimum"] == 0
+        for unique in ("languages", "skills", "preferred_kinds"):
+            assert fields[unique]["uniqueItems"] is True, (name, unique)
+    organisations = schemas["SignUp"]["properties"]["organisations"]["items"]
+    assert (organisations["minLength"], organisations["maxLength"]) == (2, 63)
+    assert schemas["SignUp"]["properties"]["organisations"]["uniqueItems"] is True
