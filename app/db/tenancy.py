@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
@@ -21,6 +22,7 @@ from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.clock import WALL, clock_of
 from app.identity.principal import Membership, Principal, Role
 from app.identity.tokens import TokenIdentity
 
@@ -48,12 +50,15 @@ class Tx:
     identity: TokenIdentity
     system: AsyncEngine | None = None
     after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # The transaction's instant, read once from the engine's clock (app/clock.py): every
+    # decision in this transaction is taken at it.
+    now: datetime = field(default_factory=WALL.now)
 
     async def refreshed(self) -> Tx:
         """The same caller after their memberships changed in this transaction (joining an
         organisation): re-reads them and resets the tenant context accordingly."""
         principal = await _login(self.conn, self.identity)
-        return Tx(self.conn, principal, self.identity, self.system, self.after_commit)
+        return Tx(self.conn, principal, self.identity, self.system, self.after_commit, self.now)
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncConnection]:
@@ -101,7 +106,8 @@ async def _login(conn: AsyncConnection, identity: TokenIdentity) -> Principal:
 @asynccontextmanager
 async def tenant_transaction(engine: AsyncEngine, identity: TokenIdentity) -> AsyncIterator[Tx]:
     async with engine.begin() as conn:
-        tx = Tx(conn, await _login(conn, identity), identity, _SYSTEM.get(engine))
+        now = clock_of(engine).now()
+        tx = Tx(conn, await _login(conn, identity), identity, _SYSTEM.get(engine), now=now)
         yield tx
     for work in tx.after_commit:
         try:
