@@ -211,3 +211,27 @@ async def test_a_claim_applies_an_offers_rules_and_the_feed_agrees(
     r = await claim(client, world, need_id, "near")
     assert r.status_code == 200, r.text
     assert await world.count("assignments") == 1
+
+
+async def test_offers_from_a_committed_plan_are_accepted_within_the_weekly_hours(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    """Defect 1, the plan path: a plan may choose one volunteer for two needs of one week
+    (hours are checked per need at proposal), and its offers' accepts keep the weekly cap."""
+    await world.volunteer("six", org="org-a", max_hours_per_week=6, **DRIVER)
+    manual = {"dispatch": "manual", "duration_minutes": 240, **DRIVING}
+    needs = [await post(client, ctx, windows=[next_week(d)], **manual) for d in (1, 2)]
+    start = datetime.now(UTC).replace(microsecond=0)
+    body = {
+        "programme_id": ctx["programme"]["id"],
+        "from": start.isoformat(),
+        "to": (start + timedelta(days=21)).isoformat(),
+    }
+    r = await client.post("/v1/plans", headers=ctx["coordinator"], json=body)
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/v1/plans/{r.json()['id']}/commit", headers=ctx["coordinator"])
+    assert r.status_code == 200, r.text
+    first, second = [await offer_of(client, ctx, n, "Six") for n in needs]
+    r = await accept(client, world, first, "six")
+    assert r.status_code == 200, r.text
+    refused(await accept(client, world, second, "six"), "hours_cap")
