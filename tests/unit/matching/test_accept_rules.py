@@ -54,9 +54,11 @@ def test_no_volunteer_record_is_not_approved() -> None:
 
 
 def test_micro_tasks_are_crowd_and_co_design() -> None:
-    assert MICRO_TASK_KINDS == {ProgrammeKind.CO_PRODUCTION, ProgrammeKind.CO_DESIGN}
-    assert is_micro_task("co_design") and is_micro_task("co_production")
-    assert not is_micro_task("family_intervention") and not is_micro_task("befriending")
+    assert {ProgrammeKind.CO_PRODUCTION, ProgrammeKind.CO_DESIGN} == MICRO_TASK_KINDS
+    assert is_micro_task("co_design")
+    assert is_micro_task("co_production")
+    assert not is_micro_task("family_intervention")
+    assert not is_micro_task("befriending")
 
 
 def test_micro_tasks_ignore_the_active_cap_and_have_their_own() -> None:
