@@ -28,8 +28,10 @@ async def distance_to_need(
     return (await conn.execute(_DISTANCE, params)).scalar_one_or_none()
 
 
-# Open calls near a point that the volunteer could take: their organisations (row-level
-# security), still running, skills, languages and vetting met. Nearest cell first.
+# Open calls near a point that the volunteer may be able to take: their organisations
+# (row-level security), still running, within their travel radius, skills, languages and
+# vetting met. Nearest cell first. A prefilter: app.assignments.open_calls.feed keeps those
+# the claim's rules allow (matching.eligibility.ON_CLAIM).
 _FEED = text("""
 SELECT t.id FROM needs t
   JOIN volunteers v ON v.user_id = :user_id
@@ -41,6 +43,7 @@ SELECT t.id FROM needs t
    AND upper(t.windows) > now()
    AND (t.coarse_location IS NULL OR ST_DWithin(
          t.coarse_location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius_m))
+   AND (t.location IS NULL OR ST_DWithin(v.home, t.location, v.max_travel_km * 1000))
    AND v.skills @> t.required_skills AND v.languages @> t.languages
    AND NOT coalesce(vc.barred, false)
    AND (t.min_vetting = 'none'
