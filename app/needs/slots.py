@@ -67,6 +67,7 @@ async def take(
                 volunteer_id=volunteer_id,
                 offer_id=offer_id,
                 accepted_at=now,
+                updated_at=now,
             )
             .returning(*assignments.c)
         )
@@ -93,7 +94,7 @@ async def take(
         reminder = Message(
             volunteer_id, Kind.ASSIGNMENT_REMINDER, payload, org_id=row.org_id, not_before=remind_at
         )
-        await enqueue(conn, [reminder])
+        await enqueue(conn, [reminder], now=now)
     return assignment
 
 
