@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,7 +41,7 @@ SELECT t.id FROM needs t
       FROM vetting_checks c WHERE c.org_id = t.org_id AND c.user_id = :user_id
      ORDER BY c.recorded_at DESC LIMIT 1) vc ON true
  WHERE t.dispatch = 'open_call' AND t.status IN ('open', 'partially_filled')
-   AND upper(t.windows) > now()
+   AND upper(t.windows) > :now
    AND (t.coarse_location IS NULL OR ST_DWithin(
          t.coarse_location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius_m))
    AND (t.location IS NULL OR ST_DWithin(v.home, t.location, v.max_travel_km * 1000))
@@ -66,8 +67,10 @@ async def open_calls_near(
     radius_m: float,
     ok_levels: Mapping[str, Sequence[str]],
     limit: int,
+    now: datetime,
 ) -> list[UUID]:
-    """Ids of open-call needs within `radius_m` of (lat, lon) the volunteer could claim.
+    """Ids of open-call needs within `radius_m` of (lat, lon) the volunteer could claim,
+    still running at `now`.
     `ok_levels` maps each required vetting level to the levels that satisfy it. Remote
     open calls (no location) are included wherever the volunteer is."""
     params: dict[str, Any] = {
@@ -77,5 +80,6 @@ async def open_calls_near(
         "radius_m": radius_m,
         "ok_levels": json.dumps({k: list(v) for k, v in ok_levels.items()}),
         "limit": limit,
+        "now": now,
     }
     return list((await conn.execute(_FEED, params)).scalars())

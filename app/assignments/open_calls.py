@@ -3,15 +3,16 @@ and the release of stale claims, so a slot nobody starts goes back to the cascad
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import audit
 from app.assignments.schemas import Assignment, to_assignment
+from app.clock import clock_of
 from app.db.tables import assignments
 from app.db.tenancy import Tx
 from app.errors import CodeliverError, Conflict, NotEligible, NotFound, SlotTaken
@@ -42,7 +43,14 @@ async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> 
     """Open calls near (lat, lon) that the caller could claim now: the claim's own rules
     (`claim_refusal`), so a listed need refuses a claim only if taken meanwhile."""
     ids = await open_calls_near(
-        tx.conn, tx.principal.user_id, lat, lon, radius_km * 1000, OK_LEVELS, limit * FEED_SCAN
+        tx.conn,
+        tx.principal.user_id,
+        lat,
+        lon,
+        radius_km * 1000,
+        OK_LEVELS,
+        limit * FEED_SCAN,
+        tx.now,
     )
     shown: list[NeedSummary] = []
     for need_id in ids:
@@ -66,7 +74,7 @@ async def claim_refusal(tx: Tx, row: facts.NeedRow) -> CodeliverError | None:
 
 async def claim(tx: Tx, need_id: UUID) -> Assignment:
     """Take a slot of an open call, if the volunteer could have been offered it."""
-    now = datetime.now(UTC)
+    now = tx.now
     await one_at_a_time(tx)
     row = await facts.load(tx.conn, need_id)
     if row is None or row.dispatch != "open_call":
@@ -90,6 +98,7 @@ async def claim(tx: Tx, need_id: UUID) -> Assignment:
                 else []
             ),
         ],
+        now=now,
     )
     await audit.record(tx, "need.claimed", "need", row.id, org_id=row.org_id)
     return to_assignment(assignment, need_summary(row, row.id))
@@ -103,13 +112,12 @@ SELECT a.id, a.need_id FROM assignments a
   JOIN needs t ON t.id = a.need_id JOIN programmes p ON p.id = t.programme_id
  WHERE a.status = 'accepted'
    AND greatest(a.accepted_at, (SELECT max(lower(w)) FROM unnest(t.windows) AS w))
-       + make_interval(secs => p.stale_claim_timeout_s) < now()
+       + make_interval(secs => p.stale_claim_timeout_s) < :now
  ORDER BY a.accepted_at LIMIT 100
 """)
 
 
-async def _release(engine: AsyncEngine, stale: Any) -> bool:
-    now = datetime.now(UTC)
+async def _release(engine: AsyncEngine, stale: Any, now: datetime) -> bool:
     async with engine.begin() as conn:
         need = await facts.load(conn, stale.need_id, lock=True, skip_locked=True)
         if need is None:
@@ -124,7 +132,7 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
                     status=AssignmentStatus.RELEASED,
                     ended_at=now,
                     end_reason="not started within the stale-claim timeout",
-                    updated_at=func.now(),
+                    updated_at=now,
                 )
                 .returning(assignments.c.volunteer_id, assignments.c.org_id)
             )
@@ -144,12 +152,13 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
             messages.append(
                 Message(need.created_by, Kind.NEED_VOLUNTEER_LEFT, payload, org_id=need.org_id)
             )
-        await enqueue(conn, messages)
+        await enqueue(conn, messages, now=now)
         return True
 
 
 async def release_stale(engine: AsyncEngine) -> int:
     """Worker job: release stale claims; the cascade then offers their slots again."""
+    now = clock_of(engine).now()
     async with engine.connect() as conn:
-        stale = (await conn.execute(_STALE)).all()
-    return sum([await _release(engine, s) for s in stale])
+        stale = (await conn.execute(_STALE, {"now": now})).all()
+    return sum([await _release(engine, s, now) for s in stale])

@@ -52,6 +52,7 @@ async def take(
                 volunteer_id=volunteer_id,
                 offer_id=offer_id,
                 accepted_at=now,
+                updated_at=now,
             )
             .returning(*assignments.c)
         )
@@ -78,7 +79,7 @@ async def take(
         reminder = Message(
             volunteer_id, Kind.ASSIGNMENT_REMINDER, payload, org_id=row.org_id, not_before=remind_at
         )
-        await enqueue(conn, [reminder])
+        await enqueue(conn, [reminder], now=now)
     return assignment
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -69,9 +69,7 @@ async def my_offers(
     status now, for offline-first sync, in commit order (app.sync)."""
     stmt = _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
     if since is None:
-        stmt = stmt.where(
-            offers.c.status == OfferStatus.PENDING, offers.c.expires_at > datetime.now(UTC)
-        )
+        stmt = stmt.where(offers.c.status == OfferStatus.PENDING, offers.c.expires_at > tx.now)
     rows, next_cursor = await sync.page(
         tx.conn,
         stmt,
@@ -123,7 +121,7 @@ async def _check_still_eligible(tx: Tx, row: NeedRow) -> None:
 
 
 async def accept(tx: Tx, offer_id: UUID) -> Assignment:
-    now = datetime.now(UTC)
+    now = tx.now
     await one_at_a_time(tx)
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
@@ -154,13 +152,14 @@ async def accept(tx: Tx, offer_id: UUID) -> Assignment:
                 if row.created_by is not None
             ),
         ],
+        now=tx.now,
     )
     await audit.record(tx, "offer.accepted", "offer", offer.id, org_id=row.org_id)
     return to_assignment(assignment, need_summary(row, row.id))
 
 
 async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
-    now = datetime.now(UTC)
+    now = tx.now
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
     await facts.load(tx.conn, offer.need_id, lock=True)
@@ -269,7 +268,7 @@ async def need_offers(tx: Tx, need_id: UUID) -> list[StaffOffer]:
 async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> list[StaffOffer]:
     """A caseworker's offer to named volunteers (each must be eligible), or the next wave
     now (also after an escalation: people have decided to try again)."""
-    now = datetime.now(UTC)
+    now = tx.now
     row = await _staff_need(tx, need_id, lock=True)
     if not slots.has_room(row):
         raise OfferClosed(f"the need is {row.status}: it takes no more offers")
@@ -278,7 +277,7 @@ async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> 
             messages = await cascade.wave_now(tx.conn, reader, row, now)
     else:
         messages = await _named_offers(tx, row, volunteer_ids, now)
-    await enqueue(tx.conn, messages)
+    await enqueue(tx.conn, messages, now=tx.now)
     await audit.record(
         tx, "offers.made", "need", row.id, org_id=row.org_id, details={"count": len(messages)}
     )

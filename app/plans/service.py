@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -153,7 +153,7 @@ def _ranked(c: Choice) -> Ranked:
 
 async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
     """Offers for the plan's choices still valid; the plan is committed exactly once."""
-    now = datetime.now(UTC)
+    now = tx.now
     row = await _load(tx, plan_id, *MANAGERS)
     done = await tx.conn.execute(
         update(plans)
@@ -184,7 +184,7 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
         messages += await cascade.make_offers(
             tx.conn, need, chosen, now, source=OfferSource.PLAN, created_by=tx.principal.user_id
         )
-    await enqueue(tx.conn, messages)
+    await enqueue(tx.conn, messages, now=tx.now)
     out = CommitOut(
         plan_id=plan_id,
         offered=len(messages),
