@@ -28,6 +28,7 @@ from app.wire import check_instant
 from geo import candidates
 from matching import eligibility, plan_solver
 from matching.model import Candidate, OfferSource, Ranked, Reason, ScorePart
+from matching.model import Plan as MatchedPlan
 from matching.plan_rules import Ledger, Room, Timing
 from matching.status import WANTING
 from notifications.outbox import Message, enqueue
@@ -63,10 +64,23 @@ def _plan_out(row: Any) -> Plan:
     )
 
 
+def _solve(
+    inst: proposal.Instance, time_limit_s: float
+) -> tuple[plan_solver.Solved, MatchedPlan, tuple[float, float]]:
+    """The plan and greedy's, with their times in ms: seconds of CPU at 10k needs, so the
+    caller runs this in a thread and the event loop goes on serving."""
+    problem = (inst.slots, inst.rooms, inst.timings, inst.edges)
+    t0 = time.perf_counter()
+    solved = plan_solver.solve(*problem, time_limit_s=time_limit_s)
+    t1 = time.perf_counter()
+    greedy = plan_solver.greedy(*problem)
+    return solved, greedy, ((t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
+
+
 async def propose(tx: Tx, data: PlanIn, time_limit_s: float = plan_solver.TIME_LIMIT_S) -> Plan:
     """The plan filling the most open slots of the period, then at the least total cost,
-    keeping every volunteer's clash, hours and cap rules; searched for up to `time_limit_s`
-    in a thread, so the event loop goes on serving."""
+    keeping every volunteer's clash, hours and cap rules; CP-SAT searches for up to
+    `time_limit_s`."""
     _period(data)
     programme = (
         await tx.conn.execute(
@@ -79,15 +93,9 @@ async def propose(tx: Tx, data: PlanIn, time_limit_s: float = plan_solver.TIME_L
     needs = await proposal.needs_of(tx.conn, programme.id, data.from_, data.to)
     async with tx.reads() as reader:  # authorised above: the programme is the caller's
         inst = await proposal.gather(reader, needs)
-    problem = (inst.slots, inst.rooms, inst.timings, inst.edges)
-    t0 = time.perf_counter()
-    solved = await asyncio.to_thread(lambda: plan_solver.solve(*problem, time_limit_s=time_limit_s))
-    t1 = time.perf_counter()
-    greedy = plan_solver.greedy(*problem)
-    t2 = time.perf_counter()
+    solved, greedy, ms = await asyncio.to_thread(_solve, inst, time_limit_s)
     choices = proposal.choices_of(inst, solved.plan)
     solver = proposal.solver_of(solved, time_limit_s)
-    ms = ((t1 - t0) * 1000, (t2 - t1) * 1000)
     totals = proposal.totals_of(inst, solved.plan, greedy, *ms, solver=solver)
     row = (
         await tx.conn.execute(
