@@ -72,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # current week read a snapshot up to the max age old, else compute their view on the spot.
     coverage_refresh_s: Annotated[float, msgspec.Meta(ge=5, le=86_400)] = 120.0
     coverage_snapshot_max_age_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 600.0
+    # Batch plans: how long CP-SAT may search (matching/plan_solver.py: TIME_LIMIT_S).
+    plan_time_limit_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 5.0
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
     # The map page's assets: web/src, web/dist (npm run build) and Leaflet from node_modules.

@@ -179,7 +179,8 @@ async def _run(app_url: str, system_url: str, programme: Any, repeat: int) -> No
         commit = time.perf_counter() - t0
         assert r.status_code == 200, r.text
         committed = r.json()
-    args = (inst.slots, inst.capacity, inst.edges)
+    capacity = {v: room.assignments for v, room in inst.rooms.items()}
+    args = (inst.slots, capacity, inst.edges)
     times: dict[str, list[float]] = {"solve": [], "reference": [], "greedy": []}
     plans: dict[str, Plan] = {}
     for _ in range(repeat):
@@ -221,18 +222,23 @@ def _report(
     row("candidates from the DB", f"{totals['candidates_ms']:9.0f}")
     row("eligibility + scoring (Python)", f"{totals['scoring_ms']:9.0f}")
     in_app = Plan((), totals["filled_slots"], totals["total_cost"])
-    row("solve, in the request", f"{totals['solve_ms']:9.0f}", in_app)
+    row(
+        f"CP-SAT in the request ({totals['solver']['status']})",
+        f"{totals['solve_ms']:9.0f}",
+        in_app,
+    )
     row("greedy, in the request", f"{totals['greedy_ms']:9.0f}")
     row("needs query, plan row, JSON, HTTP", f"{rest:9.0f}")
     row("FULL CYCLE POST /v1/plans", _ms(cycle))
     for name in ("solve", "reference", "greedy"):
         t = statistics.median(times[name])
-        row(f"{name} (same edges, median)", _ms(t), plans[name], t)
+        row(f"flow {name} (same edges, median)", _ms(t), plans[name], t)
     row(f"commit -> {committed['offered']} offers", _ms(commit))
     print(f"plan choices {choices}; commit skipped {committed['skipped']} {committed['reasons']}")
     assert plans["solve"].total_cost == opt, "solve must cost the optimum"
     assert plans["solve"].filled == plans["reference"].filled
-    assert (totals["filled_slots"], totals["total_cost"]) == (plans["solve"].filled, opt)
+    # The request keeps clashes and hours (matching/plan_solver.py): never fuller than the flow.
+    assert totals["filled_slots"] <= plans["solve"].filled
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
 from matching.model import Edge, Plan
 
-__all__ = ["COST_SCALE", "cost_of", "gini", "greedy", "solve"]
+__all__ = ["COST_SCALE", "Dense", "cost_of", "dense", "flow", "gini", "greedy", "plan_of", "solve"]
 
 COST_SCALE = 1000  # score points to integer cost: a thousandth of a point is the resolution
 
@@ -38,7 +38,7 @@ def cost_of(score: float, best: float, scale: int = COST_SCALE) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class _Instance:
+class Dense:
     """Edges as dense integer arrays: one per (need, volunteer) pair, the cheapest kept."""
 
     need_ids: list[UUID]
@@ -50,9 +50,7 @@ class _Instance:
     cost: Ints  # per edge
 
 
-def _instance(
-    slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Sequence[Edge]
-) -> _Instance:
+def dense(slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Sequence[Edge]) -> Dense:
     need_ids = [n for n, s in slots.items() if s > 0]
     volunteer_ids = [v for v, c in capacity.items() if c > 0]
     need_slots = [s for s in slots.values() if s > 0]
@@ -71,7 +69,7 @@ def _instance(
     known = (need >= 0) & (volunteer >= 0)
     need, volunteer, cost = need[known], volunteer[known], cost[known]
     keep = _cheapest_per_pair(need * max(1, len(volunteer_ids)) + volunteer, cost)
-    return _Instance(
+    return Dense(
         need_ids=need_ids,
         volunteer_ids=volunteer_ids,
         slots=np.array(need_slots, np.int64),
@@ -96,7 +94,7 @@ def _cheapest_per_pair(pair: Ints, cost: Ints) -> Ints:
     return order[first]
 
 
-def _plan(inst: _Instance, chosen: npt.NDArray[np.bool_]) -> Plan:
+def plan_of(inst: Dense, chosen: npt.NDArray[np.bool_]) -> Plan:
     pairs = sorted(
         zip(inst.need[chosen].tolist(), inst.volunteer[chosen].tolist(), strict=True),
         key=lambda p: (inst.need_ids[p[0]].int, inst.volunteer_ids[p[1]].int),
@@ -122,9 +120,14 @@ def solve(slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Sequen
     `capacity[volunteer]` needs, each pair at most once. Edges naming a need or volunteer
     missing from `slots` or `capacity` are ignored; of duplicate pairs the cheapest counts.
     """
-    inst = _instance(slots, capacity, edges)
+    inst = dense(slots, capacity, edges)
+    return plan_of(inst, flow(inst))
+
+
+def flow(inst: Dense) -> npt.NDArray[np.bool_]:
+    """Which of the instance's edges the min-cost max-flow chooses."""
     if not len(inst.cost):
-        return Plan(pairs=(), filled=0, total_cost=0)
+        return np.zeros(0, dtype=bool)
     n_needs, n_volunteers = len(inst.need_ids), len(inst.volunteer_ids)
     source, sink = 0, 1 + n_needs + n_volunteers
     used_needs, used_volunteers = _used(inst.need, n_needs), _used(inst.volunteer, n_volunteers)
@@ -140,24 +143,24 @@ def solve(slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Sequen
     costs = np.concatenate(
         [np.zeros(len(used_needs), np.int64), inst.cost, np.zeros(len(used_volunteers), np.int64)]
     )
-    flow = SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
+    solver = SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(
         tails.astype(np.int32), heads.astype(np.int32), capacities, costs
     )
     most = int(min(capacities[: len(used_needs)].sum(), inst.capacity[used_volunteers].sum()))
-    flow.set_node_supply(source, most)
-    flow.set_node_supply(sink, -most)
-    status = flow.solve_max_flow_with_min_cost()
+    solver.set_node_supply(source, most)
+    solver.set_node_supply(sink, -most)
+    status = solver.solve_max_flow_with_min_cost()
     if status != SimpleMinCostFlow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
     pair_arcs = np.arange(len(used_needs), len(used_needs) + len(inst.cost), dtype=np.int32)
-    return _plan(inst, np.asarray(flow.flows(pair_arcs)) > 0)
+    return np.asarray(solver.flows(pair_arcs)) > 0
 
 
 def greedy(slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Sequence[Edge]) -> Plan:
     """Cheapest edges first while slots and capacity last: quick, and neither fullest nor
     cheapest in general. Same rules and input handling as `solve`."""
-    inst = _instance(slots, capacity, edges)
+    inst = dense(slots, capacity, edges)
     slots_left, capacity_left = inst.slots.tolist(), inst.capacity.tolist()
     order = np.lexsort((inst.volunteer, inst.need, inst.cost))
     chosen = np.zeros(len(inst.cost), dtype=bool)
@@ -168,7 +171,7 @@ def greedy(slots: Mapping[UUID, int], capacity: Mapping[UUID, int], edges: Seque
             slots_left[n] -= 1
             capacity_left[v] -= 1
             chosen[i] = True
-    return _plan(inst, chosen)
+    return plan_of(inst, chosen)
 
 
 def gini(counts: Sequence[int]) -> float:

@@ -23,10 +23,12 @@ from app.db.tables import needs, offers
 from app.errors import InvalidInput
 from app.needs import cascade, facts
 from app.offers.schemas import explanations
-from app.plans.schemas import Choice, Totals
+from app.plans.schemas import Choice, Solver, Totals
 from geo import candidates
 from matching import batch, scoring
-from matching.model import Edge, OfferStatus, Plan, Ranked, Weights
+from matching.model import Candidate, Edge, OfferStatus, Plan, Ranked, Weights
+from matching.plan_rules import Room, Timing
+from matching.plan_solver import Solved
 from matching.status import WANTING
 
 MAX_NEEDS = 10_000  # one coordinator's batch; beyond this, plan a shorter period
@@ -51,7 +53,8 @@ class Instance:
 
     needs: list[Any]  # need rows (with policy and `pending`), in id order
     slots: dict[UUID, int]
-    capacity: dict[UUID, int]
+    rooms: dict[UUID, Room]  # every candidate volunteer's
+    timings: dict[UUID, Timing]  # every need wanting volunteers
     edges: list[Edge]
     ranked: dict[tuple[UUID, UUID], Ranked]
     history_used: bool
@@ -86,6 +89,24 @@ def open_slots(row: Any) -> int:
     return max(0, int(row.slots - row.filled - row.pending))
 
 
+def timing_of(row: Any) -> Timing:
+    """The need's windows and duration, as the clash and hours rules see them."""
+    windows = tuple((w.lower, w.upper) for w in row.windows)
+    return Timing(windows=windows, minutes=int(row.duration_minutes))
+
+
+def add_room(rooms: dict[UUID, Room], c: Candidate, timing: Timing) -> None:
+    """The volunteer's room, with what they already hold in this need's week."""
+    held = rooms.get(c.volunteer_id)
+    committed = dict(held.committed) if held else {}
+    committed[timing.week] = round(c.hours_committed * 60)
+    rooms[c.volunteer_id] = Room(
+        assignments=max(0, c.max_active_assignments - c.active_assignments),
+        week_minutes=c.max_hours_per_week * 60,
+        committed=committed,
+    )
+
+
 async def gather(conn: AsyncConnection, needs: Sequence[Any], at: datetime) -> Instance:
     """Candidates for every need in one statement per mode, ranked per need into edges."""
     wanting = [row for row in needs if open_slots(row) > 0]
@@ -96,13 +117,14 @@ async def gather(conn: AsyncConnection, needs: Sequence[Any], at: datetime) -> I
     )
     t1 = time.perf_counter()
     best = scoring.best_score(Weights())
-    capacity: dict[UUID, int] = {}
+    rooms: dict[UUID, Room] = {}
+    timings = {row.id: timing_of(row) for row in wanting}
     edges: list[Edge] = []
     ranked: dict[tuple[UUID, UUID], Ranked] = {}
     for row in wanting:
         pool = pools[row.id]
         for c in pool:
-            capacity[c.volunteer_id] = max(0, c.max_active_assignments - c.active_assignments)
+            add_room(rooms, c, timings[row.id])
         for r in scoring.rank(facts.need_of(row), pool, facts.policy_of(row)):
             edges.append(Edge(row.id, r.volunteer_id, batch.cost_of(r.score, best)))
             ranked[(row.id, r.volunteer_id)] = r
@@ -110,7 +132,8 @@ async def gather(conn: AsyncConnection, needs: Sequence[Any], at: datetime) -> I
     return Instance(
         needs=list(needs),
         slots={row.id: open_slots(row) for row in wanting},
-        capacity=capacity,
+        rooms=rooms,
+        timings=timings,
         edges=edges,
         ranked=ranked,
         history_used=history,
@@ -147,8 +170,29 @@ def choices_of(inst: Instance, plan: Plan) -> list[Choice]:
     ]
 
 
+def solver_of(solved: Solved, time_limit_s: float) -> Solver:
+    return Solver(
+        status=solved.proof,
+        objective=solved.objective,
+        best_bound=solved.best_bound,
+        gap=solved.gap,
+        fill_weight=solved.fill_weight,
+        filled_bound=solved.filled_bound,
+        time_limit_s=time_limit_s,
+        parts=solved.parts,
+        parts_by_flow=solved.parts_by_flow,
+        flow_filled=solved.flow.filled,
+        flow_refused={str(k): v for k, v in sorted(solved.flow_refused.items())},
+    )
+
+
 def totals_of(
-    inst: Instance, plan: Plan, greedy: Plan, solve_ms: float, greedy_ms: float
+    inst: Instance,
+    plan: Plan,
+    greedy: Plan,
+    solve_ms: float,
+    greedy_ms: float,
+    solver: Solver | None = None,
 ) -> Totals:
     per_volunteer = Counter(v for _, v in plan.pairs)
     per_need = Counter(n for n, _ in plan.pairs)
@@ -160,14 +204,14 @@ def totals_of(
         filled_slots=plan.filled,
         unfilled_needs=sum(1 for n, s in inst.slots.items() if per_need[n] < s),
         candidate_edges=len(inst.edges),
-        candidate_volunteers=len(inst.capacity),
+        candidate_volunteers=len(inst.rooms),
         total_cost=plan.total_cost,
         travel_km=round(sum(r.distance_m or 0.0 for r in chosen) / 1000, 3),
         travel_minutes=round(sum(r.travel_minutes or 0.0 for r in chosen), 1),
         volunteers_used=used,
         max_per_volunteer=max(per_volunteer.values(), default=0),
         mean_per_volunteer=round(plan.filled / used, 3) if used else 0.0,
-        gini=round(batch.gini(_counts(inst.capacity, per_volunteer)), 4),
+        gini=round(batch.gini(_counts(inst.rooms, per_volunteer)), 4),
         greedy_cost=greedy.total_cost,
         greedy_filled=greedy.filled,
         history_used=inst.history_used,
@@ -175,8 +219,9 @@ def totals_of(
         scoring_ms=round(inst.scoring_ms, 1),
         solve_ms=round(solve_ms, 1),
         greedy_ms=round(greedy_ms, 1),
+        solver=solver,
     )
 
 
-def _counts(volunteers: Mapping[UUID, int], per_volunteer: Counter[UUID]) -> list[int]:
+def _counts(volunteers: Mapping[UUID, Room], per_volunteer: Counter[UUID]) -> list[int]:
     return [per_volunteer[v] for v in volunteers]

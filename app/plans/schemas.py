@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from app.offers.schemas import Explanation
+from matching.plan_solver import Proof
 
 Moment = Annotated[
     datetime,
@@ -38,6 +39,52 @@ class Choice(msgspec.Struct, kw_only=True):
     explanation: list[Explanation]
 
 
+class Solver(msgspec.Struct, kw_only=True):
+    """How the plan was found (OR-Tools CP-SAT, matching/plan_solver.py) and how good it is
+    proved to be. The objective, maximised, is `fill_weight * filled_slots - total_cost`."""
+
+    status: Annotated[
+        Proof,
+        msgspec.Meta(
+            description="optimal: proved best (no plan fills more slots, nor as many for "
+            "less); feasible: the time limit ended the search first, see gap"
+        ),
+    ]
+    objective: Annotated[int, msgspec.Meta(description="fill_weight * filled_slots - total_cost")]
+    best_bound: Annotated[
+        int, msgspec.Meta(description="no plan keeping the rules has a higher objective")
+    ]
+    gap: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="(best_bound - objective) / |best_bound|: 0 if optimal"),
+    ]
+    fill_weight: Annotated[
+        int, msgspec.Meta(description="what one filled slot is worth: more than any plan's cost")
+    ]
+    filled_bound: Annotated[
+        int, msgspec.Meta(description="no plan keeping the rules fills more slots than this")
+    ]
+    time_limit_s: Annotated[float, msgspec.Meta(description="the search's time limit")]
+    parts: Annotated[int, msgspec.Meta(description="independent parts of the need-volunteer graph")]
+    parts_by_flow: Annotated[
+        int,
+        msgspec.Meta(
+            description="parts where the min-cost flow (no clash or hours rules) already "
+            "kept every rule, so optimal without CP-SAT"
+        ),
+    ]
+    flow_filled: Annotated[
+        int, msgspec.Meta(description="slots the min-cost flow would fill, ignoring the rules")
+    ]
+    flow_refused: Annotated[
+        dict[str, int],
+        msgspec.Meta(
+            description="the flow's pairs breaking a rule (conflict, hours_cap, "
+            "assignments_cap): what committing it would have made fail on accept"
+        ),
+    ]
+
+
 class Totals(msgspec.Struct, kw_only=True):
     needs: int  # needs in the period wanting volunteers
     open_slots: int  # slots the plan could fill: slots - filled - pending offers
@@ -59,6 +106,8 @@ class Totals(msgspec.Struct, kw_only=True):
     scoring_ms: float
     solve_ms: float
     greedy_ms: float
+    # Absent from plans proposed before the rules were constraints (a plain min-cost flow).
+    solver: Solver | None = None
 
 
 class Plan(msgspec.Struct, kw_only=True):

@@ -3,9 +3,10 @@ it back, and commit it into offers (once)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,12 +24,17 @@ from app.needs import cascade, facts
 from app.plans import proposal
 from app.plans.schemas import Choice, CommitOut, Plan, PlanIn, Totals
 from app.wire import check_instant
-from matching import batch
-from matching.model import OfferSource, Ranked, ScorePart
+from geo import candidates
+from matching import eligibility, plan_solver
+from matching.model import Candidate, OfferSource, Ranked, Reason, ScorePart
+from matching.model import Plan as MatchedPlan
+from matching.plan_rules import Ledger, Room, Timing
 from matching.status import WANTING
 from notifications.outbox import Message, enqueue
 
 MAX_PERIOD = timedelta(days=31)
+# Committing re-checks each choice's own eligibility as accept does (eligibility.ON_ACCEPT);
+# the rules across a volunteer's choices are the Ledger's.
 
 
 def _period(data: PlanIn) -> None:
@@ -56,8 +62,23 @@ def _plan_out(row: Any) -> Plan:
     )
 
 
-async def propose(tx: Tx, data: PlanIn) -> Plan:
-    """The plan filling the most open slots of the period, then at the least total cost."""
+def _solve(
+    inst: proposal.Instance, time_limit_s: float
+) -> tuple[plan_solver.Solved, MatchedPlan, tuple[float, float]]:
+    """The plan and greedy's, with their times in ms: seconds of CPU at 10k needs, so the
+    caller runs this in a thread and the event loop goes on serving."""
+    problem = (inst.slots, inst.rooms, inst.timings, inst.edges)
+    t0 = time.perf_counter()
+    solved = plan_solver.solve(*problem, time_limit_s=time_limit_s)
+    t1 = time.perf_counter()
+    greedy = plan_solver.greedy(*problem)
+    return solved, greedy, ((t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
+
+
+async def propose(tx: Tx, data: PlanIn, time_limit_s: float = plan_solver.TIME_LIMIT_S) -> Plan:
+    """The plan filling the most open slots of the period, then at the least total cost,
+    keeping every volunteer's clash, hours and cap rules; CP-SAT searches for up to
+    `time_limit_s`."""
     _period(data)
     programme = (
         await tx.conn.execute(
@@ -70,13 +91,10 @@ async def propose(tx: Tx, data: PlanIn) -> Plan:
     needs = await proposal.needs_of(tx.conn, programme.id, data.from_, data.to)
     async with tx.reads() as reader:  # authorised above: the programme is the caller's
         inst = await proposal.gather(reader, needs, tx.now)
-    t0 = time.perf_counter()
-    plan = batch.solve(inst.slots, inst.capacity, inst.edges)
-    t1 = time.perf_counter()
-    greedy = batch.greedy(inst.slots, inst.capacity, inst.edges)
-    t2 = time.perf_counter()
-    choices = proposal.choices_of(inst, plan)
-    totals = proposal.totals_of(inst, plan, greedy, (t1 - t0) * 1000, (t2 - t1) * 1000)
+    solved, greedy, ms = await asyncio.to_thread(_solve, inst, time_limit_s)
+    choices = proposal.choices_of(inst, solved.plan)
+    solver = proposal.solver_of(solved, time_limit_s)
+    totals = proposal.totals_of(inst, solved.plan, greedy, *ms, solver=solver)
     row = (
         await tx.conn.execute(
             insert(plans)
@@ -151,6 +169,67 @@ def _ranked(c: Choice) -> Ranked:
     )
 
 
+async def _facts_now(tx: Tx, need: Any, choices: list[Choice]) -> dict[UUID, Candidate]:
+    """The chosen volunteers' facts for the need as they are now: what accept reads."""
+    ids = [c.volunteer_id for c in choices]
+    found = await candidates.named(tx.conn, facts.query_of(need, tx.now), ids) if ids else []
+    return {c.volunteer_id: c for c in found}
+
+
+def _refusal(need: Any, fact: Candidate | None, ledger: Ledger[UUID], timing: Timing) -> str | None:
+    """Why the volunteer may no longer be offered the need, or None (and then it counts)."""
+    if fact is None:  # no longer a volunteer of the organisation
+        return Reason.NOT_APPROVED.value
+    broken = [
+        r
+        for r in eligibility.check(facts.need_of(need), fact).reasons
+        if r in eligibility.ON_ACCEPT
+    ]
+    if broken:
+        return broken[0].value
+    refusal = ledger.admit(fact.volunteer_id, timing)
+    return None if refusal is None else refusal.value
+
+
+async def _offer_what_still_holds(
+    tx: Tx,
+    needs: dict[UUID, Any],
+    live: dict[UUID, list[Choice]],
+    now: datetime,
+    skipped: Counter[str],
+) -> list[Message]:
+    """Offers for the choices that keep every rule now, in need order: eligibility as on
+    accept, and each volunteer's clash, hours and cap rules over everything they hold and
+    every offer this commit makes them (so they can accept them all). Others are skipped
+    and counted by the rule they break."""
+    pools = {n: await _facts_now(tx, needs[n], choices) for n, choices in live.items()}
+    timings = {n: proposal.timing_of(needs[n]) for n in live}
+    rooms: dict[UUID, Room] = {}
+    for n, pool in pools.items():
+        for fact in pool.values():
+            proposal.add_room(rooms, fact, timings[n])
+    ledger: Ledger[UUID] = Ledger(rooms)
+    messages: list[Message] = []
+    for n, choices in live.items():
+        room, chosen = proposal.open_slots(needs[n]), list[Ranked]()
+        for c in choices:
+            why = "no_room" if len(chosen) >= room else None
+            why = why or _refusal(needs[n], pools[n].get(c.volunteer_id), ledger, timings[n])
+            if why is None:
+                chosen.append(_ranked(c))
+            else:
+                skipped[why] += 1
+        messages += await cascade.make_offers(
+            tx.conn,
+            needs[n],
+            chosen,
+            now,
+            source=OfferSource.PLAN,
+            created_by=tx.principal.user_id,
+        )
+    return messages
+
+
 async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
     """Offers for the plan's choices still valid; the plan is committed exactly once."""
     now = tx.now
@@ -170,20 +249,15 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
     needs = await _locked_needs(tx, need_ids)
     taken = await _taken_pairs(tx, need_ids)
     skipped: Counter[str] = Counter()
-    messages: list[Message] = []
+    live: dict[UUID, list[Choice]] = {}
     for need_id in need_ids:
         need = needs.get(need_id)
         if need is None or need.status not in WANTING:
             skipped["need_closed"] += len(by_need[need_id])
             continue
-        fresh = [c for c in by_need[need_id] if (need_id, c.volunteer_id) not in taken]
-        skipped["already_offered"] += len(by_need[need_id]) - len(fresh)
-        room = proposal.open_slots(need)
-        skipped["no_room"] += max(0, len(fresh) - room)
-        chosen = [_ranked(c) for c in fresh[:room]]
-        messages += await cascade.make_offers(
-            tx.conn, need, chosen, now, source=OfferSource.PLAN, created_by=tx.principal.user_id
-        )
+        live[need_id] = [c for c in by_need[need_id] if (need_id, c.volunteer_id) not in taken]
+        skipped["already_offered"] += len(by_need[need_id]) - len(live[need_id])
+    messages = await _offer_what_still_holds(tx, needs, live, now, skipped)
     await enqueue(tx.conn, messages, now=tx.now)
     out = CommitOut(
         plan_id=plan_id,

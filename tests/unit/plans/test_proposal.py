@@ -9,6 +9,7 @@ import pytest
 
 from app.plans.proposal import Instance, choices_of, open_slots, totals_of
 from matching.model import Edge, Plan, Ranked, ScorePart
+from matching.plan_rules import Room
 
 NEED_A, NEED_B = UUID(int=1), UUID(int=2)
 ANN, BOB, CY = UUID(int=11), UUID(int=12), UUID(int=13)
@@ -32,7 +33,9 @@ def _instance(*, history: bool = True) -> Instance:
     return Instance(
         needs=[SimpleNamespace(id=NEED_A), SimpleNamespace(id=NEED_B)],
         slots={NEED_A: 2, NEED_B: 1},
-        capacity={ANN: 1, BOB: 2, CY: 1},  # Cy is a candidate elsewhere, given nothing
+        # Cy is a candidate elsewhere, given nothing
+        rooms={v: Room(assignments=k, week_minutes=600) for v, k in ((ANN, 1), (BOB, 2), (CY, 1))},
+        timings={},
         edges=edges,
         ranked=ranked,
         history_used=history,
