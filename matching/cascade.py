@@ -135,27 +135,33 @@ def _wait(state: NeedState, now: datetime, live: tuple[PendingOffer, ...]) -> Ac
 
 def _wave(state: NeedState, now: datetime, policy: OfferPolicy, facts: Facts) -> Actions | Wanted:
     if state.series_id is not None and state.waves_sent == 0:
-        series = _series(state, state.series_id, now, facts)
+        series = _series(state, state.series_id, now, policy, facts)
         if series is not None:
             return series
     return _next_wave(state, now, policy, facts)
 
 
 def _series(
-    state: NeedState, series_id: UUID, now: datetime, facts: Facts
+    state: NeedState, series_id: UUID, now: datetime, policy: OfferPolicy, facts: Facts
 ) -> Actions | Wanted | None:
     """A recurring need is first offered whole to one volunteer (continuity); the other
-    occurrences wait for the answer, then cascade one by one. None: cascade as usual."""
+    occurrences wait for the answer, then cascade one by one. None: cascade as usual.
+
+    Like a wave, the series offer passes over volunteers who would sleep through it (below
+    high urgency); when all of the pool sleep, the need cascades as usual, which waits for
+    the first to wake (and the series is tried again then) or looks further."""
     asked = SeriesOffer(series_id)
     if asked not in facts.series:
         return asked
     offer = facts.series[asked]
     if offer is None:
-        wanted = Candidates(SERIES_POOL, None)
+        expires = offer_expiry(policy, state.need.starts_at, now)
+        through = None if is_urgent(state.need.urgency) else expires
+        wanted = Candidates(SERIES_POOL, through)
         pool = facts.pools.get(wanted)
         if pool is None:
             return wanted
-        best = series_first(pool.ranked)
+        best = series_first([r for r in pool.ranked if r.volunteer_id not in pool.asleep])
         chosen = tuple(r for r in pool.ranked if r.volunteer_id == best)
         return (Offer(chosen, OfferSource.SERIES, series=True),) if chosen else None
     if offer.status is OfferStatus.PENDING:

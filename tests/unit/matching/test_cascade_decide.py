@@ -51,6 +51,7 @@ POLICY = OfferPolicy(wave_size=2, alert_cap=4, max_waves=3, offer_timeout_s=900)
 EXPIRES = NOW + timedelta(seconds=900)
 SERIES = UUID(int=77)
 REGULAR = Candidates(limit=2 * 1 * 4, asleep_through=EXPIRES)  # wave_size x slots x POOL
+SERIES_POOLED = Candidates(SERIES_POOL, asleep_through=EXPIRES)  # quiet hours count too
 
 
 def state(**changes: Any) -> NeedState:
@@ -242,9 +243,9 @@ def test_a_series_is_first_offered_whole_to_the_most_familiar_volunteer() -> Non
     s = state(series_id=SERIES)
     assert decide(s, NOW, POLICY) == SeriesOffer(SERIES)
     facts = Facts().with_series(SeriesOffer(SERIES), None)
-    assert decide(s, NOW, POLICY, facts) == Candidates(SERIES_POOL, None)
+    assert decide(s, NOW, POLICY, facts) == SERIES_POOLED
     familiar = Pool((*ranked(1, 2), *ranked(5, continuity=0.9)), {})
-    facts = facts.with_pool(Candidates(SERIES_POOL, None), familiar)
+    facts = facts.with_pool(SERIES_POOLED, familiar)
     assert decide(s, NOW, POLICY, facts) == (
         Offer(ranked(5, continuity=0.9), OfferSource.SERIES, series=True),
     )
@@ -253,7 +254,7 @@ def test_a_series_is_first_offered_whole_to_the_most_familiar_volunteer() -> Non
 def test_a_series_nobody_can_take_cascades_as_usual() -> None:
     s = state(series_id=SERIES)
     facts = Facts().with_series(SeriesOffer(SERIES), None)
-    facts = facts.with_pool(Candidates(SERIES_POOL, None), pool())
+    facts = facts.with_pool(SERIES_POOLED, pool())
     assert decide(s, NOW, POLICY, facts) == REGULAR
 
 
