@@ -26,6 +26,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -87,7 +88,7 @@ class Need:
 async def make_needs(owner: Any, count: int = 4) -> list[Need]:
     made = []
     for row in await owner.fetch(NEEDS, count):
-        params = facts.query_of(SimpleNamespace(**dict(row))).params()
+        params = facts.query_of(SimpleNamespace(**dict(row)), datetime.now(UTC)).params()
         statement = positional(
             text(STATEMENTS[(False, False)]), params | {"limit": LIMIT * cascade.POOL}
         )

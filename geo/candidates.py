@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from matching.model import Candidate, History, TravelMode
+from matching.model import LIVE_LOCATION_FRESH, Candidate, History, TravelMode
 from matching.vetting import DbsLevel, Vetting, satisfies
 
 # The widest travel radius a volunteer may set (volunteers.travel_range): the constant
@@ -37,6 +37,8 @@ _FACTS = """
   m.status = 'approved' AS approved,
   CASE WHEN t.location IS NULL THEN NULL ELSE ST_Distance(v.home, t.location) END
     AS distance_m,
+  CASE WHEN t.location IS NOT NULL AND v.live_location_at >= t.live_since
+       THEN ST_Distance(v.live_location, t.location) END AS live_distance_m,
   vc.level, vc.checked_on, vc.expires_on, vc.id_verified, vc.barred_children, vc.barred_adults,
   EXISTS (SELECT 1 FROM volunteer_availability a
            WHERE a.user_id = v.user_id AND a.span && t.windows
@@ -79,8 +81,40 @@ _ELIGIBLE = """
                               WHERE upper(r) - lower(r) >= t.duration))"""
 
 _NEARBY = """
-  AND ST_DWithin(v.home, t.location, t.radius_m)
-  AND ST_DWithin(v.home, t.location, v.max_travel_km * 1000)"""
+  AND ST_DWithin(v.{at}, t.location, t.radius_m)
+  AND ST_DWithin(v.{at}, t.location, v.max_travel_km * 1000)"""
+
+# An on-duty volunteer's live location counts for urgent needs while fresh
+# (matching.eligibility.LIVE_LOCATION_FRESH, `reach_m`): coalesce, as NULL is not false.
+_LIVE = "coalesce(t.urgent AND v.live_location_at >= t.live_since, false)"
+
+# In person: two index-ordered walks, nearest first, each stopping at `limit`: homes
+# (everyone whose live location does not count) and, for urgent needs only, live locations
+# (`One-Time Filter: t.urgent`, so a common need never starts the second). The nearest
+# `limit` of both by the distance that counts. Each ORDER BY has one key (docs/traps.md).
+_IN_PERSON = """
+SELECT * FROM (
+  (SELECT {facts} {joins} WHERE {where} AND NOT {live} {near_home}
+    ORDER BY v.home <-> t.location LIMIT :limit)
+  UNION ALL
+  (SELECT {facts} {joins} WHERE t.urgent AND {live} AND {where} {near_live}
+    ORDER BY v.live_location <-> t.location LIMIT :limit)) AS u
+ORDER BY CASE WHEN t.urgent THEN coalesce(u.live_distance_m, u.distance_m)
+              ELSE u.distance_m END
+LIMIT :limit"""
+
+# Remote: no distance to walk by, so a walk in id order from a point chosen by the need
+# (its own id), round to the start: a pool of `limit` that every eligible volunteer is
+# equally likely to be in, scored afterwards (fairness, reliability, preference). Ids are
+# random (gen_random_uuid), so no volunteer sits at a favoured place on the ring; a fixed
+# walk from the lowest id sent 179 demo offers to 45 volunteers (docs/decisions.md).
+_REMOTE = """
+SELECT * FROM (
+  (SELECT {facts} {joins} WHERE {where} AND v.user_id >= t.id ORDER BY v.user_id LIMIT :limit)
+  UNION ALL
+  (SELECT {facts} {joins} WHERE {where} AND v.user_id < t.id ORDER BY v.user_id LIMIT :limit)
+) AS u
+LIMIT :limit"""
 
 # The need's row plus its per-need rules (vetting, radius), decided in Python: `p` is one
 # row of bind parameters for a single need, or a row per need unnested from arrays.
@@ -90,7 +124,8 @@ _NEED = """
          urgency = 'urgent' AS urgent,
          tstzrange(date_trunc('week', lower(windows)), date_trunc('week', lower(windows))
                    + interval '7 days') AS week,
-         p.any_vetting, p.ok_levels, p.last_day, p.radius_m
+         p.any_vetting, p.ok_levels, p.last_day, p.radius_m,
+         CAST(:at AS timestamptz) AS at, CAST(:live_since AS timestamptz) AS live_since
     FROM {params} p JOIN needs ON needs.id = p.need_id"""
 
 _ONE = """(SELECT CAST(:need_id AS uuid) AS need_id, CAST(:any_vetting AS boolean) AS any_vetting,
@@ -108,7 +143,7 @@ _MANY = """(SELECT need_id, any_vetting, string_to_array(ok_csv, ',') AS ok_leve
 _RECORD = """
 SELECT t.id AS need_id, c.*, r.* FROM ({need}) t
 CROSS JOIN LATERAL ({inner}) c
-CROSS JOIN LATERAL codeliver_volunteer_record(c.user_id, t.client_id) r"""
+CROSS JOIN LATERAL codeliver_volunteer_record(c.user_id, t.client_id, t.at) r"""
 
 # Without the history function: every record column present, as zeros. For large batches,
 # where one SECURITY DEFINER call per candidate row would dominate the fetch.
@@ -123,10 +158,17 @@ CROSS JOIN LATERAL ({inner}) c"""
 def _statement(*, remote: bool, named: bool, many: bool = False, record: bool = True) -> str:
     if named:
         inner = f"SELECT {_FACTS} {_JOINS} WHERE v.user_id = ANY (CAST(:ids AS uuid[]))"
+    elif remote:
+        inner = _REMOTE.format(facts=_FACTS, joins=_JOINS, where=_ELIGIBLE)
     else:
-        where = _ELIGIBLE if remote else _ELIGIBLE + _NEARBY
-        order = "v.user_id" if remote else "v.home <-> t.location"
-        inner = f"SELECT {_FACTS} {_JOINS} WHERE {where} ORDER BY {order} LIMIT :limit"
+        inner = _IN_PERSON.format(
+            facts=_FACTS,
+            joins=_JOINS,
+            where=_ELIGIBLE,
+            live=_LIVE,
+            near_home=_NEARBY.format(at="home"),
+            near_live=_NEARBY.format(at="live_location"),
+        )
     need = _NEED.format(params=_MANY if many else _ONE)
     return (_RECORD if record else _NO_RECORD).format(need=need, inner=inner)
 
@@ -153,6 +195,7 @@ class Query:
     remote: bool
     min_vetting: DbsLevel
     last_day: date  # vetting must still be valid then
+    at: datetime  # the instant of the decision: histories' windows, live locations' age
     radius_m: float = MAX_TRAVEL_M
 
     def params(self) -> dict[str, Any]:
@@ -162,15 +205,19 @@ class Query:
             "ok_levels": self.ok_levels(),
             "last_day": self.last_day,
             "radius_m": min(self.radius_m, MAX_TRAVEL_M),
-        }
+        } | self.instant()
+
+    def instant(self) -> dict[str, datetime]:
+        return {"at": self.at, "live_since": self.at - LIVE_LOCATION_FRESH}
 
     def ok_levels(self) -> list[str]:
         return [level.value for level in DbsLevel if satisfies(level, self.min_vetting)]
 
 
 def many_params(queries: Sequence[Query]) -> dict[str, Any]:
-    """The parameters of `MANY_STATEMENTS`: one array element per need."""
-    return {
+    """The parameters of `MANY_STATEMENTS`: one array element per need, and the one instant
+    they are decided at (the first query's: one batch, one instant)."""
+    return queries[0].instant() | {
         "need_id": [q.need_id for q in queries],
         "any_vetting": [q.min_vetting is DbsLevel.NONE for q in queries],
         "ok_levels": [",".join(q.ok_levels()) for q in queries],
@@ -180,7 +227,8 @@ def many_params(queries: Sequence[Query]) -> dict[str, Any]:
 
 
 async def eligible(conn: AsyncConnection, query: Query, limit: int) -> list[Candidate]:
-    """Up to `limit` eligible volunteers, nearest first (remote needs: in id order)."""
+    """Up to `limit` eligible volunteers: the nearest (from a fresh live location for urgent
+    needs), or for remote needs an unbiased pool (`_REMOTE`); `matching.scoring` ranks them."""
     statement = text(STATEMENTS[(query.remote, False)])
     rows = await conn.execute(statement, query.params() | {"limit": limit})
     return [to_candidate(row) for row in rows]
@@ -264,6 +312,7 @@ def to_candidate(row: Any) -> Candidate:
         offered_before=row.offered_before,
         assigned_before=row.assigned_before,
         preferred_kinds=frozenset(row.preferred_kinds),
+        live_distance_m=row.live_distance_m,
         history=History(
             offers_recent=row.offers_recent,
             assignments_recent=row.assignments_recent,

@@ -56,7 +56,7 @@ async def claim(tx: Tx, need_id: UUID) -> Assignment:
         raise NotFound("No open call with this id")
     if not slots.has_room(row):  # answered before queueing for the need's lock
         raise SlotTaken(f"all {row.slots} slots of this need are taken")
-    me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
+    me = await candidates.named(tx.conn, facts.query_of(row, now), [tx.principal.user_id])
     verdict = eligibility.check(facts.need_of(row), me[0]) if me else None
     reasons = verdict.reasons if verdict else (Reason.NOT_APPROVED,)
     if Reason.ALREADY_ASSIGNED in reasons:

@@ -185,7 +185,7 @@ async def wave_now(
     Candidates are read on `reader`, offers written on `conn`."""
     policy = facts.policy_of(row)
     want = policy.wave_size * (row.slots - row.filled)
-    ranked = await rank(reader, row, min(MAX_POOL, want * POOL))
+    ranked = await rank(reader, row, min(MAX_POOL, want * POOL), now)
     return await make_offers(conn, row, ranked[:want], now, source=OfferSource.MANUAL)
 
 
@@ -218,7 +218,7 @@ async def _learn(
 ) -> s.Facts:
     """Load what the decision asked for."""
     if isinstance(asked, s.Candidates):
-        ranked = await rank(conn, row, asked.limit)
+        ranked = await rank(conn, row, asked.limit, now)
         through = asked.asleep_through
         asleep = {} if through is None else await facts.asleep(conn, ranked, now, through)
         return known.with_pool(asked, s.Pool(tuple(ranked), asleep))
@@ -236,7 +236,7 @@ async def _learn(
             else s.SeriesAnswer(OfferStatus(o.status), o.expires_at, o.volunteer_id)
         )
         return known.with_series(asked, offer)
-    found = await candidates.named(conn, facts.query_of(row), [asked.volunteer_id])
+    found = await candidates.named(conn, facts.query_of(row, now), [asked.volunteer_id])
     return known.with_volunteer(asked, found[0] if found else None)
 
 

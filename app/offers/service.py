@@ -115,7 +115,7 @@ def _check_open(offer: Any, now: datetime) -> None:
 
 
 async def _check_still_eligible(tx: Tx, row: NeedRow) -> None:
-    me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
+    me = await candidates.named(tx.conn, facts.query_of(row, tx.now), [tx.principal.user_id])
     reasons = eligibility.check(facts.need_of(row), me[0]).reasons if me else (Reason.NOT_APPROVED,)
     blocking = [r for r in reasons if r in ON_ACCEPT]
     if blocking:
@@ -204,7 +204,7 @@ async def ranked_candidates(tx: Tx, need_id: UUID, limit: int) -> list[RankedCan
     """Eligible volunteers for the need, best first, each with the reasons for its score."""
     row = await _staff_need(tx, need_id)
     async with tx.reads() as reader:
-        ranked = (await facts.rank(reader, row, limit * cascade.POOL))[:limit]
+        ranked = (await facts.rank(reader, row, limit * cascade.POOL, tx.now))[:limit]
     names = await _names(tx, [r.volunteer_id for r in ranked])
     return [_ranked_out(r, names.get(r.volunteer_id)) for r in ranked]
 
@@ -225,7 +225,7 @@ def _not_eligible_out(c: Candidate, reasons: Sequence[Reason], name: str | None)
 async def explain(tx: Tx, need_id: UUID, volunteer_id: UUID) -> RankedCandidate:
     """One volunteer against the need: their score, or every reason they cannot take it."""
     row = await _staff_need(tx, need_id)
-    found = await candidates.named(tx.conn, facts.query_of(row), [volunteer_id])
+    found = await candidates.named(tx.conn, facts.query_of(row, tx.now), [volunteer_id])
     if not found:
         raise NotFound("Volunteer not found in this organisation")
     names = await _names(tx, [volunteer_id])
@@ -291,7 +291,7 @@ async def _named_offers(
 ) -> list[Message]:
     wanted = list(dict.fromkeys(volunteer_ids))
     found = {
-        c.volunteer_id: c for c in await candidates.named(tx.conn, facts.query_of(row), wanted)
+        c.volunteer_id: c for c in await candidates.named(tx.conn, facts.query_of(row, now), wanted)
     }
     need = facts.need_of(row)
     for i, volunteer_id in enumerate(wanted):

@@ -69,7 +69,7 @@ async def propose(tx: Tx, data: PlanIn) -> Plan:
     tx.principal.require_role(programme.org_id, *MANAGERS)
     needs = await proposal.needs_of(tx.conn, programme.id, data.from_, data.to)
     async with tx.reads() as reader:  # authorised above: the programme is the caller's
-        inst = await proposal.gather(reader, needs)
+        inst = await proposal.gather(reader, needs, tx.now)
     t0 = time.perf_counter()
     plan = batch.solve(inst.slots, inst.capacity, inst.edges)
     t1 = time.perf_counter()
