@@ -47,17 +47,23 @@ from matching.steps import (
 __all__ = [
     "LEAD",
     "MAX_POOL",
+    "MIN_POOL",
     "POOL",
     "alerts_left",
     "decide",
     "first_step_at",
     "next_wave",
+    "pool_size",
     "offer_expiry",
     "series_first",
 ]
 
 LEAD = timedelta(days=14)  # offers for a need go out at most this long before it starts
 POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
+# ... and never fewer than this for a wave: with a pool of 12 for a wave of 3 the same
+# nearest volunteers were in every pool of a neighbourhood (bench/ranking_fairness.py:
+# 484 -> 557 demo volunteers offered; docs/decisions.md, 30).
+MIN_POOL = 30
 MAX_POOL = 200
 SERIES_POOL = MAX_POOL // 4  # whom a whole series is offered to is chosen among these
 
@@ -184,7 +190,7 @@ def _next_wave(
     open_slots = state.need.open_slots
     expires = offer_expiry(policy, state.need.starts_at, now)
     through = None if is_urgent(state.need.urgency) else expires
-    wanted = Candidates(min(MAX_POOL, policy.wave_size * open_slots * POOL), through)
+    wanted = Candidates(pool_size(policy.wave_size * open_slots), through)
     pool = facts.pools.get(wanted)
     if pool is None:
         return wanted
@@ -204,6 +210,11 @@ def _next_wave(
     if decision.escalate is not None:
         return (Escalate(decision.escalate),)
     return (WakeAt(decision.wait_until),)
+
+
+def pool_size(offers: int) -> int:
+    """How many candidates to rank for a wave of `offers`."""
+    return min(MAX_POOL, max(MIN_POOL, offers * POOL))
 
 
 def alerts_left(state: CascadeState, policy: OfferPolicy) -> int:

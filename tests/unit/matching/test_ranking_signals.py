@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from matching.cascade import SERIES_POOL, decide
+from matching.cascade import MAX_POOL, MIN_POOL, POOL, SERIES_POOL, decide, pool_size
 from matching.eligibility import check, reach_m
 from matching.model import (
     History,
@@ -106,3 +106,10 @@ def test_an_urgent_series_is_offered_through_quiet_hours() -> None:
     s = state(series_id=SERIES, urgency=Urgency.HIGH)
     facts = Facts().with_series(SeriesOffer(SERIES), None)
     assert decide(s, NOW, POLICY, facts) == Candidates(SERIES_POOL, None)  # pushed anyway
+
+
+# -- 3. in person: a wave ranks at least MIN_POOL candidates --------------------------------
+def test_a_wave_ranks_a_pool_wider_than_its_nearest_few() -> None:
+    assert pool_size(3) == MIN_POOL  # not 3 x POOL = 12: room for fairness
+    assert pool_size(3 * 5) == 3 * 5 * POOL  # five open slots: per offer to make
+    assert pool_size(10_000) == MAX_POOL
