@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import matching.cascade
+from app.db.engine import STATEMENT_SETTINGS
 from app.db.tables import needs
 from app.needs import cascade, facts
 from app.seed import seed
@@ -124,7 +125,8 @@ async def explain(volunteers: int) -> None:
     await fresh_database(cluster, DATABASE)
     url = state.url(owner=True, database=DATABASE)
     await seed(url, volunteers=volunteers, progress=False)
-    engine = create_async_engine(url)
+    # as the app's engines: no JIT (docs/decisions.md, 10)
+    engine = create_async_engine(url, connect_args={"server_settings": STATEMENT_SETTINGS})
     try:
         async with engine.begin() as conn:
             need_id = await conn.scalar(text(REMOTE_NEED))
@@ -140,12 +142,13 @@ async def explain(volunteers: int) -> None:
                 how = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
                 got = await conn.execute(text(how + candidates.STATEMENTS[(True, False)]), params)
                 plan = "\n".join(got.scalars())
-                walked = re.search(r"pk_volunteers on volunteers v \(actual rows=(\d+)", plan)
+                walked = re.search(r"on (?:memberships m|volunteers v) \(actual rows=(\d+)", plan)
                 took = re.search(r"Execution Time: ([\d.]+) ms", plan)
                 print(
                     f"{label:6}  {volunteers} volunteers: walked"
-                    f" {walked[1] if walked else '?'} volunteers by primary key,"
-                    f" sorts: {'Sort' in plan}, execution {took[1] if took else '?'} ms"
+                    f" {walked[1] if walked else '?'} rows in id order,"
+                    f" sorts: {'Sort' in plan}, hashes: {'Hash' in plan},"
+                    f" execution {took[1] if took else '?'} ms"
                 )
     finally:
         await engine.dispose()

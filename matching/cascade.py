@@ -53,8 +53,8 @@ __all__ = [
     "decide",
     "first_step_at",
     "next_wave",
-    "pool_size",
     "offer_expiry",
+    "pool_size",
     "series_first",
 ]
 
