@@ -7,7 +7,9 @@ distance is one factor among continuity, fairness, reliability, preference and u
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from uuid import UUID
 
 from matching.eligibility import check, from_live_location, reach_m
 from matching.model import (
@@ -23,7 +25,7 @@ from matching.model import (
     Weights,
 )
 
-__all__ = ["DETOUR", "best_score", "rank", "reliability", "score", "travel_minutes"]
+__all__ = ["DETOUR", "best_score", "rank", "reliability", "score", "tiebreak", "travel_minutes"]
 
 # Distances are as the crow flies; real routes in a UK town run about 30% longer.
 DETOUR = 1.3
@@ -98,9 +100,16 @@ def score(need: Need, c: Candidate, weights: Weights) -> Ranked:
 
 
 def rank(need: Need, candidates: Iterable[Candidate], policy: OfferPolicy) -> list[Ranked]:
-    """Eligible candidates, best first (ties by volunteer id); the ineligible are left out."""
+    """Eligible candidates, best first; the ineligible are left out. Ties (newcomers alike
+    score alike) go in an order drawn from the need's and the volunteer's ids: the same for
+    one need every time, different from need to need, never lowest id first."""
     ranked = [score(need, c, policy.weights) for c in candidates if check(need, c).eligible]
-    return sorted(ranked, key=lambda r: (-r.score, r.volunteer_id))
+    return sorted(ranked, key=lambda r: (-r.score, tiebreak(need.id, r.volunteer_id)))
+
+
+def tiebreak(need_id: UUID, volunteer_id: UUID) -> bytes:
+    """A per-need shuffle of volunteers, for equal scores."""
+    return hashlib.blake2b(need_id.bytes + volunteer_id.bytes, digest_size=8).digest()
 
 
 def _weights(w: Weights) -> tuple[float, ...]:
