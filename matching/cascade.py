@@ -62,7 +62,7 @@ LEAD = timedelta(days=14)  # offers for a need go out at most this long before i
 POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
 # ... and never fewer than this for a wave: with a pool of 12 for a wave of 3 the same
 # nearest volunteers were in every pool of a neighbourhood (bench/ranking_fairness.py:
-# 484 -> 557 demo volunteers offered; docs/decisions.md, 30).
+# 488 -> 555 demo volunteers offered; docs/decisions.md, 30).
 MIN_POOL = 30
 MAX_POOL = 200
 SERIES_POOL = MAX_POOL // 4  # whom a whole series is offered to is chosen among these
