@@ -25,24 +25,29 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from matching.eligibility import MAX_OPEN_MICRO_TASKS, MICRO_TASK_KINDS
-from matching.model import Candidate, History, TravelMode
+from matching.model import LIVE_LOCATION_FRESH, Candidate, History, TravelMode
 from matching.vetting import DbsLevel, Vetting, satisfies
 
 # The widest travel radius a volunteer may set (volunteers.travel_range): the constant
 # bound that lets the index prune, whatever each volunteer's own radius.
 MAX_TRAVEL_M = 200_000.0
 
-_FACTS = """
+# An availability span covering the duration within one of the need's windows.
+_AVAILABLE = """EXISTS (SELECT 1 FROM volunteer_availability a
+           WHERE a.user_id = v.user_id AND a.span && t.windows
+             AND EXISTS (SELECT 1 FROM unnest(multirange(a.span) * t.windows) AS r
+                          WHERE upper(r) - lower(r) >= t.duration))"""
+
+_FACTS = f"""
   v.user_id, v.travel_mode, v.max_travel_km * 1000 AS max_travel_m, v.skills, v.languages,
   v.on_duty, v.max_hours_per_week, v.max_active_assignments, v.preferred_kinds,
   m.status = 'approved' AS approved,
   CASE WHEN t.location IS NULL THEN NULL ELSE ST_Distance(v.home, t.location) END
     AS distance_m,
+  CASE WHEN t.location IS NOT NULL AND v.live_location_at >= t.live_since
+       THEN ST_Distance(v.live_location, t.location) END AS live_distance_m,
   vc.level, vc.checked_on, vc.expires_on, vc.id_verified, vc.barred_children, vc.barred_adults,
-  EXISTS (SELECT 1 FROM volunteer_availability a
-           WHERE a.user_id = v.user_id AND a.span && t.windows
-             AND EXISTS (SELECT 1 FROM unnest(multirange(a.span) * t.windows) AS r
-                          WHERE upper(r) - lower(r) >= t.duration)) AS available,
+  {_AVAILABLE} AS available,
   load.active, load.micro_tasks, load.week_minutes, load.conflicting,
   codeliver_is_excluded(t.client_id, v.user_id) AS excluded,
   EXISTS (SELECT 1 FROM offers o WHERE o.need_id = t.id AND o.volunteer_id = v.user_id)
@@ -61,7 +66,7 @@ _JOINS = """
                                               CAST(:micro_kinds AS text[]),
                                               CAST(:at AS timestamptz)) load"""
 
-_ELIGIBLE = """
+_RULES = """
   m.status = 'approved'
   AND v.skills @> t.required_skills AND v.languages @> t.languages
   AND (NOT t.urgent OR v.on_duty)
@@ -76,15 +81,49 @@ _ELIGIBLE = """
   AND NOT EXISTS (SELECT 1 FROM assignments s
                    WHERE s.need_id = t.id AND s.volunteer_id = v.user_id)
   AND NOT EXISTS (SELECT 1 FROM client_exclusions x
-                   WHERE x.client_id = t.client_id AND x.volunteer_id = v.user_id)
-  AND EXISTS (SELECT 1 FROM volunteer_availability a
-               WHERE a.user_id = v.user_id AND a.span && t.windows
-                 AND EXISTS (SELECT 1 FROM unnest(multirange(a.span) * t.windows) AS r
-                              WHERE upper(r) - lower(r) >= t.duration))"""
+                   WHERE x.client_id = t.client_id AND x.volunteer_id = v.user_id)"""
+_ELIGIBLE = f"{_RULES}\n  AND {_AVAILABLE}"
 
 _NEARBY = """
-  AND ST_DWithin(v.home, t.location, t.radius_m)
-  AND ST_DWithin(v.home, t.location, v.max_travel_km * 1000)"""
+  AND ST_DWithin(v.{at}, t.location, t.radius_m)
+  AND ST_DWithin(v.{at}, t.location, v.max_travel_km * 1000)"""
+
+# An on-duty volunteer's live location counts for urgent needs while fresh
+# (matching.model.LIVE_LOCATION_FRESH, eligibility.reach_m): coalesce, as NULL is not false.
+_LIVE = "coalesce(t.urgent AND v.live_location_at >= t.live_since, false)"
+
+# In person: two index-ordered walks, nearest first, each stopping at `limit`: homes
+# (everyone whose live location does not count) and, for urgent needs only, live locations
+# (`One-Time Filter: t.urgent`, so a common need never starts the second). The nearest
+# `limit` of both by the distance that counts. Each ORDER BY has one key (docs/traps.md).
+_IN_PERSON = """
+SELECT * FROM (
+  (SELECT {facts} {joins} WHERE {where} AND NOT {live} {near_home}
+    ORDER BY v.home <-> t.location LIMIT :limit)
+  UNION ALL
+  (SELECT {facts} {joins} WHERE t.urgent AND {live} AND {where} {near_live}
+    ORDER BY v.live_location <-> t.location LIMIT :limit)) AS u
+ORDER BY CASE WHEN t.urgent THEN coalesce(u.live_distance_m, u.distance_m)
+              ELSE u.distance_m END
+LIMIT :limit"""
+
+# Remote: no distance to walk by, so a walk of the organisation's members in id order
+# (pk_memberships: org_id, user_id) from a point chosen by the need (its own id), round to
+# the start: a pool of `limit` that every eligible volunteer is equally likely to be in,
+# scored afterwards (fairness, reliability, preference). Ids are random (gen_random_uuid),
+# so nobody sits at a favoured place on the ring; a fixed walk from the lowest id sent 179
+# demo offers to 45 volunteers (docs/decisions.md, 32). The availability test is a scalar
+# subquery here: as a semi-join the planner hashed every available volunteer and sorted
+# (~1 s at 100k volunteers) instead of walking the members (~10 ms).
+_REMOTE = """
+SELECT * FROM (
+  (SELECT {facts} {joins} WHERE {where} AND m.user_id >= t.id
+    ORDER BY m.user_id LIMIT :limit)
+  UNION ALL
+  (SELECT {facts} {joins} WHERE {where} AND m.user_id < t.id
+    ORDER BY m.user_id LIMIT :limit)
+) AS u
+LIMIT :limit"""
 
 # The need's row plus its per-need rules (vetting, radius), decided in Python: `p` is one
 # row of bind parameters for a single need, or a row per need unnested from arrays.
@@ -95,7 +134,8 @@ _NEED = """
          urgency = 'urgent' AS urgent,
          tstzrange(date_trunc('week', lower(windows)), date_trunc('week', lower(windows))
                    + interval '7 days') AS week,
-         p.any_vetting, p.ok_levels, p.last_day, p.radius_m, p.micro
+         p.any_vetting, p.ok_levels, p.last_day, p.radius_m, p.micro,
+         CAST(:at AS timestamptz) AS at, CAST(:live_since AS timestamptz) AS live_since
     FROM {params} p JOIN needs ON needs.id = p.need_id"""
 
 _ONE = """(SELECT CAST(:need_id AS uuid) AS need_id, CAST(:any_vetting AS boolean) AS any_vetting,
@@ -113,7 +153,7 @@ _MANY = """(SELECT need_id, any_vetting, string_to_array(ok_csv, ',') AS ok_leve
 _RECORD = """
 SELECT t.id AS need_id, c.*, r.* FROM ({need}) t
 CROSS JOIN LATERAL ({inner}) c
-CROSS JOIN LATERAL codeliver_volunteer_record(c.user_id, t.client_id) r"""
+CROSS JOIN LATERAL codeliver_volunteer_record(c.user_id, t.client_id, t.at) r"""
 
 # Without the history function: every record column present, as zeros. For large batches,
 # where one SECURITY DEFINER call per candidate row would dominate the fetch.
@@ -128,10 +168,18 @@ CROSS JOIN LATERAL ({inner}) c"""
 def _statement(*, remote: bool, named: bool, many: bool = False, record: bool = True) -> str:
     if named:
         inner = f"SELECT {_FACTS} {_JOINS} WHERE v.user_id = ANY (CAST(:ids AS uuid[]))"
+    elif remote:
+        where = f"{_RULES}\n  AND (SELECT {_AVAILABLE})"
+        inner = _REMOTE.format(facts=_FACTS, joins=_JOINS, where=where)
     else:
-        where = _ELIGIBLE if remote else _ELIGIBLE + _NEARBY
-        order = "v.user_id" if remote else "v.home <-> t.location"
-        inner = f"SELECT {_FACTS} {_JOINS} WHERE {where} ORDER BY {order} LIMIT :limit"
+        inner = _IN_PERSON.format(
+            facts=_FACTS,
+            joins=_JOINS,
+            where=_ELIGIBLE,
+            live=_LIVE,
+            near_home=_NEARBY.format(at="home"),
+            near_live=_NEARBY.format(at="live_location"),
+        )
     need = _NEED.format(params=_MANY if many else _ONE)
     return (_RECORD if record else _NO_RECORD).format(need=need, inner=inner)
 
@@ -166,20 +214,26 @@ class Query:
     remote: bool
     min_vetting: DbsLevel
     last_day: date  # vetting must still be valid then
-    at: datetime
+    at: datetime  # the instant of the decision: histories' windows, live locations' age
     radius_m: float = MAX_TRAVEL_M
     micro: bool = False  # a micro-task: held to MAX_OPEN_MICRO_TASKS, not the active cap
 
     def params(self) -> dict[str, Any]:
-        return _LOAD | {
-            "need_id": self.need_id,
-            "any_vetting": self.min_vetting is DbsLevel.NONE,
-            "ok_levels": self.ok_levels(),
-            "last_day": self.last_day,
-            "radius_m": min(self.radius_m, MAX_TRAVEL_M),
-            "micro": self.micro,
-            "at": self.at,
-        }
+        return (
+            _LOAD
+            | {
+                "need_id": self.need_id,
+                "any_vetting": self.min_vetting is DbsLevel.NONE,
+                "ok_levels": self.ok_levels(),
+                "last_day": self.last_day,
+                "radius_m": min(self.radius_m, MAX_TRAVEL_M),
+                "micro": self.micro,
+            }
+            | self.instant()
+        )
+
+    def instant(self) -> dict[str, datetime]:
+        return {"at": self.at, "live_since": self.at - LIVE_LOCATION_FRESH}
 
     def ok_levels(self) -> list[str]:
         return [level.value for level in DbsLevel if satisfies(level, self.min_vetting)]
@@ -188,19 +242,23 @@ class Query:
 def many_params(queries: Sequence[Query]) -> dict[str, Any]:
     """The parameters of `MANY_STATEMENTS`: one array element per need; one instant (the
     earliest given: all come from one transaction)."""
-    return _LOAD | {
-        "at": min(q.at for q in queries),
-        "micro": [q.micro for q in queries],
-        "need_id": [q.need_id for q in queries],
-        "any_vetting": [q.min_vetting is DbsLevel.NONE for q in queries],
-        "ok_levels": [",".join(q.ok_levels()) for q in queries],
-        "last_day": [q.last_day for q in queries],
-        "radius_m": [min(q.radius_m, MAX_TRAVEL_M) for q in queries],
-    }
+    return (
+        _LOAD
+        | min(queries, key=lambda q: q.at).instant()
+        | {
+            "micro": [q.micro for q in queries],
+            "need_id": [q.need_id for q in queries],
+            "any_vetting": [q.min_vetting is DbsLevel.NONE for q in queries],
+            "ok_levels": [",".join(q.ok_levels()) for q in queries],
+            "last_day": [q.last_day for q in queries],
+            "radius_m": [min(q.radius_m, MAX_TRAVEL_M) for q in queries],
+        }
+    )
 
 
 async def eligible(conn: AsyncConnection, query: Query, limit: int) -> list[Candidate]:
-    """Up to `limit` eligible volunteers, nearest first (remote needs: in id order)."""
+    """Up to `limit` eligible volunteers: the nearest (from a fresh live location for urgent
+    needs), or for remote needs an unbiased pool (`_REMOTE`); `matching.scoring` ranks them."""
     statement = text(STATEMENTS[(query.remote, False)])
     rows = await conn.execute(statement, query.params() | {"limit": limit})
     return [to_candidate(row) for row in rows]
@@ -285,6 +343,7 @@ def to_candidate(row: Any) -> Candidate:
         offered_before=row.offered_before,
         assigned_before=row.assigned_before,
         preferred_kinds=frozenset(row.preferred_kinds),
+        live_distance_m=row.live_distance_m,
         history=History(
             offers_recent=row.offers_recent,
             assignments_recent=row.assignments_recent,

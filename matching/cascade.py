@@ -47,17 +47,23 @@ from matching.steps import (
 __all__ = [
     "LEAD",
     "MAX_POOL",
+    "MIN_POOL",
     "POOL",
     "alerts_left",
     "decide",
     "first_step_at",
     "next_wave",
     "offer_expiry",
+    "pool_size",
     "series_first",
 ]
 
 LEAD = timedelta(days=14)  # offers for a need go out at most this long before it starts
 POOL = 4  # candidates fetched per offer to be made: room for fairness to beat nearness
+# ... and never fewer than this for a wave: with a pool of 12 for a wave of 3 the same
+# nearest volunteers were in every pool of a neighbourhood (bench/ranking_fairness.py:
+# 488 -> 555 demo volunteers offered; docs/decisions.md, 32).
+MIN_POOL = 30
 MAX_POOL = 200
 SERIES_POOL = MAX_POOL // 4  # whom a whole series is offered to is chosen among these
 
@@ -135,27 +141,33 @@ def _wait(state: NeedState, now: datetime, live: tuple[PendingOffer, ...]) -> Ac
 
 def _wave(state: NeedState, now: datetime, policy: OfferPolicy, facts: Facts) -> Actions | Wanted:
     if state.series_id is not None and state.waves_sent == 0:
-        series = _series(state, state.series_id, now, facts)
+        series = _series(state, state.series_id, now, policy, facts)
         if series is not None:
             return series
     return _next_wave(state, now, policy, facts)
 
 
 def _series(
-    state: NeedState, series_id: UUID, now: datetime, facts: Facts
+    state: NeedState, series_id: UUID, now: datetime, policy: OfferPolicy, facts: Facts
 ) -> Actions | Wanted | None:
     """A recurring need is first offered whole to one volunteer (continuity); the other
-    occurrences wait for the answer, then cascade one by one. None: cascade as usual."""
+    occurrences wait for the answer, then cascade one by one. None: cascade as usual.
+
+    Like a wave, the series offer passes over volunteers who would sleep through it (below
+    high urgency); when all of the pool sleep, the need cascades as usual, which waits for
+    the first to wake (and the series is tried again then) or looks further."""
     asked = SeriesOffer(series_id)
     if asked not in facts.series:
         return asked
     offer = facts.series[asked]
     if offer is None:
-        wanted = Candidates(SERIES_POOL, None)
+        expires = offer_expiry(policy, state.need.starts_at, now)
+        through = None if is_urgent(state.need.urgency) else expires
+        wanted = Candidates(SERIES_POOL, through)
         pool = facts.pools.get(wanted)
         if pool is None:
             return wanted
-        best = series_first(pool.ranked)
+        best = series_first([r for r in pool.ranked if r.volunteer_id not in pool.asleep])
         chosen = tuple(r for r in pool.ranked if r.volunteer_id == best)
         return (Offer(chosen, OfferSource.SERIES, series=True),) if chosen else None
     if offer.status is OfferStatus.PENDING:
@@ -178,7 +190,7 @@ def _next_wave(
     open_slots = state.need.open_slots
     expires = offer_expiry(policy, state.need.starts_at, now)
     through = None if is_urgent(state.need.urgency) else expires
-    wanted = Candidates(min(MAX_POOL, policy.wave_size * open_slots * POOL), through)
+    wanted = Candidates(pool_size(policy.wave_size * open_slots), through)
     pool = facts.pools.get(wanted)
     if pool is None:
         return wanted
@@ -198,6 +210,11 @@ def _next_wave(
     if decision.escalate is not None:
         return (Escalate(decision.escalate),)
     return (WakeAt(decision.wait_until),)
+
+
+def pool_size(offers: int) -> int:
+    """How many candidates to rank for a wave of `offers`."""
+    return min(MAX_POOL, max(MIN_POOL, offers * POOL))
 
 
 def alerts_left(state: CascadeState, policy: OfferPolicy) -> int:

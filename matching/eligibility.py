@@ -19,7 +19,9 @@ __all__ = [
     "blocking",
     "check",
     "eligible",
+    "from_live_location",
     "is_micro_task",
+    "reach_m",
     "refusal",
 ]
 
@@ -52,15 +54,31 @@ ON_CLAIM = frozenset(Reason) - {Reason.ALREADY_OFFERED}
 Rule = Callable[[Need, Candidate], bool]  # True: the rule is broken
 
 
+def from_live_location(need: Need, c: Candidate) -> bool:
+    """Whether `c`'s distance to `need` is measured from their live location: an urgent need
+    and a live location at most `LIVE_LOCATION_FRESH` old (an on-duty volunteer is where
+    they are, not at home)."""
+    return need.urgency is Urgency.URGENT and c.live_distance_m is not None
+
+
+def reach_m(need: Need, c: Candidate) -> float | None:
+    """The distance that counts for radii and travel time: from the live location when
+    `from_live_location`, else from home. None for remote needs or when unknown."""
+    if need.mode is Mode.REMOTE:
+        return None
+    return c.live_distance_m if from_live_location(need, c) else c.distance_m
+
+
 def _too_far(need: Need, c: Candidate) -> bool:
     if need.mode is Mode.REMOTE:
         return False
-    if c.distance_m is None:
+    distance = reach_m(need, c)
+    if distance is None:
         return True
     # Written as "not within" so that a NaN distance counts as too far, not as near.
-    within = c.distance_m <= c.max_travel_m
+    within = distance <= c.max_travel_m
     if need.radius_m is not None:
-        within = within and c.distance_m <= need.radius_m
+        within = within and distance <= need.radius_m
     return not within
 
 

@@ -7,7 +7,7 @@ cascade, batch) turns them into decisions. Everything here is hashable and deter
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -99,6 +99,13 @@ class Reason(StrEnum):
     ALREADY_ASSIGNED = "already_assigned"  # holds (or held) a slot of this need
 
 
+# An on-duty volunteer's live location counts for urgent needs while it is at most this old
+# (`volunteers.live_location_at`): after half an hour it says little about where they are,
+# and their home counts, as for any other need. `geo.candidates` applies it in SQL, so
+# `Candidate.live_distance_m` is set only for a fresh one (`eligibility.reach_m`).
+LIVE_LOCATION_FRESH = timedelta(minutes=30)
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     """How much each factor counts in a score; from the programme's policy."""
@@ -148,7 +155,7 @@ class History:
 
     offers_recent: int = 0  # offers received
     assignments_recent: int = 0  # assignments taken
-    offers_total: int = 0  # all-time, for reliability
+    offers_total: int = 0  # all-time offers answered or left to expire, for reliability
     accepted_total: int = 0
     declined_total: int = 0
     expired_total: int = 0  # offers left unanswered
@@ -184,6 +191,9 @@ class Candidate:
     preferred_kinds: frozenset[str]
     history: History = field(default_factory=History)
     micro_tasks: int = 0  # open micro-task claims held (crowd, co-design)
+    # From the on-duty volunteer's live location, when it is fresh (`LIVE_LOCATION_FRESH`);
+    # None otherwise, and for remote needs.
+    live_distance_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

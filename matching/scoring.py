@@ -7,9 +7,11 @@ distance is one factor among continuity, fairness, reliability, preference and u
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from uuid import UUID
 
-from matching.eligibility import check
+from matching.eligibility import check, from_live_location, reach_m
 from matching.model import (
     Candidate,
     History,
@@ -23,7 +25,7 @@ from matching.model import (
     Weights,
 )
 
-__all__ = ["DETOUR", "best_score", "rank", "reliability", "score", "travel_minutes"]
+__all__ = ["DETOUR", "best_score", "rank", "reliability", "score", "tiebreak", "travel_minutes"]
 
 # Distances are as the crow flies; real routes in a UK town run about 30% longer.
 DETOUR = 1.3
@@ -65,9 +67,11 @@ def best_score(weights: Weights) -> float:
 def reliability(h: History) -> float:
     """Smoothed share of promises kept: accepting offers and turning up to assignments.
 
-    Expired offers count as declines; a no-show weighs `_NO_SHOW_PENALTY` extra misses.
+    Expired offers count as declines; a no-show weighs `_NO_SHOW_PENALTY` extra misses. Only
+    offers the volunteer could answer count: one withdrawn (the need filled or was cancelled)
+    or still pending is no evidence either way.
     """
-    offers = max(h.offers_total, h.accepted_total + h.declined_total + h.expired_total)
+    offers = _answerable(h)
     kept = h.accepted_total + h.completed_total + _PRIOR_A
     chances = offers + h.completed_total + h.no_shows_total * _NO_SHOW_PENALTY
     return kept / (chances + _PRIOR_A + _PRIOR_B)
@@ -75,10 +79,8 @@ def reliability(h: History) -> float:
 
 def score(need: Need, c: Candidate, weights: Weights) -> Ranked:
     """Score one candidate (eligibility is the caller's business)."""
-    remote = need.mode is Mode.REMOTE
-    minutes = (
-        None if remote or c.distance_m is None else travel_minutes(c.distance_m, c.travel_mode)
-    )
+    distance = reach_m(need, c)
+    minutes = None if distance is None else travel_minutes(distance, c.travel_mode)
     w = weights
     parts = (
         _part("distance", w.distance, *_distance(need, c, minutes)),
@@ -92,15 +94,22 @@ def score(need: Need, c: Candidate, weights: Weights) -> Ranked:
         volunteer_id=c.volunteer_id,
         score=sum(p.points for p in parts),
         travel_minutes=minutes,
-        distance_m=None if remote else c.distance_m,
+        distance_m=distance,
         parts=parts,
     )
 
 
 def rank(need: Need, candidates: Iterable[Candidate], policy: OfferPolicy) -> list[Ranked]:
-    """Eligible candidates, best first (ties by volunteer id); the ineligible are left out."""
+    """Eligible candidates, best first; the ineligible are left out. Ties (newcomers alike
+    score alike) go in an order drawn from the need's and the volunteer's ids: the same for
+    one need every time, different from need to need, never lowest id first."""
     ranked = [score(need, c, policy.weights) for c in candidates if check(need, c).eligible]
-    return sorted(ranked, key=lambda r: (-r.score, r.volunteer_id))
+    return sorted(ranked, key=lambda r: (-r.score, tiebreak(need.id, r.volunteer_id)))
+
+
+def tiebreak(need_id: UUID, volunteer_id: UUID) -> bytes:
+    """A per-need shuffle of volunteers, for equal scores."""
+    return hashlib.blake2b(need_id.bytes + volunteer_id.bytes, digest_size=8).digest()
 
 
 def _weights(w: Weights) -> tuple[float, ...]:
@@ -114,10 +123,11 @@ def _part(factor: str, weight: float, value: float, note: str) -> ScorePart:
 def _distance(need: Need, c: Candidate, minutes: float | None) -> tuple[float, str]:
     if need.mode is Mode.REMOTE:
         return 1.0, "remote"
-    if minutes is None or c.distance_m is None:
+    distance = reach_m(need, c)
+    if minutes is None or distance is None:
         return 0.0, "distance unknown"
-    km = c.distance_m / 1000
-    note = f"{km:.1f} km, about {minutes:.0f} min {_BY[c.travel_mode]}"
+    where = " from their live location" if from_live_location(need, c) else ""
+    note = f"{distance / 1000:.1f} km{where}, about {minutes:.0f} min {_BY[c.travel_mode]}"
     return 1 / (1 + minutes / _HALF_VALUE_MIN), note
 
 
@@ -139,11 +149,16 @@ def _fairness(h: History) -> tuple[float, str]:
     return value, note
 
 
+def _answerable(h: History) -> int:
+    """Offers accepted, declined or left to expire: the ones that say something."""
+    return h.accepted_total + h.declined_total + h.expired_total
+
+
 def _reliability(h: History) -> tuple[float, str]:
-    if h.offers_total == 0 and h.completed_total == 0 and h.no_shows_total == 0:
+    if _answerable(h) == 0 and h.completed_total == 0 and h.no_shows_total == 0:
         return reliability(h), "new: no record yet"
     note = (
-        f"accepted {h.accepted_total} of {h.offers_total} offers, "
+        f"accepted {h.accepted_total} of {_answerable(h)} offers, "
         f"completed {h.completed_total}, {h.no_shows_total} no-shows"
     )
     return reliability(h), note

@@ -29,7 +29,7 @@ from app.needs.facts import NeedRow, rank
 from geo import candidates
 from matching import cascade
 from matching import steps as s
-from matching.cascade import MAX_POOL, POOL
+from matching.cascade import POOL
 from matching.model import (
     ACTIVE_ASSIGNMENT,
     AssignmentStatus,
@@ -187,7 +187,7 @@ async def wave_now(
     Candidates are read on `reader`, offers written on `conn`."""
     policy = facts.policy_of(row)
     want = policy.wave_size * (row.slots - row.filled)
-    ranked = await rank(reader, row, min(MAX_POOL, want * POOL), now)
+    ranked = await rank(reader, row, cascade.pool_size(want), now)
     return await make_offers(conn, row, ranked[:want], now, source=OfferSource.MANUAL)
 
 

@@ -105,9 +105,6 @@ async def test_decisions_follow_the_virtual_clock_not_wall_time(
 # SQL functions whose body reads the database clock, and why that is not a decision (or who
 # is changing it). Each is checked as the migrations left it in the database.
 FUNCTIONS_ALLOWED = {
-    # Being rewritten with an explicit instant argument (#12, ranking signals): drop the entry
-    # when its migration lands.
-    "codeliver_volunteer_record": "owned elsewhere: gains an instant argument",
     # Record-keeping of the login and of devices, outside the simulated world.
     "codeliver_claim_invitations": "invitations.claimed_at, when a login claimed it",
     "codeliver_register_device": "devices.last_seen_at, when the app last registered",

@@ -10,7 +10,15 @@ from uuid import UUID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.cascade import LEAD, MAX_POOL, SERIES_POOL, alerts_left, decide, offer_expiry
+from matching.cascade import (
+    LEAD,
+    MAX_POOL,
+    MIN_POOL,
+    SERIES_POOL,
+    alerts_left,
+    decide,
+    offer_expiry,
+)
 from matching.model import (
     CascadeState,
     Dispatch,
@@ -50,7 +58,8 @@ START = NOW + timedelta(days=2)
 POLICY = OfferPolicy(wave_size=2, alert_cap=4, max_waves=3, offer_timeout_s=900)
 EXPIRES = NOW + timedelta(seconds=900)
 SERIES = UUID(int=77)
-REGULAR = Candidates(limit=2 * 1 * 4, asleep_through=EXPIRES)  # wave_size x slots x POOL
+REGULAR = Candidates(limit=MIN_POOL, asleep_through=EXPIRES)  # wave_size x slots x POOL < 30
+SERIES_POOLED = Candidates(SERIES_POOL, asleep_through=EXPIRES)  # quiet hours count too
 
 
 def state(**changes: Any) -> NeedState:
@@ -173,7 +182,7 @@ def test_a_wave_offers_the_best_awake_wave_size_per_open_slot() -> None:
     facts = Facts().with_pool(REGULAR, pool(1, 2, 3, 4))
     assert decide(state(), NOW, POLICY, facts) == (Offer(ranked(1, 2), OfferSource.CASCADE),)
     two = state(open_slots=2)
-    asked = Candidates(limit=2 * 2 * 4, asleep_through=EXPIRES)
+    asked = Candidates(limit=MIN_POOL, asleep_through=EXPIRES)
     assert decide(two, NOW, POLICY) == asked
     got = decide(two, NOW, POLICY, Facts().with_pool(asked, pool(1, 2, 3, 4, 5)))
     assert offered(got) == tuple(UUID(int=i) for i in (1, 2, 3, 4))
@@ -181,7 +190,7 @@ def test_a_wave_offers_the_best_awake_wave_size_per_open_slot() -> None:
 
 def test_urgent_needs_do_not_ask_who_is_asleep() -> None:
     for urgency in (Urgency.HIGH, Urgency.URGENT):
-        assert decide(state(urgency=urgency), NOW, POLICY) == Candidates(8, None)
+        assert decide(state(urgency=urgency), NOW, POLICY) == Candidates(MIN_POOL, None)
 
 
 def test_the_pool_is_capped() -> None:
@@ -242,9 +251,9 @@ def test_a_series_is_first_offered_whole_to_the_most_familiar_volunteer() -> Non
     s = state(series_id=SERIES)
     assert decide(s, NOW, POLICY) == SeriesOffer(SERIES)
     facts = Facts().with_series(SeriesOffer(SERIES), None)
-    assert decide(s, NOW, POLICY, facts) == Candidates(SERIES_POOL, None)
+    assert decide(s, NOW, POLICY, facts) == SERIES_POOLED
     familiar = Pool((*ranked(1, 2), *ranked(5, continuity=0.9)), {})
-    facts = facts.with_pool(Candidates(SERIES_POOL, None), familiar)
+    facts = facts.with_pool(SERIES_POOLED, familiar)
     assert decide(s, NOW, POLICY, facts) == (
         Offer(ranked(5, continuity=0.9), OfferSource.SERIES, series=True),
     )
@@ -253,7 +262,7 @@ def test_a_series_is_first_offered_whole_to_the_most_familiar_volunteer() -> Non
 def test_a_series_nobody_can_take_cascades_as_usual() -> None:
     s = state(series_id=SERIES)
     facts = Facts().with_series(SeriesOffer(SERIES), None)
-    facts = facts.with_pool(Candidates(SERIES_POOL, None), pool())
+    facts = facts.with_pool(SERIES_POOLED, pool())
     assert decide(s, NOW, POLICY, facts) == REGULAR
 
 

@@ -20,7 +20,7 @@ from matching.model import (
     Urgency,
     Weights,
 )
-from matching.scoring import best_score, rank, reliability, travel_minutes
+from matching.scoring import best_score, rank, reliability, tiebreak, travel_minutes
 from tests.unit.matching.strategies import (
     candidate,
     candidate_lists,
@@ -51,7 +51,7 @@ def test_rank_returns_exactly_the_eligible_best_first(
 ) -> None:
     ranked = rank(n, cs, OfferPolicy(weights=w))
     assert {r.volunteer_id for r in ranked} == {c.volunteer_id for c in cs if check(n, c).eligible}
-    assert ranked == sorted(ranked, key=lambda r: (-r.score, r.volunteer_id))
+    assert ranked == sorted(ranked, key=lambda r: (-r.score, tiebreak(n.id, r.volunteer_id)))
     for r in ranked:
         assert tuple(p.factor for p in r.parts) == FACTORS
         assert math.isfinite(r.score)
@@ -152,9 +152,17 @@ def test_urgency_favours_the_near_and_on_duty() -> None:
     assert on_duty > _part(_one(high, candidate(on_duty=False)), "urgency") > 0
 
 
-def test_ties_are_broken_by_volunteer_id() -> None:
-    twins = [candidate(volunteer_id=UUID(int=i)) for i in (9, 4, 7)]
-    assert [r.volunteer_id.int for r in rank(need(), twins, POLICY)] == [4, 7, 9]
+def test_ties_are_broken_by_a_per_need_shuffle_not_by_id() -> None:
+    twins = [candidate(volunteer_id=UUID(int=i)) for i in range(1, 9)]
+    orders = {
+        tuple(r.volunteer_id.int for r in rank(need(id=UUID(int=n)), twins, POLICY))
+        for n in range(100, 120)
+    }
+    assert len(orders) > 10  # a different order from need to need
+    firsts = {order[0] for order in orders}
+    assert len(firsts) > 3  # not the lowest id every time
+    again = rank(need(id=UUID(int=100)), list(reversed(twins)), POLICY)
+    assert tuple(r.volunteer_id.int for r in again) in orders  # the same for one need
 
 
 def test_best_score_is_the_sum_of_weights() -> None:
