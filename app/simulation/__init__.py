@@ -80,8 +80,8 @@ async def _one_policy(
     feasible: Feasibility,
 ) -> dict[str, Any]:
     name = f"{template}_{policy.name}"
-    cluster.drop_database(name)
-    cluster.create_database(name, template=template)
+    await asyncio.to_thread(cluster.drop_database, name)
+    await asyncio.to_thread(cluster.create_database, name, template=template)
     clock = VirtualClock(start)
     engine, system = _engines(state, name, clock)
     try:
@@ -96,7 +96,7 @@ async def _one_policy(
         await engine.dispose()
         await system.dispose()
         if not opts.keep:
-            cluster.drop_database(name)
+            await asyncio.to_thread(cluster.drop_database, name)
 
 
 async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) -> dict[str, Any]:
@@ -117,13 +117,19 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
             await engine.dispose()
             await system.dispose()
         say(f"world built: {len(world.volunteers)} volunteers, {len(world.needs)} needs to post")
-        results: dict[str, dict[str, Any]] = {}
         feasible = Feasibility()
-        for policy in opts.policies:
-            results[policy.name] = await _one_policy(
+
+        async def one(policy: Policy) -> dict[str, Any]:
+            result = await _one_policy(
                 cluster, state, template, world, built, policy, opts, start, feasible
             )
-            say(f"{policy.label}: done in {results[policy.name]['wall_seconds']} s")
+            say(f"{policy.label}: done in {result['wall_seconds']} s")
+            return result
+
+        # The policies run side by side, each on its own copy and clock: while one waits for
+        # the database another computes.
+        done = await asyncio.gather(*(one(p) for p in opts.policies))
+        results = {p.name: r for p, r in zip(opts.policies, done, strict=True)}
     finally:
         if not opts.keep:
             cluster.drop_database(template)

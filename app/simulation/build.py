@@ -6,6 +6,7 @@ duty, a caseworker registers the clients."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from uuid import UUID
@@ -34,6 +35,7 @@ from matching.model import ProgrammeKind
 from matching.vetting import DbsLevel
 
 ORG = "sim-borough"
+AT_ONCE = 8
 ADMIN, COORDINATOR, CASEWORKER = "sim-platform-admin", "sim-coordinator", "sim-caseworker"
 
 
@@ -118,9 +120,12 @@ async def build(engine: AsyncEngine, owner: AsyncEngine, world: World, today: da
                 ),
             )
             built.programmes[key] = p.id
-    for v in world.volunteers:
-        user_id = await _volunteer(engine, v, today)
-        built.volunteers[v.n], built.by_user[user_id] = user_id, v
+    people = world.volunteers
+    for first in range(0, len(people), AT_ONCE):  # a few sign-ups at a time, like real life
+        batch = people[first : first + AT_ONCE]
+        ids = await asyncio.gather(*(_volunteer(engine, v, today) for v in batch))
+        for v, user_id in zip(batch, ids, strict=True):
+            built.volunteers[v.n], built.by_user[user_id] = user_id, v
     async with tenant_transaction(engine, identity(CASEWORKER)) as tx:
         for c in range(world.clients):
             name, address, phone = f"Client Person {c}", f"{c} Simulation Road", f"0118{c:07d}"

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from app.settings import Settings, SettingsError
 
-QUICK: dict[str, Any] = {"volunteers": 200, "days": 1, "needs_per_volunteer_day": 0.25}
+QUICK: dict[str, Any] = {"volunteers": 200, "days": 1, "needs_per_volunteer_day": 0.15}
 
 
 def _world_file(path: str) -> dict[str, Any]:
@@ -48,8 +48,8 @@ def options(args: argparse.Namespace) -> Any:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.engine import local_cluster
     from app.simulation import report, simulate, write_outputs
+    from infra.localdb import LocalCluster
 
     if settings.database_url:
         print(
@@ -59,9 +59,15 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     console = Console(stderr=True)
     opts = replace(options(args), progress=console.print)
-    cluster = local_cluster(settings)
+    # A cluster of its own, not durable (its databases live for one run), like the tests'.
+    cluster = LocalCluster(settings.state_dir / "sim-pg", durable=False)
+    was_running = cluster.state() is not None and cluster.status() == "running"
     state = cluster.start()
-    document = asyncio.run(simulate(cluster, state, opts))
+    try:
+        document = asyncio.run(simulate(cluster, state, opts))
+    finally:
+        if not was_running and not args.keep:
+            cluster.stop()
     report.show(document["policies"], document["labels"], Console())
     json_path, png_path = write_outputs(document, Path(args.out))
     console.print(f"report: {json_path}, figure: {png_path} ({document['wall_seconds']} s)")

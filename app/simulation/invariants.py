@@ -79,12 +79,18 @@ _LOAD_SQL: dict[str, str] = {
 }
 
 
+# Every load rule in one round trip.
+LOAD_BREAKS = text(
+    " UNION ALL ".join(
+        f"SELECT '{rule}' AS rule, q.* FROM ({sql}) AS q(need_id, volunteer_id, detail)"
+        for rule, sql in _LOAD_SQL.items()
+    )
+)
+
+
 async def load_breaks(conn: AsyncConnection) -> list[Violation]:
-    found: list[Violation] = []
-    for rule, sql in _LOAD_SQL.items():
-        for row in await conn.execute(text(sql)):
-            found.append(Violation(rule, row[0], row[1], str(row[2])))
-    return found
+    rows = await conn.execute(LOAD_BREAKS)
+    return [Violation(r.rule, r.need_id, r.volunteer_id, str(r.detail)) for r in rows]
 
 
 @dataclass(frozen=True)

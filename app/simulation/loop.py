@@ -49,12 +49,16 @@ from notifications.dispatcher import Policy as PushPolicy
 SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"
 _DUE = text("SELECT id FROM needs WHERE next_step_at <= :now ORDER BY next_step_at LIMIT 100")
 _NEXT_DUE = text("SELECT min(next_step_at) FROM needs")
+# Rows written since the last look: every write stamps `sync_xid` (migration 0011), and the
+# simulation's transactions run one at a time, so the stamps only grow.
 _NEW_OFFERS = text(
-    "SELECT id, need_id, volunteer_id, series_id FROM offers"
-    " WHERE status = 'pending' AND NOT (id = ANY(CAST(:seen AS uuid[])))"
+    "SELECT o.id, o.need_id, o.volunteer_id, o.sync_xid,"
+    "       EXISTS (SELECT FROM assignments a WHERE a.volunteer_id = o.volunteer_id"
+    "               AND a.status IN ('accepted', 'checked_in')) AS busy"
+    "  FROM offers o WHERE o.status = 'pending' AND o.sync_xid > :xid"
 )
 _NEW_ASSIGNMENTS = text(
-    "SELECT id, need_id, volunteer_id FROM assignments WHERE NOT (id = ANY(CAST(:seen AS uuid[])))"
+    "SELECT id, need_id, volunteer_id, sync_xid FROM assignments WHERE sync_xid > :xid"
 )
 _ROWS_OF = text(
     "SELECT id, coalesce(series_index, 0) FROM needs WHERE id = :id"
@@ -85,6 +89,7 @@ class Week:
         self.push = Dispatcher(system, self.transport, PushPolicy(lease=timedelta(seconds=60)))
         self.seen_offers: set[UUID] = set()
         self.seen_assignments: set[UUID] = set()
+        self.offers_xid = self.assignments_xid = 0
         self.pushes_checked = 0
         self.words = [w for words in built.client_words for w in words]
         self.tokens = {f"sim-device-{v.n:05d}-token": v for v in world.volunteers}
@@ -178,17 +183,21 @@ class Week:
     async def after_step(self) -> None:
         await self.push.run_once()
         async with self.system.connect() as conn:
-            fresh = (await conn.execute(_NEW_OFFERS, {"seen": list(self.seen_offers)})).all()
-            made = (
-                await conn.execute(_NEW_ASSIGNMENTS, {"seen": list(self.seen_assignments)})
-            ).all()
+            fresh = (await conn.execute(_NEW_OFFERS, {"xid": self.offers_xid})).all()
+            made = (await conn.execute(_NEW_ASSIGNMENTS, {"xid": self.assignments_xid})).all()
             for found in await inv.load_breaks(conn):
                 self.tally.note(found)
-        for offer_id, need_id, volunteer_id, _series in fresh:
+        self.offers_xid = max([self.offers_xid, *(r.sync_xid for r in fresh)])
+        self.assignments_xid = max([self.assignments_xid, *(r.sync_xid for r in made)])
+        for offer_id, need_id, volunteer_id, _xid, busy in fresh:
+            if offer_id in self.seen_offers:
+                continue
             self.seen_offers.add(offer_id)
             self._check_eligible("ineligible_offer", need_id, volunteer_id)
-            await self._schedule_answer(offer_id, need_id, volunteer_id)
-        for assignment_id, need_id, volunteer_id in made:
+            self._schedule_answer(offer_id, need_id, volunteer_id, busy)
+        for assignment_id, need_id, volunteer_id, _xid in made:
+            if assignment_id in self.seen_assignments:
+                continue
             self.seen_assignments.add(assignment_id)
             self._check_eligible("ineligible_assignment", need_id, volunteer_id)
             self.tally.taken.setdefault(need_id, []).append(self.clock.now())
@@ -219,20 +228,12 @@ class Week:
         """The same volunteer answers the same need alike under every policy."""
         return random.Random(f"{self.world.seed}:{occ.spec.n}:{v.n}")
 
-    async def _schedule_answer(self, offer_id: UUID, need_id: UUID, volunteer_id: UUID) -> None:
+    def _schedule_answer(
+        self, offer_id: UUID, need_id: UUID, volunteer_id: UUID, busy: bool
+    ) -> None:
         occ, v = self.tally.rows.get(need_id), self.built.by_user.get(volunteer_id)
         if occ is None or v is None:
             return
-        async with self.system.connect() as conn:
-            busy = bool(
-                await conn.scalar(
-                    text(
-                        "SELECT count(*) FROM assignments WHERE volunteer_id = :v"
-                        " AND status IN ('accepted', 'checked_in')"
-                    ),
-                    {"v": volunteer_id},
-                )
-            )
         answer, delay = self.response.answer(self._rng(occ, v), self.minutes(v, occ), busy=busy)
         if answer is not Answer.SILENT:
             self.at(self.clock.now() + timedelta(seconds=delay), "answer", (offer_id, v, answer))

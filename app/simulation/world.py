@@ -234,6 +234,18 @@ def _volunteer(rng: random.Random, m: WorldModel, n: int) -> VolunteerSpec:
 LEAD_HOURS = {"urgent": (1, 3), "high": (3, 12), "normal": (12, 48), "low": (24, 96)}
 
 
+DAY_HOURS = (8, 20)  # windows start in the day: a night-time start moves to the next morning
+
+
+def _daytime(at_s: float, rng: random.Random) -> float:
+    hour = (at_s / 3600) % 24
+    first, last = DAY_HOURS
+    if first <= hour < last:
+        return at_s
+    morning = at_s + ((first - hour) % 24) * 3600
+    return morning + rng.uniform(0, 3) * 3600
+
+
 def _need(rng: random.Random, m: WorldModel, n: int, clients: int) -> NeedSpec:
     kind = _pick(rng, {k: v.share for k, v in m.kinds.items()})
     day = rng.randrange(m.days)
@@ -241,7 +253,7 @@ def _need(rng: random.Random, m: WorldModel, n: int, clients: int) -> NeedSpec:
     posted = (day * 24 + hour) * 3600 + rng.uniform(0, 3600)
     urgency = "normal" if m.kinds[kind].weekly_series else _pick(rng, m.urgency)
     low, high = LEAD_HOURS[urgency]
-    start = posted + rng.uniform(low, high) * 3600
+    start = _daytime(posted + rng.uniform(low, high) * 3600, rng)
     start = math.ceil(start / 900) * 900  # windows start on the quarter hour
     lat, lon = _place(rng, m.borough_km)
     wants_language = rng.random() < m.language_need_share and not m.kinds[kind].slots > 1
