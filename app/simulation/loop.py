@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from app.assignments.schemas import CheckInIn, CompleteIn
 from app.clock import VirtualClock
 from app.db.tenancy import Tx, tenant_transaction
 from app.errors import CodeliverError
+from app.locations import Location
 from app.needs import cascade
 from app.needs import service as needs
 from app.needs.schemas import NeedIn, Window
@@ -37,7 +39,7 @@ from app.simulation.build import CASEWORKER, COORDINATOR, Built, identity
 from app.simulation.policies import Policy
 from app.simulation.record import CapturingTransport, Event, Tally
 from app.simulation.response import Answer, ResponseModel
-from app.simulation.world import NeedSpec, VolunteerSpec, World, distance_km
+from app.simulation.world import PATTERNS, NeedSpec, VolunteerSpec, World, distance_km
 from app.volunteers import service as volunteers
 from app.volunteers.schemas import DutyIn
 from matching.model import Dispatch, Mode, TravelMode, Urgency
@@ -49,6 +51,7 @@ from notifications.dispatcher import Policy as PushPolicy
 SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"
 _DUE = text("SELECT id FROM needs WHERE next_step_at <= :now ORDER BY next_step_at LIMIT 100")
 _NEXT_DUE = text("SELECT min(next_step_at) FROM needs")
+_RETRY = text("UPDATE needs SET next_step_at = :at WHERE id = :id")
 # Rows written since the last look: every write stamps `sync_xid` (migration 0011), and the
 # simulation's transactions run one at a time, so the stamps only grow.
 _NEW_OFFERS = text(
@@ -125,8 +128,6 @@ class Week:
             self._plan_browsing()
 
     def _plan_browsing(self) -> None:
-        from app.simulation.world import PATTERNS
-
         rng = random.Random(f"{self.world.seed}:browse")
         for v in self.world.volunteers:
             days, first, last = PATTERNS[v.pattern]
@@ -141,7 +142,7 @@ class Week:
 
     @staticmethod
     def _poisson(rng: random.Random, mean: float) -> int:
-        count, p, limit = 0, rng.random(), pow(2.718281828459045, -mean)
+        count, p, limit = 0, rng.random(), math.exp(-mean)
         while p > limit:
             count, p = count + 1, p * rng.random()
         return count
@@ -151,10 +152,10 @@ class Week:
         self.plan_events()
         while True:
             due = await self._next_due()
-            event_at = self.heap[0].at if self.heap else None
-            when = min(t for t in (due, event_at) if t is not None) if (due or event_at) else None
-            if when is None or when >= self.end:
+            instants = [t for t in (due, self.heap[0].at if self.heap else None) if t]
+            if not instants or min(instants) >= self.end:
                 break
+            when = min(instants)
             if when > self.clock.now():
                 self.clock.set(when)
             if due is not None and due <= when:
@@ -176,8 +177,13 @@ class Week:
         async with self.system.connect() as conn:
             due = list((await conn.execute(_DUE, {"now": now})).scalars())
         for need_id in due:
-            async with self.system.begin() as conn:
-                await cascade.step(conn, need_id, now, skip_locked=True)
+            try:
+                async with self.system.begin() as conn:
+                    await cascade.step(conn, need_id, now, skip_locked=True)
+            except Exception as exc:  # as run_due: retried a minute later, not in a hot loop
+                self.tally.refuse("cascade step", exc)
+                async with self.system.begin() as conn:
+                    await conn.execute(_RETRY, {"id": need_id, "at": now + cascade.RETRY})
             self.tally.steps += 1
 
     async def after_step(self) -> None:
@@ -350,7 +356,5 @@ class Week:
                     await volunteers.set_duty(tx, DutyIn(on_duty=True))
 
 
-def _location(spec: NeedSpec) -> Any:
-    from app.locations import Location
-
+def _location(spec: NeedSpec) -> Location:
     return Location(lat=spec.lat, lon=spec.lon)
