@@ -129,7 +129,7 @@ async def figures(
             "alerts_per_filled_slot": summary.alerts_per_filled_slot,
         },
         "agrees_with_metrics": _agrees(summary, offers_total, offers_gini),
-        "lorenz_offers": lorenz([offers_by.get(u, 0) for u in on_duty]),
+        "lorenz_offers": lorenz([offers_by.get(u, 0) for u in people]),
         "fill_over_week": _fill_curve(tally, filled_ids, start, world.model.days),
     }
 

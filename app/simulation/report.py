@@ -86,12 +86,13 @@ def figure(path: Path, results: dict[str, dict[str, Any]], labels: dict[str, str
     fig, (lor, fill) = plt.subplots(1, 2, figsize=(12, 5))
     lor.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect equality")
     for name, r in results.items():
-        xs, ys = zip(*r["lorenz_offers"], strict=True) if r["lorenz_offers"] else ((), ())
-        lor.plot(xs, ys, label=f"{labels[name]} (Gini {_cell(r['offers_gini'])})")
+        if r["offers_gini"] is not None:  # an open call alerts nobody: no curve
+            xs, ys = zip(*r["lorenz_offers"], strict=True)
+            lor.plot(xs, ys, label=f"{labels[name]} (Gini {_cell(r['offers_gini'])})")
         hours, filled = zip(*r["fill_over_week"], strict=True)
         fill.plot([h / 24 for h in hours], filled, label=labels[name])
     lor.set(
-        title="Who gets the alerts: Lorenz curves of offers (on-duty volunteers)",
+        title="Who gets the alerts: Lorenz curves of offers (every volunteer)",
         xlabel="share of volunteers, fewest offers first",
         ylabel="share of all offers",
     )
