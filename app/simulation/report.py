@@ -85,18 +85,20 @@ def figure(path: Path, results: dict[str, dict[str, Any]], labels: dict[str, str
 
     fig, (lor, fill) = plt.subplots(1, 2, figsize=(12, 5))
     lor.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect equality")
-    for name, r in results.items():
+    for i, (name, r) in enumerate(results.items()):
+        colour = f"C{i}"  # one colour per policy in both panels
         if r["offers_gini"] is not None:  # an open call alerts nobody: no curve
             xs, ys = zip(*r["lorenz_offers"], strict=True)
-            lor.plot(xs, ys, label=f"{labels[name]} (Gini {_cell(r['offers_gini'])})")
+            gini = _cell(r["offers_gini"])
+            lor.plot(xs, ys, color=colour, label=f"{labels[name]} (Gini {gini})")
         hours, filled = zip(*r["fill_over_week"], strict=True)
-        fill.plot([h / 24 for h in hours], filled, label=labels[name])
+        fill.plot([h / 24 for h in hours], filled, color=colour, label=labels[name])
     lor.set(
         title="Who gets the alerts: Lorenz curves of offers (every volunteer)",
         xlabel="share of volunteers, fewest offers first",
         ylabel="share of all offers",
     )
-    fill.set(title="Needs filled over the week", xlabel="day", ylabel="needs filled")
+    fill.set(title="Needs filled over the run", xlabel="day", ylabel="needs filled")
     lor.legend(fontsize=8)
     fill.legend(fontsize=8)
     fig.tight_layout()
