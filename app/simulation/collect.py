@@ -45,6 +45,7 @@ def feasibility(world: World, rows: dict[UUID, inv.Occurrence], known: Feasibili
 
 
 _OFFERS = text("SELECT volunteer_id, count(*) FROM offers GROUP BY volunteer_id")
+_OFFERS_BY_NEED = text("SELECT need_id, count(*) FROM offers GROUP BY need_id")
 _ASSIGNMENTS = text(
     "SELECT need_id, volunteer_id, status FROM assignments"
     " WHERE status IN ('accepted', 'checked_in', 'completed')"
@@ -59,6 +60,7 @@ async def figures(
     world, start = week.world, week.start
     async with system.connect() as conn:
         offers_by = {r[0]: int(r[1]) for r in await conn.execute(_OFFERS)}
+        offers_of = {r[0]: int(r[1]) for r in await conn.execute(_OFFERS_BY_NEED)}
         held = (await conn.execute(_ASSIGNMENTS)).all()
         rows = {r.id: r for r in await conn.execute(_NEEDS)}
         summary = await metrics.summary(
@@ -73,8 +75,10 @@ async def figures(
     people = [built.volunteers[v.n] for v in world.volunteers]
     on_duty = [built.volunteers[v.n] for v in world.volunteers if v.on_duty]
     need_count = Counter(n for i in counted if tally.posted[i] < horizon for n in eligible_of[i])
-    busy_ns = {v.n for v in world.volunteers if v.on_duty and need_count[v.n] >= 3}
-    busy = [built.volunteers[n] for n in busy_ns]
+    # On duty and eligible for three or more of the week's needs: who fairness is about.
+    regulars = [
+        built.volunteers[v.n] for v in world.volunteers if v.on_duty and need_count[v.n] >= 3
+    ]
     held_by = Counter(a.volunteer_id for a in held)
     fill_minutes: dict[str, list[float]] = {}
     for i in filled_ids:
@@ -89,6 +93,7 @@ async def figures(
         if a.need_id in counted and not counted[a.need_id].kind.remote and a.volunteer_id in by_user
     ]
     slots_filled = sum(rows[i].filled for i in counted)
+    alerts = sum(offers_of.get(i, 0) for i in counted)  # the same needs as the slots
     offers_total = sum(offers_by.values())
     unfilled = Counter(
         rows[i].escalation_reason or rows[i].status for i in feasible_ids if i not in filled_ids
@@ -105,13 +110,15 @@ async def figures(
         },
         "offers": offers_total,
         "filled_slots": slots_filled,
-        "alerts_per_filled_slot": ratio(offers_total, slots_filled),
+        "alerts_per_filled_slot": ratio(alerts, slots_filled),
         "on_duty_offered_share": ratio(sum(1 for u in on_duty if offers_by.get(u)), len(on_duty)),
-        "eligible_3_offered_share": ratio(sum(1 for u in busy if offers_by.get(u)), len(busy)),
-        "eligible_3_volunteers": len(busy),
+        "eligible_3_offered_share": ratio(
+            sum(1 for u in regulars if offers_by.get(u)), len(regulars)
+        ),
+        "eligible_3_volunteers": len(regulars),
         "offers_gini": _round(offers_gini, 4),
         "assignments_gini": _round(gini([held_by.get(u, 0) for u in people]), 4),
-        "offers_gini_eligible_3": _round(gini([offers_by.get(u, 0) for u in busy]), 4),
+        "offers_gini_eligible_3": _round(gini([offers_by.get(u, 0) for u in regulars]), 4),
         "mean_travel_min": _round(sum(travel) / len(travel) if travel else None),
         "escalations": dict(
             Counter(r.escalation_reason for r in rows.values() if r.escalation_reason)
