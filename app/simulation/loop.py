@@ -40,6 +40,7 @@ from app.simulation.policies import Policy
 from app.simulation.record import CapturingTransport, Event, Tally
 from app.simulation.response import Answer, ResponseModel
 from app.simulation.world import PATTERNS, NeedSpec, VolunteerSpec, World, distance_km
+from app.volunteers import schedule as volunteers_schedule
 from app.volunteers import service as volunteers
 from app.volunteers.schemas import DutyIn
 from matching.model import Dispatch, Mode, TravelMode, Urgency
@@ -49,9 +50,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.dispatcher import Policy as PushPolicy
 
 SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"
-_DUE = text("SELECT id FROM needs WHERE next_step_at <= :now ORDER BY next_step_at LIMIT 100")
 _NEXT_DUE = text("SELECT min(next_step_at) FROM needs")
-_RETRY = text("UPDATE needs SET next_step_at = :at WHERE id = :id")
 # Rows written since the last look: every write stamps `sync_xid` (migration 0011), and the
 # simulation's transactions run one at a time, so the stamps only grow.
 _NEW_OFFERS = text(
@@ -89,7 +88,9 @@ class Week:
         self.seq = itertools.count()
         self.tally = Tally()
         self.transport = CapturingTransport(clock)
-        self.push = Dispatcher(system, self.transport, PushPolicy(lease=timedelta(seconds=60)))
+        self.push = Dispatcher(
+            system, self.transport, PushPolicy(lease=timedelta(seconds=60)), clock=clock.now
+        )
         self.seen_offers: set[UUID] = set()
         self.seen_assignments: set[UUID] = set()
         self.offers_xid = self.assignments_xid = 0
@@ -102,12 +103,10 @@ class Week:
 
     @asynccontextmanager
     async def acting(self, subject: str) -> AsyncIterator[Tx]:
-        """A use case as `subject`. Work the use case queued after its commit (the
-        cascade's next step) is left to the simulator's worker step at the virtual instant,
-        as the worker would pick the row up: it stays due."""
+        """A use case as `subject`, in its own tenant transaction at the virtual instant
+        (its after-commit work, the cascade's next step, runs as in production)."""
         async with tenant_transaction(self.engine, identity(subject)) as tx:
             yield tx
-            tx.after_commit.clear()
 
     # -- the schedule ------------------------------------------------------------------------
     def posting(self, spec: NeedSpec) -> datetime:
@@ -119,6 +118,8 @@ class Week:
     def plan_events(self) -> None:
         for spec in self.world.needs:
             self.at(self.posting(spec), "post", spec)
+        for hour in range(int((self.end - self.start) / timedelta(hours=1))):
+            self.at(self.start + timedelta(hours=hour, minutes=30), "jobs")
         for day in range(self.world.model.days + 1):
             midnight = self.origin + timedelta(days=day)
             self.at(max(self.start, midnight + timedelta(hours=7)), "duty")
@@ -172,19 +173,13 @@ class Week:
         return None if at is None else max(at, self.clock.now())
 
     async def worker_steps(self) -> None:
-        """The worker's `offer-cascade` job at the virtual instant: step each due need."""
-        now = self.clock.now()
-        async with self.system.connect() as conn:
-            due = list((await conn.execute(_DUE, {"now": now})).scalars())
-        for need_id in due:
-            try:
-                async with self.system.begin() as conn:
-                    await cascade.step(conn, need_id, now, skip_locked=True)
-            except Exception as exc:  # as run_due: retried a minute later, not in a hot loop
-                self.tally.refuse("cascade step", exc)
-                async with self.system.begin() as conn:
-                    await conn.execute(_RETRY, {"id": need_id, "at": now + cascade.RETRY})
-            self.tally.steps += 1
+        """The worker's `offer-cascade` job (`run_due`), at the engine's virtual clock."""
+        self.tally.steps += await cascade.run_due(self.system)
+
+    async def on_jobs(self, _: None) -> None:
+        """The worker's other jobs that move assignments and duty, hourly."""
+        await open_calls.release_stale(self.system)
+        await volunteers_schedule.end_lapsed_duty(self.system)
 
     async def after_step(self) -> None:
         await self.push.run_once()
