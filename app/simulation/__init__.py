@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.clock import VirtualClock, register_clock
+from app.clock import WALL, VirtualClock, register_clock
 from app.db.engine import STATEMENT_SETTINGS
 from app.db.migrate import upgrade
 from app.db.tenancy import register_system, tenant_transaction
@@ -108,11 +108,11 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
     began = time.monotonic()
     try:
         await asyncio.to_thread(upgrade, state.url(owner=True, database=template))
-        start = clock_start(datetime.now(UTC))
+        start = clock_start(WALL.now())  # the one wall-time read: where the virtual week begins
         clock = VirtualClock(start)
         engine, system = _engines(state, template, clock)
         try:
-            built = await build(engine, system, world, date.today())
+            built = await build(engine, system, world, start.date())
         finally:
             await engine.dispose()
             await system.dispose()
