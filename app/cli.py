@@ -1,4 +1,4 @@
-"""`codeliver` (also `python -m app`): serve, worker, migrate, seed, token, db."""
+"""`codeliver` (also `python -m app`): serve, worker, migrate, seed, token, db, simulate."""
 
 from __future__ import annotations
 
@@ -145,6 +145,12 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from app.simulation.command import run
+
+    return run(settings, args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="codeliver", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -171,6 +177,16 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["start", "stop", "status", "url"])
     db.add_argument("--owner", action="store_true", help="url: the owner's, for migrations")
     db.set_defaults(func=_db)
+    sim = sub.add_parser("simulate", help="a simulated week through the real code, per policy")
+    sim.add_argument("--quick", action="store_true", help="a day and ~200 volunteers")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--volunteers", type=int)
+    sim.add_argument("--days", type=int)
+    sim.add_argument("--world", help="a TOML or JSON file overriding the world model")
+    sim.add_argument("--policies", help="comma-separated: cascade,nearest_first,open_call,...")
+    sim.add_argument("--out", default="simulation-report", help="directory: JSON and PNG")
+    sim.add_argument("--keep", action="store_true", help="keep the simulation databases")
+    sim.set_defaults(func=_simulate)
     return p
 
 

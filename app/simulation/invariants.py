@@ -1,0 +1,174 @@
+"""The rules no policy may break, checked after every step of every policy.
+
+Two kinds of check. Load rules (slots, weekly hours, active cap, overlaps) are SQL over the
+simulation database, on the system login. Eligibility, quiet hours and privacy are pure
+checks against the world model itself (`eligibility_breaks`, `push_breaks`): the oracle
+does not share the product's SQL, so a path that forgets a rule shows up here.
+A violation names the rule, the need and the volunteer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.simulation.world import PATTERNS, PROGRAMMES, Kind, NeedSpec, VolunteerSpec
+from app.simulation.world import distance_km as km_between
+from matching.vetting import DbsLevel, satisfies, stricter
+
+RULES = (
+    "over_filled",
+    "weekly_hours",
+    "active_cap",
+    "overlapping_assignments",
+    "ineligible_offer",
+    "ineligible_assignment",
+    "quiet_hours_push",
+    "personal_data_in_push",
+)
+# Slack for the oracle's own arithmetic (haversine against PostGIS's spheroid).
+RADIUS_SLACK_KM = 0.05
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    need_id: UUID | None
+    volunteer_id: UUID | None
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: need {self.need_id} volunteer {self.volunteer_id}: {self.detail}"
+
+
+_ACTIVE = "('accepted', 'checked_in')"
+_LOAD_SQL: dict[str, str] = {
+    "over_filled": f"""
+        SELECT n.id AS need_id, NULL::uuid AS volunteer_id,
+               format('%s active assignments, filled %s, slots %s', count(a.id), n.filled, n.slots)
+          FROM needs n LEFT JOIN assignments a ON a.need_id = n.id AND a.status IN {_ACTIVE}
+         GROUP BY n.id HAVING count(a.id) > n.slots OR n.filled > n.slots""",
+    "weekly_hours": """
+        SELECT (array_agg(a.need_id ORDER BY a.accepted_at DESC))[1], a.volunteer_id,
+               format('%s minutes in the week of %s, cap %s h', sum(n.duration_minutes),
+                      date_trunc('week', lower(n.windows))::date, v.max_hours_per_week)
+          FROM assignments a JOIN needs n ON n.id = a.need_id
+          JOIN volunteers v ON v.user_id = a.volunteer_id
+         WHERE a.status IN ('accepted', 'checked_in', 'completed')
+         GROUP BY a.volunteer_id, v.max_hours_per_week, date_trunc('week', lower(n.windows))
+        HAVING sum(n.duration_minutes) > 60 * v.max_hours_per_week""",
+    "active_cap": f"""
+        SELECT (array_agg(a.need_id ORDER BY a.accepted_at DESC))[1], a.volunteer_id,
+               format('%s active assignments, cap %s', count(*), v.max_active_assignments)
+          FROM assignments a JOIN volunteers v ON v.user_id = a.volunteer_id
+         WHERE a.status IN {_ACTIVE}
+         GROUP BY a.volunteer_id, v.max_active_assignments
+        HAVING count(*) > v.max_active_assignments""",
+    "overlapping_assignments": f"""
+        SELECT b.need_id, a.volunteer_id, format('overlaps need %s', a.need_id)
+          FROM assignments a JOIN needs n ON n.id = a.need_id
+          JOIN assignments b ON b.volunteer_id = a.volunteer_id AND b.id > a.id
+          JOIN needs m ON m.id = b.need_id
+         WHERE a.status IN {_ACTIVE} AND b.status IN {_ACTIVE} AND n.windows && m.windows""",
+}
+
+
+# Every load rule in one round trip.
+LOAD_BREAKS = text(
+    " UNION ALL ".join(
+        f"SELECT '{rule}' AS rule, q.* FROM ({sql}) AS q(need_id, volunteer_id, detail)"
+        for rule, sql in _LOAD_SQL.items()
+    )
+)
+
+
+async def load_breaks(conn: AsyncConnection) -> list[Violation]:
+    rows = await conn.execute(LOAD_BREAKS)
+    return [Violation(r.rule, r.need_id, r.volunteer_id, str(r.detail)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A need row as the world model posted it: the spec and its window."""
+
+    spec: NeedSpec
+    kind: Kind
+    start: datetime
+    end: datetime
+    minutes: int
+    index: int = 0  # which occurrence of a series
+
+
+def required_vetting(kind: Kind) -> DbsLevel:
+    return stricter(DbsLevel(kind.vetting), DbsLevel(PROGRAMMES[kind.programme][1]))
+
+
+def _covered(v: VolunteerSpec, start: datetime, end: datetime, minutes: int) -> bool:
+    """Whether the weekly pattern gives `minutes` in a row inside [start, end) (UTC is
+    London time in winter: the simulated week's time zone offset is 0)."""
+    days, first, last = PATTERNS[v.pattern]
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        if day.isoweekday() in days:
+            lo = max(start, day + timedelta(hours=first))
+            hi = min(end, day + timedelta(hours=last))
+            if hi - lo >= timedelta(minutes=minutes):
+                return True
+        day += timedelta(days=1)
+    return False
+
+
+def eligibility_breaks(v: VolunteerSpec, occ: Occurrence, *, on_duty_rule: bool) -> list[str]:
+    """The hard rules a volunteer breaks for this occurrence, judged by the world model."""
+    broken: list[str] = []
+    spec, kind = occ.spec, occ.kind
+    if not kind.remote and km_between(v.lat, v.lon, spec.lat, spec.lon) > (
+        v.radius_km + RADIUS_SLACK_KM
+    ):
+        broken.append("too_far")
+    needed = required_vetting(kind)
+    if not satisfies(DbsLevel(v.vetting), needed):
+        broken.append("vetting_level")
+    elif needed is not DbsLevel.NONE and v.vetting_lapsed:
+        broken.append("vetting_expired")
+    if set(kind.skills) - set(v.skills):
+        broken.append("skills")
+    if set(spec.languages) - set(v.languages):
+        broken.append("languages")
+    if not _covered(v, occ.start, occ.end, occ.minutes):
+        broken.append("unavailable")
+    if on_duty_rule and spec.urgency == "urgent" and not v.on_duty:
+        broken.append("off_duty")
+    return broken
+
+
+def in_quiet_hours(v: VolunteerSpec, at: datetime) -> bool:
+    return v.quiet and (at.hour >= 22 or at.hour < 7)
+
+
+def push_breaks(
+    v: VolunteerSpec | None, at: datetime, urgent: bool, data: dict[str, str], words: Sequence[str]
+) -> list[str]:
+    """A push to `v` at virtual instant `at`: sent in quiet hours, or carrying client words."""
+    broken = []
+    if v is not None and not urgent and in_quiet_hours(v, at):
+        broken.append("quiet_hours_push")
+    values = " ".join(str(x) for x in data.values()).lower()
+    if any(w.lower() in values for w in words):
+        broken.append("personal_data_in_push")
+    return broken
+
+
+def summarise(violations: Sequence[Violation]) -> dict[str, Any]:
+    """Counts per rule, and the first violation of each as an example."""
+    out: dict[str, Any] = {}
+    for v in violations:
+        entry = out.setdefault(v.rule, {"count": 0, "first": str(v)})
+        entry["count"] += 1
+    return out

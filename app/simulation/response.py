@@ -1,0 +1,59 @@
+"""How an alerted volunteer answers (pure). Every parameter is an assumption: no published
+curve of acceptance against travel time exists. Published per-alert acceptance in
+volunteer-responder apps runs 17-47 % (JMIR mHealth and uHealth, 2023); the defaults give
+about 30 % over the simulated borough's trips (docs/simulation.md).
+
+- Acceptance decays with travel time, logistically:
+  p(t) = p_max / (1 + exp((t - t50) / slope)), t in door-to-door minutes.
+- A share of alerts is never answered (the offer lapses).
+- Answers come after a lognormal delay (median `delay_median_min`, shape `delay_sigma`).
+- A volunteer already holding an active assignment declines with `busy_decline`.
+- An accepted slot is not attended with `no_show`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Answer(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    SILENT = "silent"  # never answers
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    p_max: float = 0.6  # acceptance of a trip on the doorstep
+    t50_min: float = 20.0  # travel minutes at which acceptance halves
+    slope_min: float = 6.0  # how sharply it falls around t50
+    p_silent: float = 0.3
+    delay_median_min: float = 8.0
+    delay_sigma: float = 1.0
+    busy_decline: float = 0.7
+    no_show: float = 0.05
+    browse_per_day: float = 2.0  # open calls: feed visits per volunteer per waking day
+
+    def p_accept(self, minutes: float) -> float:
+        """The chance that a volunteer who answers says yes to a trip of `minutes`."""
+        return self.p_max / (1.0 + math.exp((minutes - self.t50_min) / self.slope_min))
+
+    def delay_s(self, rng: random.Random) -> float:
+        return 60.0 * self.delay_median_min * math.exp(rng.gauss(0.0, self.delay_sigma))
+
+    def answer(self, rng: random.Random, minutes: float, *, busy: bool) -> tuple[Answer, float]:
+        """(what they answer, after how many seconds). Draws a fixed number of variates
+        so that one volunteer's answer does not shift everyone else's."""
+        silent, busy_draw, accept_draw = rng.random(), rng.random(), rng.random()
+        delay = self.delay_s(rng)
+        if silent < self.p_silent:
+            return Answer.SILENT, delay
+        if busy and busy_draw < self.busy_decline:
+            return Answer.DECLINE, delay
+        return (Answer.ACCEPT if accept_draw < self.p_accept(minutes) else Answer.DECLINE), delay
+
+    def attends(self, rng: random.Random) -> bool:
+        return rng.random() >= self.no_show
