@@ -20,12 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.simulation.world import PATTERNS, PROGRAMMES, Kind, NeedSpec, VolunteerSpec
 from app.simulation.world import distance_km as km_between
+from matching.eligibility import MAX_OPEN_MICRO_TASKS, MICRO_TASK_KINDS
 from matching.vetting import DbsLevel, satisfies, stricter
 
 RULES = (
     "over_filled",
     "weekly_hours",
     "active_cap",
+    "micro_task_cap",
     "overlapping_assignments",
     "ineligible_offer",
     "ineligible_assignment",
@@ -48,6 +50,7 @@ class Violation:
 
 
 _ACTIVE = "('accepted', 'checked_in')"
+_MICRO = "(" + ", ".join(f"'{kind}'" for kind in sorted(MICRO_TASK_KINDS)) + ")"
 _LOAD_SQL: dict[str, str] = {
     "over_filled": f"""
         SELECT n.id AS need_id, NULL::uuid AS volunteer_id,
@@ -63,13 +66,25 @@ _LOAD_SQL: dict[str, str] = {
          WHERE a.status IN ('accepted', 'checked_in', 'completed')
          GROUP BY a.volunteer_id, v.max_hours_per_week, date_trunc('week', lower(n.windows))
         HAVING sum(n.duration_minutes) > 60 * v.max_hours_per_week""",
+    # A series is one commitment and micro-tasks have their own limit (docs/decisions.md, 30).
     "active_cap": f"""
         SELECT (array_agg(a.need_id ORDER BY a.accepted_at DESC))[1], a.volunteer_id,
-               format('%s active assignments, cap %s', count(*), v.max_active_assignments)
-          FROM assignments a JOIN volunteers v ON v.user_id = a.volunteer_id
-         WHERE a.status IN {_ACTIVE}
+               format('%s active commitments, cap %s',
+                      count(DISTINCT coalesce(n.series_id, n.id)), v.max_active_assignments)
+          FROM assignments a JOIN needs n ON n.id = a.need_id
+          JOIN programmes p ON p.id = n.programme_id
+          JOIN volunteers v ON v.user_id = a.volunteer_id
+         WHERE a.status IN {_ACTIVE} AND p.kind NOT IN {_MICRO}
          GROUP BY a.volunteer_id, v.max_active_assignments
-        HAVING count(*) > v.max_active_assignments""",
+        HAVING count(DISTINCT coalesce(n.series_id, n.id)) > v.max_active_assignments""",
+    "micro_task_cap": f"""
+        SELECT (array_agg(a.need_id ORDER BY a.accepted_at DESC))[1], a.volunteer_id,
+               format('%s open micro-tasks, limit %s', count(*), {MAX_OPEN_MICRO_TASKS})
+          FROM assignments a JOIN needs n ON n.id = a.need_id
+          JOIN programmes p ON p.id = n.programme_id
+         WHERE a.status IN {_ACTIVE} AND p.kind IN {_MICRO}
+         GROUP BY a.volunteer_id
+        HAVING count(*) > {MAX_OPEN_MICRO_TASKS}""",
     "overlapping_assignments": f"""
         SELECT b.need_id, a.volunteer_id, format('overlaps need %s', a.need_id)
           FROM assignments a JOIN needs n ON n.id = a.need_id

@@ -89,6 +89,29 @@ async def test_a_second_accept_past_the_weekly_hours_is_refused(
     assert "hours_cap" in r.text
 
 
+async def test_hours_already_worked_that_week_count_against_the_cap(
+    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+) -> None:
+    """Found by the simulated week: a completed visit gave its hours back for the rest of the
+    week (165 minutes on a 2-hour cap). Done work counts towards its week (migration 0016)."""
+    six = await world.volunteer("six", org="org-a", max_hours_per_week=6, **DRIVER)
+    first = await post(client, ctx, windows=[next_week(1)], duration_minutes=240, **DRIVING)
+    second = await post(client, ctx, windows=[next_week(2)], duration_minutes=240, **DRIVING)
+    offer1, offer2 = [await offer_of(client, ctx, n, "Six") for n in (first, second)]
+    r = await accept(client, world, offer1, "six")
+    assert r.status_code == 200, r.text
+    async with world.owner.begin() as conn:  # the visit took place (check-in and completion
+        await conn.execute(  # are tested elsewhere; here only its hours matter)
+            text(
+                "UPDATE assignments SET status = 'completed', checked_in_at = now(),"
+                " completed_at = now(), ended_at = now() WHERE volunteer_id = :v"
+            ),
+            {"v": six},
+        )
+    refused(await accept(client, world, offer2, "six"), "hours_cap")
+    assert await world.count("assignments", f"volunteer_id = '{six}'") == 1
+
+
 async def test_accepting_a_whole_series_past_the_weekly_hours_is_refused(
     client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 ) -> None:
