@@ -18,7 +18,7 @@ from app.errors import Conflict, NotEligible, NotFound, SlotTaken
 from app.needs import facts, slots
 from app.needs.schemas import NeedSummary
 from app.needs.slots import ON_ACCEPT, one_at_a_time
-from app.needs.summary import NEED_COLUMNS, need_summary
+from app.needs.summary import NEED_COLUMNS, SummaryRow, need_summary
 from geo import candidates
 from geo.sites import open_calls_near
 from matching import eligibility
@@ -44,7 +44,7 @@ async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> 
         .where(needs.c.id.in_(ids))
     )
     rows = {r.id: r for r in await tx.conn.execute(stmt)}
-    return [need_summary(rows[i], i) for i in ids if i in rows]
+    return [need_summary(SummaryRow.of(rows[i]), i) for i in ids if i in rows]
 
 
 async def claim(tx: Tx, need_id: UUID) -> Assignment:
