@@ -43,8 +43,10 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
 Defects the sweep found, fixed, and now holds: bodies without `additionalProperties: false`,
 an empty PATCH allowed by the document, the tile path, a bare number read as a date-time,
 OPTIONS listing one handler's methods, wall-clock times documented as durations, a role one
-may not grant answered 422 (now 403), a suspension's `reason` documented optional, and an
-e-mail pattern whose `\\s` Python and ECMA-262 read differently (app/wire.py).
+may not grant answered 422 (now 403), a suspension's `reason` documented optional, an
+e-mail pattern whose `\\s` Python and ECMA-262 read differently (app/wire.py), a query `null`
+read as absent, X-Access-Reason's length errors named `access_reason`, bodies converted
+laxly (`0` as false), and body instants bounded but undeclared.
 """
 
 from __future__ import annotations
