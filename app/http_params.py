@@ -59,10 +59,17 @@ def instant(value: str | None, field: str) -> datetime | None:
     return None if value is None else parse_instant(value, field)
 
 
-@cache
 def _reads_null_as_none(annotation: Any) -> bool:
     """Whether Litestar's lax conversion turns the string `null` into None for this type (an
     optional uuid, number, boolean, enum or date-time; not an optional string)."""
+    try:
+        return _null_is_none(annotation)
+    except TypeError:  # an unhashable annotation: not cached
+        return _null_is_none.__wrapped__(annotation)
+
+
+@cache
+def _null_is_none(annotation: Any) -> bool:
     try:
         return msgspec.convert("null", annotation, strict=False) is None
     except (msgspec.ValidationError, TypeError):
