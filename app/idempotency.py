@@ -14,10 +14,11 @@ from datetime import timedelta
 from typing import TypeVar
 
 import msgspec
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.clock import clock_of
 from app.db.tables import idempotency_keys
 from app.db.tenancy import Tx, tenant_transaction
 from app.errors import InvalidInput
@@ -46,7 +47,7 @@ async def once(
     user = tx.principal.user_id
     claimed = await tx.conn.execute(
         insert(idempotency_keys)
-        .values(user_id=user, key=key, fingerprint=request_fingerprint)
+        .values(user_id=user, key=key, fingerprint=request_fingerprint, created_at=tx.now)
         .on_conflict_do_nothing()
         .returning(idempotency_keys.c.key)
     )
@@ -85,7 +86,8 @@ async def run_once(
 
 async def forget_old(engine: AsyncEngine) -> None:
     """Worker job: drop keys older than a day."""
+    now = clock_of(engine).now()
     async with engine.begin() as conn:
         await conn.execute(
-            delete(idempotency_keys).where(idempotency_keys.c.created_at < func.now() - KEEP)
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < now - KEEP)
         )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.clock import clock_of
 from app.settings import Settings, SettingsError
 from notifications.dispatcher import Dispatcher, Policy
 from notifications.fcm import (
@@ -53,7 +54,9 @@ class PushJob:
                 lease=timedelta(seconds=self.settings.push_lease_s),
                 max_attempts=self.settings.push_max_attempts,
             )
-            self.dispatcher = Dispatcher(engine, transport_for(self.settings), policy)
+            clock = clock_of(engine)  # read once per lease and per delivery
+            transport = transport_for(self.settings)
+            self.dispatcher = Dispatcher(engine, transport, policy, clock=clock.now)
         leased = 0
         while (stats := await self.dispatcher.run_once()).leased:
             leased += stats.leased

@@ -25,10 +25,13 @@ INSTANT_PATTERN = (
 )
 _INSTANT = re.compile(INSTANT_PATTERN)
 
-# An e-mail address, loosely: something@something.something. `\s` differs between Python
-# (which adds U+001C-U+001F, U+0085) and ECMA-262 (which adds U+FEFF): naming those, and every
-# control character, makes the server and the document's pattern agree on every string.
-_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\x85\ufeff]+"
+# Whitespace as both regex engines read it: `\s` differs between Python (which adds
+# U+001C-U+001F and U+0085) and ECMA-262, which the document's readers use (it adds U+FEFF).
+# Naming the difference makes the server and the document's patterns agree on every string.
+_SPACE = r"\s\x1c-\x1f\x85\ufeff"
+
+# An e-mail address, loosely: something@something.something, no spaces or control characters.
+_ADDRESS_PART = rf"[^@{_SPACE}\x00-\x1f\x7f]+"
 EMAIL_PATTERN = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$"
 Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
 
@@ -41,7 +44,7 @@ WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$
 
 # Free text: not blank, and no NUL characters (PostgreSQL text cannot store them).
 # Written to match in linear time (no backtracking between two starred classes).
-TEXT_PATTERN = r"^\s*[^\x00\s][^\x00]*$"
+TEXT_PATTERN = rf"^[{_SPACE}]*[^\x00{_SPACE}][^\x00]*$"
 
 
 @lru_cache(maxsize=1)

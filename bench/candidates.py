@@ -26,6 +26,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -71,7 +72,8 @@ SELECT t.org_id, t.programme_id, t.client_id, 'Bench: ' || t.title, 'in_person',
          WHERE o.slug = 'reading-council' AND t.mode = 'in_person'
            AND t.client_id IS NOT NULL AND t.series_id IS NULL
          ORDER BY t.id LIMIT $1) t
-RETURNING id, mode, min_vetting, windows
+RETURNING id, mode, min_vetting, windows,
+          (SELECT kind FROM programmes p WHERE p.id = programme_id) AS kind
 """
 ROWS = ("empty", "endpoint", "raw app", "raw owner", "login", "other SQL")
 
@@ -87,7 +89,7 @@ class Need:
 async def make_needs(owner: Any, count: int = 4) -> list[Need]:
     made = []
     for row in await owner.fetch(NEEDS, count):
-        params = facts.query_of(SimpleNamespace(**dict(row))).params()
+        params = facts.query_of(SimpleNamespace(**dict(row)), datetime.now(UTC)).params()
         statement = positional(
             text(STATEMENTS[(False, False)]), params | {"limit": LIMIT * cascade.POOL}
         )

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,10 @@ async def _prepare(owner_url: str, needs: int, volunteers: int) -> Any:
         explain = await conn.execute(
             text("EXPLAIN " + candidates.MANY_STATEMENTS[(False, False)]),
             candidates.many_params(
-                [facts.query_of(r) for r in await proposal.needs_of(conn, programme, *_period())][
-                    :100
-                ]
+                [
+                    facts.query_of(r, datetime.now(UTC))
+                    for r in await proposal.needs_of(conn, programme, *_period())
+                ][:100]
             )
             | {"limit": proposal.EDGES_PER_NEED},
         )
@@ -171,7 +173,7 @@ async def _run(app_url: str, system_url: str, programme: Any, repeat: int) -> No
         identity = TokenIdentity(DEV_ISSUER, SUBJECT)
         async with tenant_transaction(engine, identity) as tx:
             found = await proposal.needs_of(tx.conn, programme, start, end)
-            inst = await proposal.gather(tx.conn, found)
+            inst = await proposal.gather(tx.conn, found, tx.now)
         t0 = time.perf_counter()
         r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=headers)
         commit = time.perf_counter() - t0

@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.clock import WALL
 from app.db.migrate import upgrade
 from app.factory import create_app
 from app.identity.tokens import DevIssuer
@@ -66,7 +67,7 @@ async def fan_out(
         )
     point_messaging_at(endpoint)
     transport = FcmTransport("bench", credential=static_token("bench"), threaded=threaded)
-    dispatcher = Dispatcher(engine, transport)
+    dispatcher = Dispatcher(engine, transport, clock=WALL.now)
     wall, cpu = time.perf_counter(), time.process_time()
     sent = 0
     while (stats := await dispatcher.run_once()).leased:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from matching.eligibility import MAX_OPEN_MICRO_TASKS, MICRO_TASK_KINDS
 from matching.model import Candidate, History, TravelMode
 from matching.vetting import DbsLevel, Vetting, satisfies
 
@@ -42,7 +43,7 @@ _FACTS = """
            WHERE a.user_id = v.user_id AND a.span && t.windows
              AND EXISTS (SELECT 1 FROM unnest(multirange(a.span) * t.windows) AS r
                           WHERE upper(r) - lower(r) >= t.duration)) AS available,
-  load.active, load.week_minutes, load.conflicting,
+  load.active, load.micro_tasks, load.week_minutes, load.conflicting,
   codeliver_is_excluded(t.client_id, v.user_id) AS excluded,
   EXISTS (SELECT 1 FROM offers o WHERE o.need_id = t.id AND o.volunteer_id = v.user_id)
     AS offered_before,
@@ -56,7 +57,9 @@ _JOINS = """
     SELECT level, checked_on, expires_on, id_verified, barred_children, barred_adults
       FROM vetting_checks c WHERE c.org_id = t.org_id AND c.user_id = v.user_id
      ORDER BY c.recorded_at DESC LIMIT 1) vc ON true
-  CROSS JOIN LATERAL codeliver_volunteer_load(v.user_id, t.week, t.windows) load"""
+  CROSS JOIN LATERAL codeliver_volunteer_load(v.user_id, t.week, t.windows, t.series_id,
+                                              CAST(:micro_kinds AS text[]),
+                                              CAST(:at AS timestamptz)) load"""
 
 _ELIGIBLE = """
   m.status = 'approved'
@@ -65,7 +68,8 @@ _ELIGIBLE = """
   AND NOT coalesce(vc.barred_children OR vc.barred_adults, false)
   AND (t.any_vetting OR (vc.level = ANY (t.ok_levels) AND vc.id_verified
                          AND vc.expires_on > t.last_day))
-  AND load.active < v.max_active_assignments
+  AND (CASE WHEN t.micro THEN load.micro_tasks < :micro_cap
+            ELSE load.active < v.max_active_assignments END)
   AND load.week_minutes + t.duration_minutes <= v.max_hours_per_week * 60
   AND NOT load.conflicting
   AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.need_id = t.id AND o.volunteer_id = v.user_id)
@@ -85,25 +89,26 @@ _NEARBY = """
 # The need's row plus its per-need rules (vetting, radius), decided in Python: `p` is one
 # row of bind parameters for a single need, or a row per need unnested from arrays.
 _NEED = """
-  SELECT id, org_id, client_id, location, windows, required_skills, languages, duration_minutes,
+  SELECT id, org_id, client_id, series_id, location, windows, required_skills, languages,
+         duration_minutes,
          make_interval(mins => duration_minutes) AS duration,
          urgency = 'urgent' AS urgent,
          tstzrange(date_trunc('week', lower(windows)), date_trunc('week', lower(windows))
                    + interval '7 days') AS week,
-         p.any_vetting, p.ok_levels, p.last_day, p.radius_m
+         p.any_vetting, p.ok_levels, p.last_day, p.radius_m, p.micro
     FROM {params} p JOIN needs ON needs.id = p.need_id"""
 
 _ONE = """(SELECT CAST(:need_id AS uuid) AS need_id, CAST(:any_vetting AS boolean) AS any_vetting,
           CAST(:ok_levels AS text[]) AS ok_levels, CAST(:last_day AS date) AS last_day,
-          CAST(:radius_m AS float8) AS radius_m)"""
+          CAST(:radius_m AS float8) AS radius_m, CAST(:micro AS boolean) AS micro)"""
 
 # Arrays of one element per need; text[][] cannot be ragged, so the levels travel as CSV.
 _MANY = """(SELECT need_id, any_vetting, string_to_array(ok_csv, ',') AS ok_levels, last_day,
-                radius_m
+                radius_m, micro
            FROM unnest(CAST(:need_id AS uuid[]), CAST(:any_vetting AS boolean[]),
                        CAST(:ok_levels AS text[]), CAST(:last_day AS date[]),
-                       CAST(:radius_m AS float8[]))
-                AS u(need_id, any_vetting, ok_csv, last_day, radius_m))"""
+                       CAST(:radius_m AS float8[]), CAST(:micro AS boolean[]))
+                AS u(need_id, any_vetting, ok_csv, last_day, radius_m, micro))"""
 
 _RECORD = """
 SELECT t.id AS need_id, c.*, r.* FROM ({need}) t
@@ -145,23 +150,35 @@ MANY_STATEMENTS = {
 }
 
 
+# The load function's rule parameters, the same for every need (matching.eligibility).
+_LOAD: dict[str, Any] = {
+    "micro_kinds": sorted(MICRO_TASK_KINDS),
+    "micro_cap": MAX_OPEN_MICRO_TASKS,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
-    """What the statement needs besides the need row: the vetting rule, decided in Python."""
+    """What the statement needs besides the need row: the vetting rule and whether it is a
+    micro-task, decided in Python, and the deciding instant (load counts open claims then)."""
 
     need_id: UUID
     remote: bool
     min_vetting: DbsLevel
     last_day: date  # vetting must still be valid then
+    at: datetime
     radius_m: float = MAX_TRAVEL_M
+    micro: bool = False  # a micro-task: held to MAX_OPEN_MICRO_TASKS, not the active cap
 
     def params(self) -> dict[str, Any]:
-        return {
+        return _LOAD | {
             "need_id": self.need_id,
             "any_vetting": self.min_vetting is DbsLevel.NONE,
             "ok_levels": self.ok_levels(),
             "last_day": self.last_day,
             "radius_m": min(self.radius_m, MAX_TRAVEL_M),
+            "micro": self.micro,
+            "at": self.at,
         }
 
     def ok_levels(self) -> list[str]:
@@ -169,8 +186,11 @@ class Query:
 
 
 def many_params(queries: Sequence[Query]) -> dict[str, Any]:
-    """The parameters of `MANY_STATEMENTS`: one array element per need."""
-    return {
+    """The parameters of `MANY_STATEMENTS`: one array element per need; one instant (the
+    earliest given: all come from one transaction)."""
+    return _LOAD | {
+        "at": min(q.at for q in queries),
+        "micro": [q.micro for q in queries],
         "need_id": [q.need_id for q in queries],
         "any_vetting": [q.min_vetting is DbsLevel.NONE for q in queries],
         "ok_levels": [",".join(q.ok_levels()) for q in queries],
@@ -258,6 +278,7 @@ def to_candidate(row: Any) -> Candidate:
         hours_committed=row.week_minutes / 60,
         max_hours_per_week=row.max_hours_per_week,
         active_assignments=row.active,
+        micro_tasks=row.micro_tasks,
         max_active_assignments=row.max_active_assignments,
         conflicting=row.conflicting,
         excluded=row.excluded,

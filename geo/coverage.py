@@ -79,7 +79,7 @@ SELECT array_send(coalesce(array_agg(ST_X(v.home::geometry)), '{}')) AS lon,
        array_send(coalesce(array_agg(ST_Y(v.home::geometry)), '{}')) AS lat,
        array_send(coalesce(array_agg(v.max_travel_km::float8), '{}')) AS km,
        array_send(coalesce(array_agg(
-         (v.on_duty AND coalesce(v.on_duty_until > now(), true))::int::float8), '{}')) AS on_duty,
+         (v.on_duty AND coalesce(v.on_duty_until > :now, true))::int::float8), '{}')) AS on_duty,
        array_send(coalesce(array_agg((
          coalesce((SELECT sum(extract(epoch FROM upper(a.span * tstzrange(:start, :end))
                                                - lower(a.span * tstzrange(:start, :end))))
@@ -107,9 +107,13 @@ def within_reach(box: tuple[float, float, float, float]) -> tuple[float, float, 
 
 
 async def volunteers(
-    conn: AsyncConnection, scope: Scope, near: tuple[float, float, float, float] | None
+    conn: AsyncConnection,
+    scope: Scope,
+    near: tuple[float, float, float, float] | None,
+    now: datetime,
 ) -> Volunteers:
-    """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers."""
+    """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers;
+    `now`: the instant whose on-duty volunteers count as on duty."""
     box: tuple[float | None, ...] = (None,) * 4
     if near is not None:
         west, south, east, north = within_reach(near)
@@ -117,6 +121,7 @@ async def volunteers(
             box = (west, south, east, north)
     await conn.execute(NO_JIT)
     params = scope.params() | dict(zip(("west", "south", "east", "north"), box, strict=True))
+    params["now"] = now
     row = (await conn.execute(VOLUNTEERS_SQL, params)).one()
     lon, lat, km, duty, hours = (
         float8_array(bytes(c)) for c in (row.lon, row.lat, row.km, row.on_duty, row.hours)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,8 +29,10 @@ async def distance_to_need(
     return (await conn.execute(_DISTANCE, params)).scalar_one_or_none()
 
 
-# Open calls near a point that the volunteer could take: their organisations (row-level
-# security), still running, skills, languages and vetting met. Nearest cell first.
+# Open calls near a point that the volunteer may be able to take: their organisations
+# (row-level security), still running, within their travel radius, skills, languages and
+# vetting met. Nearest cell first. A prefilter: app.assignments.open_calls.feed keeps those
+# the claim's rules allow (matching.eligibility.ON_CLAIM).
 _FEED = text("""
 SELECT t.id FROM needs t
   JOIN volunteers v ON v.user_id = :user_id
@@ -38,9 +41,10 @@ SELECT t.id FROM needs t
       FROM vetting_checks c WHERE c.org_id = t.org_id AND c.user_id = :user_id
      ORDER BY c.recorded_at DESC LIMIT 1) vc ON true
  WHERE t.dispatch = 'open_call' AND t.status IN ('open', 'partially_filled')
-   AND upper(t.windows) > now()
+   AND upper(t.windows) > :now
    AND (t.coarse_location IS NULL OR ST_DWithin(
          t.coarse_location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius_m))
+   AND (t.location IS NULL OR ST_DWithin(v.home, t.location, v.max_travel_km * 1000))
    AND v.skills @> t.required_skills AND v.languages @> t.languages
    AND NOT coalesce(vc.barred, false)
    AND (t.min_vetting = 'none'
@@ -63,8 +67,10 @@ async def open_calls_near(
     radius_m: float,
     ok_levels: Mapping[str, Sequence[str]],
     limit: int,
+    now: datetime,
 ) -> list[UUID]:
-    """Ids of open-call needs within `radius_m` of (lat, lon) the volunteer could claim.
+    """Ids of open-call needs within `radius_m` of (lat, lon) the volunteer could claim,
+    still running at `now`.
     `ok_levels` maps each required vetting level to the levels that satisfy it. Remote
     open calls (no location) are included wherever the volunteer is."""
     params: dict[str, Any] = {
@@ -74,5 +80,6 @@ async def open_calls_near(
         "radius_m": radius_m,
         "ok_levels": json.dumps({k: list(v) for k, v in ok_levels.items()}),
         "limit": limit,
+        "now": now,
     }
     return list((await conn.execute(_FEED, params)).scalars())

@@ -91,7 +91,8 @@ class Reason(StrEnum):
     UNAVAILABLE = "unavailable"  # no availability covering a window for the duration
     OFF_DUTY = "off_duty"  # urgent needs go to volunteers on duty
     HOURS_CAP = "hours_cap"  # the need would take them past their weekly hours
-    ASSIGNMENTS_CAP = "assignments_cap"  # already at their cap of active assignments
+    ASSIGNMENTS_CAP = "assignments_cap"  # already at their cap of active commitments
+    MICRO_TASK_CAP = "micro_task_cap"  # already holding the most open micro-tasks at once
     CONFLICT = "conflict"  # an active assignment overlapping the need's windows
     EXCLUDED = "excluded"  # barred from this client, or the client asked not to see them
     ALREADY_OFFERED = "already_offered"  # offered this need before (declined, expired...)
@@ -172,6 +173,8 @@ class Candidate:
     on_duty: bool
     hours_committed: float  # hours already assigned in the need's week
     max_hours_per_week: int
+    # Commitments held, other than the need's own series: a series is one, however many of
+    # its occurrences they hold; micro-tasks are not commitments (matching.eligibility).
     active_assignments: int
     max_active_assignments: int
     conflicting: bool  # an active assignment overlaps the need's windows
@@ -180,6 +183,7 @@ class Candidate:
     assigned_before: bool
     preferred_kinds: frozenset[str]
     history: History = field(default_factory=History)
+    micro_tasks: int = 0  # open micro-task claims held (crowd, co-design)
 
 
 @dataclass(frozen=True, slots=True)

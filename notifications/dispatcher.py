@@ -16,9 +16,9 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -65,10 +65,10 @@ def backoff(attempt: int, outcome: Outcome | None, policy: Policy, rng: random.R
 
 
 _LEASE = text("""
-UPDATE outbox SET lease_token = :token, lease_expires_at = now() + :lease,
-                  next_attempt_at = now() + :lease, attempts = attempts + 1
+UPDATE outbox SET lease_token = :token, lease_expires_at = CAST(:now AS timestamptz) + :lease,
+                  next_attempt_at = CAST(:now AS timestamptz) + :lease, attempts = attempts + 1
  WHERE id IN (SELECT id FROM outbox
-               WHERE status = 'pending' AND next_attempt_at <= now()
+               WHERE status = 'pending' AND next_attempt_at <= :now
                ORDER BY next_attempt_at, id LIMIT :batch FOR UPDATE SKIP LOCKED)
 RETURNING id, message_id, user_id, kind, payload, collapse_key, urgent, expires_at, attempts
 """)
@@ -125,9 +125,14 @@ class Dispatcher:
         transport: Transport,
         policy: Policy | None = None,
         rng: random.Random | None = None,
+        *,
+        clock: Callable[[], datetime],
     ) -> None:
-        """`engine` logs in as the system: the outbox and devices of every user."""
+        """`engine` logs in as the system: the outbox and devices of every user. `clock`
+        gives the instant each lease and delivery is decided at (app.clock's, composed by
+        app.push: this adapter does not read the time itself)."""
         self.engine = engine
+        self.clock = clock
         self.transport = transport
         self.policy = policy or Policy()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -140,7 +145,12 @@ class Dispatcher:
 
     async def lease(self) -> Lease | None:
         token = uuid.uuid4()
-        params = {"token": token, "lease": self.policy.lease, "batch": self.policy.batch}
+        params = {
+            "token": token,
+            "now": self.clock(),
+            "lease": self.policy.lease,
+            "batch": self.policy.batch,
+        }
         async with self.engine.begin() as conn:
             leased = (await conn.execute(_LEASE, params)).all()
             if not leased:
@@ -159,7 +169,7 @@ class Dispatcher:
         return Lease(token, leased, people, ended)
 
     async def deliver(self, lease: Lease) -> Stats:
-        now = datetime.now(UTC)
+        now = self.clock()
         stats = Stats(leased=len(lease.rows))
         finished = dict.fromkeys(lease.ended, "assignment ended")
         rows, deferred = self._plan(
@@ -219,7 +229,7 @@ class Dispatcher:
         finished: dict[int, str],
         stats: Stats,
     ) -> None:
-        now = datetime.now(UTC)
+        now = self.clock()  # after sending, as the results came back
         guarded = update(outbox).where(outbox.c.lease_token == token)
         clear = {"lease_token": None, "lease_expires_at": None}
         async with self.engine.begin() as conn:

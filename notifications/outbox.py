@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -57,7 +57,7 @@ CHANNEL = "codeliver_events"
 PAIRS_PER_NOTICE = 80  # ~6 KB of JSON: under NOTIFY's 8,000-byte payload limit
 
 
-def _row(message: Message) -> dict[str, Any]:
+def _row(message: Message, now: datetime) -> dict[str, Any]:
     return {
         # chosen here rather than by the database: the enqueuer may not read back the rows
         # it writes for others (row-level security), yet the notice must name them
@@ -69,13 +69,14 @@ def _row(message: Message) -> dict[str, Any]:
         "collapse_key": message.collapse_key,
         "urgent": message.urgent,
         "expires_at": message.expires_at,
-        "next_attempt_at": message.not_before or datetime.now(UTC),
+        "next_attempt_at": message.not_before or now,
     }
 
 
-async def enqueue(conn: AsyncConnection, messages: Iterable[Message]) -> int:
-    """Write the messages in the caller's transaction; returns how many."""
-    rows = [_row(m) for m in messages]
+async def enqueue(conn: AsyncConnection, messages: Iterable[Message], *, now: datetime) -> int:
+    """Write the messages in the caller's transaction, due from `now` (its instant) unless
+    they say later; returns how many."""
+    rows = [_row(m, now) for m in messages]
     if rows:
         # inline(): no implicit RETURNING of the id, which only the recipient may read
         await conn.execute(insert(outbox).inline(), rows)

@@ -3,26 +3,28 @@ and the release of stale claims, so a slot nobody starts goes back to the cascad
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import audit
 from app.assignments.schemas import Assignment, to_assignment
-from app.db.tables import assignments, needs, programmes
+from app.clock import clock_of
+from app.db.tables import assignments
 from app.db.tenancy import Tx
-from app.errors import Conflict, NotEligible, NotFound, SlotTaken
+from app.errors import CodeliverError, Conflict, NotEligible, NotFound, SlotTaken
 from app.needs import facts, slots
 from app.needs.schemas import NeedSummary
-from app.needs.slots import ON_ACCEPT, one_at_a_time
-from app.needs.summary import NEED_COLUMNS, SummaryRow, need_summary
+from app.needs.slots import one_at_a_time
+from app.needs.summary import need_summary
 from geo import candidates
 from geo.sites import open_calls_near
 from matching import eligibility
-from matching.model import AssignmentStatus, Reason
+from matching.eligibility import ON_CLAIM
+from matching.model import AssignmentStatus
 from matching.vetting import DbsLevel, satisfies
 from notifications.outbox import Kind, Message, enqueue
 
@@ -32,38 +34,55 @@ OK_LEVELS = {
 }
 
 
+# The feed reads this many times `limit` open calls near the place (the cheap rules applied
+# in SQL), then keeps those the volunteer could claim now, in order, up to `limit`.
+FEED_SCAN = 2
+
+
 async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> list[NeedSummary]:
+    """Open calls near (lat, lon) that the caller could claim now: the claim's own rules
+    (`claim_refusal`), so a listed need refuses a claim only if taken meanwhile."""
     ids = await open_calls_near(
-        tx.conn, tx.principal.user_id, lat, lon, radius_km * 1000, OK_LEVELS, limit
+        tx.conn,
+        tx.principal.user_id,
+        lat,
+        lon,
+        radius_km * 1000,
+        OK_LEVELS,
+        limit * FEED_SCAN,
+        tx.now,
     )
-    if not ids:
-        return []
-    stmt = (
-        select(needs.c.id, needs.c.org_id, *NEED_COLUMNS)
-        .select_from(needs.join(programmes, programmes.c.id == needs.c.programme_id))
-        .where(needs.c.id.in_(ids))
-    )
-    rows = {r.id: r for r in await tx.conn.execute(stmt)}
-    return [need_summary(SummaryRow.of(rows[i]), i) for i in ids if i in rows]
+    shown: list[NeedSummary] = []
+    for need_id in ids:
+        row = await facts.load(tx.conn, need_id)
+        if row is not None and slots.has_room(row) and await claim_refusal(tx, row) is None:
+            shown.append(need_summary(row, row.id))
+            if len(shown) == limit:
+                break
+    return shown
+
+
+async def claim_refusal(tx: Tx, row: facts.NeedRow) -> CodeliverError | None:
+    """Why the caller may not claim the open call `row` now (every rule an offer applies,
+    matching.eligibility.ON_CLAIM), or None."""
+    me = await candidates.named(tx.conn, facts.query_of(row, tx.now), [tx.principal.user_id])
+    if me and me[0].assigned_before:
+        return Conflict("you have already claimed this need")
+    refusal = eligibility.refusal(facts.need_of(row), me[0] if me else None, ON_CLAIM)
+    return NotEligible(refusal) if refusal else None
 
 
 async def claim(tx: Tx, need_id: UUID) -> Assignment:
-    """Take a slot of an open call, if the volunteer meets it (vetting, skills, caps...)."""
-    now = datetime.now(UTC)
+    """Take a slot of an open call, if the volunteer could have been offered it."""
+    now = tx.now
     await one_at_a_time(tx)
     row = await facts.load(tx.conn, need_id)
     if row is None or row.dispatch != "open_call":
         raise NotFound("No open call with this id")
     if not slots.has_room(row):  # answered before queueing for the need's lock
         raise SlotTaken(f"all {row.slots} slots of this need are taken")
-    me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
-    verdict = eligibility.check(facts.need_of(row), me[0]) if me else None
-    reasons = verdict.reasons if verdict else (Reason.NOT_APPROVED,)
-    if Reason.ALREADY_ASSIGNED in reasons:
-        raise Conflict("you have already claimed this need")
-    blocking = [r for r in reasons if r in ON_ACCEPT | {Reason.SKILLS, Reason.LANGUAGES}]
-    if blocking:
-        raise NotEligible(f"you do not meet this need: {', '.join(blocking)}")
+    if refused := await claim_refusal(tx, row):
+        raise refused
     row = await facts.load(tx.conn, need_id, lock=True)
     if row is None:  # filled meanwhile: no longer open to the caller
         raise SlotTaken("all slots of this need are taken")
@@ -79,6 +98,7 @@ async def claim(tx: Tx, need_id: UUID) -> Assignment:
                 else []
             ),
         ],
+        now=now,
     )
     await audit.record(tx, "need.claimed", "need", row.id, org_id=row.org_id)
     return to_assignment(assignment, need_summary(row, row.id))
@@ -92,13 +112,12 @@ SELECT a.id, a.need_id FROM assignments a
   JOIN needs t ON t.id = a.need_id JOIN programmes p ON p.id = t.programme_id
  WHERE a.status = 'accepted'
    AND greatest(a.accepted_at, (SELECT max(lower(w)) FROM unnest(t.windows) AS w))
-       + make_interval(secs => p.stale_claim_timeout_s) < now()
+       + make_interval(secs => p.stale_claim_timeout_s) < :now
  ORDER BY a.accepted_at LIMIT 100
 """)
 
 
-async def _release(engine: AsyncEngine, stale: Any) -> bool:
-    now = datetime.now(UTC)
+async def _release(engine: AsyncEngine, stale: Any, now: datetime) -> bool:
     async with engine.begin() as conn:
         need = await facts.load(conn, stale.need_id, lock=True, skip_locked=True)
         if need is None:
@@ -113,7 +132,7 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
                     status=AssignmentStatus.RELEASED,
                     ended_at=now,
                     end_reason="not started within the stale-claim timeout",
-                    updated_at=func.now(),
+                    updated_at=now,
                 )
                 .returning(assignments.c.volunteer_id, assignments.c.org_id)
             )
@@ -133,12 +152,13 @@ async def _release(engine: AsyncEngine, stale: Any) -> bool:
             messages.append(
                 Message(need.created_by, Kind.NEED_VOLUNTEER_LEFT, payload, org_id=need.org_id)
             )
-        await enqueue(conn, messages)
+        await enqueue(conn, messages, now=now)
         return True
 
 
 async def release_stale(engine: AsyncEngine) -> int:
     """Worker job: release stale claims; the cascade then offers their slots again."""
+    now = clock_of(engine).now()
     async with engine.connect() as conn:
-        stale = (await conn.execute(_STALE)).all()
-    return sum([await _release(engine, s) for s in stale])
+        stale = (await conn.execute(_STALE, {"now": now})).all()
+    return sum([await _release(engine, s, now) for s in stale])

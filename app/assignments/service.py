@@ -6,7 +6,7 @@ Every change locks the need first, then the assignment, like every other path.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -68,7 +68,7 @@ async def _set(tx: Tx, row: AnyRow, **values: Any) -> AnyRow:
     stmt = (
         update(assignments)
         .where(assignments.c.id == row.id)
-        .values(**values, updated_at=func.now())
+        .values(**values, updated_at=tx.now)
         .returning(*assignments.c)
     )
     return (await tx.conn.execute(stmt)).one()
@@ -142,7 +142,7 @@ async def list_mine(
 
 
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
-    now = datetime.now(UTC)
+    now = tx.now
     row, need = await _own(tx, assignment_id)
     refusal = rules.check_in_refusal(
         AssignmentStatus(row.status), facts.starts_at(need), facts.ends_at(need), now
@@ -190,11 +190,12 @@ async def _finish_need_if_done(tx: Tx, need: NeedRow, now: datetime) -> None:
         await enqueue(
             tx.conn,
             [Message(u, Kind.NEED_COMPLETED, payload, org_id=need.org_id) for u in _staff_of(need)],
+            now=tx.now,
         )
 
 
 async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
-    now = datetime.now(UTC)
+    now = tx.now
     row, need = await _own(tx, assignment_id)
     if refusal := rules.completion_refusal(AssignmentStatus(row.status)):
         raise Conflict(refusal)
@@ -216,7 +217,7 @@ async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
 async def _leave(
     tx: Tx, row: AnyRow, need: NeedRow, status: AssignmentStatus, reason: str | None
 ) -> AnyRow:
-    now = datetime.now(UTC)
+    now = tx.now
     ended = await _set(
         tx, row, status=status, ended_at=now, end_reason=reason, ended_by=tx.principal.user_id
     )
@@ -230,7 +231,7 @@ async def _leave(
         messages.append(
             Message(row.volunteer_id, Kind.ASSIGNMENT_CANCELLED, payload, org_id=need.org_id)
         )
-    await enqueue(tx.conn, messages)
+    await enqueue(tx.conn, messages, now=tx.now)
     await audit.record(
         tx, f"assignment.{status}", "assignment", row.id, org_id=row.org_id, reason=reason
     )
@@ -250,9 +251,7 @@ async def no_show(tx: Tx, assignment_id: UUID, note: str | None) -> Assignment:
     """Staff record that the volunteer did not come: it counts against their reliability."""
     row, need = await _assignment(tx, assignment_id, lock=True)
     tx.principal.require_role(row.org_id, *STAFF)
-    refusal = rules.no_show_refusal(
-        AssignmentStatus(row.status), facts.starts_at(need), datetime.now(UTC)
-    )
+    refusal = rules.no_show_refusal(AssignmentStatus(row.status), facts.starts_at(need), tx.now)
     if refusal:
         raise Conflict(refusal)
     row = await _leave(tx, row, need, AssignmentStatus.NO_SHOW, note)
@@ -261,7 +260,7 @@ async def no_show(tx: Tx, assignment_id: UUID, note: str | None) -> Assignment:
 
 async def record_outcome(tx: Tx, need_id: UUID, data: NeedOutcomeIn) -> None:
     """The caseworker's word on how it went for the person: what matters most."""
-    now = datetime.now(UTC)
+    now = tx.now
     need = await facts.load(tx.conn, need_id, lock=True)
     if need is None:
         raise NotFound("Need not found")

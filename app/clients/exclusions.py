@@ -3,7 +3,7 @@ candidate search skips excluded pairs, so they are never offered to each other a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -78,7 +78,7 @@ async def add(tx: Tx, client_id: UUID, data: ExclusionIn) -> Exclusion:
 async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
     """Withdraw the volunteer's open offers for the client's needs and end their active
     assignments there (each need locked first, as on every path), telling them so."""
-    now = datetime.now(UTC)
+    now = tx.now
     theirs = or_(
         exists().where(
             offers.c.need_id == needs.c.id,
@@ -137,7 +137,7 @@ async def _part(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
             await slots.give_back(tx.conn, need, now)
             payload = {"assignment_id": str(assignment_id), "need_id": str(need_id)}
             messages.append(Message(volunteer_id, Kind.ASSIGNMENT_CANCELLED, payload))
-    await enqueue(tx.conn, messages)
+    await enqueue(tx.conn, messages, now=tx.now)
 
 
 async def list_for(tx: Tx, client_id: UUID) -> list[Exclusion]:

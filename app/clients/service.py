@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import insert, select, tuple_, update
 
 from app import audit
 from app.clients.schemas import (
@@ -152,7 +152,7 @@ async def update_client(
     stmt = (
         update(clients)
         .where(clients.c.id == client_id)
-        .values(**changes, updated_at=func.now())
+        .values(**changes, updated_at=tx.now)
         .returning(*clients.c)
     )
     client = _client((await tx.conn.execute(stmt)).one())
@@ -195,8 +195,8 @@ async def erase(tx: Tx, client_id: UUID, data: ErasureIn) -> Client:
             safeguarding_flags=[],
             preferred_language=None,
             location=_coarse(current.location),
-            erased_at=func.now(),
-            updated_at=func.now(),
+            erased_at=tx.now,
+            updated_at=tx.now,
         )
         .returning(*clients.c)
     )

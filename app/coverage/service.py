@@ -5,7 +5,7 @@ geo.coverage."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -60,7 +60,7 @@ async def scope_for(tx: Tx, programme_id: UUID | None, at: datetime | None, k_mi
         programme = await programmes.get(tx, programme_id)
         tx.principal.require_role(programme.org_id, *STAFF)
         org_ids = [programme.org_id]
-    start = at or datetime.now(UTC)
+    start = at or tx.now
     if start.tzinfo is None:
         raise InvalidInput.field("at", "needs a UTC offset")
     return Scope(org_ids, programme_id, start, start + PERIOD, k_min)
@@ -140,7 +140,7 @@ async def tile(
 async def metrics_report(
     tx: Tx, programme_id: UUID | None, start: datetime | None, end: datetime | None
 ) -> MetricsReport:
-    end = end or datetime.now(UTC)
+    end = end or tx.now
     start = start or end - timedelta(days=30)
     for name, value in (("from", start), ("to", end)):
         if value.tzinfo is None:

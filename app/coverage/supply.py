@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import structlog
@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.clock import clock_of
 from app.db.tables import coverage_snapshots, coverage_supply, organisations
 from app.db.tenancy import Tx
 from geo import coverage
@@ -48,7 +49,7 @@ async def for_view(
     may be to answer (None: the view is not of the current week, compute it)."""
     size = hex_size(resolution)
     window = Window.around(size, *box)
-    now = datetime.now(UTC)
+    now = tx.now
     if max_age is not None and len(scope.org_ids) == 1:
         found = await coverage.read_snapshot(
             tx.conn, scope.org_ids[0], resolution, window, now - max_age
@@ -58,7 +59,7 @@ async def for_view(
     west, south = to_degrees(box[0], box[1])
     east, north = to_degrees(box[2], box[3])
     async with tx.reads() as conn:  # the scope is authorised: the caller's staff orgs
-        volunteers = await coverage.volunteers(conn, scope, (west, south, east, north))
+        volunteers = await coverage.volunteers(conn, scope, (west, south, east, north), now)
     cells = await asyncio.to_thread(lambda: supply(size, volunteers, window=window))
     return ViewSupply(cells, now)
 
@@ -84,7 +85,7 @@ async def refresh(
     """Recompute one organisation's snapshot; returns the cells written, or None when
     another worker is at it or it was refreshed since (`due_before`) or later (`now`).
     The engine logs in as the system: it reads the organisation's volunteers and writes."""
-    now = now or datetime.now(UTC)
+    now = now or clock_of(engine).now()
     key = {"org": str(org_id)}
     async with engine.connect() as claim:
         # A session lock held while computing: workers that wake together split the
@@ -111,7 +112,7 @@ async def _refresh(
         if last is not None and (last >= now or (due_before and last >= due_before)):
             return None  # a newer snapshot is never replaced by an older one
         volunteers = await coverage.volunteers(
-            conn, Scope([org_id], None, now, now + PERIOD, 0), None
+            conn, Scope([org_id], None, now, now + PERIOD, 0), None, now
         )
         await conn.rollback()
     grids = await asyncio.to_thread(all_resolutions, volunteers)
@@ -138,7 +139,8 @@ async def _refresh(
 async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:
     """Refresh the organisations whose snapshot is missing or about `every` old; returns how
     many this worker refreshed. One organisation failing never stops the others."""
-    due_before = datetime.now(UTC) - every * 0.9
+    now = clock_of(engine).now()
+    due_before = now - every * 0.9
     async with engine.connect() as conn:
         org_ids = list(
             (
@@ -157,7 +159,7 @@ async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:
     for org_id in org_ids:
         began = time.perf_counter()
         try:
-            cells = await refresh(engine, org_id, due_before=due_before)
+            cells = await refresh(engine, org_id, now, due_before=due_before)
         except Exception:  # the next cycle retries; the maps compute on the spot meanwhile
             log.exception("coverage snapshot failed", org_id=str(org_id))
             continue

@@ -12,15 +12,16 @@ Locks are taken need first, then offers, on every path (accept, decline, step): 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, assert_never
 from uuid import UUID
 
 import msgspec
 import structlog
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.clock import clock_of
 from app.db.tables import assignments, needs, offers
 from app.db.tenancy import Tx
 from app.needs import facts, slots
@@ -123,6 +124,7 @@ async def make_offers(
                 "explanation": explanation(r),
                 "expires_at": expires,
                 "created_by": created_by,
+                "created_at": now,  # counted by its age (fairness, metrics)
             }
             for r in chosen
         ],
@@ -185,7 +187,7 @@ async def wave_now(
     Candidates are read on `reader`, offers written on `conn`."""
     policy = facts.policy_of(row)
     want = policy.wave_size * (row.slots - row.filled)
-    ranked = await rank(reader, row, min(MAX_POOL, want * POOL))
+    ranked = await rank(reader, row, min(MAX_POOL, want * POOL), now)
     return await make_offers(conn, row, ranked[:want], now, source=OfferSource.MANUAL)
 
 
@@ -218,7 +220,7 @@ async def _learn(
 ) -> s.Facts:
     """Load what the decision asked for."""
     if isinstance(asked, s.Candidates):
-        ranked = await rank(conn, row, asked.limit)
+        ranked = await rank(conn, row, asked.limit, now)
         through = asked.asleep_through
         asleep = {} if through is None else await facts.asleep(conn, ranked, now, through)
         return known.with_pool(asked, s.Pool(tuple(ranked), asleep))
@@ -236,7 +238,7 @@ async def _learn(
             else s.SeriesAnswer(OfferStatus(o.status), o.expires_at, o.volunteer_id)
         )
         return known.with_series(asked, offer)
-    found = await candidates.named(conn, facts.query_of(row), [asked.volunteer_id])
+    found = await candidates.named(conn, facts.query_of(row, now), [asked.volunteer_id])
     return known.with_volunteer(asked, found[0] if found else None)
 
 
@@ -279,10 +281,9 @@ async def _apply(
 
 
 async def step(
-    conn: AsyncConnection, need_id: UUID, now: datetime | None = None, *, skip_locked: bool = False
+    conn: AsyncConnection, need_id: UUID, now: datetime, *, skip_locked: bool = False
 ) -> int:
-    """Move one need's cascade on; returns how many messages it enqueued."""
-    now = now or datetime.now(UTC)
+    """Move one need's cascade on at `now`; returns how many messages it enqueued."""
     row = await facts.load(conn, need_id, lock=True, skip_locked=skip_locked)
     if row is None:
         return 0
@@ -292,7 +293,7 @@ async def step(
     messages: list[Message] = []
     for action in decided:
         messages += await _apply(conn, row, action, now)
-    return await enqueue(conn, messages)
+    return await enqueue(conn, messages, now=now)
 
 
 async def soon(tx: Tx, need_ids: Sequence[UUID]) -> bool:
@@ -304,14 +305,14 @@ async def soon(tx: Tx, need_ids: Sequence[UUID]) -> bool:
         return False
     if tx.system is None:
         for need_id in need_ids:
-            await step(tx.conn, need_id)
+            await step(tx.conn, need_id, tx.now)
         return True
-    system = tx.system
+    system, now = tx.system, tx.now  # the instant of the transaction that made them due
 
     async def run() -> None:
         for need_id in need_ids:
             async with system.begin() as conn:
-                await step(conn, need_id, skip_locked=True)
+                await step(conn, need_id, now, skip_locked=True)
 
     tx.after_commit.append(run)
     return False
@@ -319,7 +320,7 @@ async def soon(tx: Tx, need_ids: Sequence[UUID]) -> bool:
 
 DUE = (
     select(needs.c.id)
-    .where(needs.c.next_step_at <= func.now())
+    .where(needs.c.next_step_at <= bindparam("now"))
     .order_by(needs.c.next_step_at)
     .limit(100)
 )
@@ -331,18 +332,19 @@ async def run_due(engine: AsyncEngine) -> int:
     needs another worker (or a volunteer's accept) holds. A step that fails is retried a
     minute later rather than in a hot loop."""
     seen: set[UUID] = set()
+    now = clock_of(engine).now()
     while True:
         async with engine.connect() as conn:
-            due = [t for t in (await conn.execute(DUE)).scalars() if t not in seen]
+            due = [t for t in (await conn.execute(DUE, {"now": now})).scalars() if t not in seen]
         if not due:
             return len(seen)
         for need_id in due:
             seen.add(need_id)
             try:
                 async with engine.begin() as conn:
-                    await step(conn, need_id, skip_locked=True)
+                    await step(conn, need_id, now, skip_locked=True)
             except Exception:
                 log.exception("cascade step failed", need_id=str(need_id))
                 async with engine.begin() as conn:
-                    later = datetime.now(UTC) + RETRY
+                    later = now + RETRY
                     await _reschedule(conn, need_id, later)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.rows import AnyRow
 from app.db.tables import assignments, needs, programmes, volunteers
 from geo import candidates
-from matching import cascade, scoring
+from matching import cascade, eligibility, scoring
 from matching.model import SERVED, Dispatch, Mode, Need, OfferPolicy, Ranked, Urgency
 from matching.status import NeedStatus
 from matching.vetting import DbsLevel
@@ -150,12 +150,15 @@ def policy_of(row: NeedRow) -> OfferPolicy:
     )
 
 
-def query_of(row: NeedRow) -> candidates.Query:
+def query_of(row: NeedRow, at: datetime) -> candidates.Query:
+    """The candidate search for the need, as of the deciding instant `at`."""
     return candidates.Query(
         need_id=row.id,
         remote=row.mode == Mode.REMOTE,
         min_vetting=DbsLevel(row.min_vetting),
         last_day=ends_at(row).astimezone(UTC).date(),
+        at=at,
+        micro=eligibility.is_micro_task(row.kind),
     )
 
 
@@ -203,13 +206,13 @@ async def _last_volunteer(conn: AsyncConnection, client_id: UUID) -> UUID | None
     return (await conn.execute(stmt)).scalar_one_or_none()
 
 
-async def rank(conn: AsyncConnection, row: NeedRow, limit: int) -> list[Ranked]:
+async def rank(conn: AsyncConnection, row: NeedRow, limit: int, at: datetime) -> list[Ranked]:
     """The need's eligible volunteers, ranked and explained; the one asked for by name (or
     last time's) is looked up too, as they may live beyond the nearest few."""
     wanted = row.continuity_volunteer_id
     if wanted is None and row.continuity_same_as_last and row.client_id is not None:
         wanted = await _last_volunteer(conn, row.client_id)
-    query = query_of(row)
+    query = query_of(row, at)
     pool = await candidates.eligible(conn, query, limit)
     if wanted is not None and all(c.volunteer_id != wanted for c in pool):
         pool += await candidates.named(conn, query, [wanted])

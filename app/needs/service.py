@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.dialects.postgresql.ranges import MultiRange
 
@@ -102,14 +101,14 @@ async def create(tx: Tx, data: NeedIn) -> Created:
     programme = await _programme(tx, data.programme_id)
     org_id = programme.org_id
     tx.principal.require_role(org_id, *STAFF)
-    check_windows(data.windows, data.duration_minutes, datetime.now(UTC))
+    check_windows(data.windows, data.duration_minutes, tx.now)
     check_unique(data.required_skills, "required_skills")
     check_unique(data.languages, "languages")
     check_languages(data.languages)
     await check_skills(tx, data.required_skills, [org_id], field="required_skills")
     await _check_continuity(tx, org_id, data.continuity)
     location = await _location(tx, org_id, data)
-    now = datetime.now(UTC)
+    now = tx.now
     series = occurrence_windows(data, programme.time_zone, now)
     series_id = uuid.uuid4() if data.recurrence else None
     min_vetting = stricter(DbsLevel(programme.min_vetting), data.min_vetting)
@@ -123,6 +122,10 @@ async def create(tx: Tx, data: NeedIn) -> Created:
             "next_step_at": None
             if data.draft
             else first_step_at(min(w.start for w in windows), now),
+            # counted by their age (metrics, fairness): the instant, not the server default
+            "created_at": now,
+            "updated_at": now,
+            "status_changed_at": now,
         }
         for i, windows in enumerate(series)
     ]
@@ -249,11 +252,11 @@ async def change(tx: Tx, need_id: UUID, patch: NeedPatch, reason: str | None) ->
             # Fill states follow assignments and cancellation has its own action.
             raise Conflict(f"cannot move a need from {status} to {target} by editing it")
         windows = [Window(r.lower, r.upper) for r in current.windows]
-        check_windows(windows, current.duration_minutes, datetime.now(UTC))
+        check_windows(windows, current.duration_minutes, tx.now)
         values |= {
             "status": NeedStatus.OPEN.value,
-            "status_changed_at": func.now(),
-            "next_step_at": first_step_at(windows[0].start, datetime.now(UTC)),
+            "status_changed_at": tx.now,
+            "next_step_at": first_step_at(windows[0].start, tx.now),
         }
     if "slots" in values:
         if values["slots"] < current.filled:
@@ -261,8 +264,8 @@ async def change(tx: Tx, need_id: UUID, patch: NeedPatch, reason: str | None) ->
         if status in FILLABLE:
             after = status_after_fill(values["slots"], current.filled, status)
             if after != status:
-                values |= {"status": after.value, "status_changed_at": func.now()}
-            values["next_step_at"] = func.now()  # more or fewer volunteers wanted
+                values |= {"status": after.value, "status_changed_at": tx.now}
+            values["next_step_at"] = tx.now  # more or fewer volunteers wanted
     return await _update(tx, current, values, "need.updated", audit_reason=reason)
 
 
@@ -270,9 +273,9 @@ async def cancel(tx: Tx, need_id: UUID, reason: str) -> Need:
     current = await get(tx, need_id, lock=True)
     values = {
         "status": transition(NeedStatus(current.status), NeedStatus.CANCELLED).value,
-        "status_changed_at": func.now(),
+        "status_changed_at": tx.now,
         "cancel_reason": reason,
-        "next_step_at": func.now(),  # withdraws its offers, ends its assignments
+        "next_step_at": tx.now,  # withdraws its offers, ends its assignments
     }
     return await _update(tx, current, values, "need.cancelled", reason=reason)
 
@@ -291,11 +294,11 @@ async def _update(
         await tx.conn.execute(
             update(needs)
             .where(needs.c.id == current.id)
-            .values(**values, updated_at=func.now())
+            .values(**values, updated_at=tx.now)
             .returning(*needs.c)
         )
     ).one()
-    due = row.next_step_at is not None and row.next_step_at <= datetime.now(UTC)
+    due = row.next_step_at is not None and row.next_step_at <= tx.now
     if due and await cascade.soon(tx, [row.id]):
         row = await get(tx, row.id)
     await audit.record(
@@ -351,8 +354,8 @@ async def erase_client_details(tx: Tx, client_id: UUID) -> None:
         .where(needs.c.client_id == client_id, needs.c.status.in_(OPEN_STATES))
         .values(
             status=NeedStatus.CANCELLED.value,
-            status_changed_at=func.now(),
-            next_step_at=func.now(),  # the cascade withdraws offers and ends assignments
+            status_changed_at=tx.now,
+            next_step_at=tx.now,  # the cascade withdraws offers and ends assignments
         )
     )
     await tx.conn.execute(
@@ -363,6 +366,6 @@ async def erase_client_details(tx: Tx, client_id: UUID) -> None:
             description=None,
             cancel_reason=None,
             location=needs.c.coarse_location,
-            updated_at=func.now(),
+            updated_at=tx.now,
         )
     )

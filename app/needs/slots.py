@@ -20,24 +20,9 @@ from app.db.tenancy import Tx
 from app.errors import SlotTaken
 from app.needs.facts import NeedRow, starts_at
 from app.needs.status import FILLABLE, WANTING, NeedStatus, status_after_fill
-from matching.model import Reason
 from notifications.outbox import Kind, Message, enqueue
 
 REMINDER_LEAD = timedelta(hours=2)
-
-# What a volunteer's own accept re-checks: safeguarding and anti-hoarding. (Distance and
-# availability were checked when offered; the volunteer knows their own diary.)
-ON_ACCEPT = frozenset(
-    {
-        Reason.NOT_APPROVED,
-        Reason.VETTING_LEVEL,
-        Reason.VETTING_EXPIRED,
-        Reason.BARRED,
-        Reason.ASSIGNMENTS_CAP,
-        Reason.CONFLICT,
-        Reason.EXCLUDED,
-    }
-)
 
 
 async def one_at_a_time(tx: Tx) -> None:
@@ -67,6 +52,7 @@ async def take(
                 volunteer_id=volunteer_id,
                 offer_id=offer_id,
                 accepted_at=now,
+                updated_at=now,
             )
             .returning(*assignments.c)
         )
@@ -93,7 +79,7 @@ async def take(
         reminder = Message(
             volunteer_id, Kind.ASSIGNMENT_REMINDER, payload, org_id=row.org_id, not_before=remind_at
         )
-        await enqueue(conn, [reminder])
+        await enqueue(conn, [reminder], now=now)
     return assignment
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from app.errors import InvalidInput, NotEligible, NotFound, OfferClosed, SlotTak
 from app.identity.principal import STAFF
 from app.needs import cascade, facts, slots
 from app.needs.facts import NeedRow
-from app.needs.slots import ON_ACCEPT, one_at_a_time
+from app.needs.slots import one_at_a_time
 from app.needs.summary import NEED_COLUMNS, SummaryRow, need_summary
 from app.offers.schemas import (
     Factor,
@@ -31,6 +31,7 @@ from app.offers.schemas import (
 from geo import candidates
 from matching import eligibility, scoring
 from matching import offers as rules
+from matching.eligibility import ON_ACCEPT
 from matching.model import Candidate, OfferSource, OfferStatus, Ranked, Reason
 from notifications.outbox import Kind, Message, enqueue
 
@@ -101,9 +102,7 @@ async def my_offers(
     status now, for offline-first sync, in commit order (app.sync)."""
     stmt = _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
     if since is None:
-        stmt = stmt.where(
-            offers.c.status == OfferStatus.PENDING, offers.c.expires_at > datetime.now(UTC)
-        )
+        stmt = stmt.where(offers.c.status == OfferStatus.PENDING, offers.c.expires_at > tx.now)
     rows, next_cursor = await sync.page(
         tx.conn,
         stmt,
@@ -148,15 +147,14 @@ def _check_open(offer: MyOffer, now: datetime) -> None:
 
 
 async def _check_still_eligible(tx: Tx, row: NeedRow) -> None:
-    me = await candidates.named(tx.conn, facts.query_of(row), [tx.principal.user_id])
-    reasons = eligibility.check(facts.need_of(row), me[0]).reasons if me else (Reason.NOT_APPROVED,)
-    blocking = [r for r in reasons if r in ON_ACCEPT]
-    if blocking:
-        raise NotEligible(f"you no longer meet this need: {', '.join(blocking)}")
+    me = await candidates.named(tx.conn, facts.query_of(row, tx.now), [tx.principal.user_id])
+    refusal = eligibility.refusal(facts.need_of(row), me[0] if me else None, ON_ACCEPT)
+    if refusal:
+        raise NotEligible(refusal)
 
 
 async def accept(tx: Tx, offer_id: UUID) -> Assignment:
-    now = datetime.now(UTC)
+    now = tx.now
     await one_at_a_time(tx)
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
@@ -187,13 +185,14 @@ async def accept(tx: Tx, offer_id: UUID) -> Assignment:
                 if row.created_by is not None
             ),
         ],
+        now=tx.now,
     )
     await audit.record(tx, "offer.accepted", "offer", offer.id, org_id=row.org_id)
     return to_assignment(assignment, need_summary(row, row.id))
 
 
 async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
-    now = datetime.now(UTC)
+    now = tx.now
     offer = await _mine(tx, offer_id)
     _check_open(offer, now)
     await facts.load(tx.conn, offer.need_id, lock=True)
@@ -237,7 +236,7 @@ async def ranked_candidates(tx: Tx, need_id: UUID, limit: int) -> list[RankedCan
     """Eligible volunteers for the need, best first, each with the reasons for its score."""
     row = await _staff_need(tx, need_id)
     async with tx.reads() as reader:
-        ranked = (await facts.rank(reader, row, limit * cascade.POOL))[:limit]
+        ranked = (await facts.rank(reader, row, limit * cascade.POOL, tx.now))[:limit]
     names = await _names(tx, [r.volunteer_id for r in ranked])
     return [_ranked_out(r, names.get(r.volunteer_id)) for r in ranked]
 
@@ -258,7 +257,7 @@ def _not_eligible_out(c: Candidate, reasons: Sequence[Reason], name: str | None)
 async def explain(tx: Tx, need_id: UUID, volunteer_id: UUID) -> RankedCandidate:
     """One volunteer against the need: their score, or every reason they cannot take it."""
     row = await _staff_need(tx, need_id)
-    found = await candidates.named(tx.conn, facts.query_of(row), [volunteer_id])
+    found = await candidates.named(tx.conn, facts.query_of(row, tx.now), [volunteer_id])
     if not found:
         raise NotFound("Volunteer not found in this organisation")
     names = await _names(tx, [volunteer_id])
@@ -302,7 +301,7 @@ async def need_offers(tx: Tx, need_id: UUID) -> list[StaffOffer]:
 async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> list[StaffOffer]:
     """A caseworker's offer to named volunteers (each must be eligible), or the next wave
     now (also after an escalation: people have decided to try again)."""
-    now = datetime.now(UTC)
+    now = tx.now
     row = await _staff_need(tx, need_id, lock=True)
     if not slots.has_room(row):
         raise OfferClosed(f"the need is {row.status}: it takes no more offers")
@@ -311,7 +310,7 @@ async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> 
             messages = await cascade.wave_now(tx.conn, reader, row, now)
     else:
         messages = await _named_offers(tx, row, volunteer_ids, now)
-    await enqueue(tx.conn, messages)
+    await enqueue(tx.conn, messages, now=tx.now)
     await audit.record(
         tx, "offers.made", "need", row.id, org_id=row.org_id, details={"count": len(messages)}
     )
@@ -324,7 +323,7 @@ async def _named_offers(
 ) -> list[Message]:
     wanted = list(dict.fromkeys(volunteer_ids))
     found = {
-        c.volunteer_id: c for c in await candidates.named(tx.conn, facts.query_of(row), wanted)
+        c.volunteer_id: c for c in await candidates.named(tx.conn, facts.query_of(row, now), wanted)
     }
     need = facts.need_of(row)
     for i, volunteer_id in enumerate(wanted):

@@ -70,12 +70,12 @@ DESCRIPTION = (
 _DOCUMENTED_PATHS = {
     "/v1/coverage/tiles/{z}/{x}/{tile_y}": (
         "/v1/coverage/tiles/{z}/{x}/{y}.mvt",
-        {"tile_y": ("y", "tile row", {"type": "integer", "minimum": 0})},
+        {"tile_y": ("y", "tile row", {"type": "integer", "minimum": 0, "maximum": 2**20 - 1})},
     ),
 }
 _TILE_PARAMS = {
     "z": ("zoom level", {"type": "integer", "minimum": 0, "maximum": 20}),
-    "x": ("tile column", {"type": "integer", "minimum": 0}),
+    "x": ("tile column", {"type": "integer", "minimum": 0, "maximum": 2**20 - 1}),
 }
 _RESPONSE_HEADERS = {
     "401": {

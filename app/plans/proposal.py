@@ -86,13 +86,13 @@ def open_slots(row: Any) -> int:
     return max(0, int(row.slots - row.filled - row.pending))
 
 
-async def gather(conn: AsyncConnection, needs: Sequence[Any]) -> Instance:
+async def gather(conn: AsyncConnection, needs: Sequence[Any], at: datetime) -> Instance:
     """Candidates for every need in one statement per mode, ranked per need into edges."""
     wanting = [row for row in needs if open_slots(row) > 0]
     history = len(wanting) <= HISTORY_NEEDS
     t0 = time.perf_counter()
     pools = await candidates.eligible_many(
-        conn, [facts.query_of(row) for row in wanting], EDGES_PER_NEED, record=history
+        conn, [facts.query_of(row, at) for row in wanting], EDGES_PER_NEED, record=history
     )
     t1 = time.perf_counter()
     best = scoring.best_score(Weights())

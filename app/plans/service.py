@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -69,7 +69,7 @@ async def propose(tx: Tx, data: PlanIn) -> Plan:
     tx.principal.require_role(programme.org_id, *MANAGERS)
     needs = await proposal.needs_of(tx.conn, programme.id, data.from_, data.to)
     async with tx.reads() as reader:  # authorised above: the programme is the caller's
-        inst = await proposal.gather(reader, needs)
+        inst = await proposal.gather(reader, needs, tx.now)
     t0 = time.perf_counter()
     plan = batch.solve(inst.slots, inst.capacity, inst.edges)
     t1 = time.perf_counter()
@@ -153,7 +153,7 @@ def _ranked(c: Choice) -> Ranked:
 
 async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
     """Offers for the plan's choices still valid; the plan is committed exactly once."""
-    now = datetime.now(UTC)
+    now = tx.now
     row = await _load(tx, plan_id, *MANAGERS)
     done = await tx.conn.execute(
         update(plans)
@@ -184,7 +184,7 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
         messages += await cascade.make_offers(
             tx.conn, need, chosen, now, source=OfferSource.PLAN, created_by=tx.principal.user_id
         )
-    await enqueue(tx.conn, messages)
+    await enqueue(tx.conn, messages, now=tx.now)
     out = CommitOut(
         plan_id=plan_id,
         offered=len(messages),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
@@ -58,7 +58,7 @@ async def update_programme(tx: Tx, programme_id: UUID, patch: ProgrammePatch) ->
     stmt = (
         update(programmes)
         .where(programmes.c.id == programme_id)
-        .values(**changes, updated_at=func.now())
+        .values(**changes, updated_at=tx.now)
         .returning(*programmes.c)
     )
     try:
@@ -111,5 +111,5 @@ async def _raise_open_needs_vetting(tx: Tx, programme_id: UUID, minimum: DbsLeve
             await tx.conn.execute(
                 update(needs)
                 .where(needs.c.id == row.id)
-                .values(min_vetting=needed.value, updated_at=func.now())
+                .values(min_vetting=needed.value, updated_at=tx.now)
             )

@@ -8,13 +8,14 @@ LOCKED, so any number of workers can run it and a restart loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.clock import clock_of
 from app.db.tables import memberships, outbox, service_areas
 from geo import areas
 
@@ -41,8 +42,9 @@ def next_state(
 
 
 async def check_gap_alerts(engine: AsyncEngine, now: datetime | None = None) -> int:
-    """One pass over every area; returns how many alerts went out."""
-    now = now or datetime.now(UTC)
+    """One pass over every area at `now` (the engine's clock by default); returns how many
+    alerts went out."""
+    now = now or clock_of(engine).now()
     sent = 0
     async with engine.begin() as conn:
         for area in await areas.alert_candidates(conn, now, now + PERIOD):
@@ -97,6 +99,7 @@ async def _notify(conn: AsyncConnection, area: Any, now: datetime) -> int:
             "kind": KIND,
             "payload": payload,
             "collapse_key": f"gap:{area.id}",
+            "next_attempt_at": now,
         }
         for user_id in coordinators
     ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, tuple_, update
 
 from app import audit
 from app.db.rows import AnyRow
@@ -95,7 +95,7 @@ async def get(tx: Tx, area_id: UUID, *, with_summary: bool = False, k_min: int =
 
 
 async def _summary(tx: Tx, area_id: UUID, k_min: int) -> AreaSummary:
-    now = datetime.now(UTC)
+    now = tx.now
     row = await areas.summary(tx.conn, area_id, now, now + PERIOD)
     hidden = 0 < row.clients < k_min
     return AreaSummary(
@@ -124,7 +124,7 @@ async def change(tx: Tx, area_id: UUID, patch: ServiceAreaPatch) -> ServiceArea:
     stmt = (
         update(service_areas)
         .where(service_areas.c.id == area_id)
-        .values(**changes, updated_at=func.now())
+        .values(**changes, updated_at=tx.now)
     )
     row = await _write(tx, stmt)
     await audit.record(

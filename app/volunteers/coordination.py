@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
-from sqlalchemy import func, insert, select, true, tuple_, update
+from sqlalchemy import insert, select, true, tuple_, update
 
 from app import audit
 from app.db.rows import AnyRow
@@ -70,7 +70,7 @@ async def _org_today(tx: Tx, org_id: UUID) -> date:
     zone = await tx.conn.scalar(
         select(organisations.c.time_zone).where(organisations.c.id == org_id)
     )
-    return datetime.now(ZoneInfo(zone or "Europe/London")).date()
+    return tx.now.astimezone(ZoneInfo(zone or "Europe/London")).date()
 
 
 def _roster_query(org_id: UUID) -> Any:
@@ -180,7 +180,7 @@ async def change_status(
         .values(
             status=target,
             status_reason=data.reason,
-            status_changed_at=func.now(),
+            status_changed_at=tx.now,
             status_changed_by=tx.principal.user_id,
         )
         .returning(memberships.c.status)

@@ -7,7 +7,7 @@ volunteer changes their availability and extended daily by the worker.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.clock import clock_of
 from app.db.tables import volunteer_availability, volunteers
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotFound
@@ -54,13 +55,13 @@ async def replace(tx: Tx, declared: Availability) -> AvailabilityView:
         raise NotFound("No volunteer profile yet: sign up with POST /v1/volunteers/me")
     if declared.time_zone != zone:
         raise InvalidInput.field("time_zone", f"must be your profile's time zone, {zone}")
-    validate(declared, today=datetime.now(ZoneInfo(zone)).date())
+    validate(declared, today=tx.now.astimezone(ZoneInfo(zone)).date())
     await tx.conn.execute(
         update(volunteers)
         .where(volunteers.c.user_id == user_id)
-        .values(availability=msgspec.to_builtins(declared), updated_at=func.now())
+        .values(availability=msgspec.to_builtins(declared), updated_at=tx.now)
     )
-    await _write_spans(tx.conn, user_id, declared, datetime.now(UTC))
+    await _write_spans(tx.conn, user_id, declared, tx.now)
     return await view(tx)
 
 
@@ -81,7 +82,7 @@ async def view(tx: Tx) -> AvailabilityView:
             select(volunteer_availability.c.span)
             .where(
                 volunteer_availability.c.user_id == user_id,
-                func.upper(volunteer_availability.c.span) > func.now(),
+                func.upper(volunteer_availability.c.span) > tx.now,
             )
             .order_by(volunteer_availability.c.span)
             .limit(20)
@@ -94,10 +95,11 @@ async def view(tx: Tx) -> AvailabilityView:
 
 async def end_lapsed_duty(engine: AsyncEngine) -> None:
     """Worker job: duty that has run out ends, and its live location is erased."""
+    now = clock_of(engine).now()
     async with engine.begin() as conn:
         await conn.execute(
             update(volunteers)
-            .where(volunteers.c.on_duty, volunteers.c.on_duty_until <= func.now())
+            .where(volunteers.c.on_duty, volunteers.c.on_duty_until <= now)
             .values(on_duty=False, on_duty_until=None, live_location=None, live_location_at=None)
         )
 
@@ -109,7 +111,7 @@ async def roll_spans_forward(engine: AsyncEngine) -> None:
     is changing right now are skipped (their own update rewrites the spans), and one bad
     row is logged and skipped rather than stopping everyone after it.
     """
-    now, after = datetime.now(UTC), None
+    now, after = clock_of(engine).now(), None
     while True:
         async with engine.begin() as conn:
             stmt = (

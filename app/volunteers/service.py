@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -169,8 +169,8 @@ async def _enrolments(tx: Tx, user_id: UUID, today: date) -> list[Enrolment]:
 
 async def me(tx: Tx) -> Volunteer:
     row = await _require_profile(tx)
-    today = datetime.now(ZoneInfo(row.time_zone)).date()
-    on_duty = row.on_duty and (row.on_duty_until is None or row.on_duty_until > _now())
+    today = tx.now.astimezone(ZoneInfo(row.time_zone)).date()
+    on_duty = row.on_duty and (row.on_duty_until is None or row.on_duty_until > tx.now)
     quiet = (
         QuietHours(row.quiet_hours_start, row.quiet_hours_end)
         if row.quiet_hours_start is not None
@@ -206,13 +206,9 @@ async def update_me(tx: Tx, patch: ProfilePatch) -> Volunteer:
     await tx.conn.execute(
         update(volunteers)
         .where(volunteers.c.user_id == tx.principal.user_id)
-        .values(**values, updated_at=func.now())
+        .values(**values, updated_at=tx.now)
     )
     return await me(tx)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def set_duty(tx: Tx, data: DutyIn) -> Duty:
@@ -229,18 +225,18 @@ async def set_duty(tx: Tx, data: DutyIn) -> Duty:
     else:
         if data.until is not None and data.until.tzinfo is None:
             raise InvalidInput.field("until", "needs a time zone offset")
-        if data.until is not None and not _now() < data.until <= _now() + MAX_DUTY:
+        if data.until is not None and not tx.now < data.until <= tx.now + MAX_DUTY:
             raise InvalidInput.field("until", "must be in the next 24 hours")
         values = {
             "on_duty": True,
-            "on_duty_until": data.until or _now() + MAX_DUTY,
+            "on_duty_until": data.until or tx.now + MAX_DUTY,
             "live_location": data.location.to_geography() if data.location else None,
-            "live_location_at": _now() if data.location else None,
+            "live_location_at": tx.now if data.location else None,
         }
     await tx.conn.execute(
         update(volunteers)
         .where(volunteers.c.user_id == tx.principal.user_id)
-        .values(**values, updated_at=func.now())
+        .values(**values, updated_at=tx.now)
     )
     return Duty(
         on_duty=values["on_duty"],

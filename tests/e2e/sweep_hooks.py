@@ -143,6 +143,12 @@ FALSE_POSITIVES: tuple[Rule, ...] = (
             "overlaps an earlier",  # availability: a day's windows (a date's hours) disjoint
             "is in the past",  # availability exceptions: from today (the server's date)
             "is more than 366 days ahead",  # ... to a year ahead
+            "is more than a year in the past",  # availability: away_until
+            "must be in the next",  # on duty: until within 24 hours
+            "cannot be in the future",  # vetting: checked_on
+            "at most 2.0 degrees wide",  # coverage: the bbox's size
+            "every ring must be closed",  # service areas: last position = first
+            "longer than 14 days",  # needs: a window's span (end - start)
         ),
         "a rule between two values (an order, a span's length) or a number's range inside a "
         "string: JSON Schema cannot state it, the 422 names the field",

@@ -4,6 +4,7 @@ from the database after a reconnect, published only when the business transactio
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
@@ -24,7 +25,9 @@ __all__ = ["ctx"]  # the fixture, imported
 async def _commit(world: World, user_id: UUID, tag: str, *, rollback: bool = False) -> None:
     async with world.owner.connect() as conn:
         tx = await conn.begin()
-        await enqueue(conn, [Message(user_id, Kind.OFFER_WITHDRAWN, {"tag": tag})])
+        await enqueue(
+            conn, [Message(user_id, Kind.OFFER_WITHDRAWN, {"tag": tag})], now=datetime.now(UTC)
+        )
         await (tx.rollback() if rollback else tx.commit())
 
 
@@ -114,7 +117,9 @@ async def test_an_event_that_commits_after_a_later_one_is_not_lost_on_reconnect(
     async with api_replica(settings, db) as base:
         async with world.owner.connect() as slow:
             slow_tx = await slow.begin()
-            await enqueue(slow, [Message(vol, Kind.OFFER_WITHDRAWN, {"tag": "slow"})])
+            await enqueue(
+                slow, [Message(vol, Kind.OFFER_WITHDRAWN, {"tag": "slow"})], now=datetime.now(UTC)
+            )
             async with events_socket(base, world.headers("vol-0")) as ws:
                 await synced(ws)
                 await _commit(world, vol, "quick")

@@ -144,8 +144,6 @@ async def test_adding_an_existing_user_by_id_and_duplicates(
         ({"role": "caseworker", "email": "a@b.org", "user_id": str(uuid.uuid4())}, "email"),
         ({"role": "caseworker", "email": "not-an-email"}, "email"),
         ({"role": "emperor", "email": "a@b.org"}, "role"),
-        ({"role": "org_admin", "email": "a@b.org"}, "role"),  # coordinators cannot grant it
-        ({"role": "volunteer", "email": "a@b.org"}, "role"),  # volunteers sign up themselves
         ({"role": "caseworker", "email": "a@b.org", "org_id": str(uuid.uuid4())}, "org_id"),
         ({"role": "caseworker", "user_id": "not-a-uuid"}, "user_id"),
     ],
@@ -162,6 +160,27 @@ async def test_bad_member_requests(
     r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator, json=body)
     assert r.status_code == 422, r.text
     assert field in [e["field"] for e in r.json()["errors"]]
+    assert await world.count("memberships") == before
+    assert await world.count("invitations") == 0
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "org_admin",  # coordinators cannot grant it
+        "volunteer",  # volunteers sign up themselves
+    ],
+)
+async def test_a_role_the_caller_may_not_grant_is_403(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID], role: str
+) -> None:
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    before = await world.count("memberships")
+    body = {"role": role, "email": "a@b.org"}
+    r = await client.post(f"/v1/orgs/{orgs['a']}/members", headers=coordinator, json=body)
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == "you may grant: caseworker, coordinator"
     assert await world.count("memberships") == before
     assert await world.count("invitations") == 0
 

@@ -103,7 +103,7 @@ async def brute_force(world: World, needs: Sequence[UUID], capacity: dict[UUID, 
     async with world.owner.connect() as conn:
         for need_id in needs:
             row = await facts.load(conn, need_id)
-            for r in await cascade.rank(conn, row, 50):
+            for r in await cascade.rank(conn, row, 50, datetime.now(UTC)):
                 edges.append((need_id, r.volunteer_id, cost_of(r.score, best)))
     top = (0, 0)
     for chosen in itertools.product((False, True), repeat=len(edges)):

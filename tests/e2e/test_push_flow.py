@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import insert, text
 
+from app.clock import WALL
 from app.db.tables import devices
 from notifications.dispatcher import Dispatcher
 from notifications.fcm import FcmTransport, point_messaging_at, static_token
@@ -32,7 +33,7 @@ def fake() -> Iterator[FakeFcm]:
 async def dispatcher(fake: FakeFcm, world: World) -> AsyncIterator[Dispatcher]:
     point_messaging_at(fake.endpoint)
     transport = FcmTransport("fake-project", credential=static_token("test-token"))
-    yield Dispatcher(world.owner, transport)
+    yield Dispatcher(world.owner, transport, clock=WALL.now)
     await transport.close()
 
 

@@ -5,6 +5,7 @@ once turned it into BitmapAnd + Sort after autovacuum, silently)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -67,7 +68,9 @@ async def plan(conn: AsyncConnection, need_id: UUID) -> str:
     """EXPLAIN of the statement the candidates endpoint runs for the need, as it runs it."""
     row = await facts.load(conn, need_id)
     assert row is not None
-    params: dict[str, Any] = facts.query_of(row).params() | {"limit": 10 * cascade.POOL}
+    params: dict[str, Any] = facts.query_of(row, datetime.now(UTC)).params() | {
+        "limit": 10 * cascade.POOL
+    }
     explained = await conn.execute(text("EXPLAIN " + STATEMENTS[(False, False)]), params)
     return "\n".join(explained.scalars())
 

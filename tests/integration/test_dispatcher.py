@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import insert, select, text
 
+from app.clock import WALL
 from app.db.tables import devices, outbox
 from notifications.dispatcher import Dispatcher, Policy
 from notifications.fcm import FcmTransport, point_messaging_at, static_token
@@ -61,6 +62,7 @@ async def notify(world: World, user_id: UUID, **extra: Any) -> None:
                     **extra,
                 )
             ],
+            now=datetime.now(UTC),
         )
 
 
@@ -77,7 +79,9 @@ async def test_each_fcm_answer_has_its_effect(
     for user in users.values():
         await notify(world, user)
     before = datetime.now(UTC)
-    stats = await Dispatcher(world.owner, transport, rng=random.Random(1)).run_once()
+    stats = await Dispatcher(
+        world.owner, transport, rng=random.Random(1), clock=WALL.now
+    ).run_once()
     assert stats.leased == 7
     assert len(fake.received) == 7
     assert {m["data"]["kind"] for m in fake.received} == {"offer.created"}
@@ -104,7 +108,7 @@ async def test_retries_then_dead_letter_after_max_attempts(
     flaky = await person_with_device(world, "p-flaky", "flaky-token-9")
     await notify(world, user)
     await notify(world, flaky)
-    dispatcher = Dispatcher(world.owner, transport, Policy(max_attempts=3))
+    dispatcher = Dispatcher(world.owner, transport, Policy(max_attempts=3), clock=WALL.now)
     for _ in range(3):
         await dispatcher.run_once()
         async with world.owner.begin() as conn:  # time passes
@@ -122,13 +126,13 @@ async def test_a_stale_lease_cannot_complete_a_row(
 ) -> None:
     user = await person_with_device(world, "p-slow", "unavailable-token-3")
     await notify(world, user)
-    stale = Dispatcher(world.owner, transport, Policy(lease=timedelta(seconds=5)))
+    stale = Dispatcher(world.owner, transport, Policy(lease=timedelta(seconds=5)), clock=WALL.now)
     lease = await stale.lease()
     assert lease is not None
     async with world.owner.begin() as conn:  # the stale worker stalls past its lease
         await conn.execute(text("UPDATE outbox SET next_attempt_at = now()"))
         await conn.execute(text("UPDATE devices SET token = 'ok-token-3'"))
-    fresh = Dispatcher(world.owner, transport)
+    fresh = Dispatcher(world.owner, transport, clock=WALL.now)
     assert (await fresh.run_once()).sent == 1
     await stale.deliver(lease)  # would retry the row: its lease is gone, nothing changes
     after = (await rows(world))[user]
@@ -158,7 +162,7 @@ async def test_quiet_hours_defer_all_but_urgent(
     await notify(world, vid, urgent=True)
     # an offer that lapses before the quiet hours end is never pushed, nor held
     await notify(world, vid, expires_at=datetime.now(UTC) + timedelta(minutes=30))
-    stats = await Dispatcher(world.owner, transport).run_once()
+    stats = await Dispatcher(world.owner, transport, clock=WALL.now).run_once()
     assert (stats.sent, stats.deferred, stats.skipped) == (1, 1, 1)
     async with world.owner.connect() as conn:
         waiting = (await conn.execute(select(outbox).where(outbox.c.status == "pending"))).one()
@@ -175,7 +179,7 @@ async def test_a_rolled_back_change_enqueues_nothing(world: World) -> None:
 
     async def failing_change() -> None:
         async with world.owner.begin() as conn:
-            await enqueue(conn, [Message(user, Kind.OFFER_CREATED, {})])
+            await enqueue(conn, [Message(user, Kind.OFFER_CREATED, {})], now=datetime.now(UTC))
             raise RuntimeError("the business change failed")
 
     with pytest.raises(RuntimeError):

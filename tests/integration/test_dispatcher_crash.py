@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,7 @@ async def test_kill_minus_nine_mid_batch_loses_nothing(
                     Message(user_id, Kind.OFFER_CREATED, {"why": f"n{i}"[:1] + "x"})
                     for i in range(PER_PERSON)
                 ],
+                now=datetime.now(UTC),
             )
     total = PEOPLE * PER_PERSON
     worker = start_worker(db, fake, tmp_path)

@@ -41,6 +41,7 @@ ONE_BROKEN: list[tuple[Reason, N, N]] = [
     (Reason.OFF_DUTY, {"urgency": Urgency.URGENT}, {"on_duty": False}),
     (Reason.HOURS_CAP, {"duration_minutes": 6 * 60 + 1}, {}),
     (Reason.ASSIGNMENTS_CAP, {}, {"active_assignments": 3}),
+    (Reason.MICRO_TASK_CAP, {"kind": "co_design"}, {"micro_tasks": 5}),
     (Reason.CONFLICT, {}, {"conflicting": True}),
     (Reason.EXCLUDED, {}, {"excluded": True}),
     (Reason.ALREADY_OFFERED, {}, {"offered_before": True}),

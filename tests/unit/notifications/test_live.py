@@ -46,13 +46,17 @@ async def test_nobody_subscribes_before_the_hub_listens() -> None:
 
 def test_notices_name_every_message_and_fit_notify() -> None:
     users = [uuid4() for _ in range(7)]
-    rows = [_row(Message(users[i % 7], Kind.OFFER_CREATED, {})) for i in range(500)]
+    rows = [
+        _row(Message(users[i % 7], Kind.OFFER_CREATED, {}), datetime.now(UTC)) for i in range(500)
+    ]
     notices = list(_notices(rows))
     assert len(notices) == -(-500 // PAIRS_PER_NOTICE)
     assert all(len(n.encode()) < 8000 for n in notices)
     pairs = [tuple(p) for n in notices for p in msgspec.json.decode(n)["m"]]
     assert pairs == [(str(r["user_id"]), str(r["message_id"])) for r in rows]
-    assert set(_row(Message(users[0], Kind.OFFER_CREATED, {}))) <= set(outbox.c.keys())
+    assert set(_row(Message(users[0], Kind.OFFER_CREATED, {}), datetime.now(UTC))) <= set(
+        outbox.c.keys()
+    )
 
 
 def test_frames_are_tagged() -> None:
