@@ -6,12 +6,15 @@ tests/e2e/sweep_hooks.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
+from app.errors import InvalidInput
 from app.http_request import integral_floats_as_ints
+from app.wire import INSTANT_PATTERN, parse_instant
 from tests.e2e.test_volunteers import SIGN_UP
 from tests.support import World
 
@@ -116,3 +119,14 @@ def test_integral_floats_become_ints_and_nothing_else_changes() -> None:
     assert type(body["a"]) is int
     assert integral_floats_as_ints(3.0) == 3
     assert integral_floats_as_ints("x") == "x"
+
+
+@pytest.mark.parametrize(
+    "written", ["2000-01-01T00:20:51+01:32", "2100-12-31T15:10:54-16:59", "2100-12-31t23:59:59Z"]
+)
+def test_an_instant_is_bounded_by_its_years_as_written(written: str) -> None:
+    # INSTANT_PATTERN admits these; their UTC instant lies a few hours outside 2000..2100.
+    assert re.match(INSTANT_PATTERN, written)
+    assert parse_instant(written, "from").isoformat()[:4] in {"2000", "2100"}
+    with pytest.raises(InvalidInput):
+        parse_instant("1999-12-31T23:59:59-01:00", "from")
