@@ -24,6 +24,7 @@ from app.db.engine import create_engine, database_urls
 from app.db.tenancy import register_system
 from app.events.controller import EventController
 from app.http_conventions import HttpConventions
+from app.http_params import refuse_null
 from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
@@ -197,6 +198,7 @@ def create_app(
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ApiRequest,
+        before_request=refuse_null,
         before_send=[add_request_id],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),

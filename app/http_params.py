@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 
-from litestar.params import HeaderParameter, QueryParameter
+import msgspec
+from litestar import Request
+from litestar.enums import ParamType
+from litestar.params import HeaderParameter, ParameterKwarg, QueryParameter
 
+from app.errors import FieldError, InvalidInput
 from app.wire import INSTANT_PATTERN, INSTANT_RANGE, parse_instant
 
 AccessReason = Annotated[
@@ -52,3 +57,41 @@ def instant_query(description: str, *, name: str | None = None) -> Any:
 def instant(value: str | None, field: str) -> datetime | None:
     """A date-time query parameter's value, parsed and bounded (None when absent)."""
     return None if value is None else parse_instant(value, field)
+
+
+def _reads_null_as_none(annotation: Any) -> bool:
+    """Whether Litestar's lax conversion turns the string `null` into None for this type (an
+    optional uuid, number, boolean, enum or date-time; not an optional string)."""
+    try:
+        return _null_is_none(annotation)
+    except TypeError:  # an unhashable annotation: not cached
+        return _null_is_none.__wrapped__(annotation)
+
+
+@cache
+def _null_is_none(annotation: Any) -> bool:
+    try:
+        return msgspec.convert("null", annotation, strict=False) is None
+    except (msgspec.ValidationError, TypeError):
+        return False
+
+
+def refuse_null(request: Request[Any, Any, Any]) -> None:
+    """The app's before-request hook: a query, header or cookie parameter sent as the string
+    `null` is refused (422 naming it) where Litestar would read it as absent, so that
+    `?org_id=null` is not "every organisation" while the document says a uuid."""
+    refused = []
+    for parameter in request.route_handler.parsed_fn_signature.parameters.values():
+        kwarg = parameter.kwarg_definition
+        if not isinstance(kwarg, ParameterKwarg) or kwarg.param_type is ParamType.PATH:
+            continue
+        name = kwarg.name or parameter.name
+        if kwarg.param_type is ParamType.QUERY:
+            values = request.query_params.getall(name, [])
+        else:
+            source = request.headers if kwarg.param_type is ParamType.HEADER else request.cookies
+            values = [source[name]] if name in source else []
+        if "null" in values and _reads_null_as_none(parameter.annotation):
+            refused.append(FieldError(name, "must not be `null`: leave the parameter out for none"))
+    if refused:
+        raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in refused), refused)

@@ -201,7 +201,19 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_errors(extra: Any) -> list[FieldError]:
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The handler's parameters by Python name -> the name the caller sent (a header's, an
+    aliased query parameter's: `X-Access-Reason`, not `access_reason`)."""
+    handler = request.scope.get("route_handler")
+    parameters = getattr(getattr(handler, "parsed_fn_signature", None), "parameters", {})
+    return {
+        name: alias
+        for name, parameter in parameters.items()
+        if (alias := getattr(parameter.kwarg_definition, "name", None))
+    }
+
+
+def _field_errors(extra: Any, wire_names: dict[str, str]) -> list[FieldError]:
     errors = []
     for item in extra if isinstance(extra, list) else []:
         if not isinstance(item, dict):
@@ -211,6 +223,8 @@ def _field_errors(extra: Any) -> list[FieldError]:
         named = _NAMED_FIELD.search(message)
         if key == "data":  # the body root, as Litestar names it
             key = ""
+        elif item.get("source") != "body":
+            key = wire_names.get(key, key)
         if named:
             key = f"{key}.{named.group(1)}" if key else named.group(1)
         errors.append(FieldError(key or "body", message))
@@ -238,7 +252,7 @@ def render(request: Request[Any, Any, Any], exc: CodeliverError) -> Response[Any
 
 
 def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    errors = _field_errors(exc.extra)
+    errors = _field_errors(exc.extra, _wire_names(request))
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
     return problem(request, 422, "invalid-input", detail, errors=errors)
 

@@ -63,7 +63,10 @@ def check_instant(value: datetime, field: str) -> datetime:
     """`value`, if it has an offset and lies in the accepted range; else a 422 naming `field`."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput.field(field, "needs a UTC offset (RFC 3339)")
-    if not EARLIEST <= value < LATEST:
+    # The years as written, before the offset, as INSTANT_PATTERN states them:
+    # 2000-01-01T00:20+01:32 is 1999 in UTC yet documented valid (a few hours either side
+    # of the range cannot overflow anything).
+    if not EARLIEST <= value.replace(tzinfo=UTC) < LATEST:
         raise InvalidInput.field(field, "must be within the years 2000..2100")
     return value
 

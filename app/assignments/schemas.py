@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
+from app.db.rows import AnyRow
 from app.locations import Latitude, Location, Longitude
 from app.needs.schemas import NeedSummary
 from app.wire import TEXT_PATTERN
@@ -84,7 +85,7 @@ class NeedOutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Note | None = None
 
 
-def to_assignment(row: Any, need: NeedSummary | None = None) -> Assignment:
+def to_assignment(row: AnyRow, need: NeedSummary | None = None) -> Assignment:
     return Assignment(
         id=row.id,
         need_id=row.need_id,

@@ -21,6 +21,7 @@ from app.assignments.schemas import (
     NeedOutcomeIn,
     to_assignment,
 )
+from app.db.rows import AnyRow
 from app.db.tables import assignments, clients, needs, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
@@ -29,7 +30,7 @@ from app.locations import Location
 from app.needs import facts, slots
 from app.needs.facts import NeedRow
 from app.needs.status import NeedStatus, transition
-from app.needs.summary import NEED_COLUMNS, need_summary
+from app.needs.summary import NEED_COLUMNS, SummaryRow, need_summary
 from geo.sites import distance_to_need
 from matching import assignments as rules
 from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus
@@ -63,7 +64,7 @@ async def _own(tx: Tx, assignment_id: UUID) -> tuple[Any, Any]:
     return row, need
 
 
-async def _set(tx: Tx, row: Any, **values: Any) -> Any:
+async def _set(tx: Tx, row: AnyRow, **values: Any) -> AnyRow:
     stmt = (
         update(assignments)
         .where(assignments.c.id == row.id)
@@ -73,11 +74,11 @@ async def _set(tx: Tx, row: Any, **values: Any) -> Any:
     return (await tx.conn.execute(stmt)).one()
 
 
-def _staff_of(row: Any) -> list[UUID]:
+def _staff_of(row: NeedRow) -> list[UUID]:
     return [row.created_by] if row.created_by is not None else []
 
 
-async def _detail(tx: Tx, row: Any, need: NeedRow, reason: str | None) -> Assignment:
+async def _detail(tx: Tx, row: AnyRow, need: NeedRow, reason: str | None) -> Assignment:
     """The volunteer's view: exact location and the client's contact only while active."""
     out = to_assignment(row, need_summary(need, need.id))
     if row.status not in ACTIVE_ASSIGNMENT:
@@ -137,7 +138,7 @@ async def list_mine(
         limit,
         settled_only=since is not None,
     )
-    return [to_assignment(r, need_summary(r, r.need_id)) for r in rows], next_cursor
+    return [to_assignment(r, need_summary(SummaryRow.of(r), r.need_id)) for r in rows], next_cursor
 
 
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
@@ -213,7 +214,9 @@ async def complete(tx: Tx, assignment_id: UUID, data: CompleteIn) -> Assignment:
     return to_assignment(row, need_summary(need, need.id))
 
 
-async def _leave(tx: Tx, row: Any, need: Any, status: AssignmentStatus, reason: str | None) -> Any:
+async def _leave(
+    tx: Tx, row: AnyRow, need: NeedRow, status: AssignmentStatus, reason: str | None
+) -> AnyRow:
     now = tx.now
     ended = await _set(
         tx, row, status=status, ended_at=now, end_reason=reason, ended_by=tx.principal.user_id

@@ -20,6 +20,7 @@ from app.clients.schemas import (
     ErasureIn,
     SafeguardingFlag,
 )
+from app.db.rows import AnyRow
 from app.db.tables import audit_log, clients, users
 from app.db.tenancy import Tx
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -35,7 +36,7 @@ ERASED_NAME = "Erased client"
 _TRIMMED = ("name", "phone", "email", "address")
 
 
-def _client(row: Any) -> Client:
+def _client(row: AnyRow) -> Client:
     fields = {str(k): v for k, v in row._mapping.items()}
     if fields["location"] is not None:
         fields["location"] = Location.from_geography(fields["location"])

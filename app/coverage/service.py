@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -29,6 +28,7 @@ from app.coverage.schemas import (
     check_cell_count,
 )
 from app.coverage.supply import PERIOD
+from app.db.rows import AnyRow
 from app.db.tables import programmes as programmes_table
 from app.db.tenancy import Tx
 from app.errors import Forbidden, InvalidInput
@@ -84,7 +84,7 @@ async def hexes(
     )
 
 
-def _hex_feature(row: Any) -> HexFeature:
+def _hex_feature(row: AnyRow) -> HexFeature:
     cell = f"{row.i},{row.j}"
     return HexFeature(
         id=cell,

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
@@ -23,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.clock import WALL, clock_of
+from app.db.rows import AnyRow
 from app.identity.principal import Membership, Principal, Role
 from app.identity.tokens import TokenIdentity
 
@@ -80,7 +80,7 @@ def register_system(engine: AsyncEngine, system: AsyncEngine) -> None:
     _SYSTEM[engine] = system
 
 
-def _principal(row: Any) -> Principal:
+def _principal(row: AnyRow) -> Principal:
     return Principal(
         user_id=row.user_id,
         display_name=row.display_name,

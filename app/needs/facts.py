@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.rows import AnyRow
 from app.db.tables import assignments, needs, programmes, volunteers
 from geo import candidates
 from matching import cascade, eligibility, scoring
@@ -61,7 +62,7 @@ class NeedRow:
     stale_claim_timeout_s: int
 
     @classmethod
-    def of(cls, row: Any) -> NeedRow:
+    def of(cls, row: AnyRow) -> NeedRow:
         """From a result row holding (at least) these columns."""
         m = row._mapping
         return cls(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.dialects.postgresql.ranges import MultiRange
 
 from app import audit
+from app.db.rows import AnyRow
 from app.db.tables import clients, memberships, needs, organisations, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
@@ -166,7 +168,7 @@ def _row(
     }
 
 
-def to_need(row: Any) -> Need:
+def to_need(row: AnyRow) -> Need:
     continuity = (
         Continuity(row.continuity_volunteer_id, row.continuity_same_as_last)
         if row.continuity_volunteer_id or row.continuity_same_as_last
@@ -211,7 +213,7 @@ def to_need(row: Any) -> Need:
     )
 
 
-async def audited(tx: Tx, rows: list[Any], reason: str | None) -> list[Need]:
+async def audited(tx: Tx, rows: Sequence[AnyRow], reason: str | None) -> list[Need]:
     """Needs as staff see them. A need carries its client's address and often health
     details, so returning it counts as reading the client: audited like one."""
     await audit.record_client_reads(
@@ -223,7 +225,7 @@ async def audited(tx: Tx, rows: list[Any], reason: str | None) -> list[Need]:
     return [to_need(r) for r in rows]
 
 
-async def get(tx: Tx, need_id: UUID, *, lock: bool = False) -> Any:
+async def get(tx: Tx, need_id: UUID, *, lock: bool = False) -> AnyRow:
     stmt = select(needs).where(needs.c.id == need_id)
     row = (await tx.conn.execute(stmt.with_for_update() if lock else stmt)).one_or_none()
     if row is None:  # row-level security: other organisations' needs are unknown here
@@ -280,7 +282,7 @@ async def cancel(tx: Tx, need_id: UUID, reason: str) -> Need:
 
 async def _update(
     tx: Tx,
-    current: Any,
+    current: AnyRow,
     values: dict[str, Any],
     action: str,
     reason: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ from sqlalchemy import select, update
 
 from app import audit, sync
 from app.assignments.schemas import Assignment, to_assignment
+from app.db.rows import AnyRow
 from app.db.tables import needs, offers, programmes, volunteers
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotEligible, NotFound, OfferClosed, SlotTaken
@@ -18,7 +20,7 @@ from app.identity.principal import STAFF
 from app.needs import cascade, facts, slots
 from app.needs.facts import NeedRow
 from app.needs.slots import one_at_a_time
-from app.needs.summary import NEED_COLUMNS, need_summary
+from app.needs.summary import NEED_COLUMNS, SummaryRow, need_summary
 from app.offers.schemas import (
     Factor,
     RankedCandidate,
@@ -44,20 +46,51 @@ _MINE = (
 )
 
 
-def _volunteer_offer(row: Any) -> VolunteerOffer:
+@dataclass(frozen=True, slots=True)
+class MyOffer:
+    """One of the caller's offers with what they may see of its need (a `_MINE` row)."""
+
+    id: UUID
+    need_id: UUID
+    org_id: UUID
+    status: OfferStatus
+    series_id: UUID | None
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+    explanation: Any  # JSONB: the score's factors, read by `explanations`
+    need: SummaryRow
+
+    @classmethod
+    def of(cls, row: AnyRow) -> MyOffer:
+        return cls(
+            id=row.id,
+            need_id=row.need_id,
+            org_id=row.org_id,
+            status=OfferStatus(row.status),
+            series_id=row.series_id,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            responded_at=row.responded_at,
+            explanation=row.explanation,
+            need=SummaryRow.of(row),
+        )
+
+
+def _volunteer_offer(offer: MyOffer) -> VolunteerOffer:
     return VolunteerOffer(
-        id=row.id,
-        status=row.status,
-        series=row.series_id is not None,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        responded_at=row.responded_at,
+        id=offer.id,
+        status=offer.status,
+        series=offer.series_id is not None,
+        created_at=offer.created_at,
+        expires_at=offer.expires_at,
+        responded_at=offer.responded_at,
         factors=[
             Factor(e.factor, round(e.points, 2))
-            for e in explanations(row.explanation)
+            for e in explanations(offer.explanation)
             if rules.shown_to_volunteer(e.factor)
         ],
-        need=need_summary(row, row.need_id),
+        need=need_summary(offer.need, offer.need_id),
     )
 
 
@@ -80,19 +113,19 @@ async def my_offers(
         field="cursor" if cursor else "since",
         settled_only=since is not None,
     )
-    return [_volunteer_offer(r) for r in rows], next_cursor
+    return [_volunteer_offer(MyOffer.of(r)) for r in rows], next_cursor
 
 
-async def _mine(tx: Tx, offer_id: UUID) -> Any:
+async def _mine(tx: Tx, offer_id: UUID) -> MyOffer:
     stmt = _MINE.where(offers.c.id == offer_id, offers.c.volunteer_id == tx.principal.user_id)
     row = (await tx.conn.execute(stmt)).one_or_none()
     if row is None:
         raise NotFound("Offer not found")
-    return row
+    return MyOffer.of(row)
 
 
 async def _close(
-    tx: Tx, offer: Any, status: OfferStatus, now: datetime, reason: str | None
+    tx: Tx, offer: MyOffer, status: OfferStatus, now: datetime, reason: str | None
 ) -> None:
     """Answer the offer, guarded by its state; the need's row is already locked."""
     answered = await tx.conn.execute(
@@ -108,8 +141,8 @@ async def _close(
         raise OfferClosed("this offer has expired" if offer.status == OfferStatus.PENDING else None)
 
 
-def _check_open(offer: Any, now: datetime) -> None:
-    if refusal := rules.answer_refusal(OfferStatus(offer.status), offer.expires_at, now):
+def _check_open(offer: MyOffer, now: datetime) -> None:
+    if refusal := rules.answer_refusal(offer.status, offer.expires_at, now):
         raise OfferClosed(refusal)
 
 
@@ -235,7 +268,7 @@ async def explain(tx: Tx, need_id: UUID, volunteer_id: UUID) -> RankedCandidate:
     return _ranked_out(ranked[0], names.get(volunteer_id))
 
 
-def _staff_offer(row: Any) -> StaffOffer:
+def _staff_offer(row: AnyRow) -> StaffOffer:
     return StaffOffer(
         id=row.id,
         need_id=row.need_id,

@@ -21,7 +21,7 @@ from litestar.routes import HTTPRoute
 from msgspec import inspect as mi
 
 from app.problems import Problem
-from app.wire import WALL_CLOCK_PATTERN
+from app.wire import INSTANT_PATTERN, INSTANT_RANGE, WALL_CLOCK_PATTERN
 
 REF = "#/components/schemas/{name}"
 
@@ -141,7 +141,8 @@ def _add_formats(
     t: mi.Type, schema: dict[str, Any], components: dict[str, Any], seen: set[str]
 ) -> None:
     """msgspec declares a datetime as a plain string (it also decodes naive ones); every
-    datetime this API sends is RFC 3339 with an offset, and clients want to know it is one.
+    datetime this API takes or sends is RFC 3339 with an offset in the years 2000..2100
+    (app/wire.py: INSTANT_PATTERN, as query parameters say too), and clients want to know it.
     A wall-clock time is HH:MM:SS, which the pattern says."""
     while isinstance(t, mi.Metadata):
         t = t.type
@@ -153,6 +154,10 @@ def _add_formats(
         schema = components[name]
     if isinstance(t, mi.DateTimeType):
         schema.setdefault("format", "date-time")
+        schema.setdefault("pattern", INSTANT_PATTERN)
+        described = schema.get("description", "")
+        if "2000..2100" not in described:
+            schema["description"] = f"{described}; {INSTANT_RANGE}" if described else INSTANT_RANGE
     elif isinstance(t, mi.TimeType):
         schema.setdefault("pattern", WALL_CLOCK_PATTERN)
     elif isinstance(t, mi.StructType):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -10,6 +9,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
+from app.db.rows import AnyRow
 from app.db.tables import needs, programmes
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
@@ -20,7 +20,7 @@ from app.programmes.schemas import Programme, ProgrammeIn, ProgrammePatch
 from matching.vetting import DbsLevel, stricter
 
 
-def _programme(row: Any) -> Programme:
+def _programme(row: AnyRow) -> Programme:
     return msgspec.convert({str(k): v for k, v in row._mapping.items()}, Programme)
 
 

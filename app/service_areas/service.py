@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import delete, insert, select, tuple_, update
 
 from app import audit
+from app.db.rows import AnyRow
 from app.db.tables import service_areas
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
@@ -38,7 +39,7 @@ def _boundary(value: PolygonIn | MultiPolygonIn) -> Boundary:
         raise InvalidInput.field("boundary", str(exc)) from None
 
 
-def _area(row: Any, repair: str | None = None) -> ServiceArea:
+def _area(row: AnyRow, repair: str | None = None) -> ServiceArea:
     fields = set(ServiceArea.__struct_fields__)
     values = {k: v for k, v in row._mapping.items() if k in fields}
     return ServiceArea(

@@ -12,6 +12,7 @@ from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from sqlalchemy import insert, select, true, tuple_, update
 
 from app import audit
+from app.db.rows import AnyRow
 from app.db.tables import memberships, organisations, vetting_checks, volunteers
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
@@ -94,7 +95,7 @@ def _roster_query(org_id: UUID) -> Any:
     )
 
 
-def _entry(row: Any, today: date) -> dict[str, Any]:
+def _entry(row: AnyRow, today: date) -> dict[str, Any]:
     return {
         "user_id": row.user_id,
         "display_name": row.display_name,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
 
+from app.db.rows import AnyRow
 from app.db.tables import devices
 from app.db.tenancy import Tx
 from app.errors import NotFound
@@ -15,7 +15,7 @@ from app.volunteers.schemas import Device, DeviceIn
 MAX_DEVICES = 10
 
 
-def _device(row: Any) -> Device:
+def _device(row: AnyRow) -> Device:
     return Device(
         id=row.id,
         kind=row.token_kind,

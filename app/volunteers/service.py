@@ -8,10 +8,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import func, select, true, update
+from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from app import audit
+from app.db.rows import AnyRow
 from app.db.tables import memberships, organisations, vetting_checks, volunteers
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
@@ -104,7 +106,7 @@ async def _require_profile(tx: Tx) -> Any:
     return row
 
 
-def vetting_status(row: Any, today: date) -> VettingStatus:
+def vetting_status(row: AnyRow, today: date) -> VettingStatus:
     check = Vetting(
         level=DbsLevel(row.level),
         checked_on=row.checked_on,
@@ -123,7 +125,9 @@ def vetting_status(row: Any, today: date) -> VettingStatus:
     )
 
 
-def current_vetting_query(user_id: Any, org_id: Any) -> Any:
+def current_vetting_query(
+    user_id: UUID | ColumnElement[UUID], org_id: UUID | ColumnElement[UUID]
+) -> LateralFromClause:
     """The latest check an organisation recorded for a volunteer (the history stays)."""
     return (
         select(vetting_checks)

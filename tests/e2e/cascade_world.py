@@ -3,8 +3,10 @@ policy, a client at HOME and six volunteers at rising distances north of it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -24,8 +26,22 @@ def near(metres_north: float) -> tuple[float, float]:
     return HOME["lat"] + metres_north / 111_320, HOME["lon"]
 
 
+@dataclass(frozen=True)
+class Casework:
+    """An organisation's casework for a test (the `ctx` fixtures): its staff's request
+    headers, a programme and a client as the API returned them, and volunteers and needs by
+    name."""
+
+    coordinator: dict[str, str]
+    caseworker: dict[str, str]
+    programme: dict[str, Any]
+    client: dict[str, Any]
+    vols: dict[str, UUID] = field(default_factory=dict)
+    needs: list[UUID] = field(default_factory=list)
+
+
 @pytest.fixture
-async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+async def ctx(client: httpx.AsyncClient, world: World) -> Casework:
     await world.org("org-a")
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
     caseworker = await world.person("case-a", org="org-a", role="caseworker")
@@ -49,23 +65,16 @@ async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
             json={"name": "Ada Client", "address": "1 Secret Road", "location": HOME},
         )
     ).json()
-    ids = {}
+    ids: dict[str, UUID] = {}
     for i in range(6):  # vol-0 nearest ... vol-5 furthest, all within 2 km
         ids[f"vol-{i}"] = await world.volunteer(f"vol-{i}", org="org-a", at=near(200 + 300 * i))
-    return {
-        "coordinator": coordinator,
-        "caseworker": caseworker,
-        "programme": programme,
-        "client": person,
-        "vols": ids,
-        "world": world,
-    }
+    return Casework(coordinator, caseworker, programme, person, vols=ids)
 
 
-def need(ctx: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def need(ctx: Casework, **extra: Any) -> dict[str, Any]:
     return {
-        "programme_id": ctx["programme"]["id"],
-        "client_id": ctx["client"]["id"],
+        "programme_id": ctx.programme["id"],
+        "client_id": ctx.client["id"],
         "title": "Collect a prescription",
         "windows": [window()],
         "duration_minutes": 60,
@@ -73,8 +82,8 @@ def need(ctx: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-async def offers_of(client: httpx.AsyncClient, ctx: dict[str, Any], need_id: str) -> list[Any]:
-    r = await client.get(f"/v1/needs/{need_id}/offers", headers=ctx["caseworker"])
+async def offers_of(client: httpx.AsyncClient, ctx: Casework, need_id: str) -> list[Any]:
+    r = await client.get(f"/v1/needs/{need_id}/offers", headers=ctx.caseworker)
     assert r.status_code == 200, r.text
     return list(r.json())
 

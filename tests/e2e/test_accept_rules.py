@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from app.needs import cascade
 from matching.eligibility import MAX_OPEN_MICRO_TASKS
-from tests.e2e.cascade_world import HOME, ctx, need, offers_of, window
+from tests.e2e.cascade_world import HOME, Casework, ctx, need, offers_of, window
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -32,13 +32,13 @@ def next_week(day: int, hours: int = 5) -> dict[str, str]:
     return {"start": start.isoformat(), "end": (start + timedelta(hours=hours)).isoformat()}
 
 
-async def post(client: httpx.AsyncClient, ctx: dict[str, Any], **extra: Any) -> str:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, **extra))
+async def post(client: httpx.AsyncClient, ctx: Casework, **extra: Any) -> str:
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, **extra))
     assert r.status_code == 201, r.text
     return str(r.json()["need"]["id"])
 
 
-async def offer_of(client: httpx.AsyncClient, ctx: dict[str, Any], need_id: str, name: str) -> str:
+async def offer_of(client: httpx.AsyncClient, ctx: Casework, need_id: str, name: str) -> str:
     mine = [o for o in await offers_of(client, ctx, need_id) if o["volunteer_name"] == name]
     assert len(mine) == 1, mine
     return str(mine[0]["id"])
@@ -56,11 +56,11 @@ def refused(r: httpx.Response, reason: str) -> None:
 
 
 async def reasons(
-    client: httpx.AsyncClient, ctx: dict[str, Any], need_id: str, volunteer: Any
+    client: httpx.AsyncClient, ctx: Casework, need_id: str, volunteer: Any
 ) -> list[str]:
     r = await client.get(
         f"/v1/needs/{need_id}/candidates",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         params={"volunteer_id": str(volunteer)},
     )
     assert r.status_code == 200, r.text
@@ -68,7 +68,7 @@ async def reasons(
 
 
 async def test_a_second_accept_past_the_weekly_hours_is_refused(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Defect 1: 6 h a week, two 4-hour offers in one week: the second accept is a 409."""
     six = await world.volunteer("six", org="org-a", max_hours_per_week=6, **DRIVER)
@@ -83,7 +83,7 @@ async def test_a_second_accept_past_the_weekly_hours_is_refused(
     assert await world.count("assignments", f"volunteer_id = '{six}'") == 1
     # a caseworker's offer is held to the same rule
     r = await client.post(
-        f"/v1/needs/{second}/offers", headers=ctx["caseworker"], json={"volunteer_ids": [str(six)]}
+        f"/v1/needs/{second}/offers", headers=ctx.caseworker, json={"volunteer_ids": [str(six)]}
     )
     assert r.status_code == 422, r.text
     assert "hours_cap" in r.text
@@ -113,7 +113,7 @@ async def test_hours_already_worked_that_week_count_against_the_cap(
 
 
 async def test_accepting_a_whole_series_past_the_weekly_hours_is_refused(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Defect 1, the whole-series offer: its accept checks the hours like any other."""
     await world.volunteer("six", org="org-a", max_hours_per_week=6, **DRIVER)
@@ -134,7 +134,7 @@ async def test_accepting_a_whole_series_past_the_weekly_hours_is_refused(
 
 
 async def test_a_series_is_one_commitment_against_the_active_cap(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Defect 8: with a cap of 2, one other need and a series of three visits all fit."""
     two = await world.volunteer("two", org="org-a", max_active_assignments=2, **DRIVER)
@@ -157,10 +157,10 @@ async def test_a_series_is_one_commitment_against_the_active_cap(
     assert "assignments_cap" in await reasons(client, ctx, third, two)
 
 
-async def crowd_programme(client: httpx.AsyncClient, ctx: dict[str, Any]) -> str:
+async def crowd_programme(client: httpx.AsyncClient, ctx: Casework) -> str:
     r = await client.post(
         "/v1/programmes",
-        headers=ctx["coordinator"],
+        headers=ctx.coordinator,
         json={"name": "Online survey", "kind": "co_production"},
     )
     assert r.status_code == 201, r.text
@@ -179,7 +179,7 @@ async def claim(client: httpx.AsyncClient, world: World, need_id: str, who: str)
 
 
 async def test_crowd_claims_skip_the_active_cap_and_have_their_own_limit(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Defects 8 and 9: at their active cap a volunteer still takes micro-tasks, up to
     MAX_OPEN_MICRO_TASKS; then the feed stops listing them and a claim says why."""
@@ -216,7 +216,7 @@ async def test_crowd_claims_skip_the_active_cap_and_have_their_own_limit(
 
 
 async def test_a_claim_applies_an_offers_rules_and_the_feed_agrees(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Defects 7 and 9: radius, availability and hours hold on a claim, and the feed lists
     only what the caller could claim."""
@@ -237,7 +237,7 @@ async def test_a_claim_applies_an_offers_rules_and_the_feed_agrees(
 
 
 async def test_offers_from_a_committed_plan_are_accepted_within_the_weekly_hours(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Defect 1, the plan path: a plan keeps the weekly hours (it offers one of two 4-hour
     needs to a 6-hour volunteer), and its offer's accept still keeps them when the volunteer
@@ -247,13 +247,13 @@ async def test_offers_from_a_committed_plan_are_accepted_within_the_weekly_hours
     needs = [await post(client, ctx, windows=[next_week(d)], **manual) for d in (1, 2)]
     start = datetime.now(UTC).replace(microsecond=0)
     body = {
-        "programme_id": ctx["programme"]["id"],
+        "programme_id": ctx.programme["id"],
         "from": start.isoformat(),
         "to": (start + timedelta(days=21)).isoformat(),
     }
-    r = await client.post("/v1/plans", headers=ctx["coordinator"], json=body)
+    r = await client.post("/v1/plans", headers=ctx.coordinator, json=body)
     assert r.status_code == 201, r.text
-    r = await client.post(f"/v1/plans/{r.json()['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{r.json()['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 200, r.text
     planned = [
         o for n in needs for o in await offers_of(client, ctx, n) if o["volunteer_name"] == "Six"

@@ -28,6 +28,8 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
   Only a 422 whose every field error says so is dropped.
 - idempotency-key-reuse (ST202): Schemathesis sends one Idempotency-Key value with different
   requests; a key names one request, and its reuse for another is a 422 on that header.
+- idempotent-replay (ST302, POST /v1/volunteers/me/devices): with that one key, a retry
+  replays the first 201, whose device a later DELETE of the same stateful run removed.
 - cross-field-rule (ST202): rules between two values or on a number inside a string, which
   JSON Schema cannot state: an end after its start (plans, need windows), a period's length
   (metrics: 366 days, plans: 31), going off duty with no until or location, a bbox's order,
@@ -43,8 +45,11 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
 Defects the sweep found, fixed, and now holds: bodies without `additionalProperties: false`,
 an empty PATCH allowed by the document, the tile path, a bare number read as a date-time,
 OPTIONS listing one handler's methods, wall-clock times documented as durations, a role one
-may not grant answered 422 (now 403), a suspension's `reason` documented optional, and an
-e-mail pattern whose `\\s` Python and ECMA-262 read differently (app/wire.py).
+may not grant answered 422 (now 403), a suspension's `reason` documented optional, an
+e-mail pattern whose `\\s` Python and ECMA-262 read differently (app/wire.py), a query `null`
+read as absent, X-Access-Reason's length errors named `access_reason`, bodies converted
+laxly (`0` as false), body instants bounded but undeclared, and an instant's years checked
+in UTC while the pattern states them as written.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.assignments import open_calls
 from app.needs import cascade
-from tests.e2e.cascade_world import HOME, ctx, need, offers_of, window
+from tests.e2e.cascade_world import HOME, Casework, ctx, need, offers_of, window
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -26,10 +26,10 @@ async def offer_for(client: httpx.AsyncClient, world: World, subject: str) -> di
 
 
 async def accepted(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World, **extra: Any
+    client: httpx.AsyncClient, ctx: Casework, world: World, **extra: Any
 ) -> tuple[str, dict[str, Any]]:
     """Post a need; vol-0 (nearest) accepts it. The need's id and the assignment."""
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, **extra))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, **extra))
     assert r.status_code == 201, r.text
     offer = await offer_for(client, world, "vol-0")
     r = await client.post(f"/v1/offers/{offer['id']}/accept", headers=world.headers("vol-0"))
@@ -38,7 +38,7 @@ async def accepted(
 
 
 async def test_check_in_complete_and_outcome(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     need_id, a = await accepted(client, ctx, world, windows=[window(days=0.02)])
     vol = world.headers("vol-0")
@@ -58,7 +58,7 @@ async def test_check_in_complete_and_outcome(
     r = await client.post(f"{url}/check-in", headers=vol, json=HOME)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "checked_in"
-    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx.caseworker)).json()
     assert shown["status"] == "in_progress"
     body = {"minutes": 45, "outcome": "done", "note": "Delivered, all well"}
     r = await client.post(f"{url}/complete", headers=vol, json=body)
@@ -68,27 +68,27 @@ async def test_check_in_complete_and_outcome(
     assert r.status_code == 409  # completing twice
     r = await client.post(f"{url}/withdraw", headers=vol, json={"reason": "Changed my mind"})
     assert r.status_code == 409
-    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx.caseworker)).json()
     assert shown["status"] == "completed"
     assert await world.count("outbox", "kind = 'need.completed'") == 1
     r = await client.post(
-        f"/v1/needs/{need_id}/outcome", headers=ctx["caseworker"], json={"outcome": "done"}
+        f"/v1/needs/{need_id}/outcome", headers=ctx.caseworker, json={"outcome": "done"}
     )
     assert r.status_code == 204, r.text
     r = await client.post(f"/v1/needs/{need_id}/outcome", headers=vol, json={"outcome": "done"})
     assert r.status_code == 403  # volunteers do not record outcomes
     r = await client.post(
-        f"/v1/needs/{need_id}/outcome", headers=ctx["caseworker"], json={"outcome": "great"}
+        f"/v1/needs/{need_id}/outcome", headers=ctx.caseworker, json={"outcome": "great"}
     )
     assert r.status_code == 400 or r.status_code == 422
 
 
 async def test_no_show_reopens_the_slot_and_counts_against_reliability(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     need_id, a = await accepted(client, ctx, world)
     url = f"/v1/assignments/{a['id']}/no-show"
-    r = await client.post(url, headers=ctx["caseworker"], json={})
+    r = await client.post(url, headers=ctx.caseworker, json={})
     assert r.status_code == 409  # not started yet
     async with world.owner.begin() as conn:
         await conn.execute(
@@ -99,26 +99,24 @@ async def test_no_show_reopens_the_slot_and_counts_against_reliability(
         )
     r = await client.post(url, headers=world.headers("vol-0"), json={})
     assert r.status_code == 403 or r.status_code == 404
-    r = await client.post(url, headers=ctx["caseworker"], json={"note": "Did not arrive"})
+    r = await client.post(url, headers=ctx.caseworker, json={"note": "Did not arrive"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "no_show"
-    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx.caseworker)).json()
     assert (shown["filled"], shown["status"]) == (0, "open")
     r = await client.get(
         f"/v1/needs/{need_id}/candidates",
-        headers=ctx["caseworker"],
-        params={"volunteer_id": str(ctx["vols"]["vol-0"])},
+        headers=ctx.caseworker,
+        params={"volunteer_id": str(ctx.vols["vol-0"])},
     )
     assert r.json()[0]["reasons"] == ["already_offered", "already_assigned"]
     assert await world.count("outbox", "kind = 'assignment.cancelled'") == 1
 
 
 async def test_open_call_feed_and_claim(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    r = await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, dispatch="open_call")
-    )
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, dispatch="open_call"))
     need_id = r.json()["need"]["id"]
     assert await world.count("offers") == 0  # open calls are not pushed
     feed = await client.get(
@@ -147,7 +145,7 @@ async def test_open_call_feed_and_claim(
 
 
 async def test_a_stale_claim_is_released_and_offered_again(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     need_id, _ = await accepted(client, ctx, world)
     await cascade.run_due(world.owner)  # the filled need's other offer is withdrawn
@@ -181,11 +179,11 @@ async def test_a_stale_claim_is_released_and_offered_again(
 
 
 async def test_vetting_that_lapses_after_the_offer_blocks_the_accept(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     await world.volunteer("vetted", org="org-a", at=(HOME["lat"], HOME["lon"]), vetting="enhanced")
     r = await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, min_vetting="enhanced")
+        "/v1/needs", headers=ctx.caseworker, json=need(ctx, min_vetting="enhanced")
     )
     need_id = r.json()["need"]["id"]
     offers = await offers_of(client, ctx, need_id)
@@ -200,9 +198,9 @@ async def test_vetting_that_lapses_after_the_offer_blocks_the_accept(
 
 
 async def test_decline_then_the_worker_sends_the_next_wave(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
     need_id = r.json()["need"]["id"]
     for subject in ("vol-0", "vol-1"):
         offer = await offer_for(client, world, subject)
@@ -222,16 +220,16 @@ async def test_decline_then_the_worker_sends_the_next_wave(
 
 
 async def test_exclusions_and_cancellation(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    url = f"/v1/clients/{ctx['client']['id']}/exclusions"
-    body = {"volunteer_id": str(ctx["vols"]["vol-0"]), "reason": "Client asked"}
-    r = await client.post(url, headers=ctx["caseworker"], json=body)
+    url = f"/v1/clients/{ctx.client['id']}/exclusions"
+    body = {"volunteer_id": str(ctx.vols["vol-0"]), "reason": "Client asked"}
+    r = await client.post(url, headers=ctx.caseworker, json=body)
     assert r.status_code == 201, r.text
     r = await client.post(url, headers=world.headers("vol-0"), json=body)
     assert r.status_code == 403
     r = await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=2, dispatch="auto")
+        "/v1/needs", headers=ctx.caseworker, json=need(ctx, slots=2, dispatch="auto")
     )
     need_id = r.json()["need"]["id"]
     offered = {o["volunteer_name"] for o in await offers_of(client, ctx, need_id)}
@@ -241,7 +239,7 @@ async def test_exclusions_and_cancellation(
     r = await client.post(f"/v1/offers/{offer['id']}/accept", headers=world.headers("vol-1"))
     assert r.status_code == 200
     r = await client.post(
-        f"/v1/needs/{need_id}/cancel", headers=ctx["caseworker"], json={"reason": "Not needed"}
+        f"/v1/needs/{need_id}/cancel", headers=ctx.caseworker, json={"reason": "Not needed"}
     )
     assert r.status_code == 200, r.text
     statuses = {o["status"] for o in await offers_of(client, ctx, need_id)}
@@ -251,11 +249,11 @@ async def test_exclusions_and_cancellation(
 
 
 async def test_a_series_is_offered_whole_to_one_volunteer_first(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     r = await client.post(
         "/v1/needs",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json=need(ctx, recurrence="FREQ=WEEKLY;COUNT=3", windows=[window(days=1)]),
     )
     assert r.status_code == 201, r.text
@@ -274,18 +272,18 @@ async def test_a_series_is_offered_whole_to_one_volunteer_first(
 
 
 async def test_an_exclusion_withdraws_live_offers_and_ends_assignments(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=2))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, slots=2))
     need_id = r.json()["need"]["id"]
     offer0 = await offer_for(client, world, "vol-0")
     offer1 = await offer_for(client, world, "vol-1")
     r = await client.post(f"/v1/offers/{offer1['id']}/accept", headers=world.headers("vol-1"))
     assignment = r.json()["id"]
-    url = f"/v1/clients/{ctx['client']['id']}/exclusions"
+    url = f"/v1/clients/{ctx.client['id']}/exclusions"
     for name in ("vol-0", "vol-1"):
-        body = {"volunteer_id": str(ctx["vols"][name]), "reason": "Client asked"}
-        assert (await client.post(url, headers=ctx["caseworker"], json=body)).status_code == 201
+        body = {"volunteer_id": str(ctx.vols[name]), "reason": "Client asked"}
+        assert (await client.post(url, headers=ctx.caseworker, json=body)).status_code == 201
     r = await client.post(f"/v1/offers/{offer0['id']}/accept", headers=world.headers("vol-0"))
     assert r.status_code == 409  # withdrawn: the excluded volunteer cannot take it
     r = await client.get(
@@ -293,5 +291,5 @@ async def test_an_exclusion_withdraws_live_offers_and_ends_assignments(
     )
     assert r.json()["status"] == "cancelled"
     assert r.json()["client"] is None
-    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx["caseworker"])).json()
+    shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx.caseworker)).json()
     assert shown["filled"] == 0

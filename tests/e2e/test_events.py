@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -15,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.settings import Settings
 from notifications.outbox import Kind, Message, enqueue
-from tests.e2e.cascade_world import ctx, need
+from tests.e2e.cascade_world import Casework, ctx, need
 from tests.e2e.live_servers import api_replica, events_socket, frame, synced
 from tests.support import Db, World
 
@@ -33,7 +32,7 @@ async def _commit(world: World, user_id: UUID, tag: str, *, rollback: bool = Fal
 
 
 async def test_offer_event_reaches_sockets_on_two_replicas(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World, settings: Settings, db: Db
+    client: httpx.AsyncClient, ctx: Casework, world: World, settings: Settings, db: Db
 ) -> None:
     # the need is posted through a third process (the `client` app): fan-out crosses processes
     async with (
@@ -45,7 +44,7 @@ async def test_offer_event_reaches_sockets_on_two_replicas(
     ):
         for ws in (ws0, ws1, ws5):
             assert (await synced(ws))["last_id"] is None
-        r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+        r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
         assert r.status_code == 201, r.text
         need_id = r.json()["need"]["id"]
         got0, got1 = await frame(ws0), await frame(ws1)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app.needs import cascade
-from tests.e2e.cascade_world import ctx, need, window
+from tests.e2e.cascade_world import Casework, ctx, need, window
 from tests.e2e.test_volunteers import READING, SIGN_UP
 from tests.support import World
 
@@ -21,13 +21,13 @@ OFFERS = "/v1/volunteers/me/offers"
 
 
 async def test_my_offers_page_by_cursor_and_sync_since(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     vol0, vol1 = world.headers("vol-0"), world.headers("vol-1")
     need_ids = []
     for days in (2, 3):
         r = await client.post(
-            "/v1/needs", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
+            "/v1/needs", headers=ctx.caseworker, json=need(ctx, windows=[window(days)])
         )
         need_ids.append(r.json()["need"]["id"])
     first = (await client.get(OFFERS, headers=vol0, params={"limit": 1})).json()
@@ -123,14 +123,14 @@ async def test_mobile_posts_replay_with_an_idempotency_key(
 
 
 async def test_a_change_committed_after_a_sync_is_never_behind_its_cursor(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """A transaction that began before a sync and commits after it: with a timestamp cursor
     its change would land behind the cursor already handed out, and be lost to the phone."""
     vol0 = world.headers("vol-0")
     for days in (2, 3):
         r = await client.post(
-            "/v1/needs", headers=ctx["caseworker"], json=need(ctx, windows=[window(days)])
+            "/v1/needs", headers=ctx.caseworker, json=need(ctx, windows=[window(days)])
         )
         assert r.status_code == 201, r.text
     start = (await client.get(OFFERS, headers=vol0)).json()

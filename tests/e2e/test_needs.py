@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from geo.privacy import distance_m
+from tests.e2e.cascade_world import Casework
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +25,7 @@ def _window(days: int, hours: int = 2, start_hour: int = 10) -> dict[str, str]:
 
 
 @pytest.fixture
-async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+async def ctx(client: httpx.AsyncClient, world: World) -> Casework:
     await world.org("org-a")
     await world.org("org-b")
     coordinator = await world.person("coord-a", org="org-a", role="coordinator")
@@ -47,18 +48,13 @@ async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
             json={"name": "Ada Client", "address": "1 Secret Road", "location": HOME},
         )
     ).json()
-    return {
-        "coordinator": coordinator,
-        "caseworker": caseworker,
-        "programme": programme,
-        "client": client_row,
-    }
+    return Casework(coordinator, caseworker, programme, client_row)
 
 
-def _need(ctx: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _need(ctx: Casework, **extra: Any) -> dict[str, Any]:
     return {
-        "programme_id": ctx["programme"]["id"],
-        "client_id": ctx["client"]["id"],
+        "programme_id": ctx.programme["id"],
+        "client_id": ctx.client["id"],
         "title": "Weekly mentoring visit",
         "windows": [_window(3)],
         "duration_minutes": 60,
@@ -67,10 +63,10 @@ def _need(ctx: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 async def test_an_in_person_need_takes_the_clients_address(
-    client: httpx.AsyncClient, ctx: dict[str, Any]
+    client: httpx.AsyncClient, ctx: Casework
 ) -> None:
     r = await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json=_need(ctx, min_vetting="enhanced_adults")
+        "/v1/needs", headers=ctx.caseworker, json=_need(ctx, min_vetting="enhanced_adults")
     )
     assert r.status_code == 201, r.text
     need = r.json()["need"]
@@ -80,16 +76,16 @@ async def test_an_in_person_need_takes_the_clients_address(
     coarse = need["coarse_location"]
     assert coarse != HOME
     assert distance_m(HOME["lat"], HOME["lon"], coarse["lat"], coarse["lon"]) < 400
-    again = (await client.get(f"/v1/needs/{need['id']}", headers=ctx["coordinator"])).json()
+    again = (await client.get(f"/v1/needs/{need['id']}", headers=ctx.coordinator)).json()
     assert again["coarse_location"] == coarse  # the same cell on every read
 
 
 async def test_remote_group_and_series(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     remote = await client.post(
         "/v1/needs",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json={
             **_need(ctx),
             "client_id": None,
@@ -103,7 +99,7 @@ async def test_remote_group_and_series(
     assert remote.json()["need"]["location"] is None
     series = await client.post(
         "/v1/needs",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=6", slots=1),
     )
     assert series.status_code == 201, series.text
@@ -112,30 +108,28 @@ async def test_remote_group_and_series(
     assert await world.count("needs", "series_index = 5") == 1
 
 
-async def test_the_status_machine(client: httpx.AsyncClient, ctx: dict[str, Any]) -> None:
+async def test_the_status_machine(client: httpx.AsyncClient, ctx: Casework) -> None:
     need = (
-        await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx, draft=True))
+        await client.post("/v1/needs", headers=ctx.caseworker, json=_need(ctx, draft=True))
     ).json()["need"]
     assert need["status"] == "draft"
     tid = need["id"]
-    r = await client.patch(
-        f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": "completed"}
-    )
+    r = await client.patch(f"/v1/needs/{tid}", headers=ctx.caseworker, json={"status": "completed"})
     assert r.status_code == 409
     assert "draft" in r.json()["detail"]
-    r = await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": "open"})
+    r = await client.patch(f"/v1/needs/{tid}", headers=ctx.caseworker, json={"status": "open"})
     assert r.json()["status"] == "open"
     r = await client.post(
-        f"/v1/needs/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "client moved away"}
+        f"/v1/needs/{tid}/cancel", headers=ctx.caseworker, json={"reason": "client moved away"}
     )
     assert r.json()["status"] == "cancelled"
     assert r.json()["cancel_reason"] == "client moved away"
     assert (
-        await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": "open"})
+        await client.patch(f"/v1/needs/{tid}", headers=ctx.caseworker, json={"status": "open"})
     ).status_code == 409
     assert (
         await client.post(
-            f"/v1/needs/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "again"}
+            f"/v1/needs/{tid}/cancel", headers=ctx.caseworker, json={"reason": "again"}
         )
     ).status_code == 409
 
@@ -181,20 +175,18 @@ async def test_the_status_machine(client: httpx.AsyncClient, ctx: dict[str, Any]
     ],
 )
 async def test_bad_needs_are_422_and_write_nothing(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World, change: dict[str, Any], field: str
+    client: httpx.AsyncClient, ctx: Casework, world: World, change: dict[str, Any], field: str
 ) -> None:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json={**_need(ctx), **change})
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json={**_need(ctx), **change})
     assert r.status_code == 422, r.text
     assert field in [e["field"] for e in r.json()["errors"]], r.json()
     assert await world.count("needs") == 0
 
 
 async def test_other_tenants_and_volunteers(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    need = (await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx))).json()[
-        "need"
-    ]
+    need = (await client.post("/v1/needs", headers=ctx.caseworker, json=_need(ctx))).json()["need"]
     outsider = await world.person("coord-b", org="org-b", role="coordinator")
     for method, path, body in (
         ("GET", f"/v1/needs/{need['id']}", None),
@@ -220,29 +212,29 @@ async def test_other_tenants_and_volunteers(
 
 
 async def test_erasing_a_client_strips_their_needs(
-    client: httpx.AsyncClient, ctx: dict[str, Any]
+    client: httpx.AsyncClient, ctx: Casework
 ) -> None:
     need = (
         await client.post(
             "/v1/needs",
-            headers=ctx["caseworker"],
+            headers=ctx.caseworker,
             json=_need(ctx, description="Ada needs help after her operation"),
         )
     ).json()["need"]
     r = await client.post(
-        f"/v1/clients/{ctx['client']['id']}/erase",
-        headers=ctx["caseworker"],
+        f"/v1/clients/{ctx.client['id']}/erase",
+        headers=ctx.caseworker,
         json={"reason": "subject's erasure request"},
     )
     assert r.status_code == 200, r.text
-    after = (await client.get(f"/v1/needs/{need['id']}", headers=ctx["caseworker"])).json()
+    after = (await client.get(f"/v1/needs/{need['id']}", headers=ctx.caseworker)).json()
     assert after["description"] is None
     assert "mentoring" not in after["title"]
     assert after["location"] == after["coarse_location"]
 
 
 async def test_a_client_is_always_checked_even_with_a_location(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     outsider = await world.person("coord-b", org="org-b", role="coordinator")
     theirs = (
@@ -256,87 +248,79 @@ async def test_a_client_is_always_checked_even_with_a_location(
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "client_id"
     await client.post(
-        f"/v1/clients/{ctx['client']['id']}/erase",
-        headers=ctx["caseworker"],
+        f"/v1/clients/{ctx.client['id']}/erase",
+        headers=ctx.caseworker,
         json={"reason": "erasure request"},
     )
     r = await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json={**_need(ctx), "location": HOME}
+        "/v1/needs", headers=ctx.caseworker, json={**_need(ctx), "location": HOME}
     )
     assert r.status_code == 422
     assert await world.count("needs") == 0
 
 
 async def test_erasure_cancels_the_clients_open_needs(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=3")
+        "/v1/needs", headers=ctx.caseworker, json=_need(ctx, recurrence="FREQ=WEEKLY;COUNT=3")
     )
     await client.post(
-        f"/v1/clients/{ctx['client']['id']}/erase",
-        headers=ctx["caseworker"],
+        f"/v1/clients/{ctx.client['id']}/erase",
+        headers=ctx.caseworker,
         json={"reason": "erasure request"},
     )
     assert await world.count("needs", "status = 'cancelled'") == 3
 
 
 async def test_reading_needs_is_reading_the_client(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    need = (await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx))).json()[
-        "need"
-    ]
-    where = f"action = 'client.read' AND subject_id = '{ctx['client']['id']}'"
+    need = (await client.post("/v1/needs", headers=ctx.caseworker, json=_need(ctx))).json()["need"]
+    where = f"action = 'client.read' AND subject_id = '{ctx.client['id']}'"
     before = await world.count("audit_log", where)
-    await client.get(f"/v1/needs/{need['id']}", headers=ctx["coordinator"])
-    await client.get(
-        "/v1/needs", headers={**ctx["coordinator"], "X-Access-Reason": "weekly review"}
-    )
+    await client.get(f"/v1/needs/{need['id']}", headers=ctx.coordinator)
+    await client.get("/v1/needs", headers={**ctx.coordinator, "X-Access-Reason": "weekly review"})
     assert await world.count("audit_log", where) == before + 2
     assert await world.count("audit_log", where + " AND reason = 'weekly review'") == 1
 
 
 async def test_a_stricter_programme_reaches_posted_needs(
-    client: httpx.AsyncClient, ctx: dict[str, Any]
+    client: httpx.AsyncClient, ctx: Casework
 ) -> None:
-    need = (await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx))).json()[
-        "need"
-    ]
+    need = (await client.post("/v1/needs", headers=ctx.caseworker, json=_need(ctx))).json()["need"]
     assert need["min_vetting"] == "enhanced_children"
     await client.patch(
-        f"/v1/programmes/{ctx['programme']['id']}",
-        headers=ctx["coordinator"],
+        f"/v1/programmes/{ctx.programme['id']}",
+        headers=ctx.coordinator,
         json={"min_vetting": "enhanced_adults"},
     )
-    after = (await client.get(f"/v1/needs/{need['id']}", headers=ctx["caseworker"])).json()
+    after = (await client.get(f"/v1/needs/{need['id']}", headers=ctx.caseworker)).json()
     assert after["min_vetting"] == "enhanced_both"
 
 
 async def test_fill_states_follow_assignments_not_edits(
-    client: httpx.AsyncClient, ctx: dict[str, Any]
+    client: httpx.AsyncClient, ctx: Casework
 ) -> None:
     need = (
-        await client.post("/v1/needs", headers=ctx["caseworker"], json=_need(ctx, slots=2))
+        await client.post("/v1/needs", headers=ctx.caseworker, json=_need(ctx, slots=2))
     ).json()["need"]
     tid = need["id"]
     for status in ("filled", "partially_filled", "completed"):
-        r = await client.patch(
-            f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"status": status}
-        )
+        r = await client.patch(f"/v1/needs/{tid}", headers=ctx.caseworker, json={"status": status})
         assert r.status_code == 409, status
     assert (
-        await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"slots": 1})
+        await client.patch(f"/v1/needs/{tid}", headers=ctx.caseworker, json={"slots": 1})
     ).json()["status"] == "open"
     await client.post(
-        f"/v1/needs/{tid}/cancel", headers=ctx["caseworker"], json={"reason": "not needed"}
+        f"/v1/needs/{tid}/cancel", headers=ctx.caseworker, json={"reason": "not needed"}
     )
-    r = await client.patch(f"/v1/needs/{tid}", headers=ctx["caseworker"], json={"urgency": "low"})
+    r = await client.patch(f"/v1/needs/{tid}", headers=ctx.caseworker, json={"urgency": "low"})
     assert r.status_code == 409
 
 
 async def test_a_series_keeps_local_times_across_the_clock_change(
-    client: httpx.AsyncClient, ctx: dict[str, Any]
+    client: httpx.AsyncClient, ctx: Casework
 ) -> None:
     from zoneinfo import ZoneInfo
 
@@ -347,7 +331,7 @@ async def test_a_series_keeps_local_times_across_the_clock_change(
     saturday = datetime(2027, 10, 23, 10, tzinfo=london)  # BST; clocks go back on the 31st
     monday = datetime(2027, 10, 25, 10, tzinfo=london)
     need = NeedIn(
-        programme_id=ctx["programme"]["id"],
+        programme_id=ctx.programme["id"],
         title="x",
         duration_minutes=60,
         windows=[
@@ -367,11 +351,11 @@ async def test_a_series_keeps_local_times_across_the_clock_change(
 
 
 async def test_a_series_may_not_run_past_a_year(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     r = await client.post(
         "/v1/needs",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json=_need(ctx, recurrence="FREQ=WEEKLY;INTERVAL=52;COUNT=3"),
     )
     assert r.status_code == 422

@@ -4,14 +4,21 @@ the slot, the other offers are withdrawn, a withdrawal re-offers, and the waves 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from app.needs import cascade
-from tests.e2e.cascade_world import HOME, ctx, lapse_pending_offers, need, offers_of, window
+from tests.e2e.cascade_world import (
+    HOME,
+    Casework,
+    ctx,
+    lapse_pending_offers,
+    need,
+    offers_of,
+    window,
+)
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -19,13 +26,13 @@ __all__ = ["ctx"]  # the fixture, imported
 
 
 async def test_first_wave_accept_fill_and_withdrawal(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
     assert r.status_code == 201, r.text
     need_id = r.json()["need"]["id"]
     first = await offers_of(client, ctx, need_id)
-    names = {str(ctx["vols"][f"vol-{i}"]): f"vol-{i}" for i in range(6)}
+    names = {str(ctx.vols[f"vol-{i}"]): f"vol-{i}" for i in range(6)}
     assert sorted(names[o["volunteer_id"]] for o in first) == ["vol-0", "vol-1"]
     assert all(o["status"] == "pending" and o["wave"] == 1 for o in first)
     assert all(o["explanation"] for o in first)
@@ -85,9 +92,9 @@ async def test_first_wave_accept_fill_and_withdrawal(
 
 
 async def test_waves_expire_and_escalate_across_worker_restarts(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
     need_id = r.json()["need"]["id"]
     # each run_due is a fresh worker pass: nothing is carried in memory between them
     await lapse_pending_offers(world)
@@ -103,7 +110,7 @@ async def test_waves_expire_and_escalate_across_worker_restarts(
     assert await world.count("outbox", "kind = 'need.escalated'") == 2  # caseworker, coordinator
     assert await world.count("outbox", "kind = 'offer.expired'") == 4
     # the caseworker decides to try once more: a manual wave past the cap, escalation cleared
-    r = await client.post(f"/v1/needs/{need_id}/offers", headers=ctx["caseworker"], json={})
+    r = await client.post(f"/v1/needs/{need_id}/offers", headers=ctx.caseworker, json={})
     assert r.status_code == 201, r.text
     assert len(r.json()) == 2
     assert await world.count("needs", "escalated_at IS NULL") == 1
@@ -124,18 +131,18 @@ async def _quiet(world: World, *subjects: str) -> None:
 
 
 async def test_waves_pass_over_volunteers_who_would_sleep_through_the_offer(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    names = {str(ctx["vols"][f"vol-{i}"]): f"vol-{i}" for i in range(6)}
+    names = {str(ctx.vols[f"vol-{i}"]): f"vol-{i}" for i in range(6)}
     await _quiet(world, "vol-0", "vol-1")
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
     calm = r.json()["need"]["id"]
     assert sorted(names[o["volunteer_id"]] for o in await offers_of(client, ctx, calm)) == [
         "vol-2",
         "vol-3",
     ]
     # high-urgency offers are pushed through quiet hours: the nearest are asked first as ever
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, urgency="high"))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, urgency="high"))
     urgent = r.json()["need"]["id"]
     assert sorted(names[o["volunteer_id"]] for o in await offers_of(client, ctx, urgent)) == [
         "vol-0",
@@ -144,10 +151,10 @@ async def test_waves_pass_over_volunteers_who_would_sleep_through_the_offer(
 
 
 async def test_a_need_waits_for_morning_when_everyone_is_asleep(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     await _quiet(world, *(f"vol-{i}" for i in range(6)))
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
     need_id = r.json()["need"]["id"]
     assert await offers_of(client, ctx, need_id) == []
     async with world.owner.connect() as conn:
@@ -162,14 +169,14 @@ async def test_a_need_waits_for_morning_when_everyone_is_asleep(
 
 
 async def test_a_need_starting_before_anyone_wakes_goes_to_a_person(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     await _quiet(world, *(f"vol-{i}" for i in range(6)))
     soon = need(ctx, windows=[window(days=0.05)])  # in about an hour
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=soon)
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=soon)
     assert r.status_code == 201, r.text
     escalated = (
-        await client.get("/v1/needs", headers=ctx["caseworker"], params={"escalated": "true"})
+        await client.get("/v1/needs", headers=ctx.caseworker, params={"escalated": "true"})
     ).json()["items"]
     assert [(t["id"], t["escalation_reason"]) for t in escalated] == [
         (r.json()["need"]["id"], "all_asleep")

@@ -5,7 +5,6 @@ deciding way (docs/decisions.md, "One clock")."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import text
 
 from app.clock import VirtualClock, register_clock
 from app.needs import cascade
-from tests.e2e.cascade_world import ctx, need, offers_of
+from tests.e2e.cascade_world import Casework, ctx, need, offers_of
 from tests.support import World
 from tests.unit.test_one_clock import CLOCK_READS
 
@@ -29,7 +28,7 @@ def _window(at: datetime, hours: int = 2) -> dict[str, str]:
 
 
 @pytest.fixture
-async def clock(app: Litestar, world: World, ctx: dict[str, Any]) -> VirtualClock:
+async def clock(app: Litestar, world: World, ctx: Casework) -> VirtualClock:
     """The API's engine and the worker's on one virtual clock, the volunteers available
     around it (their spans were written around wall time)."""
     clock = VirtualClock(START)
@@ -44,19 +43,19 @@ async def clock(app: Litestar, world: World, ctx: dict[str, Any]) -> VirtualCloc
 
 
 async def test_decisions_follow_the_virtual_clock_not_wall_time(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World, clock: VirtualClock
+    client: httpx.AsyncClient, ctx: Casework, world: World, clock: VirtualClock
 ) -> None:
     # A window still ahead in wall time is in the past of the virtual clock: refused.
     soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
     r = await client.post(
-        "/v1/needs", headers=ctx["caseworker"], json=need(ctx, windows=[_window(soon)])
+        "/v1/needs", headers=ctx.caseworker, json=need(ctx, windows=[_window(soon)])
     )
     assert r.status_code == 422, r.text
     assert "windows[0].end" in r.text
 
     r = await client.post(
         "/v1/needs",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json=need(ctx, windows=[_window(START + timedelta(days=2))]),
     )
     assert r.status_code == 201, r.text
@@ -84,7 +83,7 @@ async def test_decisions_follow_the_virtual_clock_not_wall_time(
     # The virtual clock passes the offers' expiry; wall time is years before it.
     lapsed = clock.advance(timedelta(seconds=901))
     assert datetime.now(UTC) < min(expires)
-    vol = next(n for n, i in ctx["vols"].items() if str(i) == first[0]["volunteer_id"])
+    vol = next(n for n, i in ctx.vols.items() if str(i) == first[0]["volunteer_id"])
     mine = await client.get("/v1/volunteers/me/offers", headers=world.headers(vol))
     assert mine.json()["items"] == []  # no longer waiting for their answer
     r = await client.post(f"/v1/offers/{first[0]['id']}/accept", headers=world.headers(vol))

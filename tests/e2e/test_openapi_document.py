@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from app import openapi
+from app.wire import INSTANT_PATTERN, INSTANT_RANGE
 from notifications.outbox import Kind
 from tests.conftest import ROOT
 from tests.e2e.openapi_support import operations, served_document
@@ -113,8 +114,11 @@ def test_what_the_server_enforces_is_declared(document: dict[str, Any]) -> None:
             assert _body(document, op)["minProperties"] == 1, path
     assert schemas["SuspendIn"]["required"] == ["reason"]
     upcoming = schemas["AvailabilityView"]["properties"]["upcoming"]["items"]
-    assert upcoming["items"] == {"type": "string", "format": "date-time"}
+    instant = {"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}
+    assert upcoming["items"] == {**instant, "description": INSTANT_RANGE}
     assert schemas["Need"]["properties"]["created_at"]["format"] == "date-time"
+    # Body instants are bounded as the server bounds them (app/wire.py), as queries say.
+    assert schemas["PlanIn"]["properties"]["from"]["pattern"] == INSTANT_PATTERN
 
 
 def test_parameters_are_plain_types_and_bbox_has_a_pattern(document: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from app.needs import cascade, facts
 from matching.batch import cost_of
 from matching.model import Weights
 from matching.scoring import best_score
+from tests.e2e.cascade_world import Casework
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +41,7 @@ def period(days: int = 7) -> dict[str, str]:
 
 
 @pytest.fixture
-async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+async def ctx(client: httpx.AsyncClient, world: World) -> Casework:
     """Two one-slot needs, 1 km apart. `near` lives between them but takes one assignment
     only; `south` reaches the first need only (2 km radius). Greedy gives `near` the first
     need (its cheapest edge) and leaves the second unfilled; the optimum fills both."""
@@ -91,13 +92,7 @@ async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
         )
         assert r.status_code == 201, r.text
         needs.append(UUID(r.json()["need"]["id"]))
-    return {
-        "coordinator": coordinator,
-        "caseworker": caseworker,
-        "programme": programme,
-        "vols": vols,
-        "needs": needs,
-    }
+    return Casework(coordinator, caseworker, programme, person, vols=vols, needs=needs)
 
 
 async def brute_force(world: World, needs: Sequence[UUID], capacity: dict[UUID, int]) -> Any:
@@ -120,25 +115,23 @@ async def brute_force(world: World, needs: Sequence[UUID], capacity: dict[UUID, 
     return top[0], -top[1], len(edges)
 
 
-async def propose(client: httpx.AsyncClient, ctx: dict[str, Any]) -> dict[str, Any]:
+async def propose(client: httpx.AsyncClient, ctx: Casework) -> dict[str, Any]:
     r = await client.post(
         "/v1/plans",
-        headers=ctx["coordinator"],
-        json={"programme_id": ctx["programme"]["id"], **period()},
+        headers=ctx.coordinator,
+        json={"programme_id": ctx.programme["id"], **period()},
     )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
 async def test_the_plan_is_optimal_explained_and_commits_once(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     plan = await propose(client, ctx)
-    vols, (first, second) = ctx["vols"], ctx["needs"]
+    vols, (first, second) = ctx.vols, ctx.needs
     totals = plan["totals"]
-    filled, cost, edges = await brute_force(
-        world, ctx["needs"], {vols["near"]: 1, vols["south"]: 5}
-    )
+    filled, cost, edges = await brute_force(world, ctx.needs, {vols["near"]: 1, vols["south"]: 5})
     assert (totals["filled_slots"], totals["total_cost"]) == (filled, cost) == (2, cost)
     assert totals["candidate_edges"] == edges == 3  # the pending volunteer is no candidate
     assert (totals["greedy_filled"], totals["unfilled_needs"]) == (1, 0)
@@ -160,12 +153,12 @@ async def test_the_plan_is_optimal_explained_and_commits_once(
 
     # a second proposal over the same needs, before anything is offered
     stale = await propose(client, ctx)
-    r = await client.get(f"/v1/plans/{plan['id']}", headers=ctx["caseworker"])
+    r = await client.get(f"/v1/plans/{plan['id']}", headers=ctx.caseworker)
     assert r.status_code == 200
     assert r.json() == plan
     assert await world.count("offers") == 0  # proposing offers nobody anything
 
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 200, r.text
     assert r.json() == {"plan_id": plan["id"], "offered": 2, "skipped": 0, "reasons": {}}
     async with world.owner.connect() as conn:
@@ -179,17 +172,17 @@ async def test_the_plan_is_optimal_explained_and_commits_once(
     assert await world.count("offers") == 2
     assert await world.count("outbox", "kind = 'offer.created'") == 2
     assert await world.count("audit_log", "action IN ('plan.proposed', 'plan.committed')") == 3
-    r = await client.get(f"/v1/plans/{plan['id']}", headers=ctx["coordinator"])
+    r = await client.get(f"/v1/plans/{plan['id']}", headers=ctx.coordinator)
     assert r.json()["status"] == "committed"
     assert r.json()["committed_at"]
 
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 409
     assert r.headers["content-type"].startswith("application/problem+json")
     assert await world.count("offers") == 2
 
     # the stale plan's choices were offered meanwhile: skipped, nothing doubled
-    r = await client.post(f"/v1/plans/{stale['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{stale['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 200, r.text
     assert r.json()["offered"] == 0
     assert r.json()["reasons"] == {"already_offered": 2}
@@ -198,26 +191,24 @@ async def test_the_plan_is_optimal_explained_and_commits_once(
 
 
 async def test_concurrent_commits_make_the_offers_once(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     plan = await propose(client, ctx)
     url = f"/v1/plans/{plan['id']}/commit"
-    results = await asyncio.gather(
-        *(client.post(url, headers=ctx["coordinator"]) for _ in range(4))
-    )
+    results = await asyncio.gather(*(client.post(url, headers=ctx.coordinator) for _ in range(4)))
     assert sorted(r.status_code for r in results) == [200, 409, 409, 409]
     assert await world.count("offers") == 2
     assert await world.count("outbox", "kind = 'offer.created'") == 2
 
 
 async def test_needs_with_pending_offers_or_open_calls_are_left_to_others(
-    client: httpx.AsyncClient, ctx: dict[str, Any]
+    client: httpx.AsyncClient, ctx: Casework
 ) -> None:
-    first = ctx["needs"][0]
+    first = ctx.needs[0]
     r = await client.post(
         f"/v1/needs/{first}/offers",
-        headers=ctx["caseworker"],
-        json={"volunteer_ids": [str(ctx["vols"]["south"])]},
+        headers=ctx.caseworker,
+        json={"volunteer_ids": [str(ctx.vols["south"])]},
     )
     assert r.status_code == 201, r.text
     totals = (await propose(client, ctx))["totals"]
@@ -242,31 +233,29 @@ async def test_needs_with_pending_offers_or_open_calls_are_left_to_others(
 )
 async def test_bad_input_is_422_naming_the_field(
     client: httpx.AsyncClient,
-    ctx: dict[str, Any],
+    ctx: Casework,
     world: World,
     change: dict[str, Any],
     field: str,
 ) -> None:
-    body = {"programme_id": ctx["programme"]["id"], **period(), **change}
-    r = await client.post("/v1/plans", headers=ctx["coordinator"], json=body)
+    body = {"programme_id": ctx.programme["id"], **period(), **change}
+    r = await client.post("/v1/plans", headers=ctx.coordinator, json=body)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert field in str(r.json()), r.json()
     assert await world.count("plans") == 0
 
 
-async def test_roles_and_tenants(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
-) -> None:
-    body = {"programme_id": ctx["programme"]["id"], **period()}
-    r = await client.post("/v1/plans", headers=ctx["caseworker"], json=body)
+async def test_roles_and_tenants(client: httpx.AsyncClient, ctx: Casework, world: World) -> None:
+    body = {"programme_id": ctx.programme["id"], **period()}
+    r = await client.post("/v1/plans", headers=ctx.caseworker, json=body)
     assert r.status_code == 403, r.text
     outsider = await world.person("coord-b", org="org-b", role="coordinator")
     r = await client.post("/v1/plans", headers=outsider, json=body)
     assert r.status_code == 404, r.text
     unknown = {**body, "programme_id": "00000000-0000-4000-8000-000000000000"}
     assert (
-        await client.post("/v1/plans", headers=ctx["coordinator"], json=unknown)
+        await client.post("/v1/plans", headers=ctx.coordinator, json=unknown)
     ).status_code == 404
     plan = await propose(client, ctx)
     volunteer = world.headers("vol-near")
@@ -275,14 +264,14 @@ async def test_roles_and_tenants(
         r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=headers)
         assert r.status_code == 404, r.text
         assert "Secret" not in r.text
-        assert str(ctx["needs"][0]) not in r.text
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["caseworker"])
+        assert str(ctx.needs[0]) not in r.text
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.caseworker)
     assert r.status_code == 403
-    for path in ("/v1/plans/not-a-uuid", f"/v1/plans/{ctx['needs'][0]}"):
-        r = await client.get(path, headers=ctx["coordinator"])
+    for path in ("/v1/plans/not-a-uuid", f"/v1/plans/{ctx.needs[0]}"):
+        r = await client.get(path, headers=ctx.coordinator)
         assert r.status_code in (400, 404), r.text
         assert r.headers["content-type"].startswith("application/problem+json")
     json_type = {"Content-Type": "application/json"}
-    r = await client.post("/v1/plans", headers=ctx["coordinator"] | json_type, content=b"{not")
+    r = await client.post("/v1/plans", headers=ctx.coordinator | json_type, content=b"{not")
     assert r.status_code in (400, 422)
     assert await world.count("offers") == 0

@@ -5,7 +5,6 @@ and are dropped when the assignment has ended."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from app.clock import WALL
 from app.db.tables import devices
 from notifications.dispatcher import Dispatcher
 from notifications.fcm import FcmTransport, point_messaging_at, static_token
-from tests.e2e.cascade_world import ctx, need
+from tests.e2e.cascade_world import Casework, ctx, need
 from tests.fake_fcm import FakeFcm, Server
 from tests.support import World
 
@@ -38,26 +37,26 @@ async def dispatcher(fake: FakeFcm, world: World) -> AsyncIterator[Dispatcher]:
     await transport.close()
 
 
-async def phones(world: World, ctx: dict[str, Any]) -> None:
+async def phones(world: World, ctx: Casework) -> None:
     async with world.owner.begin() as conn:
         await conn.execute(
             insert(devices),
             [
                 {"user_id": vid, "token": f"ok-{name}", "token_kind": "token", "platform": "ios"}
-                for name, vid in ctx["vols"].items()
+                for name, vid in ctx.vols.items()
             ],
         )
 
 
 async def test_a_posted_need_reaches_the_first_waves_phones(
     client: httpx.AsyncClient,
-    ctx: dict[str, Any],
+    ctx: Casework,
     world: World,
     fake: FakeFcm,
     dispatcher: Dispatcher,
 ) -> None:
     await phones(world, ctx)
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx))
     need_id = r.json()["need"]["id"]
     await dispatcher.run_once()
     offers = [m for m in fake.received if m["data"]["kind"] == "offer.created"]
@@ -72,13 +71,13 @@ async def test_a_posted_need_reaches_the_first_waves_phones(
 
 async def test_a_reminder_comes_before_the_start_unless_the_assignment_ended(
     client: httpx.AsyncClient,
-    ctx: dict[str, Any],
+    ctx: Casework,
     world: World,
     fake: FakeFcm,
     dispatcher: Dispatcher,
 ) -> None:
     await phones(world, ctx)
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=2))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, slots=2))
     assert r.status_code == 201
     mine = {}
     for name in ("vol-0", "vol-1"):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db.tenancy import Tx, tenant_transaction
 from app.identity.tokens import DEV_ISSUER, TokenIdentity
-from tests.e2e.cascade_world import ctx, need, offers_of
+from tests.e2e.cascade_world import Casework, ctx, need, offers_of
 from tests.support import Db, World
 
 pytestmark = pytest.mark.anyio
@@ -42,8 +42,8 @@ async def _rows(engine: AsyncEngine, sql: str, params: dict[str, Any]) -> int:
         return int(result.rowcount)
 
 
-async def _assigned(client: httpx.AsyncClient, ctx: dict[str, Any], world: World) -> Any:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, slots=3))
+async def _assigned(client: httpx.AsyncClient, ctx: Casework, world: World) -> Any:
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, slots=3))
     assert r.status_code == 201, r.text
     need_id = r.json()["need"]["id"]
     mine = (await client.get("/v1/volunteers/me/offers", headers=world.headers("vol-0"))).json()
@@ -55,7 +55,7 @@ async def _assigned(client: httpx.AsyncClient, ctx: dict[str, Any], world: World
 
 
 async def test_a_volunteer_changes_only_their_paths_columns(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World, app_engine: AsyncEngine
+    client: httpx.AsyncClient, ctx: Casework, world: World, app_engine: AsyncEngine
 ) -> None:
     need_id, assignment_id = await _assigned(client, ctx, world)
     ids = {"need": need_id, "assignment": assignment_id}
@@ -85,11 +85,11 @@ async def test_a_volunteer_changes_only_their_paths_columns(
 
 
 async def test_a_volunteer_takes_a_slot_only_through_their_offer(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World, app_engine: AsyncEngine
+    client: httpx.AsyncClient, ctx: Casework, world: World, app_engine: AsyncEngine
 ) -> None:
     # vol-0 is offered the first need; a second need goes to named vol-5 only
     await _assigned(client, ctx, world)
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, dispatch="manual"))
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, dispatch="manual"))
     assert r.status_code == 201, r.text
     other = r.json()["need"]["id"]
     assert await offers_of(client, ctx, other) == []
@@ -110,7 +110,7 @@ async def test_a_volunteer_takes_a_slot_only_through_their_offer(
     )
 
 
-async def _org(tx: Tx, ctx: dict[str, Any]) -> Any:
+async def _org(tx: Tx, ctx: Casework) -> Any:
     return await tx.conn.scalar(
-        text("SELECT org_id FROM programmes WHERE id = :id"), {"id": ctx["programme"]["id"]}
+        text("SELECT org_id FROM programmes WHERE id = :id"), {"id": ctx.programme["id"]}
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -31,6 +33,12 @@ MEMBERSHIP_STATUSES = ("pending", "approved", "suspended")
 TRAVEL_MODES = tuple(m.value for m in TravelMode)
 PROGRAMME_KINDS = tuple(k.value for k in ProgrammeKind)
 DBS_LEVELS = tuple(level.value for level in DbsLevel)
+
+
+def one_of(values: Iterable[str]) -> str:
+    """A CHECK constraint's `IN` list, from an enum (StrEnum members are strings) or a
+    vocabulary: `one_of(OfferStatus)` is `('pending', 'accepted', ...)`."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 def id_column() -> Column[object]:

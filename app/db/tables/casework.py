@@ -23,10 +23,13 @@ from app.db.tables.base import (
     created_at,
     id_column,
     metadata,
+    one_of,
     org_id_column,
     updated_at,
     user_ref,
 )
+from matching.model import Dispatch, Mode, Urgency
+from matching.status import NeedStatus
 
 # -- clients (0003) --------------------------------------------------------------------------
 # The people a caseworker's organisation helps: personal (often special-category) data, so
@@ -58,17 +61,6 @@ clients = Table(
 Index("ix_clients_org_created", clients.c.org_id, clients.c.created_at, clients.c.id)
 
 # -- needs (0004) ----------------------------------------------------------------------------
-NEED_STATUSES = (
-    "draft",
-    "open",
-    "partially_filled",
-    "filled",
-    "in_progress",
-    "completed",
-    "cancelled",
-    "expired",
-)
-
 needs = Table(
     "needs",
     metadata,
@@ -116,12 +108,12 @@ needs = Table(
     created_at(),
     updated_at(),
     Column("status_changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("mode IN ('in_person', 'remote')", name="mode"),
+    CheckConstraint(f"mode IN {one_of(Mode)}", name="mode"),
     CheckConstraint("(mode = 'remote') = (location IS NULL)", name="location_by_mode"),
-    CheckConstraint(f"min_vetting IN {DBS_LEVELS!r}", name="min_vetting"),
-    CheckConstraint(f"status IN {NEED_STATUSES!r}", name="status"),
-    CheckConstraint("urgency IN ('low', 'normal', 'high', 'urgent')", name="urgency"),
-    CheckConstraint("dispatch IN ('auto', 'open_call', 'manual')", name="dispatch"),
+    CheckConstraint(f"min_vetting IN {one_of(DBS_LEVELS)}", name="min_vetting"),
+    CheckConstraint(f"status IN {one_of(NeedStatus)}", name="status"),
+    CheckConstraint(f"urgency IN {one_of(Urgency)}", name="urgency"),
+    CheckConstraint(f"dispatch IN {one_of(Dispatch)}", name="dispatch"),
     CheckConstraint("slots BETWEEN 1 AND 500 AND filled BETWEEN 0 AND slots", name="slots"),
     CheckConstraint("duration_minutes BETWEEN 5 AND 1440", name="duration"),
     CheckConstraint("NOT isempty(windows)", name="has_windows"),

@@ -28,6 +28,7 @@ from app.db.tables.base import (
     created_at,
     id_column,
     metadata,
+    one_of,
     org_id_column,
     user_ref,
 )
@@ -42,7 +43,7 @@ organisations = Table(
     Column("time_zone", Text, nullable=False, server_default="Europe/London"),
     Column("vetting_recheck_months", SmallInteger, nullable=False, server_default="36"),
     created_at(),
-    CheckConstraint(f"kind IN {ORG_KINDS!r}", name="kind"),
+    CheckConstraint(f"kind IN {one_of(ORG_KINDS)}", name="kind"),
     CheckConstraint("slug ~ '^[a-z0-9](-?[a-z0-9])*$'", name="slug_format"),
     CheckConstraint("vetting_recheck_months BETWEEN 1 AND 120", name="recheck_months"),
 )
@@ -81,8 +82,8 @@ memberships = Table(
     user_ref("created_by"),
     created_at(),
     PrimaryKeyConstraint("org_id", "user_id", "role"),
-    CheckConstraint(f"role IN {ROLES!r}", name="role"),
-    CheckConstraint(f"status IN {MEMBERSHIP_STATUSES!r}", name="status"),
+    CheckConstraint(f"role IN {one_of(ROLES)}", name="role"),
+    CheckConstraint(f"status IN {one_of(MEMBERSHIP_STATUSES)}", name="status"),
 )
 
 # Staff are invited by e-mail per organisation; an invitation turns into a membership when
@@ -100,7 +101,7 @@ invitations = Table(
     created_at(),
     Column("claimed_at", DateTime(timezone=True)),
     user_ref("claimed_by"),
-    CheckConstraint(f"role IN {ROLES!r}", name="role"),
+    CheckConstraint(f"role IN {one_of(ROLES)}", name="role"),
     CheckConstraint("email = lower(email)", name="email_lower"),
 )
 Index(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from enum import StrEnum
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -26,12 +23,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from app.db.tables.base import created_at, id_column, metadata, org_id_column, updated_at, user_ref
+from app.db.tables.base import (
+    created_at,
+    id_column,
+    metadata,
+    one_of,
+    org_id_column,
+    updated_at,
+    user_ref,
+)
 from matching.model import ACTIVE_ASSIGNMENT, AssignmentStatus, OfferSource, OfferStatus
-
-
-def _one_of(values: Iterable[StrEnum]) -> str:
-    return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"
 
 
 def _need_ref() -> Column[object]:
@@ -82,8 +83,8 @@ offers = Table(
     user_ref("created_by"),
     sync_xid(),
     UniqueConstraint("need_id", "volunteer_id", name="uq_offers_need_volunteer"),
-    CheckConstraint(f"status IN {_one_of(OfferStatus)}", name="status"),
-    CheckConstraint(f"source IN {_one_of(OfferSource)}", name="source"),
+    CheckConstraint(f"status IN {one_of(OfferStatus)}", name="status"),
+    CheckConstraint(f"source IN {one_of(OfferSource)}", name="source"),
     CheckConstraint("expires_at > created_at", name="expires_after_created"),
 )
 Index("ix_offers_volunteer_created", offers.c.volunteer_id, offers.c.created_at)
@@ -117,10 +118,10 @@ assignments = Table(
     updated_at(),
     sync_xid(),
     UniqueConstraint("need_id", "volunteer_id", name="uq_assignments_need_volunteer"),
-    CheckConstraint(f"status IN {_one_of(AssignmentStatus)}", name="status"),
+    CheckConstraint(f"status IN {one_of(AssignmentStatus)}", name="status"),
     CheckConstraint("minutes IS NULL OR minutes BETWEEN 1 AND 1440", name="minutes"),
     CheckConstraint(
-        f"(status IN {_one_of(ACTIVE_ASSIGNMENT)}) = (ended_at IS NULL)", name="ended_when_inactive"
+        f"(status IN {one_of(ACTIVE_ASSIGNMENT)}) = (ended_at IS NULL)", name="ended_when_inactive"
     ),
 )
 Index("ix_assignments_volunteer_updated", assignments.c.volunteer_id, assignments.c.updated_at)

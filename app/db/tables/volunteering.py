@@ -33,6 +33,7 @@ from app.db.tables.base import (
     created_at,
     id_column,
     metadata,
+    one_of,
     updated_at,
 )
 
@@ -79,7 +80,7 @@ volunteers = Table(
     created_at(),
     updated_at(),
     CheckConstraint("max_travel_km > 0 AND max_travel_km <= 200", name="travel_range"),
-    CheckConstraint(f"travel_mode IN {TRAVEL_MODES!r}", name="travel_mode"),
+    CheckConstraint(f"travel_mode IN {one_of(TRAVEL_MODES)}", name="travel_mode"),
     CheckConstraint("max_hours_per_week BETWEEN 1 AND 80", name="hours"),
     CheckConstraint("max_active_assignments BETWEEN 1 AND 20", name="assignments"),
     CheckConstraint("on_duty OR live_location IS NULL", name="location_only_on_duty"),
@@ -121,7 +122,7 @@ vetting_checks = Table(
     Column("notes", Text),
     Column("recorded_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint(f"level IN {DBS_LEVELS!r}", name="level"),
+    CheckConstraint(f"level IN {one_of(DBS_LEVELS)}", name="level"),
     CheckConstraint(
         "level = 'none' OR (checked_on IS NOT NULL AND expires_on > checked_on)", name="dated"
     ),
@@ -155,8 +156,8 @@ programmes = Table(
     created_at(),
     updated_at(),
     UniqueConstraint("org_id", "name", name="uq_programmes_org_name"),
-    CheckConstraint(f"kind IN {PROGRAMME_KINDS!r}", name="kind"),
-    CheckConstraint(f"min_vetting IN {DBS_LEVELS!r}", name="min_vetting"),
+    CheckConstraint(f"kind IN {one_of(PROGRAMME_KINDS)}", name="kind"),
+    CheckConstraint(f"min_vetting IN {one_of(DBS_LEVELS)}", name="min_vetting"),
 )
 
 devices = Table(
