@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.e2e.cascade_world import Casework
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +31,7 @@ def hour(offset_h: int = 0) -> dict[str, str]:
 
 
 @pytest.fixture
-async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+async def ctx(client: httpx.AsyncClient, world: World) -> Casework:
     """Two one-slot needs in the same hour, 200 m apart. `near` lives by both and is the
     cheapest for each: the plain flow gave her both. `far` lives 1.5 km away."""
     await world.org("org-a")
@@ -59,41 +60,40 @@ async def ctx(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
         "far": await world.volunteer("vol-far", org="org-a", at=north(1500)),
     }
 
-    async def need(metres: float, offset_h: int = 0) -> UUID:
-        lat, lon = north(metres)
-        r = await client.post(
-            "/v1/needs",
-            headers=caseworker,
-            json={
-                "programme_id": programme["id"],
-                "client_id": person["id"],
-                "title": "A visit",
-                "location": {"lat": lat, "lon": lon},
-                "windows": [hour(offset_h)],
-                "duration_minutes": 60,
-                "dispatch": "manual",
-            },
-        )
-        assert r.status_code == 201, r.text
-        return UUID(r.json()["need"]["id"])
-
-    return {
-        "coordinator": coordinator,
-        "caseworker": caseworker,
-        "programme": programme,
-        "vols": vols,
-        "needs": [await need(0), await need(200)],
-        "need": need,
-    }
+    case = Casework(coordinator, caseworker, programme, person, vols)
+    case.needs.extend([await post_need(client, case, 0), await post_need(client, case, 200)])
+    return case
 
 
-async def propose(client: httpx.AsyncClient, ctx: dict[str, Any]) -> dict[str, Any]:
+async def post_need(
+    client: httpx.AsyncClient, ctx: Casework, metres: float, offset_h: int = 0
+) -> UUID:
+    """A one-slot, one-hour need `metres` north of home, `offset_h` hours after START."""
+    lat, lon = north(metres)
+    r = await client.post(
+        "/v1/needs",
+        headers=ctx.caseworker,
+        json={
+            "programme_id": ctx.programme["id"],
+            "client_id": ctx.client["id"],
+            "title": "A visit",
+            "location": {"lat": lat, "lon": lon},
+            "windows": [hour(offset_h)],
+            "duration_minutes": 60,
+            "dispatch": "manual",
+        },
+    )
+    assert r.status_code == 201, r.text
+    return UUID(r.json()["need"]["id"])
+
+
+async def propose(client: httpx.AsyncClient, ctx: Casework) -> dict[str, Any]:
     start = datetime.now(UTC).replace(microsecond=0)
     r = await client.post(
         "/v1/plans",
-        headers=ctx["coordinator"],
+        headers=ctx.coordinator,
         json={
-            "programme_id": ctx["programme"]["id"],
+            "programme_id": ctx.programme["id"],
             "from": start.isoformat(),
             "to": (start + timedelta(days=7)).isoformat(),
         },
@@ -115,10 +115,10 @@ async def offer_of(world: World, volunteer: UUID, need: UUID) -> UUID:
 
 
 async def test_two_needs_in_one_hour_go_to_two_volunteers_and_both_accept(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     plan = await propose(client, ctx)
-    vols, needs = ctx["vols"], ctx["needs"]
+    vols, needs = ctx.vols, ctx.needs
     by_volunteer = {c["volunteer_id"]: c["need_id"] for c in plan["choices"]}
     assert set(by_volunteer) == {str(vols["near"]), str(vols["far"])}
     assert set(by_volunteer.values()) == {str(n) for n in needs}
@@ -130,7 +130,7 @@ async def test_two_needs_in_one_hour_go_to_two_volunteers_and_both_accept(
     assert solver["flow_refused"] == {"conflict": 1}  # the old plan: both to `near`
     assert solver["time_limit_s"] > 0
 
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 200, r.text
     assert r.json()["offered"] == 2
     for name, subject in (("near", "vol-near"), ("far", "vol-far")):
@@ -142,38 +142,38 @@ async def test_two_needs_in_one_hour_go_to_two_volunteers_and_both_accept(
 
 
 async def test_alone_a_volunteer_is_planned_one_of_two_needs_at_the_same_hour(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     async with world.owner.begin() as conn:
         await conn.execute(
             text("UPDATE memberships SET status = 'suspended' WHERE user_id = :v"),
-            {"v": ctx["vols"]["far"]},
+            {"v": ctx.vols["far"]},
         )
     plan = await propose(client, ctx)
-    assert [c["volunteer_id"] for c in plan["choices"]] == [str(ctx["vols"]["near"])]
+    assert [c["volunteer_id"] for c in plan["choices"]] == [str(ctx.vols["near"])]
     totals = plan["totals"]
     assert (totals["open_slots"], totals["filled_slots"]) == (2, 1)
     assert totals["solver"]["filled_bound"] == 1  # proved: she cannot do both
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.coordinator)
     assert r.json()["offered"] == 1
-    offer = await offer_of(world, ctx["vols"]["near"], UUID(plan["choices"][0]["need_id"]))
+    offer = await offer_of(world, ctx.vols["near"], UUID(plan["choices"][0]["need_id"]))
     r = await client.post(f"/v1/offers/{offer}/accept", headers=world.headers("vol-near"))
     assert r.status_code == 200, r.text
 
 
 async def test_commit_skips_what_no_longer_holds_and_offers_the_rest(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     plan = await propose(client, ctx)
-    vols = ctx["vols"]
+    vols = ctx.vols
     near_need = next(
         c["need_id"] for c in plan["choices"] if c["volunteer_id"] == str(vols["near"])
     )
     # Meanwhile `near` takes a third need in the same hour, and `far` is suspended.
-    third = await ctx["need"](400)
+    third = await post_need(client, ctx, 400)
     r = await client.post(
         f"/v1/needs/{third}/offers",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json={"volunteer_ids": [str(vols["near"])]},
     )
     assert r.status_code == 201, r.text
@@ -185,7 +185,7 @@ async def test_commit_skips_what_no_longer_holds_and_offers_the_rest(
             text("UPDATE memberships SET status = 'suspended' WHERE user_id = :v"),
             {"v": vols["far"]},
         )
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 200, r.text
     assert r.json() == {
         "plan_id": plan["id"],
@@ -198,17 +198,17 @@ async def test_commit_skips_what_no_longer_holds_and_offers_the_rest(
 
 
 async def test_commit_rechecks_hours_and_the_cap(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     plan = await propose(client, ctx)
-    vols = ctx["vols"]
+    vols = ctx.vols
     # `near` takes another need two hours away (the same day, so the same week); then her
     # weekly hours drop to what she holds, and `far`'s cap to the one assignment he holds.
     offset = 2 if (START + timedelta(hours=2)).date() == START.date() else -2
-    later = await ctx["need"](0, offset_h=offset)
+    later = await post_need(client, ctx, 0, offset_h=offset)
     r = await client.post(
         f"/v1/needs/{later}/offers",
-        headers=ctx["caseworker"],
+        headers=ctx.caseworker,
         json={"volunteer_ids": [str(vols["near"])]},
     )
     assert r.status_code == 201, r.text
@@ -231,7 +231,7 @@ async def test_commit_rechecks_hours_and_the_cap(
             ),
             {"v": vols["far"], "n": later},
         )
-    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx["coordinator"])
+    r = await client.post(f"/v1/plans/{plan['id']}/commit", headers=ctx.coordinator)
     assert r.status_code == 200, r.text
     assert r.json()["reasons"] == {"assignments_cap": 1, "hours_cap": 1}
     assert r.json()["offered"] == 0

@@ -15,30 +15,30 @@ from sqlalchemy import text
 
 from app.needs import cascade, facts
 from geo import candidates
-from tests.e2e.cascade_world import HOME, ctx, near, need, offers_of, window
+from tests.e2e.cascade_world import HOME, Casework, ctx, near, need, offers_of, window
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
 __all__ = ["ctx"]  # the fixture, imported
 
 
-def _names(ctx: dict[str, Any]) -> dict[str, str]:
-    return {str(v): k for k, v in ctx["vols"].items()}
+def _names(ctx: Casework) -> dict[str, str]:
+    return {str(v): k for k, v in ctx.vols.items()}
 
 
-async def _post(client: httpx.AsyncClient, ctx: dict[str, Any], **extra: Any) -> str:
-    r = await client.post("/v1/needs", headers=ctx["caseworker"], json=need(ctx, **extra))
+async def _post(client: httpx.AsyncClient, ctx: Casework, **extra: Any) -> str:
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, **extra))
     assert r.status_code == 201, r.text
     return str(r.json()["need"]["id"])
 
 
 async def _part(
-    client: httpx.AsyncClient, ctx: dict[str, Any], need_id: str, who: str, factor: str
+    client: httpx.AsyncClient, ctx: Casework, need_id: str, who: str, factor: str
 ) -> dict[str, Any]:
     r = await client.get(
         f"/v1/needs/{need_id}/candidates",
-        headers=ctx["caseworker"],
-        params={"volunteer_id": str(ctx["vols"][who])},
+        headers=ctx.caseworker,
+        params={"volunteer_id": str(ctx.vols[who])},
     )
     assert r.status_code == 200, r.text
     (found,) = r.json()
@@ -48,12 +48,12 @@ async def _part(
 
 # -- 3. remote needs ----------------------------------------------------------------------
 async def test_a_remote_pool_starts_at_the_needs_own_point_not_the_lowest_id(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     for i in range(6, 12):
-        ctx["vols"][f"vol-{i}"] = await world.volunteer(f"vol-{i}", org="org-a", at=near(100))
+        ctx.vols[f"vol-{i}"] = await world.volunteer(f"vol-{i}", org="org-a", at=near(100))
     need_id = await _post(client, ctx, mode="remote", dispatch="manual")
-    ring = sorted(ctx["vols"].values(), key=str)
+    ring = sorted(ctx.vols.values(), key=str)
     after = [v for v in ring if str(v) >= need_id] + [v for v in ring if str(v) < need_id]
     async with world.owner.connect() as conn:
         row = await facts.load(conn, UUID(need_id))
@@ -63,24 +63,24 @@ async def test_a_remote_pool_starts_at_the_needs_own_point_not_the_lowest_id(
 
 
 async def test_remote_offers_reach_every_eligible_volunteer(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """12 volunteers, 15 remote needs of one slot, waves of 2 from pools of 8: in id order
     the 4 highest ids were never in a pool; now fairness shares the offers out."""
     for i in range(6, 12):
-        ctx["vols"][f"vol-{i}"] = await world.volunteer(f"vol-{i}", org="org-a", at=near(100))
+        ctx.vols[f"vol-{i}"] = await world.volunteer(f"vol-{i}", org="org-a", at=near(100))
     sent: Counter[str] = Counter()
     for _ in range(15):
         need_id = await _post(client, ctx, mode="remote")
         sent.update(o["volunteer_id"] for o in await offers_of(client, ctx, need_id))
     assert sum(sent.values()) == 30
-    assert set(sent) == {str(v) for v in ctx["vols"].values()}, sent
+    assert set(sent) == {str(v) for v in ctx.vols.values()}, sent
     assert max(sent.values()) <= 2 * min(sent.values()) + 1, sent
 
 
 # -- 4. a whole series and quiet hours ------------------------------------------------------
 async def test_a_series_is_not_offered_whole_to_a_volunteer_in_quiet_hours(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     async with world.owner.begin() as conn:  # vol-0, the best match, sleeps all day
         await conn.execute(
@@ -88,7 +88,7 @@ async def test_a_series_is_not_offered_whole_to_a_volunteer_in_quiet_hours(
                 "UPDATE volunteers SET quiet_hours_start = '00:00', quiet_hours_end = '23:59'"
                 " WHERE user_id = :id"
             ),
-            {"id": ctx["vols"]["vol-0"]},
+            {"id": ctx.vols["vol-0"]},
         )
     await _post(client, ctx, recurrence="FREQ=WEEKLY;COUNT=3", windows=[window(days=1)])
     async with world.owner.connect() as conn:
@@ -103,7 +103,7 @@ async def test_a_series_is_not_offered_whole_to_a_volunteer_in_quiet_hours(
 
 # -- 5. withdrawn offers and reliability -----------------------------------------------------
 async def test_withdrawn_offers_do_not_count_against_reliability(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     for _ in range(2):  # vol-0 is offered two needs that are cancelled before they answer
         need_id = await _post(client, ctx)
@@ -111,7 +111,7 @@ async def test_withdrawn_offers_do_not_count_against_reliability(
             _names(ctx)[o["volunteer_id"]] for o in await offers_of(client, ctx, need_id)
         }
         r = await client.post(
-            f"/v1/needs/{need_id}/cancel", headers=ctx["caseworker"], json={"reason": "moved"}
+            f"/v1/needs/{need_id}/cancel", headers=ctx.caseworker, json={"reason": "moved"}
         )
         assert r.status_code == 200, r.text
         await cascade.run_due(world.owner)
@@ -123,7 +123,7 @@ async def test_withdrawn_offers_do_not_count_against_reliability(
 
 
 async def test_the_record_is_counted_at_the_instant_given(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     need_id = await _post(client, ctx)
     assert len(await offers_of(client, ctx, need_id)) == 2
@@ -131,16 +131,16 @@ async def test_the_record_is_counted_at_the_instant_given(
     async with world.owner.connect() as conn:
         now = datetime.now(UTC)
         for at, recent in ((now, 1), (now + timedelta(days=29), 0)):
-            got = await conn.scalar(text(record), {"v": ctx["vols"]["vol-0"], "at": at})
+            got = await conn.scalar(text(record), {"v": ctx.vols["vol-0"], "at": at})
             assert got == recent, at
 
 
 # -- 6. urgent needs and the on-duty live location -------------------------------------------
 async def test_an_urgent_need_finds_the_on_duty_volunteer_standing_at_it(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     far = (HOME["lat"] + 0.5, HOME["lon"])  # home ~55 km north: beyond their 10 km
-    ctx["vols"]["roamer"] = await world.volunteer("roamer", org="org-a", at=far)
+    ctx.vols["roamer"] = await world.volunteer("roamer", org="org-a", at=far)
     r = await client.post(
         "/v1/volunteers/me/duty",
         headers=world.headers("roamer"),
@@ -155,10 +155,10 @@ async def test_an_urgent_need_finds_the_on_duty_volunteer_standing_at_it(
 
 
 async def test_a_stale_live_location_does_not_count(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     far = (HOME["lat"] + 0.5, HOME["lon"])
-    ctx["vols"]["roamer"] = await world.volunteer("roamer", org="org-a", at=far)
+    ctx.vols["roamer"] = await world.volunteer("roamer", org="org-a", at=far)
     r = await client.post(
         "/v1/volunteers/me/duty",
         headers=world.headers("roamer"),
@@ -171,15 +171,15 @@ async def test_a_stale_live_location_does_not_count(
                 "UPDATE volunteers SET live_location_at = now() - interval '31 minutes'"
                 " WHERE user_id = :id"
             ),
-            {"id": ctx["vols"]["roamer"]},
+            {"id": ctx.vols["roamer"]},
         )
     need_id = await _post(client, ctx, urgency="urgent", dispatch="manual")
     r = await client.get(
         f"/v1/needs/{need_id}/candidates",
-        headers=ctx["caseworker"],
-        params={"volunteer_id": str(ctx["vols"]["roamer"])},
+        headers=ctx.caseworker,
+        params={"volunteer_id": str(ctx.vols["roamer"])},
     )
     assert r.json()[0]["reasons"] == ["too_far"], r.json()
     assert (
-        await client.get(f"/v1/needs/{need_id}/candidates", headers=ctx["caseworker"])
+        await client.get(f"/v1/needs/{need_id}/candidates", headers=ctx.caseworker)
     ).json() == []
