@@ -90,7 +90,7 @@ async def test_a_second_accept_past_the_weekly_hours_is_refused(
 
 
 async def test_hours_already_worked_that_week_count_against_the_cap(
-    client: httpx.AsyncClient, ctx: dict[str, Any], world: World
+    client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
     """Found by the simulated week: a completed visit gave its hours back for the rest of the
     week (165 minutes on a 2-hour cap). Done work counts towards its week (migration 0016)."""
