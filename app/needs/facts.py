@@ -23,6 +23,18 @@ from matching.vetting import DbsLevel
 from notifications.quiet import quiet_until
 
 
+def shown_fields(row: AnyRow) -> dict[str, Any]:
+    """The typed values of the columns every need row carries (NeedRow, SummaryRow)."""
+    m = row._mapping
+    return {
+        "mode": Mode(m["mode"]),
+        "windows": tuple(m["windows"]),
+        "urgency": Urgency(m["urgency"]),
+        "required_skills": tuple(m["required_skills"]),
+        "languages": tuple(m["languages"]),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class NeedRow:
     """The columns of a need and its programme that use cases read (`load`'s row)."""
@@ -67,13 +79,9 @@ class NeedRow:
         m = row._mapping
         return cls(
             **{f.name: m[f.name] for f in fields(cls)}
+            | shown_fields(row)
             | {
-                "mode": Mode(m["mode"]),
-                "required_skills": tuple(m["required_skills"]),
-                "languages": tuple(m["languages"]),
                 "min_vetting": DbsLevel(m["min_vetting"]),
-                "windows": tuple(m["windows"]),
-                "urgency": Urgency(m["urgency"]),
                 "dispatch": Dispatch(m["dispatch"]),
                 "status": NeedStatus(m["status"]),
             }

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import Range
 from app.db.rows import AnyRow
 from app.db.tables import needs, programmes
 from app.locations import Location
-from app.needs.facts import NeedRow
+from app.needs.facts import NeedRow, shown_fields
 from app.needs.schemas import NeedSummary, Window
 from matching.model import Mode, Urgency
 
@@ -43,16 +43,7 @@ class SummaryRow:
     @classmethod
     def of(cls, row: AnyRow) -> SummaryRow:
         m = row._mapping
-        return cls(
-            **{f.name: m[f.name] for f in fields(cls)}
-            | {
-                "mode": Mode(m["mode"]),
-                "windows": tuple(m["windows"]),
-                "urgency": Urgency(m["urgency"]),
-                "required_skills": tuple(m["required_skills"]),
-                "languages": tuple(m["languages"]),
-            }
-        )
+        return cls(**{f.name: m[f.name] for f in fields(cls)} | shown_fields(row))
 
 
 def need_summary(row: NeedRow | SummaryRow, need_id: UUID) -> NeedSummary:
