@@ -78,6 +78,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     map_tile_attribution: str = ""
     # The map page's assets: web/src, web/dist (npm run build) and Leaflet from node_modules.
     web_dir: Path = PROJECT_ROOT / "web"
+    # The demo comes alive: the seed's volunteers (`demo-volunteer-*`) answer their offers by
+    # the simulation's response model, its delays divided by the speed-up (development only:
+    # refused in production; docs/simulation.md, "The demo comes alive").
+    demo_responders: bool = False
+    demo_responders_speedup: Annotated[float, msgspec.Meta(ge=1, le=1000)] = 10.0
     # Logs
     log_level: str = "INFO"
     log_json: bool | None = None  # default: JSON in production
@@ -161,6 +166,11 @@ def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[
         raise SettingsError(
             "CODELIVER_FIREBASE_AUTH_EMULATOR_URL is set: the map page would sign in to an "
             "emulator, refusing to start in production"
+        )
+    if settings.demo_responders:
+        raise SettingsError(
+            "CODELIVER_DEMO_RESPONDERS is on: the demo's volunteers would answer offers by "
+            "themselves, refusing to start in production"
         )
     if environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
         raise SettingsError(

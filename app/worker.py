@@ -30,7 +30,8 @@ class Job:
 
 
 def default_jobs(settings: Settings | None = None) -> list[Job]:
-    """The standing jobs; with settings, the push dispatcher too."""
+    """The standing jobs; with settings, the push dispatcher too, and the demo's responders
+    when they are on (development only)."""
     from app import idempotency
     from app.assignments import open_calls
     from app.needs import cascade
@@ -38,8 +39,10 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     from app.volunteers import schedule
 
     push = [] if settings is None else [_push_job(settings)]
+    demo = [_demo_job(settings)] if settings is not None and settings.demo_responders else []
     return [
         *push,
+        *demo,
         Job("offer-cascade", 1, cascade.run_due),
         Job("release-stale-claims", 60, open_calls.release_stale),
         Job("forget-idempotency-keys", 3600, idempotency.forget_old),
@@ -57,6 +60,13 @@ def _snapshot_job(settings: Settings) -> Job:
     return Job(
         "coverage-snapshots", settings.coverage_refresh_s, partial(supply.refresh_due, every=every)
     )
+
+
+def _demo_job(settings: Settings) -> Job:
+    from app.simulation.demo import DemoResponders
+
+    job = DemoResponders(settings)
+    return Job("demo-responders", job.every_s, job, close=job.close)
 
 
 def _push_job(settings: Settings) -> Job:
