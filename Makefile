@@ -1,4 +1,4 @@
-# The two commands: `make run` (everything up with demo data) and `make test` (the suite).
+# The two commands: `make run` (everything up with demo data, its volunteers answering) and `make test` (the suite).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -38,7 +38,7 @@ run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/codeliver db start
 	$(BIN)/codeliver migrate
 	$(BIN)/codeliver seed
-	$(BIN)/codeliver serve
+	CODELIVER_DEMO_RESPONDERS=$${CODELIVER_DEMO_RESPONDERS:-true} $(BIN)/codeliver serve
 
 test: lint typecheck pytest
 
