@@ -185,8 +185,8 @@ class DemoResponders:
         self._app_engine(system)
         async with system.connect() as conn:
             rows = (await conn.execute(_HELD, {**_DEMO, "active": _ACTIVE, "now": now})).all()
-            held = {
-                row.id: r.Held(
+            held = [
+                r.Held(
                     row.id,
                     row.subject,
                     AssignmentStatus(row.status),
@@ -195,8 +195,8 @@ class DemoResponders:
                     row.duration_minutes,
                 )
                 for row in rows
-            }
-            todo = r.visits(list(held.values()), now, self.model)[:BATCH]
+            ]
+            todo = r.visits(held, now, self.model)[:BATCH]
             need_of = {row.id: row.need_id for row in rows}
             points = await trips.need_points(conn, [need_of[h.id] for h, _ in todo])
         slug = {row.id: row.slug for row in rows}
