@@ -1,7 +1,7 @@
 """The offer cascade: a few volunteers per wave, then wait, then the next few, then a person.
 
 Alerting hundreds for a need of one was the complaint; a wave offers `wave_size` per open
-slot, and a need never alerts more than `alert_cap` people per open slot in all. The cap is
+slot, and a need never alerts more than `alert_cap` people per slot in all. The cap is
 per slot so that a 200-seat crowd need is not stopped at 12 alerts. `decide` is one step of
 it, every rule in one place (matching.steps has its inputs and actions).
 """
@@ -201,7 +201,9 @@ def _next_wave(
         pool = facts.pools.get(wanted)
         if pool is None:
             return wanted
-    cascade = CascadeState(open_slots, state.waves_sent, state.alerts_sent, pending_offers=0)
+    cascade = CascadeState(
+        open_slots, state.waves_sent, state.alerts_sent, pending_offers=0, slots=state.slots
+    )
     start = latest_start(state.ends_at, state.need.duration_minutes)
     decision = next_wave(cascade, pool.ranked, policy, pool.asleep, starts_at=start)
     if decision.offer_to:
@@ -218,12 +220,15 @@ def pool_size(offers: int) -> int:
 
 
 def alerts_left(state: CascadeState, policy: OfferPolicy) -> int:
-    """How many more volunteers this need may alert: `alert_cap` per open slot, less those sent.
+    """How many more volunteers this need may alert: `alert_cap` per slot, less those sent.
 
-    The cap follows the slots still open: once most slots are filled, the few left get no
-    more alerts than a need of that size would.
+    The budget is the whole need's, filled slots included: counted per open slot, a group
+    session of 4 that filled 3 slots with 24 alerts had spent its last slot's 12 twice over
+    and went to a person at once (the simulated week: 3 of the cascade's 13 unfilled needs,
+    docs/simulation.md). Waves still offer `wave_size` per open slot, so the last slot is
+    not flooded: `max_waves` bounds it.
     """
-    return policy.alert_cap * max(1, state.open_slots) - state.alerts_sent
+    return policy.alert_cap * max(1, state.slots, state.open_slots) - state.alerts_sent
 
 
 def next_wave(

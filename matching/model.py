@@ -233,6 +233,7 @@ class CascadeState:
     waves_sent: int
     alerts_sent: int  # offers ever made for this need
     pending_offers: int  # offers still awaiting an answer
+    slots: int  # all of the need's slots, filled or open: the alert budget counts them all
 
 
 class Escalation(StrEnum):

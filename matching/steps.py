@@ -26,6 +26,7 @@ class NeedState:
     """A need as its cascade step sees it, read under the need's row lock."""
 
     need: Need  # what eligibility reads; its starts_at, urgency and open_slots too
+    slots: int  # all of its slots, filled or open
     status: NeedStatus
     dispatch: Dispatch
     ends_at: datetime  # the end of its last window

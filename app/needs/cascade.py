@@ -204,6 +204,7 @@ async def _state(conn: AsyncConnection, row: NeedRow) -> s.NeedState:
     sent = await conn.scalar(select(func.count()).where(offers.c.need_id == row.id))
     return s.NeedState(
         need=facts.need_of(row),
+        slots=row.slots,
         status=row.status,
         dispatch=row.dispatch,
         ends_at=facts.ends_at(row),

@@ -23,7 +23,7 @@ OfferTimeout = Annotated[
     int, msgspec.Meta(ge=60, le=7 * 86400, description="seconds before an offer expires")
 ]
 AlertCap = Annotated[
-    int, msgspec.Meta(ge=1, le=500, description="most volunteers ever alerted per need")
+    int, msgspec.Meta(ge=1, le=500, description="most volunteers ever alerted per slot of a need")
 ]
 MaxWaves = Annotated[int, msgspec.Meta(ge=1, le=20)]
 CheckinRadius = Annotated[int, msgspec.Meta(ge=10, le=5000, description="metres")]

@@ -21,9 +21,15 @@ def _ranked(i: int, score: float, continuity: float = 0.0) -> Ranked:
     return Ranked(UUID(int=i), score, None, None, (part,))
 
 
-def state(open_slots: int = 1, waves: int = 0, alerts: int = 0, pending: int = 0) -> CascadeState:
+def state(
+    open_slots: int = 1, waves: int = 0, alerts: int = 0, pending: int = 0, slots: int = 0
+) -> CascadeState:
     return CascadeState(
-        open_slots=open_slots, waves_sent=waves, alerts_sent=alerts, pending_offers=pending
+        open_slots=open_slots,
+        waves_sent=waves,
+        alerts_sent=alerts,
+        pending_offers=pending,
+        slots=slots or open_slots,
     )
 
 
@@ -53,6 +59,14 @@ def test_the_cap_is_per_open_slot() -> None:
     assert len(next_wave(crowd, ranked(1000), POLICY).offer_to) == 600
 
 
+def test_the_cap_counts_the_filled_slots_too() -> None:
+    """A group session of 4 that filled 3 slots with 24 alerts still has the last slot's
+    share of the budget (it was escalated at once when the cap followed the open slots)."""
+    last_seat = state(open_slots=1, waves=2, alerts=24, slots=4)
+    assert alerts_left(last_seat, POLICY) == 12 * 4 - 24
+    assert len(next_wave(last_seat, ranked(40), POLICY).offer_to) == 3  # one slot's wave
+
+
 def test_a_volunteer_listed_twice_is_offered_once() -> None:
     twice = [*ranked(2), *ranked(2)]
     assert next_wave(state(open_slots=2), twice, POLICY).offer_to == (UUID(int=0), UUID(int=1))
@@ -70,6 +84,7 @@ states = st.builds(
     waves_sent=st.integers(0, 7),
     alerts_sent=st.integers(0, 60),
     pending_offers=st.integers(0, 2),
+    slots=st.integers(0, 6),
 )
 
 
@@ -112,14 +127,16 @@ def test_a_whole_cascade_never_reoffers_and_ends_with_a_person(
         offered += decision.offer_to
         assert (
             next_wave(  # while they decide, nobody else is asked
-                CascadeState(s.open_slots, s.waves_sent + 1, len(offered), len(decision.offer_to)),
+                CascadeState(
+                    s.open_slots, s.waves_sent + 1, len(offered), len(decision.offer_to), slots
+                ),
                 pool,
                 policy,
             )
             == WaveDecision()
         )
         accepted = data.draw(st.integers(0, min(s.open_slots, len(decision.offer_to))))
-        s = CascadeState(s.open_slots - accepted, s.waves_sent + 1, len(offered), 0)
+        s = CascadeState(s.open_slots - accepted, s.waves_sent + 1, len(offered), 0, slots)
     else:
         raise AssertionError("the cascade neither filled the need nor escalated")
     assert len(offered) <= policy.alert_cap * slots

@@ -71,6 +71,7 @@ def state(**changes: Any) -> NeedState:
         need = replace(need, open_slots=changes.pop("open_slots"))
     base = NeedState(
         need=need,
+        slots=changes.pop("slots", need.open_slots),
         status=NeedStatus.OPEN,
         dispatch=Dispatch.AUTO,
         ends_at=need.starts_at + timedelta(hours=2),
@@ -310,6 +311,7 @@ needs = st.builds(
     dispatch=_mostly(Dispatch.AUTO, list(Dispatch)),
     urgency=st.sampled_from(list(Urgency)),
     open_slots=st.integers(1, 3),
+    slots=st.integers(1, 5),
     starts_at=(st.integers(-600, 3 * 24 * 60) | st.integers(-600, 20 * 24 * 60)).map(
         lambda m: NOW + timedelta(minutes=m)
     ),
@@ -378,7 +380,7 @@ def test_a_step_keeps_every_promise(s: NeedState, policy: OfferPolicy, data: st.
     if closed:
         assert any(isinstance(a, WithdrawOffers) for a in out) == bool(live)
     # never more alerts than the policy's cap (a series is offered to one volunteer, first)
-    cascade = CascadeState(s.need.open_slots, s.waves_sent, s.alerts_sent, 0)
+    cascade = CascadeState(s.need.open_slots, s.waves_sent, s.alerts_sent, 0, s.slots)
     for offer in offers:
         limit = 1 if offer.series else alerts_left(cascade, policy)
         assert len(offer.to) <= limit
