@@ -348,3 +348,21 @@ async def tile(
     params = scope.params() | {"z": z, "x": x, "y": y, "size": hex_size(tile_resolution(z))}
     await conn.execute(NO_JIT)
     return bytes(await conn.scalar(TILE_SQL, params | _supply_params(supply)) or b"")
+
+
+NEED_CELLS_SQL = text("""
+SELECT t.id, h.i, h.j, ST_X(t.coarse_location::geometry) AS lon,
+       ST_Y(t.coarse_location::geometry) AS lat
+  FROM needs t CROSS JOIN LATERAL (
+       SELECT g.i, g.j FROM ST_HexagonGrid(:size, ST_Transform(t.coarse_location::geometry, 3857)) g
+        WHERE ST_Intersects(g.geom, ST_Transform(t.coarse_location::geometry, 3857))
+        ORDER BY g.i, g.j LIMIT 1) AS h
+ WHERE t.id = ANY (CAST(:ids AS uuid[]))
+""")
+
+
+async def need_cells(conn: AsyncConnection, need_ids: list[UUID], resolution: int) -> list[Any]:
+    """Each in-person need's cell (i, j) at `resolution`, as the maps place it, and its
+    coarse location."""
+    params = {"ids": need_ids, "size": hex_size(resolution)}
+    return list((await conn.execute(NEED_CELLS_SQL, params)).all())
