@@ -40,7 +40,7 @@ DEMAND_SQL = text("""
 SELECT t.id, array_position(CAST(:org_ids AS uuid[]), t.org_id) - 1 AS org,
        CASE WHEN t.mode = 'remote' THEN NULL ELSE ST_X(t.coarse_location::geometry) END AS lon,
        CASE WHEN t.mode = 'remote' THEN NULL ELSE ST_Y(t.coarse_location::geometry) END AS lat,
-       t.min_vetting, t.required_skills, t.languages,
+       t.min_vetting, t.required_skills, t.languages, t.urgency = 'urgent' AS urgent,
        (t.slots - t.filled) * t.duration_minutes / 60.0 AS hours
   FROM needs t
  WHERE t.org_id = ANY (CAST(:org_ids AS uuid[]))
@@ -137,6 +137,7 @@ def _demand(rows: list[Any], words: dict[str, int]) -> Demand:
         levels=np.array([levels[DbsLevel(r.min_vetting)] for r in rows], dtype=np.int64),
         words=np.array(wanted, dtype=np.float64),
         hours=np.array([float(r.hours) for r in rows], dtype=np.float64),
+        urgent=np.array([r.urgent for r in rows], dtype=np.bool_),
     )
 
 
@@ -177,6 +178,7 @@ async def facts(
         hours=hours,
         level=np.left_shift(1, a["level"].astype(np.int64)),
         words=a["words"],
+        on_duty=a["on_duty"] > 0,
     )
     _, first = np.unique(person, return_index=True)
     once = first[hours[first] > 0]  # who could give any time, once each

@@ -3,7 +3,8 @@
 
 Step 1: each volunteer's capped hours S_v (`capped_hours`) are divided by the demand they
 could take, weighted by distance: R_v = S_v / sum_n D_n W(d_vn), over the needs they are
-eligible for (organisation, vetting, skills, languages) and reach (within their travel
+eligible for (organisation, vetting, skills, languages; an urgent need: on duty, as matching
+asks) and reach (within their travel
 radius; a remote need is reached from anywhere, at weight 1).
 Step 2: each need's accessible supply is its share of every such volunteer's hours:
 A_n = D_n sum_v R_v W(d_vn). Summed over all needs this is sum_v S_v over the volunteers who
@@ -97,6 +98,7 @@ class Supply:
     hours: Floats  # the person's capped hours (equal on each of their rows)
     level: Ints  # bit of the vetting level valid through the period (NONE's if none)
     words: Floats  # bits of the skills and languages held
+    on_duty: NDArray[np.bool_] | None = None  # None: everyone (urgent needs want on duty)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -110,6 +112,7 @@ class Demand:
     levels: Ints  # bits of the levels that meet the need
     words: Floats  # bits required
     hours: Floats  # open slots x duration
+    urgent: NDArray[np.bool_] | None = None  # None: none is
 
     def __len__(self) -> int:
         return len(self.org)
@@ -125,11 +128,14 @@ def _haversine(lon1: Floats, lat1: Floats, lon2: Floats, lat2: Floats) -> Floats
 def _eligible(s: Supply, d: Demand, rows: Ints, needs: Ints) -> NDArray[np.bool_]:
     held = s.words[rows].astype(np.int64)
     asked = d.words[needs].astype(np.int64)
-    return (  # type: ignore[no-any-return]
+    ok = (
         (s.org[rows] == d.org[needs])
         & ((s.level[rows] & d.levels[needs]) != 0)
         & ((held & asked) == asked)
     )
+    if d.urgent is not None and s.on_duty is not None:
+        ok &= ~d.urgent[needs] | s.on_duty[rows]
+    return ok  # type: ignore[no-any-return]
 
 
 def pairs(s: Supply, d: Demand, max_pairs: int = 4_000_000) -> tuple[Ints, Ints, Floats]:

@@ -165,3 +165,13 @@ def test_total_supply_never_exceeds_the_capped_hours(
     assert np.all(got >= 0)
     assert got.sum() <= s.hours.sum() + 1e-9
     assert np.allclose(got, accessible(s, d))
+
+
+def test_an_urgent_need_is_supplied_only_by_volunteers_on_duty() -> None:
+    s = _supply([0, 0], [2000, 2000], [3, 3])
+    on_duty = Supply(**{**s.__dict__, "on_duty": np.array([True, False])})
+    d = _demand([0, 0], [1, 1])
+    urgent = Demand(**{**d.__dict__, "urgent": np.array([True, False])})
+    got = accessible(on_duty, urgent)
+    # The one on duty shares 3 h over both needs; the other gives all 3 h to the other.
+    assert np.allclose(got, [1.5, 4.5])
