@@ -38,6 +38,7 @@ from app.locations import Location
 from app.needs import service as needs
 from app.needs.schemas import NeedIn, Window
 from app.simulation.build import CASEWORKER, COORDINATOR, Built, identity
+from app.simulation.loop import SERIES_RULE
 from app.simulation.world import CENTRE, KM_PER_DEG_LAT, NeedSpec, World
 from geo.coverage import need_cells
 from infra.localdb import ClusterState, LocalCluster
@@ -46,7 +47,6 @@ from matching.vetting import DbsLevel
 
 RESOLUTIONS = (11, 12, 13, 14, 15)
 FIGURE_RESOLUTIONS = (12, 13, 14)
-SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"
 GAP_FLOOR = 0.05  # hours: below this a cell is covered (the figures are rounded to 0.1)
 Engines = Callable[[ClusterState, str, VirtualClock], tuple[AsyncEngine, AsyncEngine]]
 
@@ -153,7 +153,7 @@ async def score(system: AsyncEngine, found: Forecast, end: datetime) -> dict[str
     by_resolution: dict[str, Any] = {}
     async with system.connect() as conn:
         failed: list[UUID] = list((await conn.execute(_FAILED, {"end": end})).scalars())
-        points: list[list[float]] = []
+        points: list[list[float]] = []  # coarse locations: the same at every resolution
         for r in RESOLUTIONS:
             rows = await need_cells(conn, failed, r)
             points = [[row.lon, row.lat] for row in rows]
