@@ -48,7 +48,11 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("forget-idempotency-keys", 3600, idempotency.forget_old),
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
-        Job("coverage-gap-alerts", 60, alerts.run_gap_alerts),
+        Job(
+            "coverage-gap-alerts",
+            60,
+            partial(alerts.run_gap_alerts, k_min=(settings or Settings()).coverage_k_min),
+        ),
         _snapshot_job(settings or Settings()),
     ]
 

@@ -55,7 +55,8 @@ SELECT (SELECT count(*) FROM volunteers v
 # Every area, locked for this run (other workers skip it), with its unfilled demand now.
 ALERT_CANDIDATES_SQL = text(f"""
 SELECT a.id, a.org_id, a.name, a.alert_threshold_hours, a.alert_after_minutes,
-       a.gap_since, a.alerted_at, {UNFILLED_HOURS}::float8 AS demand_hours
+       a.gap_since, a.alerted_at, {UNFILLED_HOURS}::float8 AS demand_hours,
+       (SELECT count(DISTINCT t.client_id) {_AREA_NEEDS}) AS clients
   FROM service_areas a ORDER BY a.id FOR UPDATE OF a SKIP LOCKED
 """)
 

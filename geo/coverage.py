@@ -1,14 +1,16 @@
-"""Supply and demand per hexagon: the SQL half (the arithmetic half is geo.hexgrid).
+"""Supply and demand per hexagon: the SQL half (the arithmetic is geo.hexgrid and
+matching/coverage.py, the facts geo/access.py).
 
 Cells are PostGIS's ST_HexagonGrid in Web Mercator (EPSG:3857), anchored at the projection's
-origin, so a cell's (i, j) is the same in every bounding box and every tile. Supply (approved
-volunteers of the organisations whose travel radius reaches the cell's centre, weighted by
-their available hours in the period) is computed by geo.hexgrid from the rows `volunteers`
-returns, or read from the worker's snapshot; it reaches the statements below as arrays.
-Demand: open and partially filled in-person needs at their coarse locations. A cell whose
-demand would describe fewer than k clients carries no demand figures (`suppressed`), and need
-points are grouped by coarse location with the same rule: never an exact address, never a
-lone client.
+origin, so a cell's (i, j) is the same in every bounding box and every tile. Two figures
+reach the statements below as arrays, computed on the spot or read from the worker's
+snapshot: per cell, the volunteers with hours to give whose travel radius reaches its centre
+(geo.hexgrid); per need, its accessible supply hours (E2SFCA, matching/coverage.py). Demand:
+open and partially filled in-person needs at their coarse locations; a cell's supply is the
+sum of its needs' accessible supply, its gap the sum of their unmet hours. A cell whose
+demand would describe fewer than k clients carries no demand, supply or gap figures
+(`suppressed`: the supply shares follow the demand), and need points are grouped by coarse
+location with the same rule: never an exact address, never a lone client.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.hexgrid import MERCATOR_HALF, Supply, Volunteers, Window, hex_size
+from geo.hexgrid import MERCATOR_HALF, Supply, Window, hex_size
 
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 16
 MVT_EXTENT = 4096
@@ -67,66 +69,6 @@ def to_degrees(x: float, y: float) -> tuple[float, float]:
     lon = math.degrees(x / MERCATOR_HALF * math.pi)
     lat = math.degrees(2 * math.atan(math.exp(y / MERCATOR_HALF * math.pi)) - math.pi / 2)
     return lon, lat
-
-
-# The approved volunteers of the organisations (each once), with their available hours in the
-# period; with a box, only those living in it (a bounding-box test on the GiST index: the
-# caller widens the box by the longest reach, and geo.hexgrid cuts each disc exactly). Five
-# float8 arrays in PostgreSQL's binary array format, read by numpy without a Python object
-# per value: 366k rows one by one held the event loop for 1.5 s (measured), lists 0.75 s.
-VOLUNTEERS_SQL = text("""
-SELECT array_send(coalesce(array_agg(ST_X(v.home::geometry)), '{}')) AS lon,
-       array_send(coalesce(array_agg(ST_Y(v.home::geometry)), '{}')) AS lat,
-       array_send(coalesce(array_agg(v.max_travel_km::float8), '{}')) AS km,
-       array_send(coalesce(array_agg(
-         (v.on_duty AND coalesce(v.on_duty_until > :now, true))::int::float8), '{}')) AS on_duty,
-       array_send(coalesce(array_agg((
-         coalesce((SELECT sum(extract(epoch FROM upper(a.span * tstzrange(:start, :end))
-                                               - lower(a.span * tstzrange(:start, :end))))
-                     FROM volunteer_availability a
-                    WHERE a.user_id = v.user_id AND a.span && tstzrange(:start, :end)), 0)
-         / 3600.0)::float8), '{}')) AS hours
-  FROM volunteers v
- WHERE EXISTS (SELECT 1 FROM memberships m
-                WHERE m.user_id = v.user_id AND m.role = 'volunteer'
-                  AND m.status = 'approved' AND m.org_id = ANY (CAST(:org_ids AS uuid[])))
-   AND (CAST(:west AS float8) IS NULL
-        OR v.home && ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography)
-""")
-
-
-def within_reach(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """A lon/lat box widened by the longest travel radius (and a tenth more: the index's
-    boxes are geocentric), clamped to the globe: whoever could reach the box lives in it."""
-    west, south, east, north = box
-    margin = MAX_TRAVEL_M * 1.1 / 111_320  # degrees of latitude
-    south, north = max(-90.0, south - margin), min(90.0, north + margin)
-    widest = max(abs(south), abs(north))
-    lon_margin = margin / max(math.cos(math.radians(widest)), 0.01)
-    return max(-180.0, west - lon_margin), south, min(180.0, east + lon_margin), north
-
-
-async def volunteers(
-    conn: AsyncConnection,
-    scope: Scope,
-    near: tuple[float, float, float, float] | None,
-    now: datetime,
-) -> Volunteers:
-    """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers;
-    `now`: the instant whose on-duty volunteers count as on duty."""
-    box: tuple[float | None, ...] = (None,) * 4
-    if near is not None:
-        west, south, east, north = within_reach(near)
-        if max(east - west, north - south) <= MAX_BOX_DEG:  # wider: no safe geocentric box
-            box = (west, south, east, north)
-    await conn.execute(NO_JIT)
-    params = scope.params() | dict(zip(("west", "south", "east", "north"), box, strict=True))
-    params["now"] = now
-    row = (await conn.execute(VOLUNTEERS_SQL, params)).one()
-    lon, lat, km, duty, hours = (
-        float8_array(bytes(c)) for c in (row.lon, row.lat, row.km, row.on_duty, row.hours)
-    )
-    return Volunteers.from_degrees(lon, lat, km, duty.astype(np.int64), hours)
 
 
 def float8_array(sent: bytes) -> NDArray[np.float64]:
@@ -201,14 +143,56 @@ async def write_snapshot(
     )
 
 
-def _supply_params(cells: Supply) -> dict[str, list[Any]]:
+# Each open need's accessible supply hours at the last refresh (a need posted since has none
+# until the next: it shows as unmet, never as covered).
+READ_NEED_SUPPLY_SQL = text("""
+SELECT coalesce(array_agg(need_id), '{}') AS ids, coalesce(array_agg(supply_hours), '{}') AS hours
+  FROM coverage_need_supply WHERE org_id = :org_id
+""")
+
+
+async def read_need_supply(
+    conn: AsyncConnection, org_id: UUID
+) -> tuple[list[UUID], NDArray[np.float64]]:
+    row = (await conn.execute(READ_NEED_SUPPLY_SQL, {"org_id": org_id})).one()
+    return list(row.ids), np.array(row.hours, dtype=np.float64)
+
+
+async def write_need_supply(
+    conn: AsyncConnection, org_id: UUID, need_ids: list[UUID], hours: NDArray[np.float64]
+) -> None:
+    """COPY, in the caller's transaction (which has emptied the organisation's rows)."""
+    raw = await conn.get_raw_connection()
+    records = zip([org_id] * len(need_ids), need_ids, np.round(hours, 4).tolist(), strict=True)
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        "coverage_need_supply", records=records, columns=["org_id", "need_id", "supply_hours"]
+    )
+
+
+@dataclass(frozen=True)
+class Access:
+    """A view's supply: volunteers in reach per cell, accessible hours per need."""
+
+    cells: Supply
+    need_ids: list[UUID]
+    need_hours: NDArray[np.float64]
+
+    @classmethod
+    def empty(cls) -> Access:
+        return cls(Supply.empty(), [], np.zeros(0, dtype=np.float64))
+
+
+def _supply_params(found: Access) -> dict[str, list[Any]]:
     """The view's supply, as the arrays the statements below unnest."""
+    cells = found.cells
     return {
         "s_i": cells.i.tolist(),
         "s_j": cells.j.tolist(),
         "s_volunteers": cells.volunteers.tolist(),
         "s_on_duty": cells.on_duty.tolist(),
         "s_hours": np.round(cells.hours, 3).tolist(),
+        "n_id": found.need_ids,
+        "n_supply": np.round(found.need_hours, 4).tolist(),
     }
 
 
@@ -221,8 +205,11 @@ WITH env AS (SELECT {env} AS g, tstzrange(:start, :end) AS period),
 needs AS (
   SELECT t.client_id, ST_Transform(t.coarse_location::geometry, 3857) AS p,
          t.slots - t.filled AS open_slots,
-         (t.slots - t.filled) * t.duration_minutes / 60.0 AS hours
-    FROM needs t, env
+         (t.slots - t.filled) * t.duration_minutes / 60.0 AS hours,
+         coalesce(ns.supply, 0) AS supply
+    FROM needs t CROSS JOIN env
+    LEFT JOIN unnest(CAST(:n_id AS uuid[]), CAST(:n_supply AS float8[])) AS ns(id, supply)
+      ON ns.id = t.id
    WHERE t.org_id = ANY (CAST(:org_ids AS uuid[]))
      AND (CAST(:programme_id AS uuid) IS NULL OR t.programme_id = CAST(:programme_id AS uuid))
      AND t.status IN ('open', 'partially_filled') AND t.coarse_location IS NOT NULL
@@ -244,11 +231,13 @@ _SOURCES = (
 supply AS (
   SELECT * FROM unnest(CAST(:s_i AS int[]), CAST(:s_j AS int[]), CAST(:s_volunteers AS int[]),
                        CAST(:s_on_duty AS int[]), CAST(:s_hours AS float8[]))
-         AS s(i, j, volunteers, on_duty, supply_hours)
+         AS s(i, j, volunteers, on_duty, reach_hours)
 ),
 demand AS (
   SELECT h.i, h.j, count(*) AS needs, sum(open_slots) AS open_slots,
-         sum(needs.hours) AS demand_hours, count(DISTINCT client_id) AS clients
+         sum(needs.hours) AS demand_hours, count(DISTINCT client_id) AS clients,
+         sum(needs.supply) AS supply_hours,
+         sum(greatest(needs.hours - needs.supply, 0)) AS gap_hours
     FROM needs CROSS JOIN LATERAL (
          SELECT g.i, g.j FROM ST_HexagonGrid(:size, needs.p) AS g
           WHERE ST_Intersects(g.geom, needs.p) ORDER BY g.i, g.j LIMIT 1) AS h
@@ -257,7 +246,8 @@ demand AS (
 cells AS (
   SELECT i, j, c.geom,
          coalesce(s.volunteers, 0) AS volunteers, coalesce(s.on_duty, 0) AS on_duty,
-         round(coalesce(s.supply_hours, 0)::numeric, 1)::float8 AS supply_hours,
+         round(coalesce(d.supply_hours, 0)::numeric, 1)::float8 AS supply_hours,
+         round(coalesce(d.gap_hours, 0)::numeric, 1)::float8 AS gap_hours,
          d.clients BETWEEN 1 AND :k - 1 AS suppressed,
          d.needs, d.open_slots, round(d.demand_hours::numeric, 1)::float8 AS demand_hours
     FROM supply s FULL JOIN demand d USING (i, j)
@@ -265,7 +255,9 @@ cells AS (
    WHERE ST_Intersects(c.geom, env.g)
 ),
 shown AS (
-  SELECT i, j, geom, volunteers, on_duty, supply_hours, coalesce(suppressed, false) AS suppressed,
+  SELECT i, j, geom, volunteers, on_duty, coalesce(suppressed, false) AS suppressed,
+         CASE WHEN suppressed THEN NULL ELSE supply_hours END AS supply_hours,
+         CASE WHEN suppressed THEN NULL ELSE gap_hours END AS gap_hours,
          CASE WHEN suppressed THEN NULL ELSE coalesce(needs, 0) END AS needs,
          CASE WHEN suppressed THEN NULL ELSE coalesce(open_slots, 0) END AS open_slots,
          CASE WHEN suppressed THEN NULL ELSE coalesce(demand_hours, 0) END AS demand_hours
@@ -275,7 +267,7 @@ shown AS (
 )
 _HEX_COLUMNS = """
   i, j, volunteers, on_duty, supply_hours, suppressed, needs, open_slots, demand_hours,
-  CASE WHEN suppressed THEN NULL ELSE demand_hours - supply_hours END AS gap_hours
+  gap_hours
 """
 
 HEXES_SQL = text(
@@ -330,7 +322,7 @@ async def hexes(
     scope: Scope,
     bbox: tuple[float, float, float, float],
     resolution: int,
-    supply: Supply,
+    supply: Access,
 ) -> list[Any]:
     params = scope.params() | _bbox(bbox) | {"size": hex_size(resolution)}
     await conn.execute(NO_JIT)
@@ -341,7 +333,8 @@ async def need_points(
     conn: AsyncConnection, scope: Scope, bbox: tuple[float, float, float, float]
 ) -> list[Any]:
     await conn.execute(NO_JIT)
-    return list((await conn.execute(NEEDS_SQL, scope.params() | _bbox(bbox))).all())
+    params = scope.params() | _bbox(bbox) | {"n_id": [], "n_supply": []}
+    return list((await conn.execute(NEEDS_SQL, params)).all())
 
 
 def tile_resolution(z: int) -> int:
@@ -350,8 +343,26 @@ def tile_resolution(z: int) -> int:
 
 
 async def tile(
-    conn: AsyncConnection, scope: Scope, z: int, x: int, y: int, supply: Supply
+    conn: AsyncConnection, scope: Scope, z: int, x: int, y: int, supply: Access
 ) -> bytes:
     params = scope.params() | {"z": z, "x": x, "y": y, "size": hex_size(tile_resolution(z))}
     await conn.execute(NO_JIT)
     return bytes(await conn.scalar(TILE_SQL, params | _supply_params(supply)) or b"")
+
+
+NEED_CELLS_SQL = text("""
+SELECT t.id, h.i, h.j, ST_X(t.coarse_location::geometry) AS lon,
+       ST_Y(t.coarse_location::geometry) AS lat
+  FROM needs t CROSS JOIN LATERAL (
+       SELECT g.i, g.j FROM ST_HexagonGrid(:size, ST_Transform(t.coarse_location::geometry, 3857)) g
+        WHERE ST_Intersects(g.geom, ST_Transform(t.coarse_location::geometry, 3857))
+        ORDER BY g.i, g.j LIMIT 1) AS h
+ WHERE t.id = ANY (CAST(:ids AS uuid[]))
+""")
+
+
+async def need_cells(conn: AsyncConnection, need_ids: list[UUID], resolution: int) -> list[Any]:
+    """Each in-person need's cell (i, j) at `resolution`, as the maps place it, and its
+    coarse location."""
+    params = {"ids": need_ids, "size": hex_size(resolution)}
+    return list((await conn.execute(NEED_CELLS_SQL, params)).all())

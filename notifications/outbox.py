@@ -36,6 +36,8 @@ class Kind(StrEnum):
     NEED_VOLUNTEER_LEFT = "need.volunteer_left"  # withdrew, no-show or released
     NEED_ESCALATED = "need.escalated"
     NEED_COMPLETED = "need.completed"
+    # to coordinators
+    COVERAGE_GAP_ALERT = "coverage.gap_alert"  # an area's unfilled demand outlasted its delay
 
 
 @dataclass(frozen=True, slots=True)

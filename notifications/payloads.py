@@ -43,6 +43,7 @@ SUMMARIES: Mapping[str, str] = {
     "need.volunteer_left": "A volunteer left one of your requests; we are finding another.",
     "need.escalated": "A request needs your attention: no volunteer yet.",
     "need.completed": "One of your requests is done.",
+    "coverage.gap_alert": "An area you coordinate is short of volunteers.",
 }
 DEFAULT_SUMMARY = "There is an update in Codeliver."
 

@@ -79,8 +79,10 @@ class CoverageController(Controller):
         at: FromQuery[At] = None,
     ) -> HexCollection:
         """A GeoJSON FeatureCollection of the hexagons in `bbox`: the volunteers whose travel radius
-        reaches each, their available hours in the 7-day period, and the demand; demand
-        describing fewer than `k_min` clients is suppressed."""
+        reaches each, the demand of the 7-day period, its accessible supply (each volunteer's
+        capped hours shared among the needs they could take, weighted by distance: `method`)
+        and the unmet demand (`gap_hours`); a cell describing fewer than `k_min` clients
+        shows none of these figures."""
         box = parse_bbox(bbox)
         async with tenant_transaction(db, request.user) as tx:
             scope = await service.scope_for(
@@ -131,7 +133,8 @@ class CoverageController(Controller):
     ) -> Response[bytes]:
         """A Mapbox vector tile with the layers `hexes`, `needs` and `service_areas`, under the
         privacy rules of the GeoJSON maps. Carries an `ETag` (an empty 304 answers a matching
-        `If-None-Match`), `Cache-Control: private, max-age=60` and `X-Supply-As-Of`."""
+        `If-None-Match`), `Cache-Control: private, max-age=60`, `X-Supply-As-Of` and
+        `X-Coverage-Method` (how supply and gap were computed, as in the GeoJSON `method`)."""
         y_text, dot, ext = tile_y.partition(".")
         if dot != "." or ext != "mvt" or not y_text.isdigit() or len(y_text) > 8:
             raise InvalidInput.field("y", "the tile row then .mvt, e.g. 10.mvt")
@@ -147,6 +150,7 @@ class CoverageController(Controller):
             "ETag": etag,
             "Vary": "Authorization",
             "X-Supply-As-Of": as_of.isoformat(),
+            "X-Coverage-Method": service.METHOD_HEADER,
         }
         if matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=304, headers=headers, media_type=MVT)

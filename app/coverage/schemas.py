@@ -26,14 +26,28 @@ class Point(msgspec.Struct, tag_field="type", tag="Point"):
 
 class HexProperties(msgspec.Struct, kw_only=True):
     cell: str  # "i,j" in the fixed grid of this resolution
-    volunteers: int  # approved volunteers whose travel radius reaches the cell
+    volunteers: int  # approved volunteers with hours to give whose travel radius reaches it
     on_duty: int  # ... of whom on duty now
-    supply_hours: float  # their available hours in the period
+    # The accessible supply of the cell's needs (None: suppressed): each volunteer's capped
+    # hours shared among the needs they could take, distance-weighted (`method`).
+    supply_hours: float | None
     needs: int | None  # open and partially filled needs (None: suppressed, fewer than k)
     open_slots: int | None
     demand_hours: float | None  # unfilled volunteer-hours
-    gap_hours: float | None  # demand_hours - supply_hours: above zero, help is missing
+    # Unmet demand: each need's demand hours less its accessible supply, floored at 0,
+    # summed over the cell's needs. Above zero, help is missing.
+    gap_hours: float | None
     suppressed: bool
+
+
+class CoverageMethod(msgspec.Struct, kw_only=True):
+    """What produced the supply and gap figures."""
+
+    name: str  # "e2sfca": enhanced two-step floating catchment area (Luo & Qi 2009)
+    decay: str  # "gaussian": weight exp(-(d / d0)^2 / 2) within d0, 0 beyond
+    catchment: str  # "travel_radius": d0 is each volunteer's own travel radius
+    remote_weight: float  # a remote need is reached from anywhere at this weight
+    capped_hours: str  # what each volunteer brings
 
 
 class HexFeature(msgspec.Struct, tag_field="type", tag="Feature"):
@@ -49,6 +63,7 @@ class HexCollection(msgspec.Struct, tag_field="type", tag="FeatureCollection"):
     period_end: str
     k_min: int
     supply_as_of: str  # when the supply figures were computed (the worker's snapshot, or now)
+    method: CoverageMethod
 
 
 class NeedProperties(msgspec.Struct, kw_only=True):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.coverage import metrics, supply
 from app.coverage.schemas import (
     BBox,
+    CoverageMethod,
     HexCollection,
     HexFeature,
     HexProperties,
@@ -27,7 +28,7 @@ from app.coverage.schemas import (
     ProgrammeMetrics,
     check_cell_count,
 )
-from app.coverage.supply import PERIOD
+from app.coverage.supply import METHOD, PERIOD
 from app.db.rows import AnyRow
 from app.db.tables import programmes as programmes_table
 from app.db.tenancy import Tx
@@ -41,6 +42,16 @@ from geo.hexgrid import mercator
 MAX_ZOOM = 20
 MAX_METRICS_SPAN = timedelta(days=366)
 MAX_PROGRAMMES = 50
+CAPPED_HOURS = "min(weekly hours cap, available hours in the period) - hours committed in it"
+COVERAGE_METHOD = CoverageMethod(
+    name=METHOD.name,
+    decay=METHOD.decay,
+    catchment=METHOD.catchment,
+    remote_weight=METHOD.remote_weight,
+    capped_hours=CAPPED_HOURS,
+)
+# The same, for a tile's X-Coverage-Method header.
+METHOD_HEADER = f"{METHOD.name}; decay={METHOD.decay}; catchment={METHOD.catchment}"
 
 
 def staff_orgs(tx: Tx) -> list[UUID]:
@@ -81,6 +92,7 @@ async def hexes(
         period_end=scope.end.isoformat(),
         k_min=scope.k_min,
         supply_as_of=found.as_of.isoformat(),
+        method=COVERAGE_METHOD,
     )
 
 

@@ -1,8 +1,10 @@
 """Supply for a map view, and the worker's snapshots of it.
 
-Supply is the costly half of a coverage map: every volunteer whose radius reaches a cell. The
+Supply is the costly half of a coverage map: per cell, the volunteers with hours to give whose
+radius reaches it; per open need, its accessible supply hours, each volunteer's capped hours
+shared among the needs they could take (E2SFCA, matching/coverage.py, decisions.md 34). The
 worker recomputes each organisation's supply for the coming week on every resolution
-(`refresh_all`, every `coverage_refresh_s`) and swaps it in whole, in one transaction. A view
+(`refresh_due`, every `coverage_refresh_s`) and swaps it in whole, in one transaction. A view
 of the current week for one organisation reads the snapshot when it is fresh enough; any other
 view (another week, the staff of several organisations at once, a stale or missing snapshot)
 computes the supply of the volunteers who reach it, on the spot: slower, never wrong.
@@ -22,19 +24,29 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import clock_of
-from app.db.tables import coverage_snapshots, coverage_supply, organisations
+from app.db.tables import (
+    coverage_need_supply,
+    coverage_snapshots,
+    coverage_supply,
+    organisations,
+)
 from app.db.tenancy import Tx
-from geo import coverage
-from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION, Scope, to_degrees
+from geo import access, coverage
+from geo.access import Facts
+from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION, Access, Scope, to_degrees
 from geo.hexgrid import Supply, Volunteers, Window, hex_size, supply
+from matching.coverage import Method, accessible
 
 PERIOD = timedelta(days=7)
 log = structlog.get_logger(__name__)
 
 
+METHOD = Method()
+
+
 @dataclass(frozen=True)
 class ViewSupply:
-    cells: Supply
+    cells: Access
     as_of: datetime  # when they were computed (a snapshot's period starts then)
 
 
@@ -55,13 +67,18 @@ async def for_view(
             tx.conn, scope.org_ids[0], resolution, window, now - max_age
         )
         if found is not None:
-            return ViewSupply(found[1], found[0])
+            need_ids, hours = await coverage.read_need_supply(tx.conn, scope.org_ids[0])
+            return ViewSupply(Access(found[1], need_ids, hours), found[0])
     west, south = to_degrees(box[0], box[1])
     east, north = to_degrees(box[2], box[3])
     async with tx.reads() as conn:  # the scope is authorised: the caller's staff orgs
-        volunteers = await coverage.volunteers(conn, scope, (west, south, east, north), now)
-    cells = await asyncio.to_thread(lambda: supply(size, volunteers, window=window))
-    return ViewSupply(cells, now)
+        facts = await access.facts(conn, scope, (west, south, east, north), now)
+    return ViewSupply(await asyncio.to_thread(_view, size, facts, window), now)
+
+
+def _view(size: float, facts: Facts, window: Window) -> Access:
+    hours = accessible(facts.supply, facts.demand)
+    return Access(supply(size, facts.reach, window=window), facts.need_ids, hours)
 
 
 def all_resolutions(volunteers: Volunteers) -> dict[int, Supply]:
@@ -111,21 +128,25 @@ async def _refresh(
         )
         if last is not None and (last >= now or (due_before and last >= due_before)):
             return None  # a newer snapshot is never replaced by an older one
-        volunteers = await coverage.volunteers(
-            conn, Scope([org_id], None, now, now + PERIOD, 0), None, now
-        )
+        facts = await access.facts(conn, Scope([org_id], None, now, now + PERIOD, 0), None, now)
         await conn.rollback()
-    grids = await asyncio.to_thread(all_resolutions, volunteers)
+    grids = await asyncio.to_thread(all_resolutions, facts.reach)
+    shares = await asyncio.to_thread(accessible, facts.supply, facts.demand)
     async with engine.begin() as conn:
         await conn.execute(delete(coverage_supply).where(coverage_supply.c.org_id == org_id))
+        await conn.execute(
+            delete(coverage_need_supply).where(coverage_need_supply.c.org_id == org_id)
+        )
         for resolution, cells in grids.items():
             if len(cells):
                 await coverage.write_snapshot(conn, org_id, resolution, cells)
+        if facts.need_ids:
+            await coverage.write_need_supply(conn, org_id, facts.need_ids, shares)
         values = {
             "period_start": now,
             "period_end": now + PERIOD,
             "refreshed_at": now,
-            "volunteers": len(volunteers),
+            "volunteers": len(facts.reach),
             "seconds": round(time.perf_counter() - began, 3),
         }
         await conn.execute(

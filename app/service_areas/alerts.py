@@ -1,5 +1,8 @@
 """Gap alerts: an area whose unfilled demand stays above its threshold for longer than its
-delay tells its coordinators once (one outbox row each), and again only after it recovered.
+delay tells its coordinators once (one outbox message each, pushed and sent live on
+`WS /v1/events` like every other event), and again only after it recovered. The message
+names the area; its figure is left out where the area's summary hides it (fewer than k
+clients, decisions.md 20).
 
 Row-driven (the state lives in the area's `gap_since` / `alerted_at`), areas locked with SKIP
 LOCKED, so any number of workers can run it and a restart loses nothing.
@@ -12,14 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.clock import clock_of
-from app.db.tables import memberships, outbox, service_areas
+from app.db.tables import memberships, service_areas
 from geo import areas
+from notifications.outbox import Kind, Message, enqueue
 
-KIND = "coverage.gap_alert"
+KIND = Kind.COVERAGE_GAP_ALERT.value
+K_MIN = 3  # the default of settings.coverage_k_min
 PERIOD = timedelta(days=7)
 
 
@@ -41,9 +45,11 @@ def next_state(
     return AlertState(since, state.alerted_at), False
 
 
-async def check_gap_alerts(engine: AsyncEngine, now: datetime | None = None) -> int:
+async def check_gap_alerts(
+    engine: AsyncEngine, now: datetime | None = None, *, k_min: int = K_MIN
+) -> int:
     """One pass over every area at `now` (the engine's clock by default); returns how many
-    alerts went out."""
+    alerts went out. `k_min`: the k rule of the maps and area summaries."""
     now = now or clock_of(engine).now()
     sent = 0
     async with engine.begin() as conn:
@@ -66,16 +72,29 @@ async def check_gap_alerts(engine: AsyncEngine, now: datetime | None = None) -> 
                 )
             )
             if notify:
-                sent += await _notify(conn, area, now)
+                sent += await _notify(conn, area, now, k_min)
     return sent
 
 
-async def run_gap_alerts(engine: AsyncEngine) -> None:
-    await check_gap_alerts(engine)
+async def run_gap_alerts(engine: AsyncEngine, *, k_min: int = K_MIN) -> None:
+    await check_gap_alerts(engine, k_min=k_min)
 
 
-async def _notify(conn: AsyncConnection, area: Any, now: datetime) -> int:
-    """One message per approved coordinator: the area and figures, no client data."""
+def payload(area: Any, now: datetime, k_min: int) -> dict[str, Any]:
+    """The area, never a client; its unfilled hours only where its summary shows them."""
+    hidden = 0 < area.clients < k_min
+    return {
+        "area_id": str(area.id),
+        "area_name": area.name,
+        **({} if hidden else {"unfilled_hours": round(area.demand_hours, 1)}),
+        "suppressed": hidden,
+        "threshold_hours": area.alert_threshold_hours,
+        "since": area.gap_since.isoformat() if area.gap_since else now.isoformat(),
+    }
+
+
+async def _notify(conn: AsyncConnection, area: Any, now: datetime, k_min: int) -> int:
+    """One message per approved coordinator, through the outbox (push and live events)."""
     coordinators = (
         await conn.execute(
             select(memberships.c.user_id).where(
@@ -85,24 +104,15 @@ async def _notify(conn: AsyncConnection, area: Any, now: datetime) -> int:
             )
         )
     ).scalars()
-    payload = {
-        "area_id": str(area.id),
-        "area_name": area.name,
-        "unfilled_hours": round(area.demand_hours, 1),
-        "threshold_hours": area.alert_threshold_hours,
-        "since": area.gap_since.isoformat() if area.gap_since else now.isoformat(),
-    }
-    rows = [
-        {
-            "org_id": area.org_id,
-            "user_id": user_id,
-            "kind": KIND,
-            "payload": payload,
-            "collapse_key": f"gap:{area.id}",
-            "next_attempt_at": now,
-        }
+    body = payload(area, now, k_min)
+    messages = [
+        Message(
+            user_id,
+            Kind.COVERAGE_GAP_ALERT,
+            body,
+            org_id=area.org_id,
+            collapse_key=f"gap:{area.id}",
+        )
         for user_id in coordinators
     ]
-    if rows:
-        await conn.execute(insert(outbox), rows)
-    return len(rows)
+    return await enqueue(conn, messages, now=now)

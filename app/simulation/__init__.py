@@ -22,7 +22,7 @@ from app.db.engine import STATEMENT_SETTINGS
 from app.db.migrate import upgrade
 from app.db.tenancy import register_system, tenant_transaction
 from app.programmes import service as programmes
-from app.simulation import report
+from app.simulation import coverage_truth, report
 from app.simulation.build import COORDINATOR, Built, build, identity
 from app.simulation.collect import Feasibility, figures
 from app.simulation.loop import Week
@@ -78,6 +78,7 @@ async def _one_policy(
     opts: Options,
     start: datetime,
     feasible: Feasibility,
+    truth: coverage_truth.Forecast,
 ) -> dict[str, Any]:
     name = f"{template}_{policy.name}"
     await asyncio.to_thread(cluster.drop_database, name)
@@ -90,6 +91,7 @@ async def _one_policy(
         week = Week(engine, system, clock, world, built, policy, opts.response)
         tally = await week.run()
         result = await figures(system, week, tally, feasible, built)
+        result["coverage_truth"] = await coverage_truth.score(system, truth, week.end)
         result["wall_seconds"] = round(time.monotonic() - began, 1)
         return result
     finally:
@@ -118,10 +120,14 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
             await system.dispose()
         say(f"world built: {len(world.volunteers)} volunteers, {len(world.needs)} needs to post")
         feasible = Feasibility()
+        truth = await coverage_truth.forecast(
+            cluster, state, template, world, built, start, _engines
+        )
+        say(f"coverage map at the start: {len(truth.gaps[13])} gap cells at resolution 13")
 
         async def one(policy: Policy) -> dict[str, Any]:
             result = await _one_policy(
-                cluster, state, template, world, built, policy, opts, start, feasible
+                cluster, state, template, world, built, policy, opts, start, feasible, truth
             )
             say(f"{policy.label}: done in {result['wall_seconds']} s")
             return result
@@ -145,6 +151,7 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
         "response_model": _plain(opts.response),
         "labels": {p.name: p.label for p in opts.policies},
         "policies": results,
+        "coverage_map": coverage_truth.plain(truth),
     }
 
 
@@ -159,4 +166,5 @@ def write_outputs(document: dict[str, Any], out: Path) -> tuple[Path, Path]:
     json_path, png_path = out / "simulation.json", out / "simulation.png"
     report.write_json(json_path, document)
     report.figure(png_path, document["policies"], document["labels"])
+    coverage_truth.figure(out / "coverage_truth.png", document)
     return json_path, png_path

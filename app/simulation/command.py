@@ -48,7 +48,7 @@ def options(args: argparse.Namespace) -> Any:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from app.simulation import report, simulate, write_outputs
+    from app.simulation import coverage_truth, report, simulate, write_outputs
     from infra.localdb import LocalCluster
 
     if settings.database_url:
@@ -69,6 +69,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if not was_running and not args.keep:
             cluster.stop()
     report.show(document["policies"], document["labels"], Console())
+    coverage_truth.show(document, Console())
     json_path, png_path = write_outputs(document, Path(args.out))
     console.print(f"report: {json_path}, figure: {png_path} ({document['wall_seconds']} s)")
     broken = sum(r["violations"] for r in document["policies"].values())

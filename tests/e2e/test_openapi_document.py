@@ -172,4 +172,6 @@ def test_the_websocket_is_described_by_asyncapi(document: dict[str, Any]) -> Non
     assert set(schemas["Kind"]["enum"]) == {k.value for k in Kind}
     for kind in Kind:
         assert schemas[kind.value]["properties"]["kind"] == {"const": kind.value}
-        assert "need_id" in schemas[kind.value]["properties"]
+        # each names what it is about: a need, or (a gap alert) a service area
+        about = "area_id" if kind is Kind.COVERAGE_GAP_ALERT else "need_id"
+        assert about in schemas[kind.value]["properties"]

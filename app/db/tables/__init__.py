@@ -6,7 +6,12 @@ migration; a test fails if a table with `org_id` lacks it.
 
 from app.db.tables.base import metadata
 from app.db.tables.casework import clients, needs
-from app.db.tables.coverage import coverage_snapshots, coverage_supply, service_areas
+from app.db.tables.coverage import (
+    coverage_need_supply,
+    coverage_snapshots,
+    coverage_supply,
+    service_areas,
+)
 from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
 from app.db.tables.matching import (
     assignments,
@@ -30,6 +35,7 @@ __all__ = [
     "audit_log",
     "client_exclusions",
     "clients",
+    "coverage_need_supply",
     "coverage_snapshots",
     "coverage_supply",
     "devices",

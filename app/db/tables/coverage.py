@@ -1,5 +1,5 @@
 """Service areas: coordinators' polygons, with the state of their gap alert (0006); the
-worker's supply snapshots behind the coverage maps (0008)."""
+worker's supply snapshots behind the coverage maps (0008, 0017)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ service_areas = Table(
 # One organisation's supply on the hexagon grid, for the period starting at `period_start`:
 # every resolution, recomputed whole by the worker (app/coverage/supply.py) and swapped in one
 # transaction. Tiles and hexagons for the current week read it instead of recomputing.
+# `volunteers`: those with hours to give whose radius reaches the cell; `supply_hours`: the sum
+# of their capped hours (what could reach it; the map shows coverage_need_supply's shares).
 coverage_snapshots = Table(
     "coverage_snapshots",
     metadata,
@@ -79,4 +81,15 @@ coverage_supply = Table(
     PrimaryKeyConstraint("org_id", "resolution", "i", "j"),
 )
 
-__all__ = ["coverage_snapshots", "coverage_supply", "service_areas"]
+# Each open need's accessible supply hours (E2SFCA, matching/coverage.py) at the same refresh:
+# a cell's supply on the map is the sum over its needs (0017).
+coverage_need_supply = Table(
+    "coverage_need_supply",
+    metadata,
+    org_id_column(),
+    Column("need_id", UUID(as_uuid=True), nullable=False),
+    Column("supply_hours", Float, nullable=False),
+    PrimaryKeyConstraint("org_id", "need_id"),
+)
+
+__all__ = ["coverage_need_supply", "coverage_snapshots", "coverage_supply", "service_areas"]
