@@ -36,9 +36,9 @@ from matching.model import ProgrammeKind
 from matching.vetting import DbsLevel
 
 ORG = "sim-borough"
-# Sign-ups in flight at once (within the engine's pool of 5 + 10), and the volunteers a
-# coordinator approves and vets in one transaction.
-AT_ONCE, BATCH = 8, 100
+# Groups in flight at once (within the engine's pool of 5 + 10), and the volunteers of a
+# group, whom a coordinator approves and vets in one transaction.
+AT_ONCE, GROUP = 8, 25
 ADMIN, COORDINATOR, CASEWORKER = "sim-platform-admin", "sim-coordinator", "sim-caseworker"
 
 
@@ -111,23 +111,22 @@ async def _vet(tx: Tx, user_id: UUID, v: VolunteerSpec, today: date) -> None:
 async def _volunteers(
     engine: AsyncEngine, people: Sequence[VolunteerSpec], today: date
 ) -> list[UUID]:
-    """Sign-ups `AT_ONCE` at a time; then the coordinator works through that batch of
-    `BATCH` in one sitting (one transaction)."""
+    """`AT_ONCE` at a time, groups of `GROUP`: each volunteer of the group signs up, then the
+    coordinator approves and vets the whole group in one sitting (one transaction)."""
+    groups = [list(people[i : i + GROUP]) for i in range(0, len(people), GROUP)]
+    ids: dict[int, UUID] = {}
     gate = asyncio.Semaphore(AT_ONCE)
 
-    async def one(v: VolunteerSpec) -> UUID:
+    async def one(group: list[VolunteerSpec]) -> None:
         async with gate:
-            return await _volunteer(engine, v)
+            for v in group:
+                ids[v.n] = await _volunteer(engine, v)
+            async with tenant_transaction(engine, identity(COORDINATOR)) as tx:
+                for v in group:
+                    await _vet(tx, ids[v.n], v, today)
 
-    ids: list[UUID] = []
-    for first in range(0, len(people), BATCH):
-        batch = people[first : first + BATCH]
-        joined = await asyncio.gather(*(one(v) for v in batch))
-        async with tenant_transaction(engine, identity(COORDINATOR)) as tx:
-            for v, user_id in zip(batch, joined, strict=True):
-                await _vet(tx, user_id, v, today)
-        ids += joined
-    return ids
+    await asyncio.gather(*(one(g) for g in groups))
+    return [ids[v.n] for v in people]
 
 
 async def build(engine: AsyncEngine, owner: AsyncEngine, world: World, today: date) -> Built:
