@@ -1,8 +1,9 @@
 """Build the simulated borough through the same use cases the API calls, each in a
 `tenant_transaction` as the principal who would call it: the platform admin creates the
-organisation, its admin adds staff, each volunteer signs up, a coordinator approves and
-records their vetting, the volunteer declares availability, registers a phone and goes on
-duty, a caseworker registers the clients."""
+organisation, its admin adds staff, each volunteer signs up, declares availability,
+registers a phone and goes on duty (one transaction as themselves, one sitting of the
+app's sign-up), a coordinator approves and records the vetting of a group of them (one
+transaction as the coordinator), a caseworker registers the clients."""
 
 from __future__ import annotations
 
