@@ -1,12 +1,14 @@
 """Build the simulated borough through the same use cases the API calls, each in a
 `tenant_transaction` as the principal who would call it: the platform admin creates the
-organisation, its admin adds staff, each volunteer signs up, a coordinator approves and
-records their vetting, the volunteer declares availability, registers a phone and goes on
-duty, a caseworker registers the clients."""
+organisation, its admin adds staff, each volunteer signs up, declares availability,
+registers a phone and goes on duty (one transaction as themselves, one sitting of the
+app's sign-up), a coordinator approves and records the vetting of a group of them (one
+transaction as the coordinator), a caseworker registers the clients."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from uuid import UUID
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients import service as clients
 from app.clients.schemas import ClientIn
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Tx, tenant_transaction
 from app.identity.principal import Role
 from app.identity.tokens import DEV_ISSUER, TokenIdentity
 from app.locations import Location
@@ -35,7 +37,9 @@ from matching.model import ProgrammeKind
 from matching.vetting import DbsLevel
 
 ORG = "sim-borough"
-AT_ONCE = 8
+# Groups in flight at once (within the engine's pool of 5 + 10), and the volunteers of a
+# group, whom a coordinator approves and vets in one transaction.
+AT_ONCE, GROUP = 8, 25
 ADMIN, COORDINATOR, CASEWORKER = "sim-platform-admin", "sim-coordinator", "sim-caseworker"
 
 
@@ -63,43 +67,67 @@ async def _staff(engine: AsyncEngine, org_id: UUID) -> None:
             await orgs.add_member(tx, org_id, MemberIn(role=role, user_id=user_id))
 
 
-async def _volunteer(engine: AsyncEngine, v: VolunteerSpec, today: date) -> UUID:
-    me = identity(v.subject)
-    async with tenant_transaction(engine, me) as tx:
-        profile = await volunteers.sign_up(
-            tx,
-            SignUp(
-                display_name=f"Volunteer {v.n}",
-                home=Location(lat=v.lat, lon=v.lon),
-                max_travel_km=v.radius_km,
-                travel_mode=TravelMode(v.mode),
-                skills=list(v.skills),
-                languages=["en", *v.languages],
-                max_hours_per_week=v.hours_per_week,
-                max_active_assignments=v.active_cap,
-                quiet_hours=QuietHours(start=time(22), end=time(7)) if v.quiet else None,
-                organisations=[ORG],
-            ),
-        )
-        user_id = profile.user_id
-    async with tenant_transaction(engine, identity(COORDINATOR)) as tx:
-        await coordination.change_status(tx, user_id, "approve", StatusChange())
-        level = DbsLevel(v.vetting)
-        # A lapsed check was issued longer ago than the organisation's recheck period.
-        issued = today - (relativedelta(months=37) if v.vetting_lapsed else timedelta(days=90))
-        checked = None if level is DbsLevel.NONE else issued
-        await coordination.record_vetting(
-            tx, user_id, VettingIn(level=level, checked_on=checked, id_verified=True)
-        )
-    days, first, last = PATTERNS[v.pattern]
-    weekly = [WeeklyWindow(day=d, start=time(first), end=time(last)) for d in days]
-    async with tenant_transaction(engine, me) as tx:
+def _sign_up(v: VolunteerSpec) -> SignUp:
+    return SignUp(
+        display_name=f"Volunteer {v.n}",
+        home=Location(lat=v.lat, lon=v.lon),
+        max_travel_km=v.radius_km,
+        travel_mode=TravelMode(v.mode),
+        skills=list(v.skills),
+        languages=["en", *v.languages],
+        max_hours_per_week=v.hours_per_week,
+        max_active_assignments=v.active_cap,
+        quiet_hours=QuietHours(start=time(22), end=time(7)) if v.quiet else None,
+        organisations=[ORG],
+    )
+
+
+async def _volunteer(engine: AsyncEngine, v: VolunteerSpec) -> UUID:
+    """The volunteer's own calls, in one transaction as them (as one sitting of the app's
+    sign-up flow): sign up, declare weekly availability, register a phone, go on duty."""
+    async with tenant_transaction(engine, identity(v.subject)) as tx:
+        profile = await volunteers.sign_up(tx, _sign_up(v))
+        days, first, last = PATTERNS[v.pattern]
+        weekly = [WeeklyWindow(day=d, start=time(first), end=time(last)) for d in days]
         await schedule.replace(tx, Availability(time_zone="Europe/London", weekly=weekly))
         token = f"sim-device-{v.n:05d}-token"
         await devices.register(tx, DeviceIn(token=token, platform=Platform.ANDROID))
         if v.on_duty:
             await volunteers.set_duty(tx, DutyIn(on_duty=True))
-    return user_id
+    return profile.user_id
+
+
+async def _vet(tx: Tx, user_id: UUID, v: VolunteerSpec, today: date) -> None:
+    """The coordinator approves the volunteer and records their vetting."""
+    await coordination.change_status(tx, user_id, "approve", StatusChange())
+    level = DbsLevel(v.vetting)
+    # A lapsed check was issued longer ago than the organisation's recheck period.
+    issued = today - (relativedelta(months=37) if v.vetting_lapsed else timedelta(days=90))
+    checked = None if level is DbsLevel.NONE else issued
+    await coordination.record_vetting(
+        tx, user_id, VettingIn(level=level, checked_on=checked, id_verified=True)
+    )
+
+
+async def _volunteers(
+    engine: AsyncEngine, people: Sequence[VolunteerSpec], today: date
+) -> list[UUID]:
+    """`AT_ONCE` at a time, groups of `GROUP`: each volunteer of the group signs up, then the
+    coordinator approves and vets the whole group in one sitting (one transaction)."""
+    groups = [list(people[i : i + GROUP]) for i in range(0, len(people), GROUP)]
+    ids: dict[int, UUID] = {}
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def one(group: list[VolunteerSpec]) -> None:
+        async with gate:
+            for v in group:
+                ids[v.n] = await _volunteer(engine, v)
+            async with tenant_transaction(engine, identity(COORDINATOR)) as tx:
+                for v in group:
+                    await _vet(tx, ids[v.n], v, today)
+
+    await asyncio.gather(*(one(g) for g in groups))
+    return [ids[v.n] for v in people]
 
 
 async def build(engine: AsyncEngine, owner: AsyncEngine, world: World, today: date) -> Built:
@@ -121,11 +149,8 @@ async def build(engine: AsyncEngine, owner: AsyncEngine, world: World, today: da
             )
             built.programmes[key] = p.id
     people = world.volunteers
-    for first in range(0, len(people), AT_ONCE):  # a few sign-ups at a time, like real life
-        batch = people[first : first + AT_ONCE]
-        ids = await asyncio.gather(*(_volunteer(engine, v, today) for v in batch))
-        for v, user_id in zip(batch, ids, strict=True):
-            built.volunteers[v.n], built.by_user[user_id] = user_id, v
+    for v, user_id in zip(people, await _volunteers(engine, people, today), strict=True):
+        built.volunteers[v.n], built.by_user[user_id] = user_id, v
     async with tenant_transaction(engine, identity(CASEWORKER)) as tx:
         for c in range(world.clients):
             name, address, phone = f"Client Person {c}", f"{c} Simulation Road", f"0118{c:07d}"

@@ -56,6 +56,7 @@ _LOAD_SQL: dict[str, str] = {
         SELECT n.id AS need_id, NULL::uuid AS volunteer_id,
                format('%s active assignments, filled %s, slots %s', count(a.id), n.filled, n.slots)
           FROM needs n LEFT JOIN assignments a ON a.need_id = n.id AND a.status IN {_ACTIVE}
+         WHERE TRUE {{needs}}
          GROUP BY n.id HAVING count(a.id) > n.slots OR n.filled > n.slots""",
     "weekly_hours": """
         SELECT (array_agg(a.need_id ORDER BY a.accepted_at DESC))[1], a.volunteer_id,
@@ -63,7 +64,7 @@ _LOAD_SQL: dict[str, str] = {
                       date_trunc('week', lower(n.windows))::date, v.max_hours_per_week)
           FROM assignments a JOIN needs n ON n.id = a.need_id
           JOIN volunteers v ON v.user_id = a.volunteer_id
-         WHERE a.status IN ('accepted', 'checked_in', 'completed')
+         WHERE a.status IN ('accepted', 'checked_in', 'completed') {volunteers}
          GROUP BY a.volunteer_id, v.max_hours_per_week, date_trunc('week', lower(n.windows))
         HAVING sum(n.duration_minutes) > 60 * v.max_hours_per_week""",
     # A series is one commitment and micro-tasks have their own limit (docs/decisions.md, 30).
@@ -74,7 +75,7 @@ _LOAD_SQL: dict[str, str] = {
           FROM assignments a JOIN needs n ON n.id = a.need_id
           JOIN programmes p ON p.id = n.programme_id
           JOIN volunteers v ON v.user_id = a.volunteer_id
-         WHERE a.status IN {_ACTIVE} AND p.kind NOT IN {_MICRO}
+         WHERE a.status IN {_ACTIVE} AND p.kind NOT IN {_MICRO} {{volunteers}}
          GROUP BY a.volunteer_id, v.max_active_assignments
         HAVING count(DISTINCT coalesce(n.series_id, n.id)) > v.max_active_assignments""",
     "micro_task_cap": f"""
@@ -82,7 +83,7 @@ _LOAD_SQL: dict[str, str] = {
                format('%s open micro-tasks, limit %s', count(*), {MAX_OPEN_MICRO_TASKS})
           FROM assignments a JOIN needs n ON n.id = a.need_id
           JOIN programmes p ON p.id = n.programme_id
-         WHERE a.status IN {_ACTIVE} AND p.kind IN {_MICRO}
+         WHERE a.status IN {_ACTIVE} AND p.kind IN {_MICRO} {{volunteers}}
          GROUP BY a.volunteer_id
         HAVING count(*) > {MAX_OPEN_MICRO_TASKS}""",
     "overlapping_assignments": f"""
@@ -90,21 +91,57 @@ _LOAD_SQL: dict[str, str] = {
           FROM assignments a JOIN needs n ON n.id = a.need_id
           JOIN assignments b ON b.volunteer_id = a.volunteer_id AND b.id > a.id
           JOIN needs m ON m.id = b.need_id
-         WHERE a.status IN {_ACTIVE} AND b.status IN {_ACTIVE} AND n.windows && m.windows""",
+         WHERE a.status IN {_ACTIVE} AND b.status IN {_ACTIVE} AND n.windows && m.windows
+               {{volunteers}}""",
 }
 
 
-# Every load rule in one round trip.
-LOAD_BREAKS = text(
-    " UNION ALL ".join(
-        f"SELECT '{rule}' AS rule, q.* FROM ({sql}) AS q(need_id, volunteer_id, detail)"
+def _every_rule(needs: str, people: str) -> str:
+    """Every load rule in one round trip, each restricted by the given filters."""
+    return " UNION ALL ".join(
+        f"SELECT '{rule}' AS rule, q.* FROM ({sql.format(needs=needs, volunteers=people)})"
+        " AS q(need_id, volunteer_id, detail)"
         for rule, sql in _LOAD_SQL.items()
     )
-)
 
 
-async def load_breaks(conn: AsyncConnection) -> list[Violation]:
-    rows = await conn.execute(LOAD_BREAKS)
+# The full check, over every need and volunteer: the backstop at the end of a run.
+LOAD_BREAKS = text(_every_rule("", ""))
+
+# The check after a step: only the needs and volunteers whose rows the step wrote. A load
+# rule can only break where a row was written since the last look (`:since`, the snapshot's
+# xmax then: the run's transactions on a copy commit one at a time): an assignment
+# (`sync_xid`, migration 0011), a need (its windows, duration, slots or filled) or a
+# volunteer (their caps), by the row's `xmin`, the 32-bit id of the transaction that wrote
+# it (`:since32`; a copy lives far fewer than 2^32 transactions). The volunteers holding a
+# touched need are touched too (its hours and window count against them).
+_TOUCHED = f"""
+WITH written AS (SELECT need_id, volunteer_id FROM assignments WHERE sync_xid >= :since),
+     touched_needs AS (SELECT need_id AS id FROM written
+                       UNION SELECT id FROM needs WHERE xmin::text::bigint >= :since32),
+     touched_volunteers AS (
+       SELECT volunteer_id AS id FROM written
+       UNION SELECT volunteer_id FROM assignments
+              WHERE need_id IN (SELECT id FROM touched_needs)
+       UNION SELECT user_id FROM volunteers WHERE xmin::text::bigint >= :since32)
+{
+    _every_rule(
+        "AND n.id IN (SELECT id FROM touched_needs)",
+        "AND a.volunteer_id IN (SELECT id FROM touched_volunteers)",
+    )
+}"""
+TOUCHED_BREAKS = text(_TOUCHED)
+# Where the next look starts: every transaction committed so far is below it.
+WATERMARK = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+
+
+async def load_breaks(conn: AsyncConnection, since: int | None = None) -> list[Violation]:
+    """The load rules broken: everywhere, or (`since`, a `WATERMARK`) only where rows were
+    written since then."""
+    if since is None:
+        rows = await conn.execute(LOAD_BREAKS)
+    else:
+        rows = await conn.execute(TOUCHED_BREAKS, {"since": since, "since32": since % 2**32})
     return [Violation(r.rule, r.need_id, r.volunteer_id, str(r.detail)) for r in rows]
 
 

@@ -8,6 +8,7 @@ After every event that wrote something the invariants are checked.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import math
@@ -35,7 +36,7 @@ from app.offers import service as offers
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.simulation import invariants as inv
-from app.simulation.build import CASEWORKER, COORDINATOR, Built, identity
+from app.simulation.build import AT_ONCE, CASEWORKER, COORDINATOR, Built, identity
 from app.simulation.policies import Policy
 from app.simulation.record import CapturingTransport, Event, Tally
 from app.simulation.response import Answer, ResponseModel
@@ -49,6 +50,7 @@ from matching.vetting import DbsLevel
 from notifications.dispatcher import Dispatcher
 from notifications.dispatcher import Policy as PushPolicy
 
+READ_ONLY = object()  # an event's answer when it wrote nothing (a look at the feed)
 SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"
 _NEXT_DUE = text("SELECT min(next_step_at) FROM needs")
 # Rows written since the last look: every write stamps `sync_xid` (migration 0011), and the
@@ -61,6 +63,11 @@ _NEW_OFFERS = text(
 )
 _NEW_ASSIGNMENTS = text(
     "SELECT id, need_id, volunteer_id, sync_xid FROM assignments WHERE sync_xid > :xid"
+)
+# Whether the push dispatcher has anything to lease (its lease's own condition): draining an
+# empty outbox is a transaction for nothing.
+_PUSH_DUE = text(
+    "SELECT EXISTS (SELECT FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now)"
 )
 _ROWS_OF = text(
     "SELECT id, coalesce(series_index, 0) FROM needs WHERE id = :id"
@@ -94,6 +101,8 @@ class Week:
         self.seen_offers: set[UUID] = set()
         self.seen_assignments: set[UUID] = set()
         self.offers_xid = self.assignments_xid = 0
+        self.watermark = 0  # where the next invariant check starts (inv.WATERMARK)
+        self.due: datetime | None = None  # the next cascade step, read after each step
         self.pushes_checked = 0
         self.words = [w for words in built.client_words for w in words]
         self.tokens = {f"sim-device-{v.n:05d}-token": v for v in world.volunteers}
@@ -151,8 +160,9 @@ class Week:
     # -- the loop ----------------------------------------------------------------------------
     async def run(self) -> Tally:
         self.plan_events()
+        self.due = await self._next_due()
         while True:
-            due = await self._next_due()
+            due = self.due
             instants = [t for t in (due, self.heap[0].at if self.heap else None) if t]
             if not instants or min(instants) >= self.end:
                 break
@@ -163,13 +173,19 @@ class Week:
                 await self.worker_steps()
             else:
                 event = heapq.heappop(self.heap)
-                await getattr(self, f"on_{event.kind}")(event.data)
+                if await getattr(self, f"on_{event.kind}")(event.data) is READ_ONLY:
+                    continue  # wrote nothing: nothing to look at
             await self.after_step()
+        async with self.system.connect() as conn:  # the backstop: every rule, everywhere
+            for found in await inv.load_breaks(conn):
+                self.tally.note(found)
         return self.tally
 
     async def _next_due(self) -> datetime | None:
         async with self.system.connect() as conn:
-            at = await conn.scalar(_NEXT_DUE)
+            return self._due(await conn.scalar(_NEXT_DUE))
+
+    def _due(self, at: datetime | None) -> datetime | None:
         return None if at is None else max(at, self.clock.now())
 
     async def worker_steps(self) -> None:
@@ -182,12 +198,22 @@ class Week:
         await volunteers_schedule.end_lapsed_duty(self.system)
 
     async def after_step(self) -> None:
-        await self.push.run_once()
+        """One look at what the step wrote, on one connection: new offers and assignments,
+        the load rules where rows were written, the outbox, the next cascade step."""
         async with self.system.connect() as conn:
+            push_due = await conn.scalar(_PUSH_DUE, {"now": self.clock.now()})
             fresh = (await conn.execute(_NEW_OFFERS, {"xid": self.offers_xid})).all()
             made = (await conn.execute(_NEW_ASSIGNMENTS, {"xid": self.assignments_xid})).all()
-            for found in await inv.load_breaks(conn):
+            watermark = int(await conn.scalar(inv.WATERMARK) or 0)
+            for found in await inv.load_breaks(conn, since=self.watermark):
                 self.tally.note(found)
+            next_at = await conn.scalar(_NEXT_DUE)
+        self.watermark, self.due = (
+            watermark,
+            None if next_at is None else max(next_at, self.clock.now()),
+        )
+        if push_due:
+            await self.push.run_once()
         self.offers_xid = max([self.offers_xid, *(r.sync_xid for r in fresh)])
         self.assignments_xid = max([self.assignments_xid, *(r.sync_xid for r in made)])
         for offer_id, need_id, volunteer_id, _xid, busy in fresh:
@@ -311,7 +337,7 @@ class Week:
         except CodeliverError as exc:
             self.tally.refuse("attend" if attends else "no_show", exc)
 
-    async def on_browse(self, v: VolunteerSpec) -> None:
+    async def on_browse(self, v: VolunteerSpec) -> object:
         """A volunteer opens the open-call feed at home and claims the first need they
         would accept (first come, first served)."""
         async with self.acting(v.subject) as tx:
@@ -326,9 +352,10 @@ class Week:
             try:
                 async with self.acting(v.subject) as tx:
                     await open_calls.claim(tx, summary.id)
-                return
+                return None
             except CodeliverError as exc:
                 self.tally.refuse("claim", exc)
+        return READ_ONLY  # only looked at the feed, or every claim was refused (rolled back)
 
     async def on_plan(self, _: None) -> None:
         """The coordinator's nightly batch: plan the next three days, commit the plan."""
@@ -345,10 +372,13 @@ class Week:
 
     async def on_duty(self, _: None) -> None:
         """On-duty volunteers renew their duty each morning (it lasts at most a day)."""
-        for v in self.world.volunteers:
-            if v.on_duty:
-                async with self.acting(v.subject) as tx:
-                    await volunteers.set_duty(tx, DutyIn(on_duty=True))
+        gate = asyncio.Semaphore(AT_ONCE)  # they write only their own rows: side by side
+
+        async def renew(v: VolunteerSpec) -> None:
+            async with gate, self.acting(v.subject) as tx:
+                await volunteers.set_duty(tx, DutyIn(on_duty=True))
+
+        await asyncio.gather(*(renew(v) for v in self.world.volunteers if v.on_duty))
 
 
 def _location(spec: NeedSpec) -> Location:
