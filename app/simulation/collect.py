@@ -71,6 +71,16 @@ async def figures(
     eligible_of = {i: feasible.eligible[(o.spec.n, o.index)] for i, o in counted.items()}
     feasible_ids = [i for i in counted if eligible_of[i]]
     filled_ids = [i for i in feasible_ids if rows[i].filled >= rows[i].slots]
+    # The ceiling: enough of the eligible would say yes if asked while free. The same for
+    # every policy (the answers are seeded by need and volunteer), so "feasible" (someone
+    # eligible exists) is read against what asking could ever fill.
+    spec_of = {v.n: v for v in world.volunteers}
+    fillable_ids = [
+        i
+        for i in feasible_ids
+        if sum(week.would_accept(counted[i], spec_of[n]) for n in eligible_of[i]) >= rows[i].slots
+    ]
+    filled_fillable = sum(1 for i in fillable_ids if rows[i].filled >= rows[i].slots)
     by_user = built.by_user
     people = [built.volunteers[v.n] for v in world.volunteers]
     on_duty = [built.volunteers[v.n] for v in world.volunteers if v.on_duty]
@@ -104,6 +114,9 @@ async def figures(
         "feasible_needs": len(feasible_ids),
         "filled_feasible": len(filled_ids),
         "fill_rate": ratio(len(filled_ids), len(feasible_ids)),
+        "fillable_needs": len(fillable_ids),
+        "filled_fillable": filled_fillable,
+        "fill_rate_fillable": ratio(filled_fillable, len(fillable_ids)),
         "time_to_fill_min": {
             u: {"p50": _round(percentile(m, 0.5)), "p90": _round(percentile(m, 0.9)), "n": len(m)}
             for u, m in sorted(fill_minutes.items())

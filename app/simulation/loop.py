@@ -251,6 +251,11 @@ class Week:
         metres = 1000 * distance_km(v.lat, v.lon, occ.spec.lat, occ.spec.lon)
         return travel_minutes(metres, TravelMode(v.mode))
 
+    def would_accept(self, occ: inv.Occurrence, v: VolunteerSpec) -> bool:
+        """Whether `v` says yes to `occ` when asked and free (their seeded answer, any delay)."""
+        answer, _ = self.response.answer(self._rng(occ, v), self.minutes(v, occ), busy=False)
+        return answer is Answer.ACCEPT
+
     def _rng(self, occ: inv.Occurrence, v: VolunteerSpec) -> random.Random:
         """The same volunteer answers the same need alike under every policy."""
         return random.Random(f"{self.world.seed}:{occ.spec.n}:{v.n}")
@@ -346,8 +351,7 @@ class Week:
             occ = self.tally.rows.get(summary.id)
             if occ is None:
                 continue
-            answer, _ = self.response.answer(self._rng(occ, v), self.minutes(v, occ), busy=False)
-            if answer is not Answer.ACCEPT:
+            if not self.would_accept(occ, v):
                 continue
             try:
                 async with self.acting(v.subject) as tx:

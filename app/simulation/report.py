@@ -12,6 +12,7 @@ from rich.table import Table
 
 ROWS: tuple[tuple[str, str], ...] = (
     ("feasible needs filled", "fill_rate"),
+    ("  of those someone eligible would accept", "fill_rate_fillable"),
     ("alerts per filled slot", "alerts_per_filled_slot"),
     ("on-duty volunteers offered", "on_duty_offered_share"),
     ("  of those eligible for >= 3 needs", "eligible_3_offered_share"),
@@ -57,8 +58,11 @@ def table(results: dict[str, dict[str, Any]], labels: dict[str, str]) -> Table:
             cells.append("-" if f is None else f"{_cell(f['p50'])} / {_cell(f['p90'])}")
         t.add_row(f"time to fill p50 / p90 (min), {u}", *cells)
     t.add_row(
-        "needs (feasible / filled)",
-        *(f"{r['feasible_needs']} / {r['filled_feasible']}" for r in results.values()),
+        "needs (feasible / someone would accept / filled)",
+        *(
+            f"{r['feasible_needs']} / {r['fillable_needs']} / {r['filled_feasible']}"
+            for r in results.values()
+        ),
     )
     return t
 
