@@ -7,14 +7,22 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from app.conditional import NOT_MODIFIED, matches
-from app.coverage import service
-from app.coverage.schemas import HexCollection, MetricsReport, NeedCollection, parse_bbox
+from app.coverage import cells, service
+from app.coverage.schemas import (
+    CELL_PATTERN,
+    CellNeeds,
+    HexCollection,
+    MetricsReport,
+    NeedCollection,
+    parse_bbox,
+    parse_cell,
+)
 from app.db.tenancy import Db, tenant_transaction
 from app.errors import InvalidInput
-from app.http_params import instant, instant_query
+from app.http_params import AccessReason, instant, instant_query
 from app.identity.tokens import Caller
 from app.problems import problem_responses
 from app.settings import Settings
@@ -44,6 +52,14 @@ Resolution = Annotated[
 ]
 Programme = Annotated[UUID | None, QueryParameter(description="one programme's needs and org")]
 At = Annotated[str | None, instant_query("start of the 7-day period (now)")]
+Cell = Annotated[
+    str,
+    Parameter(
+        max_length=20,
+        pattern=CELL_PATTERN,
+        description="a hexagon's `cell` (i,j) from GET /v1/coverage/hexes at `resolution`",
+    ),
+]
 
 
 def _settings(request: Caller) -> Settings:
@@ -113,6 +129,37 @@ class CoverageController(Controller):
                 tx, programme, instant(at, "at"), _settings(request).coverage_k_min
             )
             return await service.need_points(tx, scope, box)
+
+    @get(
+        "/cells/{cell:str}/needs",
+        summary="One hexagon's unfilled needs, coarse, with status and escalation",
+        responses=problem_responses(403, 404),
+        operation_id="listCellNeeds",
+    )
+    async def cell_needs(
+        self,
+        request: Caller,
+        db: Db,
+        cell: FromPath[Cell],
+        resolution: FromQuery[Resolution] = 13,
+        programme: FromQuery[Programme] = None,
+        at: FromQuery[At] = None,
+        access_reason: AccessReason = None,
+    ) -> CellNeeds:
+        """The open and partially filled needs the map counts in the hexagon `cell` (as the
+        hexagons name it, at the same `resolution`, `programme` and `at`): escalated first, each
+        at its coarse location (never the address) with its status, escalation reason and
+        its part of the cell's gap. A cell describing fewer than `k_min` clients lists none
+        (`suppressed`). The read is audited as a read of the needs' clients, with
+        `X-Access-Reason` as its reason."""
+        where = parse_cell(cell)
+        async with tenant_transaction(db, request.user) as tx:
+            scope = await service.scope_for(
+                tx, programme, instant(at, "at"), _settings(request).coverage_k_min
+            )
+            return await cells.needs_in(
+                tx, scope, resolution, where, _max_age(request, at), access_reason
+            )
 
     @get(
         "/tiles/{z:int}/{x:int}/{tile_y:str}",

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
+from datetime import datetime
+from uuid import UUID
 
 import msgspec
 
 from app.errors import InvalidInput
+from app.locations import Location
+from app.needs.status import NeedStatus
 from geo.coverage import hex_area
+from matching.model import Dispatch, Urgency
 
 MAX_BBOX_DEG = 2.0  # a borough or a county, not a country
 MAX_CELLS = 6000
@@ -79,6 +85,53 @@ class NeedFeature(msgspec.Struct, tag_field="type", tag="Feature"):
 
 class NeedCollection(msgspec.Struct, tag_field="type", tag="FeatureCollection"):
     features: list[NeedFeature]
+
+
+CELL_PATTERN = r"^-?[0-9]{1,9},-?[0-9]{1,9}$"
+
+
+class CellNeed(msgspec.Struct, kw_only=True):
+    """An unfilled need as the map counts it: its coarse location only, never the address."""
+
+    id: UUID
+    programme_id: UUID
+    title: str
+    status: NeedStatus  # open or partially_filled
+    urgency: Urgency
+    dispatch: Dispatch
+    slots: int
+    filled: int
+    duration_minutes: int
+    starts_at: datetime  # its first window's start
+    ends_at: datetime  # its last window's end
+    waves_sent: int
+    escalated_at: datetime | None  # the cascade ran out: a person must decide
+    escalation_reason: str | None  # waves_exhausted, alert_cap, no_candidates, all_asleep
+    coarse_location: Location  # the fixed ~500 m cell centre the map places it at
+    demand_hours: float  # open slots x duration
+    supply_hours: float  # its accessible supply (`method` of the map)
+    unmet_hours: float  # demand less supply, floored at 0: its part of the cell's gap
+
+
+class CellNeeds(msgspec.Struct, kw_only=True):
+    cell: str  # "i,j" as in the hexagons' `cell`
+    resolution: int
+    period_start: str
+    period_end: str
+    k_min: int
+    # The cell describes fewer than k clients: no need is listed (as the map shows no figure).
+    suppressed: bool
+    total: int | None  # needs in the cell (None: suppressed); at most 200 are listed
+    needs: list[CellNeed]  # escalated first, then by start
+    supply_as_of: str
+
+
+def parse_cell(raw: str) -> tuple[int, int]:
+    """`i,j`: a hexagon's column and row, as the hexagons' `cell` names it."""
+    if not re.fullmatch(CELL_PATTERN, raw):
+        raise InvalidInput.field("cell", "a hexagon's i,j as in the map's cells, e.g. 1234,-56")
+    i, j = raw.split(",")
+    return int(i), int(j)
 
 
 def parse_bbox(raw: str) -> BBox:
