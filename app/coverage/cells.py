@@ -69,6 +69,7 @@ def _need(row: AnyRow, supply_hours: float) -> CellNeed:
     demand = (row.slots - row.filled) * row.duration_minutes / 60
     return CellNeed(
         id=row.id,
+        org_id=row.org_id,
         programme_id=row.programme_id,
         title=row.title,
         status=NeedStatus(row.status),

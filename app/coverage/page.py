@@ -30,8 +30,13 @@ _PAGE = """<!doctype html>
 <link rel="stylesheet" href="/static/leaflet/leaflet.css">
 <link rel="stylesheet" href="/static/app/coverage.css">
 <script type="application/json" id="config">{config}</script>
-</head><body>
-<aside id="panel">
+</head><body data-state="signed-out">
+<svg class="defs" aria-hidden="true" focusable="false"><defs>
+  <pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse"
+    patternTransform="rotate(45)"><rect width="8" height="8" fill="#ffffff"/>
+    <line x1="0" y1="0" x2="0" y2="8" stroke="#333333" stroke-width="3"/></pattern>
+</defs></svg>
+<aside id="panel" aria-label="Sign-in, filters and metrics">
   <h1>Coverage</h1>
 {sign_in}
   <label for="programme">Programme</label>
@@ -48,8 +53,37 @@ _PAGE = """<!doctype html>
   <div id="metrics"></div>
   <p id="status"></p>
 </aside>
-<main id="map"></main>
+<main id="map" aria-label="Map of coverage gaps">
+  <div id="signed-out-note" class="map-note">
+    <strong>You are signed out.</strong>
+    Sign in (on the left) to see where help is missing and act on it.
+  </div>
+</main>
+<aside id="work" aria-label="Cells and their needs">
+  <p id="announce" class="visually-hidden" role="status" aria-live="polite"></p>
+  <section id="legend" aria-labelledby="legend-title">
+    <h2 id="legend-title">Legend: unmet hours this week</h2>
+    <ul id="legend-items"></ul>
+  </section>
+  <section id="cell-panel" aria-labelledby="cell-title" tabindex="-1" hidden>
+    <h2 id="cell-title"></h2>
+    <button id="cell-close" type="button">Back to the list of cells</button>
+    <p id="cell-summary"></p>
+    <ul id="cell-needs"></ul>
+  </section>
+  <section id="cell-list" aria-labelledby="cells-title">
+    <h2 id="cells-title">Cells with unfilled needs, largest gap first</h2>
+    <p id="cells-empty">Sign in to list the cells.</p>
+    <table id="cells" hidden>
+      <caption class="visually-hidden">Each cell's needs, supply, demand and gap</caption>
+      <thead><tr><th scope="col">Cell</th><th scope="col">Gap</th>
+        <th scope="col">Needs</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+</aside>
 <script src="/static/leaflet/leaflet.js"></script>
+<script src="/static/app/cells.js"></script>
 <script src="/static/app/coverage.js"></script>
 {scripts}</body></html>
 """

@@ -94,6 +94,7 @@ class CellNeed(msgspec.Struct, kw_only=True):
     """An unfilled need as the map counts it: its coarse location only, never the address."""
 
     id: UUID
+    org_id: UUID
     programme_id: UUID
     title: str
     status: NeedStatus  # open or partially_filled

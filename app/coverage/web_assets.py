@@ -23,7 +23,8 @@ def leaflet_dir(web_dir: Path) -> Path:
 
 
 def required_files(web_dir: Path, *, firebase_sign_in: bool) -> list[Path]:
-    files = [web_dir / "src" / "coverage.js", leaflet_dir(web_dir) / "leaflet.js"]
+    scripts = [web_dir / "src" / name for name in ("cells.js", "coverage.js")]
+    files = [*scripts, leaflet_dir(web_dir) / "leaflet.js"]
     if firebase_sign_in:
         files.append(web_dir / "dist" / "signin.js")
     return files
