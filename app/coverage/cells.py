@@ -23,7 +23,7 @@ from app.locations import Location
 from app.needs.status import NeedStatus
 from geo import cells
 from geo.coverage import Scope
-from matching.model import Dispatch, Urgency
+from matching.model import Dispatch, Escalation, Urgency
 
 DEFAULT_REASON = "coverage map"
 
@@ -82,7 +82,9 @@ def _need(row: AnyRow, supply_hours: float) -> CellNeed:
         ends_at=row.ends_at,
         waves_sent=row.waves_sent,
         escalated_at=row.escalated_at,
-        escalation_reason=row.escalation_reason,
+        escalation_reason=(
+            None if row.escalation_reason is None else Escalation(row.escalation_reason)
+        ),
         coarse_location=Location(lat=row.lat, lon=row.lon),
         demand_hours=round(demand, 1),
         supply_hours=round(supply_hours, 1),

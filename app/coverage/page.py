@@ -75,7 +75,9 @@ _PAGE = """<!doctype html>
     <h2 id="cells-title">Cells with unfilled needs, largest gap first</h2>
     <p id="cells-empty">Sign in to list the cells.</p>
     <table id="cells" hidden>
-      <caption class="visually-hidden">Each cell's needs, supply, demand and gap</caption>
+      <caption class="visually-hidden">
+        Each cell with unfilled needs: its gap, its needs and the hours they want
+      </caption>
       <thead><tr><th scope="col">Cell</th><th scope="col">Gap</th>
         <th scope="col">Needs</th></tr></thead>
       <tbody></tbody>

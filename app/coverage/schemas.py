@@ -13,7 +13,7 @@ from app.errors import InvalidInput
 from app.locations import Location
 from app.needs.status import NeedStatus
 from geo.coverage import hex_area
-from matching.model import Dispatch, Urgency
+from matching.model import Dispatch, Escalation, Urgency
 
 MAX_BBOX_DEG = 2.0  # a borough or a county, not a country
 MAX_CELLS = 6000
@@ -107,7 +107,7 @@ class CellNeed(msgspec.Struct, kw_only=True):
     ends_at: datetime  # its last window's end
     waves_sent: int
     escalated_at: datetime | None  # the cascade ran out: a person must decide
-    escalation_reason: str | None  # waves_exhausted, alert_cap, no_candidates, all_asleep
+    escalation_reason: Escalation | None  # why the cascade stopped
     coarse_location: Location  # the fixed ~500 m cell centre the map places it at
     demand_hours: float  # open slots x duration
     supply_hours: float  # its accessible supply (`method` of the map)

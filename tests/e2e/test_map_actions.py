@@ -23,6 +23,7 @@ from sqlalchemy import text as sql
 from app.factory import create_app
 from app.settings import Settings
 from tests.conftest import ROOT
+from tests.e2e.openapi_support import tool
 from tests.e2e.test_map_page import QUIET, READY, SCREENSHOTS, chromium  # noqa: F401
 from tests.live import serving
 from tests.scenario import NOW, READING, Scenario
@@ -175,6 +176,7 @@ async def test_a_coordinator_acts_on_a_gap_from_the_map(
     db: Db,
     chromium: str,  # noqa: F811
 ) -> None:
+    tool(AXE)  # installed by `npm ci` (make test); a skip locally without it, a failure in CI
     w = await _gap_world(world)
     token = w["headers"]["Authorization"].split()[1]
     configured = msgspec.structs.replace(settings, map_tile_url=f"{TILES}/{{z}}/{{x}}/{{y}}.png")

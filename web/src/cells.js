@@ -99,7 +99,7 @@
       try {
         say(needId, action, await run());
         await afterAction();
-        await show(open.cell, open.label, open.trigger, false);
+        if (open) await show(open.cell, open.label, open.trigger, false);
       } catch (error) {
         if (error.name === "SignedOut") return;
         say(needId, action, problemWords(error));
@@ -136,8 +136,14 @@
         say(need.id, "named", "Type a volunteer's name first.");
         return;
       }
-      const people = (await roster(need.org_id)).filter(
-        (p) => p.display_name.toLowerCase() === name.toLowerCase());
+      let people;
+      try {
+        people = (await roster(need.org_id)).filter(
+          (p) => p.display_name.toLowerCase() === name.toLowerCase());
+      } catch (error) {
+        if (error.name !== "SignedOut") say(need.id, "named", problemWords(error));
+        return;
+      }
       if (people.length !== 1) {
         say(need.id, "named", people.length
           ? `Refused: ${people.length} approved volunteers are named ${name}; offer from the candidates.`
