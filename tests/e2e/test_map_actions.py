@@ -227,6 +227,10 @@ async def test_a_coordinator_acts_on_a_gap_from_the_map(
             first_row = page.locator("#cells tbody tr").first
             assert "short by 3 h" in await first_row.inner_text()
             assert await page.locator("path.hex-gap").count() == 1
+            await page.hover("path.hex-gap")  # the tooltip speaks the E2SFCA measure
+            tip = await page.inner_text(".leaflet-tooltip")
+            assert "3 h wanted; 0 h of volunteers' time could go to them; unmet 3 h" in tip
+            assert "available" not in tip
             await page.screenshot(path=str(SCREENSHOTS / "map-legend.png"))
             await _axe(page, url, "signed in")
 
