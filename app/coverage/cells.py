@@ -10,6 +10,7 @@ every staff read of needs is.
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 import numpy as np
 
@@ -18,7 +19,6 @@ from app.coverage import supply
 from app.coverage.schemas import CellNeed, CellNeeds
 from app.db.rows import AnyRow
 from app.db.tenancy import Tx
-from app.errors import InvalidInput
 from app.locations import Location
 from app.needs.status import NeedStatus
 from geo import cells
@@ -37,21 +37,26 @@ async def needs_in(
     reason: str | None,
 ) -> CellNeeds:
     i, j = cell
-    if not cells.cell_in_grid(resolution, i, j):
-        raise InvalidInput.field("cell", f"off the map at resolution {resolution}")
-    rows = await cells.cell_needs(tx.conn, scope, resolution, i, j)
+    # A cell off the map (every i,j of the pattern is a cell, some beyond Web Mercator's
+    # square at this resolution) holds no need, as an empty one does.
+    on_map = cells.cell_in_grid(resolution, i, j)
+    rows = await cells.cell_needs(tx.conn, scope, resolution, i, j) if on_map else []
     clients = rows[0].clients if rows else 0
     suppressed = 1 <= clients < scope.k_min
-    found = await supply.for_view(tx, scope, resolution, cells.cell_box(resolution, i, j), max_age)
     shown = [] if suppressed else rows
+    hours: dict[UUID, float] = {}
+    as_of = tx.now
+    if shown:  # the figures of the needs listed, from the map's own supply
+        box = cells.cell_box(resolution, i, j)
+        found = await supply.for_view(tx, scope, resolution, box, max_age)
+        view, as_of = found.cells, found.as_of
+        hours = dict(zip(view.need_ids, np.asarray(view.need_hours).tolist(), strict=True))
     await audit.record_client_reads(
         tx,
         ((r.client_id, r.org_id) for r in shown if r.client_id is not None),
         reason,
         DEFAULT_REASON,
     )
-    view = found.cells
-    hours = dict(zip(view.need_ids, np.asarray(view.need_hours).tolist(), strict=True))
     return CellNeeds(
         cell=f"{i},{j}",
         resolution=resolution,
@@ -61,7 +66,7 @@ async def needs_in(
         suppressed=suppressed,
         total=None if suppressed else (rows[0].total if rows else 0),
         needs=[_need(r, hours.get(r.id, 0.0)) for r in shown],
-        supply_as_of=found.as_of.isoformat(),
+        supply_as_of=as_of.isoformat(),
     )
 
 

@@ -124,7 +124,7 @@ class CellNeeds(msgspec.Struct, kw_only=True):
     suppressed: bool
     total: int | None  # needs in the cell (None: suppressed); at most 200 are listed
     needs: list[CellNeed]  # escalated first, then by start
-    supply_as_of: str
+    supply_as_of: str  # when the listed needs' supply was computed
 
 
 def parse_cell(raw: str) -> tuple[int, int]:
