@@ -207,7 +207,9 @@ def _classes(s: Supply, d: Demand) -> Iterator[_Class]:
             rows=rows,
             needs=needs.astype(np.int64),
             point=points,
-            hours=np.bincount(points, weights=d.hours[needs], minlength=len(unique) + 1),
+            hours=np.bincount(points, weights=d.hours[needs], minlength=len(unique) + 1).astype(
+                np.float64
+            ),
             x=x,
             y=y,
             half_cos=half_cos,
