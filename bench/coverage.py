@@ -83,7 +83,7 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
         )
     assert org_id is not None
     t0 = time.perf_counter()
-    cells = await supply.refresh(owner, org_id) or 0
+    cells = await supply.refresh(owner, [org_id]) or 0
     refresh_s = time.perf_counter() - t0
     samples: dict[str, list[float]] = defaultdict(list)
     features: dict[str, int] = {}

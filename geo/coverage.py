@@ -91,18 +91,18 @@ READ_SNAPSHOT_SQL = text("""
 SELECT s.refreshed_at, c.i, c.j, c.volunteers, c.on_duty, c.supply_hours
   FROM coverage_snapshots s
   LEFT JOIN coverage_supply c
-    ON c.org_id = s.org_id AND c.resolution = :resolution
+    ON c.scope_id = s.scope_id AND c.resolution = :resolution
    AND c.i BETWEEN :i0 AND :i1 AND c.j BETWEEN :j0 AND :j1
- WHERE s.org_id = :org_id AND s.refreshed_at >= :fresh_after
+ WHERE s.scope_id = :scope_id AND s.refreshed_at >= :fresh_after
 """)
 
 
 async def read_snapshot(
-    conn: AsyncConnection, org_id: UUID, resolution: int, window: Window, fresh_after: datetime
+    conn: AsyncConnection, scope_id: UUID, resolution: int, window: Window, fresh_after: datetime
 ) -> tuple[datetime, Supply] | None:
     """When the snapshot was computed, and its cells in the window; None without a snapshot
     refreshed since `fresh_after`."""
-    params = {"org_id": org_id, "resolution": resolution, "fresh_after": fresh_after}
+    params = {"scope_id": scope_id, "resolution": resolution, "fresh_after": fresh_after}
     rows = (await conn.execute(READ_SNAPSHOT_SQL, params | window.__dict__)).all()
     if not rows:
         return None
@@ -122,12 +122,12 @@ async def read_snapshot(
 
 
 async def write_snapshot(
-    conn: AsyncConnection, org_id: UUID, resolution: int, cells: Supply
+    conn: AsyncConnection, scope_id: UUID, resolution: int, cells: Supply
 ) -> None:
     """COPY, in the caller's transaction: ~4x faster than INSERT for the ~30k cells of r16."""
     raw = await conn.get_raw_connection()
     records = zip(
-        [org_id] * len(cells),
+        [scope_id] * len(cells),
         [resolution] * len(cells),
         cells.i.tolist(),
         cells.j.tolist(),
@@ -139,7 +139,7 @@ async def write_snapshot(
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         "coverage_supply",
         records=records,
-        columns=["org_id", "resolution", "i", "j", "volunteers", "on_duty", "supply_hours"],
+        columns=["scope_id", "resolution", "i", "j", "volunteers", "on_duty", "supply_hours"],
     )
 
 
@@ -147,25 +147,25 @@ async def write_snapshot(
 # until the next: it shows as unmet, never as covered).
 READ_NEED_SUPPLY_SQL = text("""
 SELECT coalesce(array_agg(need_id), '{}') AS ids, coalesce(array_agg(supply_hours), '{}') AS hours
-  FROM coverage_need_supply WHERE org_id = :org_id
+  FROM coverage_need_supply WHERE scope_id = :scope_id
 """)
 
 
 async def read_need_supply(
-    conn: AsyncConnection, org_id: UUID
+    conn: AsyncConnection, scope_id: UUID
 ) -> tuple[list[UUID], NDArray[np.float64]]:
-    row = (await conn.execute(READ_NEED_SUPPLY_SQL, {"org_id": org_id})).one()
+    row = (await conn.execute(READ_NEED_SUPPLY_SQL, {"scope_id": scope_id})).one()
     return list(row.ids), np.array(row.hours, dtype=np.float64)
 
 
 async def write_need_supply(
-    conn: AsyncConnection, org_id: UUID, need_ids: list[UUID], hours: NDArray[np.float64]
+    conn: AsyncConnection, scope_id: UUID, need_ids: list[UUID], hours: NDArray[np.float64]
 ) -> None:
     """COPY, in the caller's transaction (which has emptied the organisation's rows)."""
     raw = await conn.get_raw_connection()
-    records = zip([org_id] * len(need_ids), need_ids, np.round(hours, 4).tolist(), strict=True)
+    records = zip([scope_id] * len(need_ids), need_ids, np.round(hours, 4).tolist(), strict=True)
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        "coverage_need_supply", records=records, columns=["org_id", "need_id", "supply_hours"]
+        "coverage_need_supply", records=records, columns=["scope_id", "need_id", "supply_hours"]
     )
 
 

@@ -18,6 +18,7 @@ No I/O: the app loads the facts (`geo/coverage.py`) and maps the answer onto cel
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,11 +119,20 @@ class Demand:
         return len(self.org)
 
 
-def _haversine(lon1: Floats, lat1: Floats, lon2: Floats, lat2: Floats) -> Floats:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2 - lon1)
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0))), np.float64)
+def plane_offsets(lon1: Floats, lat1: Floats, lon2: Floats, lat2: Floats) -> tuple[Floats, Floats]:
+    """East and north metres from point 1 to point 2 on the local plane (equirectangular at
+    the pair's mean latitude): within 0.1 % of the great-circle distance up to 100 km, the
+    longest reach, with no trigonometry per pair (the cosines are the points' own)."""
+    east = (np.radians(lon2 - lon1) * EARTH_RADIUS_M) * (
+        0.5 * (np.cos(np.radians(lat1)) + np.cos(np.radians(lat2)))
+    )
+    north = np.radians(lat2 - lat1) * EARTH_RADIUS_M
+    return np.asarray(east, np.float64), np.asarray(north, np.float64)
+
+
+def distance_m(lon1: Floats, lat1: Floats, lon2: Floats, lat2: Floats) -> Floats:
+    east, north = plane_offsets(lon1, lat1, lon2, lat2)
+    return np.asarray(np.hypot(east, north), np.float64)
 
 
 def _eligible(s: Supply, d: Demand, rows: Ints, needs: Ints) -> NDArray[np.bool_]:
@@ -138,59 +148,133 @@ def _eligible(s: Supply, d: Demand, rows: Ints, needs: Ints) -> NDArray[np.bool_
     return ok  # type: ignore[no-any-return]
 
 
-def pairs(s: Supply, d: Demand, max_pairs: int = 4_000_000) -> tuple[Ints, Ints, Floats]:
-    """Every (supply row, need, weight > 0) the volunteer is eligible for and reaches."""
-    found: list[tuple[Ints, Ints, Floats]] = []
-    remote = np.isnan(d.lon)
-    (far,) = np.nonzero(remote)
-    (near,) = np.nonzero(~remote)
-    order = near[np.argsort(d.lat[near], kind="stable")]
-    lats = d.lat[order]
-    reach_deg = s.radius_m / (EARTH_RADIUS_M * np.pi / 180)  # a latitude span bounds distance
-    lo = np.searchsorted(lats, s.lat - reach_deg, side="left")
-    hi = np.searchsorted(lats, s.lat + reach_deg, side="right")
-    counts = (hi - lo) + len(far)
-    start = 0
-    while start < len(s):
-        total = np.cumsum(counts[start:])
-        stop = start + max(1, int(np.searchsorted(total, max_pairs, side="right")))
-        rows = np.arange(start, stop, dtype=np.int64)
-        n = hi[rows] - lo[rows]
-        row_of = np.repeat(rows, n)
-        offset = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-        need = order[np.repeat(lo[rows], n) + offset].astype(np.int64)
-        dist = _haversine(s.lon[row_of], s.lat[row_of], d.lon[need], d.lat[need])
-        w = weight(dist, s.radius_m[row_of])
-        keep = (w > 0) & _eligible(s, d, row_of, need)
-        found.append((row_of[keep], need[keep], w[keep]))
-        if len(far):
-            row_r = np.repeat(rows, len(far))
-            need_r = np.tile(far, len(rows)).astype(np.int64)
-            ok = _eligible(s, d, row_r, need_r)
-            found.append((row_r[ok], need_r[ok], np.full(int(ok.sum()), Method.remote_weight)))
-        start = stop
-    if not found:
-        none = np.zeros(0, dtype=np.int64)
-        return none, none, np.zeros(0, dtype=np.float64)
+def _metres(lon: Floats, lat: Floats) -> tuple[Floats, Floats, Floats]:
+    """Per point: longitude and latitude in radians x R, and half the cosine of latitude (a
+    pair's east offset is dx times the sum of its two half-cosines: `plane_offsets`)."""
     return (
-        np.concatenate([f[0] for f in found]),
-        np.concatenate([f[1] for f in found]),
-        np.concatenate([f[2] for f in found]),
+        np.radians(lon) * EARTH_RADIUS_M,
+        np.radians(lat) * EARTH_RADIUS_M,
+        0.5 * np.cos(np.radians(lat)),
     )
 
 
-def accessible(s: Supply, d: Demand, max_pairs: int = 4_000_000) -> Floats:
-    """Each need's accessible supply hours (E2SFCA)."""
+@dataclass(frozen=True)
+class _Class:
+    """The supply rows of one eligibility class (organisation, level, words, on duty), by
+    latitude, and the points of the needs they are eligible for. Needs at one point weigh
+    the same for every row of the class (coarse locations share grid points; every remote
+    need is one point at `remote_weight`), so the arithmetic runs per point, not per need."""
+
+    rows: Ints
+    needs: Ints  # eligible needs
+    point: Ints  # each of those needs' point: its index in the columns below
+    hours: Floats  # demand hours per point
+    x: Floats  # in-person points, by latitude (remote: the last column, if any)
+    y: Floats
+    half_cos: Floats
+    remote: bool
+
+
+def _classes(s: Supply, d: Demand) -> Iterator[_Class]:
+    duty = np.ones(len(s), np.int64) if s.on_duty is None else s.on_duty.astype(np.int64)
+    key = np.zeros(len(s), np.int64)
+    for column in (s.org, s.level, s.words, duty):  # one integer per combination
+        values, code = np.unique(column, return_inverse=True)
+        key = key * len(values) + code.reshape(-1)
+    _, firsts, of_row = np.unique(key, return_index=True, return_inverse=True)
+    of_row = of_row.reshape(-1)
+    by_class = np.argsort(of_row, kind="stable")
+    bounds = np.searchsorted(of_row[by_class], np.arange(len(firsts) + 1))
+    every_need = np.arange(len(d), dtype=np.int64)
+    lat_order = np.argsort(s.lat, kind="stable")
+    rank = np.empty(len(s), np.int64)
+    rank[lat_order] = np.arange(len(s))
+    remote = np.isnan(d.lon)
+    for c, first in enumerate(firsts):
+        needs = np.nonzero(_eligible(s, d, np.full(len(d), first, np.int64), every_need))[0]
+        if not len(needs):
+            continue
+        rows = by_class[bounds[c] : bounds[c + 1]]
+        rows = rows[np.argsort(rank[rows])].astype(np.int64)
+        far = remote[needs]
+        places = np.stack([d.lat[needs], d.lon[needs]], axis=1)[~far]
+        unique, point = np.unique(places, axis=0, return_inverse=True)  # sorted by latitude
+        points = np.zeros(len(needs), np.int64)
+        points[~far] = point.reshape(-1)
+        points[far] = len(unique)
+        x, y, half_cos = _metres(unique[:, 1], unique[:, 0])
+        yield _Class(
+            rows=rows,
+            needs=needs.astype(np.int64),
+            point=points,
+            hours=np.bincount(points, weights=d.hours[needs], minlength=len(unique) + 1).astype(
+                np.float64
+            ),
+            x=x,
+            y=y,
+            half_cos=half_cos,
+            remote=bool(far.any()),
+        )
+
+
+Block = tuple[Ints, slice, Floats]  # supply rows, their in-person points, weights
+
+
+def _blocks(
+    s: Supply, c: _Class, rows_m: tuple[Floats, Floats, Floats], size: int
+) -> Iterator[Block]:
+    """The class's weights to its in-person points, a block of rows at a time: each block's
+    points are the band of latitudes its rows could reach (zeros inside it: out of reach)."""
+    if not len(c.y):
+        return
+    x, y, half_cos = rows_m
+    lo = np.searchsorted(c.y, y[c.rows] - s.radius_m[c.rows], side="left")
+    hi = np.searchsorted(c.y, y[c.rows] + s.radius_m[c.rows], side="right")
+    step = max(1, size // len(c.y))
+    for start in range(0, len(c.rows), step):
+        part = c.rows[start : start + step]
+        band = slice(int(lo[start : start + step].min()), int(hi[start : start + step].max()))
+        if band.stop <= band.start:
+            continue
+        east = c.x[band][None, :] - x[part][:, None]
+        east *= half_cos[part][:, None] + c.half_cos[band][None, :]
+        north = c.y[band][None, :] - y[part][:, None]
+        d2 = east * east
+        d2 += north * north
+        r2 = (s.radius_m[part] ** 2)[:, None]
+        w = np.exp(d2 / np.maximum(r2, 1e-18) * -0.5)
+        w[d2 > r2] = 0.0
+        yield part, band, w
+
+
+def accessible(s: Supply, d: Demand, max_pairs: int = 250_000) -> Floats:
+    """Each need's accessible supply hours (E2SFCA), in two sweeps of the same blocks: the
+    weighted demand each volunteer reaches, then each point's share of their hours. Nothing
+    of the size of all pairs is kept (366k volunteers x 800 needs: 300M pairs); `max_pairs`
+    bounds a block."""
     if len(s) == 0 or len(d) == 0:
         return np.zeros(len(d), dtype=np.float64)
-    rows, needs, w = pairs(s, d, max_pairs)
+    rows_m = _metres(s.lon, s.lat)
+    classes = list(_classes(s, d))
+    wanted_row = np.zeros(len(s), dtype=np.float64)
+    for c in classes:
+        if c.remote:
+            wanted_row[c.rows] += c.hours[-1] * Method.remote_weight
+        for rows, band, w in _blocks(s, c, rows_m, max_pairs):
+            wanted_row[rows] += w @ c.hours[band]
     people = int(s.person.max()) + 1
-    person = s.person[rows]
-    wanted = np.bincount(person, weights=d.hours[needs] * w, minlength=people)
+    wanted = np.bincount(s.person, weights=wanted_row, minlength=people)
     hours = np.zeros(people, dtype=np.float64)
     hours[s.person] = s.hours
-    ratio = np.divide(hours, wanted, out=np.zeros(people), where=wanted > 0)
-    access = np.bincount(needs, weights=ratio[person] * w, minlength=len(d))
+    ratio = np.divide(hours, wanted, out=np.zeros(people), where=wanted > 0)[s.person]
+    access = np.zeros(len(d), dtype=np.float64)
+    for c in classes:
+        per_point = np.zeros(len(c.hours), dtype=np.float64)
+        if c.remote:
+            per_point[-1] = ratio[c.rows].sum() * Method.remote_weight
+        for rows, band, w in _blocks(s, c, rows_m, max_pairs):
+            per_point[band] += ratio[rows] @ w
+        access[c.needs] += per_point[c.point]
     return np.asarray(d.hours * access, dtype=np.float64)
 
 

@@ -2,35 +2,39 @@
 
 Supply is the costly half of a coverage map: per cell, the volunteers with hours to give whose
 radius reaches it; per open need, its accessible supply hours, each volunteer's capped hours
-shared among the needs they could take (E2SFCA, matching/coverage.py, decisions.md 34). The
-worker recomputes each organisation's supply for the coming week on every resolution
-(`refresh_due`, every `coverage_refresh_s`) and swaps it in whole, in one transaction. A view
-of the current week for one organisation reads the snapshot when it is fresh enough; any other
-view (another week, the staff of several organisations at once, a stale or missing snapshot)
-computes the supply of the volunteers who reach it, on the spot: slower, never wrong.
+shared among the needs they could take (E2SFCA, matching/coverage.py, decisions.md 35). The
+worker recomputes each scope's supply for the coming week on every resolution (`refresh_due`,
+every `coverage_refresh_s`) and swaps it in whole, in one transaction. A scope is one
+organisation, or the set of organisations one member of staff works across (their map is of
+all of them at once, computed over them together: summing each organisation's snapshot
+would count a volunteer approved in two of them twice). A view of the current week reads its
+scope's snapshot when it is fresh enough; any other view (another week, a stale or missing
+snapshot) computes the supply of the volunteers who reach it, on the spot: slower, never
+wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import structlog
-from sqlalchemy import delete, select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.clock import clock_of
 from app.db.tables import (
-    coverage_need_supply,
     coverage_snapshots,
-    coverage_supply,
+    memberships,
     organisations,
 )
 from app.db.tenancy import Tx
+from app.identity.principal import STAFF
 from geo import access, coverage
 from geo.access import Facts
 from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION, Access, Scope, to_degrees
@@ -38,6 +42,7 @@ from geo.hexgrid import Supply, Volunteers, Window, hex_size, supply
 from matching.coverage import Method, accessible
 
 PERIOD = timedelta(days=7)
+SCOPES = UUID("5b0f6f3e-9a57-4c1e-8d0b-2f6c3a1e7d42")  # the namespace of scope names
 log = structlog.get_logger(__name__)
 
 
@@ -48,6 +53,15 @@ METHOD = Method()
 class ViewSupply:
     cells: Access
     as_of: datetime  # when they were computed (a snapshot's period starts then)
+
+
+def scope_id(org_ids: Sequence[UUID]) -> UUID:
+    """The name of a snapshot's scope: an organisation's own id, or for a set of them a name
+    derived from the sorted set (the same set, the same name, whoever asks)."""
+    unique = sorted(set(org_ids))
+    if len(unique) == 1:
+        return unique[0]
+    return uuid5(SCOPES, ",".join(str(o) for o in unique))
 
 
 async def for_view(
@@ -62,12 +76,11 @@ async def for_view(
     size = hex_size(resolution)
     window = Window.around(size, *box)
     now = tx.now
-    if max_age is not None and len(scope.org_ids) == 1:
-        found = await coverage.read_snapshot(
-            tx.conn, scope.org_ids[0], resolution, window, now - max_age
-        )
+    if max_age is not None:
+        key = scope_id(scope.org_ids)
+        found = await coverage.read_snapshot(tx.conn, key, resolution, window, now - max_age)
         if found is not None:
-            need_ids, hours = await coverage.read_need_supply(tx.conn, scope.org_ids[0])
+            need_ids, hours = await coverage.read_need_supply(tx.conn, key)
             return ViewSupply(Access(found[1], need_ids, hours), found[0])
     west, south = to_degrees(box[0], box[1])
     east, north = to_degrees(box[2], box[3])
@@ -88,104 +101,124 @@ def all_resolutions(volunteers: Volunteers) -> dict[int, Supply]:
     }
 
 
-_CLAIM = text("SELECT pg_try_advisory_lock(hashtextextended('coverage:' || :org, 0))")
-_RELEASE = text("SELECT pg_advisory_unlock(hashtextextended('coverage:' || :org, 0))")
+_CLAIM = text("SELECT pg_try_advisory_lock(hashtextextended('coverage:' || :scope, 0))")
+_RELEASE = text("SELECT pg_advisory_unlock(hashtextextended('coverage:' || :scope, 0))")
 
 
 async def refresh(
     engine: AsyncEngine,
-    org_id: UUID,
+    org_ids: Sequence[UUID],
     now: datetime | None = None,
     *,
     due_before: datetime | None = None,
 ) -> int | None:
-    """Recompute one organisation's snapshot; returns the cells written, or None when
-    another worker is at it or it was refreshed since (`due_before`) or later (`now`).
-    The engine logs in as the system: it reads the organisation's volunteers and writes."""
+    """Recompute the snapshot of one scope (an organisation, or a set of them); returns the
+    cells written, or None when another worker is at it or it was refreshed since
+    (`due_before`) or later (`now`). The engine logs in as the system: it reads the
+    organisations' volunteers and writes."""
     now = now or clock_of(engine).now()
-    key = {"org": str(org_id)}
+    key = {"scope": str(scope_id(org_ids))}
     async with engine.connect() as claim:
         # A session lock held while computing: workers that wake together split the
-        # organisations instead of each computing all of them.
+        # scopes instead of each computing all of them.
         claimed = await claim.scalar(_CLAIM, key)
         await claim.commit()
         if not claimed:
             return None
         try:
-            return await _refresh(engine, org_id, now, due_before)
+            return await _refresh(engine, sorted(set(org_ids)), now, due_before)
         finally:
             await claim.execute(_RELEASE, key)
             await claim.commit()
 
 
 async def _refresh(
-    engine: AsyncEngine, org_id: UUID, now: datetime, due_before: datetime | None
+    engine: AsyncEngine, org_ids: list[UUID], now: datetime, due_before: datetime | None
 ) -> int | None:
     began = time.perf_counter()
+    key = scope_id(org_ids)
     async with engine.connect() as conn:
         last = await conn.scalar(
-            select(coverage_snapshots.c.refreshed_at).where(coverage_snapshots.c.org_id == org_id)
+            select(coverage_snapshots.c.refreshed_at).where(coverage_snapshots.c.scope_id == key)
         )
         if last is not None and (last >= now or (due_before and last >= due_before)):
             return None  # a newer snapshot is never replaced by an older one
-        facts = await access.facts(conn, Scope([org_id], None, now, now + PERIOD, 0), None, now)
+        facts = await access.facts(conn, Scope(org_ids, None, now, now + PERIOD, 0), None, now)
         await conn.rollback()
     grids = await asyncio.to_thread(all_resolutions, facts.reach)
     shares = await asyncio.to_thread(accessible, facts.supply, facts.demand)
     async with engine.begin() as conn:
-        await conn.execute(delete(coverage_supply).where(coverage_supply.c.org_id == org_id))
+        # The old snapshot's cells and shares go with it (ON DELETE CASCADE).
+        await conn.execute(delete(coverage_snapshots).where(coverage_snapshots.c.scope_id == key))
         await conn.execute(
-            delete(coverage_need_supply).where(coverage_need_supply.c.org_id == org_id)
+            insert(coverage_snapshots).values(
+                scope_id=key,
+                org_ids=org_ids,
+                period_start=now,
+                period_end=now + PERIOD,
+                refreshed_at=now,
+                volunteers=len(facts.reach),
+                seconds=round(time.perf_counter() - began, 3),
+            )
         )
         for resolution, cells in grids.items():
             if len(cells):
-                await coverage.write_snapshot(conn, org_id, resolution, cells)
+                await coverage.write_snapshot(conn, key, resolution, cells)
         if facts.need_ids:
-            await coverage.write_need_supply(conn, org_id, facts.need_ids, shares)
-        values = {
-            "period_start": now,
-            "period_end": now + PERIOD,
-            "refreshed_at": now,
-            "volunteers": len(facts.reach),
-            "seconds": round(time.perf_counter() - began, 3),
-        }
-        await conn.execute(
-            insert(coverage_snapshots)
-            .values(org_id=org_id, **values)
-            .on_conflict_do_update(index_elements=["org_id"], set_=values)
-        )
+            await coverage.write_need_supply(conn, key, facts.need_ids, shares)
     return sum(len(cells) for cells in grids.values())
 
 
+# The sets of organisations whose staff see them together: each member of staff of several
+# (approved, a staff role) sees the map of all of theirs at once (app/coverage/service.py:
+# staff_orgs).
+_STAFF_SETS = (
+    select(func.array_agg(aggregate_order_by(memberships.c.org_id, memberships.c.org_id)))
+    .where(memberships.c.status == "approved", memberships.c.role.in_([r.value for r in STAFF]))
+    .group_by(memberships.c.user_id)
+    .having(func.count() > 1)
+)
+
+
+async def scopes(conn: AsyncConnection) -> list[list[UUID]]:
+    """Every scope a map can be of: each organisation, and each set of organisations a
+    member of staff works across."""
+    orgs = [[o] for o in (await conn.scalars(select(organisations.c.id))).all()]
+    sets = {tuple(ids) for ids in (await conn.scalars(_STAFF_SETS)).all()}
+    return orgs + [list(ids) for ids in sorted(sets)]
+
+
 async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:
-    """Refresh the organisations whose snapshot is missing or about `every` old; returns how
-    many this worker refreshed. One organisation failing never stops the others."""
+    """Refresh the scopes whose snapshot is missing or about `every` old, oldest first, and
+    drop the snapshots of sets no one sees together any more; returns how many this worker
+    refreshed. One scope failing never stops the others."""
     now = clock_of(engine).now()
     due_before = now - every * 0.9
-    async with engine.connect() as conn:
-        org_ids = list(
-            (
-                await conn.scalars(
-                    select(organisations.c.id)
-                    .outerjoin(coverage_snapshots)
-                    .where(
-                        (coverage_snapshots.c.refreshed_at.is_(None))
-                        | (coverage_snapshots.c.refreshed_at < due_before)
-                    )
-                    .order_by(coverage_snapshots.c.refreshed_at.nulls_first())
-                )
-            ).all()
+    async with engine.begin() as conn:
+        wanted = {scope_id(ids): ids for ids in await scopes(conn)}
+        rows = await conn.execute(
+            select(coverage_snapshots.c.scope_id, coverage_snapshots.c.refreshed_at)
         )
+        last: dict[UUID, datetime] = {row.scope_id: row.refreshed_at for row in rows}
+        gone = [key for key in last if key not in wanted]
+        if gone:
+            await conn.execute(
+                delete(coverage_snapshots).where(coverage_snapshots.c.scope_id.in_(gone))
+            )
+    due = sorted(
+        (key for key in wanted if last.get(key) is None or last[key] < due_before),
+        key=lambda k: (last.get(k) is not None, last.get(k) or now),
+    )
     done = 0
-    for org_id in org_ids:
+    for key in due:
         began = time.perf_counter()
         try:
-            cells = await refresh(engine, org_id, now, due_before=due_before)
+            cells = await refresh(engine, wanted[key], now, due_before=due_before)
         except Exception:  # the next cycle retries; the maps compute on the spot meanwhile
-            log.exception("coverage snapshot failed", org_id=str(org_id))
+            log.exception("coverage snapshot failed", scope_id=str(key))
             continue
         done += cells is not None
         log.debug(
-            "coverage snapshot", org_id=str(org_id), cells=cells, s=time.perf_counter() - began
+            "coverage snapshot", scope_id=str(key), cells=cells, s=time.perf_counter() - began
         )
     return done

@@ -67,7 +67,7 @@ async def test_a_gap_shows_where_volunteers_cannot_take_the_needs_or_have_no_hou
     assert cell["supply_hours"] == 2.0
     assert cell["gap_hours"] == 4.0
 
-    await supply.refresh(s.owner, org)  # the worker's snapshot says the same
+    await supply.refresh(s.owner, [org])  # the worker's snapshot says the same
     _, snapped = await _busy_cell(client, headers)
     assert snapped | {"supply_hours": 2.0, "gap_hours": 4.0} == snapped
 

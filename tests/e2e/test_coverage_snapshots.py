@@ -55,7 +55,7 @@ async def test_a_snapshot_answers_exactly_as_computing_on_the_spot(
     computed = await _hexes(client, headers)
     tile_before = await client.get(TILE, headers=headers)
 
-    cells = await supply.refresh(s.owner, org)
+    cells = await supply.refresh(s.owner, [org])
     assert cells
     snapped = await _hexes(client, headers)
     tile_after = await client.get(TILE, headers=headers)
@@ -81,7 +81,7 @@ async def test_only_a_fresh_snapshot_of_the_current_week_answers(
 ) -> None:
     s = Scenario(world)
     org, headers = await _map(s, world)
-    await supply.refresh(s.owner, org)
+    await supply.refresh(s.owner, [org])
     await s.volunteer("reading-council", "vol-late", km=8.0, hours=1)
 
     def most(body: Any) -> int:
@@ -99,7 +99,7 @@ async def test_only_a_fresh_snapshot_of_the_current_week_answers(
         )
     assert most(await _hexes(client, headers)) == 3, "a stale snapshot: computed"
 
-    await supply.refresh(s.owner, org)
+    await supply.refresh(s.owner, [org])
     assert most(await _hexes(client, headers)) == 3, "refreshed"
 
 
@@ -108,8 +108,8 @@ async def test_an_older_refresh_never_replaces_a_newer_one(world: World) -> None
     org = await world.org("reading-council")
     await s.volunteer("reading-council", "vol-a", km=2.0, hours=3)
     now = datetime.now(UTC)
-    assert await supply.refresh(s.owner, org, now)
-    assert await supply.refresh(s.owner, org, now - timedelta(seconds=5)) is None
+    assert await supply.refresh(s.owner, [org], now)
+    assert await supply.refresh(s.owner, [org], now - timedelta(seconds=5)) is None
     async with s.owner.connect() as conn:
         assert await conn.scalar(select(coverage_snapshots.c.refreshed_at)) == now
 
@@ -119,10 +119,10 @@ async def test_another_organisations_snapshot_stays_theirs(
 ) -> None:
     s = Scenario(world)
     org, _ = await _map(s, world)
-    await supply.refresh(s.owner, org)
+    await supply.refresh(s.owner, [org])
     theirs = await world.org("berkshire-nhs")
     headers = await world.person("coord-nhs", org="berkshire-nhs", role="coordinator")
-    await supply.refresh(s.owner, theirs)
+    await supply.refresh(s.owner, [theirs])
     body = await _hexes(client, headers)
     assert body["features"] == []
 
@@ -148,7 +148,7 @@ async def test_the_worker_refreshes_every_organisation(
         snapshots = dict(
             (
                 await conn.execute(
-                    select(coverage_snapshots.c.org_id, coverage_snapshots.c.volunteers)
+                    select(coverage_snapshots.c.scope_id, coverage_snapshots.c.volunteers)
                 )
             ).all()
         )
@@ -165,7 +165,7 @@ async def test_a_volunteer_living_outside_the_view_who_reaches_it_counts(
     await s.volunteer("reading-council", "vol-far", far, km=150.0, hours=4)
     at = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
     live = _cells(await _hexes(client, headers, **at))
-    await supply.refresh(s.owner, org)
+    await supply.refresh(s.owner, [org])
     snapped = _cells(await _hexes(client, headers))
     assert max(c["volunteers"] for c in live.values()) == 3
     assert {k: c["volunteers"] for k, c in live.items()} == {
@@ -180,8 +180,8 @@ async def test_a_refresh_another_worker_holds_is_skipped_not_repeated(world: Wor
     async with s.owner.connect() as other_worker:
         held = text("SELECT pg_advisory_lock(hashtextextended('coverage:' || :org, 0))")
         await other_worker.execute(held, {"org": str(org)})
-        assert await supply.refresh(s.owner, org) is None
+        assert await supply.refresh(s.owner, [org]) is None
         await other_worker.rollback()
         released = text("SELECT pg_advisory_unlock(hashtextextended('coverage:' || :org, 0))")
         await other_worker.execute(released, {"org": str(org)})
-    assert await supply.refresh(s.owner, org)
+    assert await supply.refresh(s.owner, [org])

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from app.db.tables.base import created_at, id_column, metadata, org_id_column, updated_at, user_ref
 
@@ -47,20 +47,28 @@ service_areas = Table(
     CheckConstraint("alerted_at IS NULL OR gap_since IS NOT NULL", name="alert_needs_gap"),
 )
 
-# One organisation's supply on the hexagon grid, for the period starting at `period_start`:
-# every resolution, recomputed whole by the worker (app/coverage/supply.py) and swapped in one
-# transaction. Tiles and hexagons for the current week read it instead of recomputing.
+
+# A scope's supply on the hexagon grid, for the period starting at `period_start` (a scope:
+# one organisation, or the set one member of staff works across, 0020; `scope_id` names it,
+# app/coverage/supply.py: scope_id): every resolution, recomputed whole by the worker and
+# swapped in one transaction. Tiles and hexagons for the current week read it instead of
+# recomputing.
 # `volunteers`: those with hours to give whose radius reaches the cell; `supply_hours`: the sum
 # of their capped hours (what could reach it; the map shows coverage_need_supply's shares).
+def _scope_id_column() -> Column[object]:
+    return Column(
+        "scope_id",
+        UUID(as_uuid=True),
+        ForeignKey("coverage_snapshots.scope_id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
 coverage_snapshots = Table(
     "coverage_snapshots",
     metadata,
-    Column(
-        "org_id",
-        UUID(as_uuid=True),
-        ForeignKey("organisations.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("scope_id", UUID(as_uuid=True), primary_key=True),
+    Column("org_ids", ARRAY(UUID(as_uuid=True)), nullable=False),
     Column("period_start", DateTime(timezone=True), nullable=False),
     Column("period_end", DateTime(timezone=True), nullable=False),
     Column("refreshed_at", DateTime(timezone=True), nullable=False),
@@ -71,14 +79,14 @@ coverage_snapshots = Table(
 coverage_supply = Table(
     "coverage_supply",
     metadata,
-    org_id_column(),
+    _scope_id_column(),
     Column("resolution", SmallInteger, nullable=False),
     Column("i", Integer, nullable=False),
     Column("j", Integer, nullable=False),
     Column("volunteers", Integer, nullable=False),
     Column("on_duty", Integer, nullable=False),
     Column("supply_hours", Float, nullable=False),
-    PrimaryKeyConstraint("org_id", "resolution", "i", "j"),
+    PrimaryKeyConstraint("scope_id", "resolution", "i", "j"),
 )
 
 # Each open need's accessible supply hours (E2SFCA, matching/coverage.py) at the same refresh:
@@ -86,10 +94,10 @@ coverage_supply = Table(
 coverage_need_supply = Table(
     "coverage_need_supply",
     metadata,
-    org_id_column(),
+    _scope_id_column(),
     Column("need_id", UUID(as_uuid=True), nullable=False),
     Column("supply_hours", Float, nullable=False),
-    PrimaryKeyConstraint("org_id", "need_id"),
+    PrimaryKeyConstraint("scope_id", "need_id"),
 )
 
 __all__ = ["coverage_need_supply", "coverage_snapshots", "coverage_supply", "service_areas"]
