@@ -22,6 +22,7 @@ REMINDER = "assignment.reminder"
 VERIFY = "channel.verify"  # a one-time code for the channel it verifies
 REPLY = "sms.reply"  # the answer to a text a volunteer sent us
 FOLLOW_ORDER = frozenset({OFFER, REMINDER})  # the kinds that go by the person's order
+TEXT_ONLY = frozenset({VERIFY, REPLY})  # never a push: nothing else may carry them
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def route(
 ) -> Route | None:
     """The channel for this message now, or None if none is left to try."""
     by_name = {c.name: c for c in channels}
-    if kind in (VERIFY, REPLY):
+    if kind in TEXT_ONLY:
         name = str(payload.get("channel", "")) if kind == VERIFY else SMS
         c = by_name.get(name)
         ok = c is not None and c.address is not None and name not in tried

@@ -32,7 +32,7 @@ import structlog
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notifications.channels import EMAIL, PUSH, SMS, Channel, route
+from notifications.channels import EMAIL, PUSH, SMS, TEXT_ONLY, Channel, route
 from notifications.fcm import (
     BATCH,
     DROP_DEVICE,
@@ -283,7 +283,7 @@ class Dispatcher:
             )
             row = _Row(lease, fallback=way is not None and way.fallback)
             rows.append(row)
-            if way is None and lease.channels_tried:
+            if way is None and (lease.channels_tried or lease.kind in TEXT_ONLY):
                 row.exhausted = True
                 continue
             if way is not None and way.channel in (SMS, EMAIL) and way.address is not None:
