@@ -11,10 +11,11 @@ from app.db.tenancy import Db, tenant_transaction
 from app.identity.tokens import Caller
 from app.notify import callbacks, channels
 from app.notify.schemas import (
-    ChannelIn,
     ChannelName,
     ContactChannel,
+    EmailIn,
     OrderIn,
+    PhoneIn,
     TextChannelName,
     VerifyIn,
 )
@@ -39,19 +40,29 @@ class MyChannelsController(Controller):
             return await channels.list_mine(tx)
 
     @put(
-        "/{channel:str}",
-        summary="Set my phone number or email address; a one-time code is sent to it",
-        description="The channel is unverified until `POST .../verify` with the code (six "
-        "digits, 15 minutes, five tries). Setting it again sends a new code (at most once a "
-        "minute for the same address).",
+        "/sms",
+        summary="Set my mobile number; a one-time code is texted to it",
+        description="The channel is unverified until `POST .../sms/verify` with the code "
+        "(six digits, 15 minutes, five tries). Setting it again texts a new code (at most "
+        "once a minute for the same number).",
         responses=problem_responses(422, 429),
-        operation_id="setMyChannel",
+        operation_id="setMyPhone",
     )
-    async def set_address(
-        self, request: Caller, db: Db, channel: FromPath[TextChannelName], data: JSONBody[ChannelIn]
-    ) -> ContactChannel:
+    async def set_phone(self, request: Caller, db: Db, data: JSONBody[PhoneIn]) -> ContactChannel:
         async with tenant_transaction(db, request.user) as tx:
-            return await channels.add(tx, channel, data.address)
+            return await channels.add(tx, TextChannelName.SMS, data.number)
+
+    @put(
+        "/email",
+        summary="Set my email address; a one-time code is emailed to it",
+        description="The channel is unverified until `POST .../email/verify` with the code "
+        "(six digits, 15 minutes, five tries).",
+        responses=problem_responses(422, 429),
+        operation_id="setMyEmail",
+    )
+    async def set_email(self, request: Caller, db: Db, data: JSONBody[EmailIn]) -> ContactChannel:
+        async with tenant_transaction(db, request.user) as tx:
+            return await channels.add(tx, TextChannelName.EMAIL, data.address)
 
     @post(
         "/{channel:str}/verify",

@@ -40,7 +40,7 @@ async def test_a_phone_is_verified_by_the_code_texted_to_it(
     client: httpx.AsyncClient, ctx: Casework, world: World, fake: FakeNotify, sender: Dispatcher
 ) -> None:
     me = world.headers("vol-0")
-    r = await client.put(f"{CHANNELS}/sms", headers=me, json={"address": "07700 900123"})
+    r = await client.put(f"{CHANNELS}/sms", headers=me, json={"number": "07700 900123"})
     assert r.status_code == 200, r.text
     assert (r.json()["address"], r.json()["verified"]) == ("+447700900123", False)
     await sender.run_once()
@@ -69,9 +69,11 @@ async def test_bad_input_is_a_problem_naming_the_field(
 ) -> None:
     me = world.headers("vol-0")
     cases = [
-        ("put", f"{CHANNELS}/sms", {"address": "call me"}, "address"),
+        ("put", f"{CHANNELS}/sms", {"number": "call me"}, "number"),
+        ("put", f"{CHANNELS}/sms", {"number": "0770"}, "number"),
+        ("put", f"{CHANNELS}/sms", {"address": "07700900123"}, "address"),
         ("put", f"{CHANNELS}/email", {"address": "not-an-email"}, "address"),
-        ("put", f"{CHANNELS}/sms", {"address": "07700900123", "x": 1}, "x"),
+        ("put", f"{CHANNELS}/sms", {"number": "07700900123", "x": 1}, "x"),
         ("put", CHANNELS, {"order": ["sms"]}, "order"),  # no phone yet
         ("put", CHANNELS, {"order": ["fax"]}, "order"),
         ("put", CHANNELS, {"order": ["push", "push"]}, "order"),
