@@ -92,16 +92,40 @@ class MyChannelsController(Controller):
         async with tenant_transaction(db, request.user) as tx:
             return await channels.set_order(tx, data.order)
 
+    # One DELETE per channel: a dynamic `/{channel}` beside the static `/sms` and `/email`
+    # would be shadowed by them (405).
     @delete(
-        "/{channel:str}",
-        summary="Forget one of my channels",
-        description="Its messages go by the next channel in my order.",
+        "/sms",
+        summary="Forget my mobile number",
+        description="Offers and reminders go by the next channel in my order.",
         responses=problem_responses(404),
-        operation_id="removeMyChannel",
+        operation_id="removeMyPhone",
     )
-    async def remove(self, request: Caller, db: Db, channel: FromPath[ChannelName]) -> None:
+    async def remove_phone(self, request: Caller, db: Db) -> None:
         async with tenant_transaction(db, request.user) as tx:
-            await channels.remove(tx, channel)
+            await channels.remove(tx, ChannelName.SMS)
+
+    @delete(
+        "/email",
+        summary="Forget my email address",
+        description="Offers and reminders go by the next channel in my order.",
+        responses=problem_responses(404),
+        operation_id="removeMyEmail",
+    )
+    async def remove_email(self, request: Caller, db: Db) -> None:
+        async with tenant_transaction(db, request.user) as tx:
+            await channels.remove(tx, ChannelName.EMAIL)
+
+    @delete(
+        "/push",
+        summary="Take push out of my order",
+        description="My devices stay registered; offers and reminders stop going by push.",
+        responses=problem_responses(404),
+        operation_id="removeMyPush",
+    )
+    async def remove_push(self, request: Caller, db: Db) -> None:
+        async with tenant_transaction(db, request.user) as tx:
+            await channels.remove(tx, ChannelName.PUSH)
 
 
 class NotifyCallbackController(Controller):

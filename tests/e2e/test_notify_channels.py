@@ -157,3 +157,15 @@ async def test_a_permanent_failure_receipt_moves_the_offer_to_the_next_channel(
     delivered = {**receipt, "id": str(uuid.uuid4()), "reference": email["reference"]}
     delivered["status"] = "delivered"
     assert (await client.post(url, json=delivered, headers=CALLBACK)).status_code == 204
+
+
+async def test_each_channel_can_be_forgotten(
+    client: httpx.AsyncClient, ctx: Casework, world: World
+) -> None:
+    me = world.headers("vol-0")
+    await client.put(f"{CHANNELS}/sms", headers=me, json={"number": "+447700900555"})
+    await client.put(CHANNELS, headers=me, json={"order": ["push", "sms"]})
+    for channel in ("sms", "push"):
+        assert (await client.delete(f"{CHANNELS}/{channel}", headers=me)).status_code == 204
+    assert (await client.get(CHANNELS, headers=me)).json() == []
+    assert (await client.delete(f"{CHANNELS}/email", headers=me)).status_code == 404
