@@ -84,8 +84,9 @@ class MyChannelsController(Controller):
         "/",
         summary="Order my channels",
         description="Offers and reminders try these first to last; channels not named keep "
-        "their place after them. Push needs no address; text and email must be set first.",
-        responses=problem_responses(422),
+        "their place after them. Push needs no address; text and email must be set first "
+        "(else 409).",
+        responses=problem_responses(409, 422),
         operation_id="orderMyChannels",
     )
     async def order(self, request: Caller, db: Db, data: JSONBody[OrderIn]) -> list[ContactChannel]:
