@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-
-import httpx
 
 from infra.localdb import free_port
 from notifications.fcm import FcmTransport, Push, point_messaging_at, static_token
@@ -29,9 +28,9 @@ def _serve(module: str, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return process
-        except httpx.HTTPError:
+        except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{module} did not start")
 
