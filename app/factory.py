@@ -31,6 +31,7 @@ from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.logs import configure_logging
 from app.needs.controller import NeedController
+from app.notify.controller import MyChannelsController, NotifyCallbackController
 from app.offers.controller import OfferController
 from app.openapi import openapi_config
 from app.ops.health import HealthController
@@ -182,6 +183,8 @@ def create_app(
             ClientController,
             NeedController,
             MyVolunteeringController,
+            MyChannelsController,
+            NotifyCallbackController,
             VolunteerRosterController,
             SkillController,
             OfferController,

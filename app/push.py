@@ -1,5 +1,6 @@
-"""Push delivery as the worker runs it: the transport chosen from settings, and the
-dispatcher as a worker job. Composition only; the rules are notifications.dispatcher's."""
+"""Push, text and email delivery as the worker runs it: the transports chosen from
+settings, and the dispatcher as a worker job. Composition only; the rules are
+notifications.dispatcher's and notifications.channels'."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import clock_of
+from app.notify.facts import personalise
 from app.settings import Settings, SettingsError
 from notifications.dispatcher import Dispatcher, Policy
 from notifications.fcm import (
@@ -17,6 +19,8 @@ from notifications.fcm import (
     point_messaging_at,
     static_token,
 )
+from notifications.notify import LogTexts, NotifyTransport, TextTransport
+from notifications.ratelimit import SharedLimit
 
 
 def transport_for(settings: Settings) -> Transport:
@@ -39,6 +43,25 @@ def transport_for(settings: Settings) -> Transport:
     )
 
 
+def texts_for(settings: Settings) -> TextTransport:
+    """GOV.UK Notify when an API key is configured (or asked for), else the log transport."""
+    choice = settings.notify_transport
+    if choice == "auto":
+        choice = "notify" if settings.notify_api_key else "log"
+    if choice == "log" or not settings.notify_api_key:
+        return LogTexts()
+    return NotifyTransport(
+        settings.notify_api_key, settings.notify_base_url, settings.notify_template_ids
+    )
+
+
+def text_limit(settings: Settings, engine: AsyncEngine) -> SharedLimit:
+    """The bucket every worker sending with this key shares: named by the key's service id
+    (the key's middle; never its secret), as Notify counts per key type and service."""
+    key = settings.notify_api_key or ""
+    return SharedLimit(engine, f"notify:{key[-73:-37] or 'log'}", settings.notify_rate_per_minute)
+
+
 class PushJob:
     """The dispatcher as a worker job: its transport lives on the worker's event loop (the
     SDK's async client binds to it) and closes with the worker. Each run drains what is
@@ -56,7 +79,15 @@ class PushJob:
             )
             clock = clock_of(engine)  # read once per lease and per delivery
             transport = transport_for(self.settings)
-            self.dispatcher = Dispatcher(engine, transport, policy, clock=clock.now)
+            self.dispatcher = Dispatcher(
+                engine,
+                transport,
+                policy,
+                clock=clock.now,
+                texts=texts_for(self.settings),
+                limit=text_limit(self.settings, engine),
+                personalise=personalise,
+            )
         leased = 0
         while (stats := await self.dispatcher.run_once()).leased:
             leased += stats.leased
@@ -65,3 +96,5 @@ class PushJob:
     async def close(self) -> None:
         if self.dispatcher is not None:
             await self.dispatcher.transport.close()
+            if self.dispatcher.texts is not None:
+                await self.dispatcher.texts.close()

@@ -65,6 +65,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     push_lease_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
     push_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
     push_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.2
+    # Text messages and email through GOV.UK Notify (notifications/notify.py; README, "GOV.UK
+    # Notify"): the service's API key, the API's base URL (the tests' fake, or a proxy), the
+    # template id of each message as `channel.kind.language=template-id`, comma-separated
+    # (`sms.offer.created.en=...`), the bearer token Notify sends on its callbacks, and the
+    # share of Notify's 3,000 requests a minute per key that all of our workers use together.
+    # Without a key, the log transport prints each text instead.
+    notify_transport: Literal["auto", "notify", "log"] = "auto"
+    notify_api_key: str | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_templates: tuple[str, ...] = ()
+    notify_callback_token: str | None = None
+    notify_rate_per_minute: Annotated[int, msgspec.Meta(ge=1, le=3000)] = 3000
     # Maps: cells and points describing fewer clients than this are suppressed; an optional
     # raster base map for the coordinator's page ({z}/{x}/{y} template).
     coverage_k_min: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
@@ -99,6 +111,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return self.firebase_web_api_key is not None
 
     @property
+    def notify_template_ids(self) -> dict[str, str]:
+        """`channel.kind.language` -> Notify template id (`CODELIVER_NOTIFY_TEMPLATES`)."""
+        return dict(pair.split("=", 1) for pair in self.notify_templates)
+
+    @property
     def logs_as_json(self) -> bool:
         return self.env is Environment.PRODUCTION if self.log_json is None else self.log_json
 
@@ -107,7 +124,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return self.public_url or f"http://{self.host}:{self.port}"
 
 
-_LIST_FIELDS = {"cors_origins"}
+_LIST_FIELDS = {"cors_origins", "notify_templates"}
 
 
 def _decode(type_: type, value: object) -> object:
@@ -140,6 +157,7 @@ def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> S
         field = message.rsplit("$.", 1)[-1].rstrip("`").split("[")[0] if "$." in message else ""
         raise SettingsError(f"{PREFIX}{field.upper()}: {message.split(' - at ')[0]}") from exc
     _check_firebase_web(settings)
+    _check_notify(settings)
     _check_production(settings, environ)
     return settings
 
@@ -153,6 +171,25 @@ def _check_firebase_web(settings: Settings) -> None:
     url = settings.firebase_auth_emulator_url
     if url and not url.startswith(("http://", "https://")):
         raise SettingsError("CODELIVER_FIREBASE_AUTH_EMULATOR_URL: must start with http(s)://")
+
+
+_CHANNELS = ("sms", "email")
+_LANGUAGES = ("en", "cy")
+
+
+def _check_notify(settings: Settings) -> None:
+    for pair in settings.notify_templates:
+        key, sep, template = pair.partition("=")
+        channel, _, rest = key.partition(".")
+        kind, _, language = rest.rpartition(".")
+        if not sep or not template or channel not in _CHANNELS or not kind:
+            raise SettingsError(
+                f"CODELIVER_NOTIFY_TEMPLATES: {pair!r} is not channel.kind.language=template-id"
+            )
+        if language not in _LANGUAGES:
+            raise SettingsError(f"CODELIVER_NOTIFY_TEMPLATES: {pair!r}: language must be en or cy")
+    if settings.notify_transport == "notify" and not settings.notify_api_key:
+        raise SettingsError("CODELIVER_NOTIFY_API_KEY is required for the Notify transport")
 
 
 def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> None:
@@ -187,6 +224,11 @@ def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[
     if not settings.firebase_project_id:
         raise SettingsError(
             "CODELIVER_FIREBASE_PROJECT_ID: production needs an identity provider to accept"
+        )
+    if settings.notify_api_key and not settings.notify_callback_token:
+        raise SettingsError(
+            "CODELIVER_NOTIFY_CALLBACK_TOKEN is required with CODELIVER_NOTIFY_API_KEY in "
+            "production: Notify's callbacks must authenticate"
         )
     if settings.fcm_access_token and not settings.fcm_endpoint:
         raise SettingsError(

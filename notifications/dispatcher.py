@@ -8,7 +8,13 @@ later write is guarded by the lease token: a stale worker cannot overwrite newer
 
 Retries back off exponentially with full jitter, at least a minute after a 429, and no
 sooner than Retry-After on a 503; after `max_attempts` a row is dead-lettered. Dead tokens
-are deleted as FCM reports them. Non-urgent pushes wait for the end of quiet hours.
+are deleted as FCM reports them. Non-urgent messages wait for the end of quiet hours.
+
+Offers and reminders go by the person's order of channels (notifications/channels.py): a
+text or email goes through the text transport (GOV.UK Notify, notifications/notify.py) on
+the same lease, backoff and dead letters, after taking its turn from the rate limit every
+worker shares (notifications/ratelimit.py). A permanent failure on a channel (an address
+Notify refuses, a bad key, all devices gone) moves the message to the next channel.
 """
 
 from __future__ import annotations
@@ -16,28 +22,37 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import structlog
 from sqlalchemy import delete, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from notifications.channels import EMAIL, PUSH, SMS, TEXT_ONLY, Channel, route
 from notifications.fcm import (
     BATCH,
     DROP_DEVICE,
+    PERMANENT,
     RETRY,
     Outcome,
     Push,
     Result,
     Transport,
 )
+from notifications.notify import Text, TextTransport
 from notifications.payloads import data_for
 from notifications.quiet import quiet_until
-from notifications.tables import devices, outbox
+from notifications.ratelimit import SharedLimit
+from notifications.tables import contact_channels, devices, outbox
+from notifications.texts import personalisation_for
+
+# The facts a text of each leased row may carry (app.notify.facts: the need's kind, coarse
+# area and time, a reply code, a verification code), by row id, in its own transaction.
+Personalise = Callable[[AsyncConnection, Sequence[Any], datetime], Awaitable[dict[int, Any]]]
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +85,8 @@ UPDATE outbox SET lease_token = :token, lease_expires_at = CAST(:now AS timestam
  WHERE id IN (SELECT id FROM outbox
                WHERE status = 'pending' AND next_attempt_at <= :now
                ORDER BY next_attempt_at, id LIMIT :batch FOR UPDATE SKIP LOCKED)
-RETURNING id, message_id, user_id, kind, payload, collapse_key, urgent, expires_at, attempts
+RETURNING id, message_id, user_id, kind, payload, collapse_key, urgent, expires_at, attempts,
+          channels_tried
 """)
 
 REMINDER = "assignment.reminder"
@@ -81,10 +97,16 @@ _ACTIVE = text(
 
 _RECIPIENTS = text("""
 SELECT u.id AS user_id, v.quiet_hours_start, v.quiet_hours_end, v.time_zone,
+       coalesce(v.languages[1], 'en') AS language,
        d.id AS device_id, d.token, d.token_kind, d.platform
   FROM unnest(CAST(:users AS uuid[])) AS u(id)
   LEFT JOIN volunteers v ON v.user_id = u.id
   LEFT JOIN devices d ON d.user_id = u.id
+""")
+
+_CHANNELS = text("""
+SELECT user_id, channel, address, position, verified_at IS NOT NULL AS verified, healthy
+  FROM contact_channels WHERE user_id = ANY (CAST(:users AS uuid[]))
 """)
 
 
@@ -94,6 +116,7 @@ class Lease:
     rows: Sequence[Any]
     people: Sequence[Any]
     ended: set[int] = field(default_factory=set)  # reminders of assignments that ended
+    channels: Sequence[Any] = ()  # the people's contact_channels rows
 
 
 @dataclass
@@ -101,6 +124,10 @@ class _Row:
     lease: Any
     pushes: list[tuple[Push, UUID]] = field(default_factory=list)  # (push, device id)
     outcomes: list[Outcome] = field(default_factory=list)
+    channel: str = PUSH
+    fallback: bool = False  # another channel can carry it if this one fails for good
+    text: Text | None = None  # a text message or email instead of pushes
+    exhausted: bool = False  # every channel it could go by has failed for good
 
 
 @dataclass
@@ -112,6 +139,7 @@ class Stats:
     deferred: int = 0
     skipped: int = 0  # nothing left to send: the assignment ended, or quiet hours outlast it
     devices_removed: int = 0
+    fell_back: int = 0  # moved to the person's next channel
 
     def add(self, other: Stats) -> None:
         for name in self.__dataclass_fields__:
@@ -127,13 +155,20 @@ class Dispatcher:
         rng: random.Random | None = None,
         *,
         clock: Callable[[], datetime],
+        texts: TextTransport | None = None,
+        limit: SharedLimit | None = None,
+        personalise: Personalise | None = None,
     ) -> None:
         """`engine` logs in as the system: the outbox and devices of every user. `clock`
         gives the instant each lease and delivery is decided at (app.clock's, composed by
-        app.push: this adapter does not read the time itself)."""
+        app.push: this adapter does not read the time itself). `texts` sends text messages
+        and email (without it, everything is a push), within the shared `limit`."""
         self.engine = engine
         self.clock = clock
         self.transport = transport
+        self.texts = texts
+        self.limit = limit
+        self.personalise = personalise
         self.policy = policy or Policy()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.total = Stats()
@@ -157,6 +192,9 @@ class Dispatcher:
                 return None
             users = list({r.user_id for r in leased})
             people = (await conn.execute(_RECIPIENTS, {"users": users})).all()
+            channels: Sequence[Any] = ()
+            if self.texts is not None:
+                channels = (await conn.execute(_CHANNELS, {"users": users})).all()
             reminded = [r.payload.get("assignment_id") for r in leased if r.kind == REMINDER]
             live = set()
             if reminded:
@@ -166,15 +204,17 @@ class Dispatcher:
             for r in leased
             if r.kind == REMINDER and r.payload.get("assignment_id") not in live
         }
-        return Lease(token, leased, people, ended)
+        return Lease(token, leased, people, ended, channels)
 
     async def deliver(self, lease: Lease) -> Stats:
         now = self.clock()
         stats = Stats(leased=len(lease.rows))
         finished = dict.fromkeys(lease.ended, "assignment ended")
         rows, deferred = self._plan(
-            [r for r in lease.rows if r.id not in lease.ended], lease.people, now, finished
+            [r for r in lease.rows if r.id not in lease.ended], lease, now, finished
         )
+        await self._send_texts([r for r in rows if r.text is not None], now, deferred)
+        rows = [r for r in rows if r.lease.id not in deferred]
         pushes = [(row, p) for row in rows for p in row.pushes]
         for start in range(0, len(pushes), BATCH):
             chunk = pushes[start : start + BATCH]
@@ -185,14 +225,44 @@ class Dispatcher:
         self.total.add(stats)
         return stats
 
+    async def _send_texts(
+        self, rows: list[_Row], now: datetime, deferred: dict[int, datetime]
+    ) -> None:
+        """Personalise and send the texts within the shared limit; the rest wait their turn."""
+        if not rows or self.texts is None:
+            return
+        if self.limit is not None:
+            grant = await self.limit.take(len(rows), now)
+            for row in rows[grant.granted :]:
+                deferred[row.lease.id] = now + timedelta(seconds=grant.wait_s)
+            rows = rows[: grant.granted]
+        facts: dict[int, Any] = {}
+        if self.personalise is not None and rows:
+            async with self.engine.begin() as conn:
+                facts = await self.personalise(conn, [r.lease for r in rows], now)
+        texts = []
+        for row in rows:
+            assert row.text is not None
+            given = personalisation_for(row.lease.kind, facts.get(row.lease.id, {}))
+            row.text = replace(row.text, personalisation=given)
+            texts.append(row.text)
+        for row, outcome in zip(rows, await self.texts.send(texts, now), strict=True):
+            row.outcomes.append(outcome)
+
     def _plan(
-        self, leased: Sequence[Any], people: Sequence[Any], now: datetime, finished: dict[int, str]
+        self, leased: Sequence[Any], batch: Lease, now: datetime, finished: dict[int, str]
     ) -> tuple[list[_Row], dict[int, datetime]]:
-        """What to send now, what waits for the end of quiet hours; a message that would
-        expire before they end (an offer) is finished unsent instead (into `finished`)."""
+        """What to send now, and by which channel; what waits for the end of quiet hours: a
+        message that would expire before they end (an offer) is finished unsent instead
+        (into `finished`), and one no channel is left for is dead."""
         by_user: dict[UUID, list[Any]] = defaultdict(list)
-        for p in people:
+        for p in batch.people:
             by_user[p.user_id].append(p)
+        channels: dict[UUID, list[Channel]] = defaultdict(list)
+        for c in batch.channels:
+            channels[c.user_id].append(
+                Channel(c.channel, c.address, c.position, c.verified, c.healthy)
+            )
         rows: list[_Row] = []
         deferred: dict[int, datetime] = {}
         for lease in leased:
@@ -204,7 +274,24 @@ class Dispatcher:
             if until is not None:
                 deferred[lease.id] = until
                 continue
-            row = _Row(lease)
+            way = route(
+                lease.kind,
+                lease.payload,
+                channels.get(lease.user_id, []) if self.texts is not None else [],
+                has_devices=any(t.device_id is not None for t in targets),
+                tried=lease.channels_tried,
+            )
+            row = _Row(lease, fallback=way is not None and way.fallback)
+            rows.append(row)
+            if way is None and (lease.channels_tried or lease.kind in TEXT_ONLY):
+                row.exhausted = True
+                continue
+            if way is not None and way.channel in (SMS, EMAIL) and way.address is not None:
+                language = targets[0].language if targets else "en"
+                row.channel = way.channel
+                message_id = str(lease.message_id)
+                row.text = Text(way.channel, way.address, lease.kind, language, {}, message_id)
+                continue
             data = data_for(str(lease.message_id), lease.kind, lease.payload)
             for t in targets:
                 if t.device_id is not None:
@@ -218,7 +305,6 @@ class Dispatcher:
                         expires_at=lease.expires_at,
                     )
                     row.pushes.append((push, t.device_id))
-            rows.append(row)
         return rows, deferred
 
     async def _record(
@@ -251,39 +337,60 @@ class Dispatcher:
                 stats.skipped += len(ids)
             dead_devices: set[UUID] = set()
             for row in rows:
-                dead_devices |= {
-                    d
-                    for (_, d), o in zip(row.pushes, row.outcomes, strict=True)
-                    if o.result in DROP_DEVICE
-                }
+                if row.text is None:
+                    pairs = zip(row.pushes, row.outcomes, strict=True)
+                    dead_devices |= {d for (_, d), o in pairs if o.result in DROP_DEVICE}
                 values = self._verdict(row, now, stats)
                 await conn.execute(
                     guarded.where(outbox.c.id == row.lease.id).values(**clear, **values)
                 )
+                refused = [o for o in row.outcomes if o.result is Result.BAD_ADDRESS]
+                if row.text is not None and refused:  # Notify refuses the address itself
+                    await conn.execute(
+                        update(contact_channels)
+                        .where(
+                            contact_channels.c.user_id == row.lease.user_id,
+                            contact_channels.c.channel == row.channel,
+                        )
+                        .values(healthy=False, health_note=refused[0].detail, updated_at=now)
+                    )
             if dead_devices:
                 await conn.execute(delete(devices).where(devices.c.id.in_(dead_devices)))
                 stats.devices_removed += len(dead_devices)
 
     def _verdict(self, row: _Row, now: datetime, stats: Stats) -> dict[str, Any]:
         lease = row.lease
-        if not row.pushes:  # nobody's phone to reach: the live channel is enough
+        if row.exhausted:
+            stats.dead += 1
+            return {"status": "dead", "last_error": "no channel left"}
+        if row.text is None and not row.pushes:  # no phone to reach: the live channel is enough
             stats.sent += 1
             return {"status": "sent", "sent_at": now, "last_error": "no devices"}
-        if any(o.result is Result.OK for o in row.outcomes):
+        ok = [o for o in row.outcomes if o.result is Result.OK]
+        if ok:
             stats.sent += 1
-            return {"status": "sent", "sent_at": now, "last_error": None}
-        if all(o.result in DROP_DEVICE for o in row.outcomes):  # uninstalled: not a failure
+            sent = {"status": "sent", "sent_at": now, "last_error": None, "channel": row.channel}
+            provider = ok[0].provider_id if row.text is not None else None
+            return {**sent, "notify_id": uuid.UUID(provider)} if provider else sent
+        gone = all(o.result in DROP_DEVICE for o in row.outcomes)  # uninstalled: no failure
+        permanent = all(o.result in PERMANENT for o in row.outcomes) if row.text else gone
+        error = "; ".join(sorted({o.detail or o.result.value for o in row.outcomes}))
+        if permanent and row.fallback:  # the person's next channel, at once
+            stats.fell_back += 1
+            tried = [*lease.channels_tried, row.channel]
+            return {"next_attempt_at": now, "channels_tried": tried, "last_error": error}
+        if gone:
             stats.sent += 1
             return {"status": "sent", "sent_at": now, "last_error": "no devices left"}
         if lease.expires_at is not None and lease.expires_at <= now:
             stats.dead += 1
             return {"status": "dead", "last_error": "expired before delivery"}
         retryable = [o for o in row.outcomes if o.result in RETRY]
-        error = "; ".join(sorted({o.result.value for o in row.outcomes}))
+        error = error if row.text else "; ".join(sorted({o.result.value for o in row.outcomes}))
         if retryable and lease.attempts < self.policy.max_attempts:
             stats.retried += 1
             wait = max(backoff(lease.attempts, o, self.policy, self.rng) for o in retryable)
             return {"next_attempt_at": now + wait, "last_error": error}
         stats.dead += 1
-        log.warning("push dead-lettered", message_id=str(lease.message_id), error=error)
-        return {"status": "dead", "last_error": error}
+        log.warning("message dead-lettered", message_id=str(lease.message_id), error=error)
+        return {"status": "dead", "last_error": error, "channel": row.channel}

@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications.tables import outbox
 
+# Never live events: a reminder is for later; a verification code and the answer to a text
+# go by text or email only.
+NOT_LIVE = ("assignment.reminder", "channel.verify", "sms.reply")
+
 
 class Event(msgspec.Struct, frozen=True, tag="event", tag_field="type"):
     id: int  # unique; pass the last one seen back as `since` when reconnecting
@@ -40,7 +44,7 @@ encode = msgspec.json.Encoder().encode
 # Reminders are pushes for later, not events of the moment: never on the live channel.
 _EVENTS = (
     select(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.created_at)
-    .where(outbox.c.kind != "assignment.reminder")
+    .where(outbox.c.kind.not_in(NOT_LIVE))
     .order_by(outbox.c.id)
 )
 

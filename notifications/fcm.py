@@ -32,10 +32,15 @@ class Result(StrEnum):
     QUOTA = "quota"  # 429: wait at least a minute
     UNAVAILABLE = "unavailable"  # 503, honour Retry-After
     TRANSIENT = "transient"  # 500, network: retry with backoff
+    # GOV.UK Notify (notifications/notify.py)
+    BAD_ADDRESS = "bad_address"  # 400 about the phone number or email: the channel is unhealthy
+    FORBIDDEN = "forbidden"  # 403, a bad or revoked key: permanent for this channel
 
 
 DROP_DEVICE = frozenset({Result.UNREGISTERED, Result.SENDER_ID_MISMATCH, Result.INVALID_TOKEN})
 RETRY = frozenset({Result.QUOTA, Result.UNAVAILABLE, Result.TRANSIENT})
+# A text or email that cannot be sent on this channel however often it is tried.
+PERMANENT = frozenset({Result.BAD_ADDRESS, Result.FORBIDDEN, Result.BAD_PAYLOAD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Outcome:
     result: Result
     retry_after_s: float | None = None
     detail: str | None = None
+    provider_id: str | None = None  # Notify's id for the notification
 
 
 class Transport(Protocol):

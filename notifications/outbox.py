@@ -40,10 +40,17 @@ class Kind(StrEnum):
     COVERAGE_GAP_ALERT = "coverage.gap_alert"  # an area's unfilled demand outlasted its delay
 
 
+class TextKind(StrEnum):
+    """Messages by text or email only: never a push, never a live event."""
+
+    CHANNEL_VERIFY = "channel.verify"  # a one-time code, by the text or email it verifies
+    SMS_REPLY = "sms.reply"  # the answer to a text a volunteer sent us
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     user_id: UUID
-    kind: Kind
+    kind: Kind | TextKind
     payload: dict[str, Any]
     org_id: UUID | None = None
     collapse_key: str | None = None

@@ -8,7 +8,7 @@ sits below `app` and names only the columns it uses, so it never imports the app
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, DateTime, SmallInteger, Text, column, table
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 _AT = DateTime(timezone=True)
 
@@ -33,6 +33,19 @@ outbox = table(
     column("created_at", _AT),
     column("sync_xid", BigInteger),
     column("sync_xmin", BigInteger),
+    column("channel", Text),
+    column("channels_tried", ARRAY(Text)),
+    column("notify_id", UUID(as_uuid=True)),
+    column("delivery_status", Text),
+)
+
+contact_channels = table(
+    "contact_channels",
+    column("user_id", UUID(as_uuid=True)),
+    column("channel", Text),
+    column("healthy", Boolean),
+    column("health_note", Text),
+    column("updated_at", _AT),
 )
 
 devices = table("devices", column("id", UUID(as_uuid=True)))
@@ -45,4 +58,4 @@ memberships = table(
     column("status", Text),
 )
 
-__all__ = ["devices", "memberships", "outbox"]
+__all__ = ["contact_channels", "devices", "memberships", "outbox"]

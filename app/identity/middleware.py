@@ -13,8 +13,17 @@ from app.identity.ratelimit import TokenBuckets
 from app.identity.tokens import Verifiers
 
 # The map page and its static assets hold no data: the page calls the API with a token.
-# The problem pages describe error codes, to anyone.
-PUBLIC_PREFIXES = ("/health/", "/metrics", "/schema", "/coverage", "/static/", "/problems")
+# The problem pages describe error codes, to anyone. GOV.UK Notify's callbacks carry
+# Notify's own bearer token, which app/notify/callbacks.py checks instead of a user's.
+PUBLIC_PREFIXES = (
+    "/health/",
+    "/metrics",
+    "/schema",
+    "/coverage",
+    "/static/",
+    "/problems",
+    "/v1/notify/callbacks/",
+)
 
 
 def is_public(scope: Scope) -> bool:

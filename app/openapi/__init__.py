@@ -48,6 +48,8 @@ TAGS = [
         "roster, approvals, suspensions and vetting.",
     ),
     Tag(name="clients", description="The people helped: records, exclusions, export, erasure."),
+    Tag(name="channels", description="How offers and reminders reach me: push, text, email."),
+    Tag(name="notify", description="GOV.UK Notify's callbacks: delivery receipts, replies."),
     Tag(name="programmes", description="Programmes and their offer policies."),
     Tag(name="skills", description="The skills vocabulary: the platform's and an organisation's."),
     Tag(name="service areas", description="Areas a coordinator draws, with coverage alerts."),
@@ -138,7 +140,9 @@ def openapi_config(server_url: str) -> OpenAPIConfig:
         servers=[Server(url=server_url)],
         components=Components(
             security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                # GOV.UK Notify's callbacks: the token set in the Notify service's settings
+                "notifyCallbackToken": SecurityScheme(type="http", scheme="bearer"),
             }
         ),
         security=[{"bearer": []}],

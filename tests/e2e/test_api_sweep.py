@@ -26,6 +26,8 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
   a body that refers to nothing the caller can see (a random programme_id, client_id, an
   organisation slug that does not exist) is answered 422 naming the field ("no such ...").
   Only a 422 whose every field error says so is dropped.
+- one-time-code (ST202, POST /v1/volunteers/me/channels/{channel}/verify): a verification
+  code is a secret the server sent; any other six digits are a 422 on `code`.
 - idempotency-key-reuse (ST202): Schemathesis sends one Idempotency-Key value with different
   requests; a key names one request, and its reuse for another is a 422 on that header.
 - idempotent-replay (ST302, POST /v1/volunteers/me/devices): with that one key, a retry

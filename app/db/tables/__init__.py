@@ -21,6 +21,7 @@ from app.db.tables.matching import (
     outbox,
     plans,
 )
+from app.db.tables.notify import contact_channels, notify_rate, notify_replies, reply_codes
 from app.db.tables.volunteering import (
     devices,
     programmes,
@@ -35,6 +36,7 @@ __all__ = [
     "audit_log",
     "client_exclusions",
     "clients",
+    "contact_channels",
     "coverage_need_supply",
     "coverage_snapshots",
     "coverage_supply",
@@ -44,11 +46,14 @@ __all__ = [
     "memberships",
     "metadata",
     "needs",
+    "notify_rate",
+    "notify_replies",
     "offers",
     "organisations",
     "outbox",
     "plans",
     "programmes",
+    "reply_codes",
     "service_areas",
     "skills",
     "users",

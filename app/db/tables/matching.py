@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from app.db.tables.base import (
     created_at,
@@ -198,6 +198,13 @@ outbox = Table(
     Column("lease_expires_at", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("sent_at", DateTime(timezone=True)),
+    # Text messages and email (migration 0018): the channel of the last attempt, every
+    # channel tried so far (a permanent failure falls back to the next), Notify's id for the
+    # notification and its latest delivery status from the callback.
+    Column("channel", Text),
+    Column("channels_tried", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("notify_id", UUID(as_uuid=True)),
+    Column("delivery_status", Text),
     # For the live stream's replay (notifications.events.missed): the writing transaction,
     # and the oldest transaction still running when the row was written.
     sync_xid(),

@@ -10,7 +10,7 @@ staff of every organisation in it. The rows are caches: emptied here, the worker
 them within `coverage_refresh_s`.
 
 Revision ID: 0020_coverage_scopes
-Revises: 0017_coverage_2sfca
+Revises: 0018_notify_channels
 Create Date: 2026-12-03 18:40:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from app.migrations.sql import sql_statements
 
 revision = "0020_coverage_scopes"
-down_revision = "0017_coverage_2sfca"
+down_revision = "0018_notify_channels"
 branch_labels = None
 depends_on = None
 

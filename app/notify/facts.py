@@ -1,0 +1,112 @@
+"""The facts a text or email may carry, gathered as the dispatcher sends it (on the system
+login, in its own transaction): an offer's kind of help, coarse area, start and answer-by
+time and its reply code; a reminder's kind and start; a channel's verification code.
+notifications/texts.py keeps only their whitelisted shapes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.notify import codes
+from geo.texts import need_facts
+from notifications.channels import OFFER, REMINDER, REPLY, VERIFY
+
+_DROP_LAPSED = text("DELETE FROM reply_codes WHERE volunteer_id = :v AND expires_at <= :now")
+_CLAIM = text("""
+INSERT INTO reply_codes (offer_id, volunteer_id, code, expires_at)
+SELECT o.id, o.volunteer_id, :code, o.expires_at FROM offers o
+ WHERE o.id = :offer AND o.volunteer_id = :v
+ON CONFLICT DO NOTHING
+""")
+_CODE = text("SELECT code FROM reply_codes WHERE offer_id = :offer")
+_SET_VERIFY = text("""
+UPDATE contact_channels SET code_hash = :hash, code_expires_at = :until, code_attempts = 0
+ WHERE user_id = :v AND channel = :channel AND verified_at IS NULL
+""")
+
+
+async def reply_code(
+    conn: AsyncConnection, offer_id: UUID, volunteer_id: UUID, now: datetime
+) -> str | None:
+    """The offer's reply code, made on its first text: random, unique among the volunteer's
+    live codes (a retry of the same text finds the same code)."""
+    await conn.execute(_DROP_LAPSED, {"v": volunteer_id, "now": now})
+    for _ in range(20):
+        code = await conn.scalar(_CODE, {"offer": offer_id})
+        if code is not None:
+            return str(code)
+        params = {"offer": offer_id, "v": volunteer_id, "code": codes.new_reply_code()}
+        await conn.execute(_CLAIM, params)
+    return None  # pragma: no cover - twenty collisions among a handful of live codes
+
+
+def _local(at: datetime, zone: str) -> datetime:
+    return at.astimezone(ZoneInfo(zone or "Europe/London"))
+
+
+def _area(distance_m: float | None) -> str:
+    if distance_m is None:
+        return "remote"
+    km = distance_m / 1000
+    return "less than 1 km from home" if km < 1 else f"about {math.ceil(km)} km from home"
+
+
+def _need_text(fact: Any) -> dict[str, str]:
+    out = {"help": str(fact.kind).replace("_", " ")}
+    if fact.starts is not None:
+        out["when"] = _local(fact.starts, fact.time_zone).strftime("%a %-d %b %H:%M")
+    out["area"] = "remote" if fact.mode == "remote" else _area(fact.distance_m)
+    return out
+
+
+async def personalise(
+    conn: AsyncConnection, rows: Sequence[Any], now: datetime
+) -> dict[int, dict[str, str]]:
+    """Facts for each leased outbox row that goes by text or email, by row id."""
+    pairs = [
+        (UUID(r.payload["need_id"]), r.user_id)
+        for r in rows
+        if r.kind in (OFFER, REMINDER) and r.payload.get("need_id")
+    ]
+    needs = await need_facts(conn, pairs)
+    out: dict[int, dict[str, str]] = {}
+    for r in rows:
+        facts: dict[str, str] = {}
+        fact = (
+            needs.get((UUID(r.payload["need_id"]), r.user_id)) if r.payload.get("need_id") else None
+        )
+        if r.kind in (OFFER, REMINDER) and fact is not None:
+            facts = _need_text(fact)
+        if r.kind == OFFER and r.payload.get("offer_id"):
+            code = await reply_code(conn, UUID(r.payload["offer_id"]), r.user_id, now)
+            facts["reply_code"] = code or ""
+            if r.expires_at is not None and fact is not None:
+                facts["answer_by"] = _local(r.expires_at, fact.time_zone).strftime("%H:%M")
+        if r.kind == VERIFY:
+            facts["code"] = await _verification(conn, r.user_id, str(r.payload.get("channel")), now)
+        if r.kind == REPLY:
+            facts["answer"] = str(r.payload.get("answer", ""))
+        out[r.id] = facts
+    return out
+
+
+async def _verification(conn: AsyncConnection, user_id: UUID, channel: str, now: datetime) -> str:
+    """A fresh code for each send: only its hash is kept, and the latest text is the one
+    that verifies (a retry replaces the code it would have carried)."""
+    code = codes.new_verification_code()
+    params = {
+        "hash": codes.code_hash(user_id, channel, code),
+        "until": now + codes.VERIFY_TTL,
+        "v": user_id,
+        "channel": channel,
+    }
+    await conn.execute(_SET_VERIFY, params)
+    return code

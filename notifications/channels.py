@@ -1,0 +1,76 @@
+"""Which channel a message goes by: the rule, pure (no I/O); the dispatcher applies it.
+
+Offers and reminders follow the person's order of channels (push, text, email, as they
+chose): the first that can carry it now (push: a registered device; text or email: verified
+and healthy) and was not already tried for this message. A permanent failure on one moves
+the message to the next. Everything else is a push, as before channels existed (the live
+channel carries it too). A verification code goes by the channel it verifies; the answer to
+a text reply by text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+PUSH, SMS, EMAIL = "push", "sms", "email"
+CHANNELS = (PUSH, SMS, EMAIL)
+
+OFFER = "offer.created"
+REMINDER = "assignment.reminder"
+VERIFY = "channel.verify"  # a one-time code for the channel it verifies
+REPLY = "sms.reply"  # the answer to a text a volunteer sent us
+FOLLOW_ORDER = frozenset({OFFER, REMINDER})  # the kinds that go by the person's order
+TEXT_ONLY = frozenset({VERIFY, REPLY})  # never a push: nothing else may carry them
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One of a person's channels (a contact_channels row)."""
+
+    name: str
+    address: str | None
+    position: int
+    verified: bool
+    healthy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    channel: str  # push | sms | email
+    address: str | None  # for sms and email
+    fallback: bool  # another channel could carry it if this one fails for good
+
+
+def _usable(c: Channel, has_devices: bool) -> bool:
+    if c.name == PUSH:
+        return has_devices
+    return c.verified and c.healthy and c.address is not None
+
+
+def route(
+    kind: str,
+    payload: Mapping[str, Any],
+    channels: Sequence[Channel],
+    *,
+    has_devices: bool,
+    tried: Sequence[str] = (),
+) -> Route | None:
+    """The channel for this message now, or None if none is left to try."""
+    by_name = {c.name: c for c in channels}
+    if kind in TEXT_ONLY:
+        name = str(payload.get("channel", "")) if kind == VERIFY else SMS
+        c = by_name.get(name)
+        ok = c is not None and c.address is not None and name not in tried
+        if ok and kind == REPLY:
+            ok = c is not None and c.verified
+        return Route(name, c.address, False) if ok and c is not None else None
+    if kind not in FOLLOW_ORDER:
+        return None if PUSH in tried else Route(PUSH, None, False)
+    order = sorted(channels, key=lambda c: c.position) or [Channel(PUSH, None, 0, True, True)]
+    usable = [c for c in order if c.name not in tried and _usable(c, has_devices)]
+    if not usable:
+        return None
+    first = usable[0]
+    return Route(first.name, first.address, len(usable) > 1)

@@ -1,0 +1,43 @@
+"""What a text message or email may carry: Notify personalisation, never personal data.
+
+Texts travel through Notify and the phone networks. The wording is Notify's templates'; we
+send only the whitelisted fields below, each of a fixed shape (no free text can pass), so
+an offer carries the kind of help, the coarse area, the time and the reply code, and never
+a client's name, contact or address (a property test feeds arbitrary facts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from notifications.payloads import DEFAULT_SUMMARY, SUMMARIES
+
+_SUMMARIES: Mapping[str, str] = {
+    **SUMMARIES,
+    "offer.created": "Someone nearby needs a hand. Can you help?",
+    "channel.verify": "Your Codeliver code.",
+    "sms.reply": "Codeliver.",
+}
+
+# Fields a text may carry, each with the shape its value must have.
+ALLOWED: Mapping[str, re.Pattern[str]] = {
+    "help": re.compile(r"^[a-z][a-z ]{1,39}$"),  # the kind of help: "shopping", "befriending"
+    "area": re.compile(r"^(about \d{1,3} km from home|less than 1 km from home|remote)$"),
+    "when": re.compile(r"^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d$"),  # "Tue 8 Dec 14:00"
+    "answer_by": re.compile(r"^\d\d:\d\d$"),
+    "reply_code": re.compile(r"^\d{4}$"),
+    "code": re.compile(r"^\d{6}$"),  # a channel's one-time verification code
+    "answer": re.compile(r"^[a-z_]{1,40}$"),  # what became of a reply: accepted, declined, ...
+}
+
+
+def personalisation_for(kind: str, facts: Mapping[str, Any]) -> dict[str, str]:
+    """Notify personalisation for one message: a fixed summary and the whitelisted facts."""
+    out = {"summary": _SUMMARIES.get(kind, DEFAULT_SUMMARY)}
+    for key, shape in ALLOWED.items():
+        value = facts.get(key)
+        if isinstance(value, str) and shape.match(value):
+            out[key] = value
+    return out
