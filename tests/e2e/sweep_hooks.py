@@ -12,13 +12,33 @@ Two kinds of rule:
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
+
+# CPython before 3.11.8 keeps the AST constructor's recursion counter in per-interpreter state:
+# two threads in `ast.parse` at once (a garbage collection inside one lets the other run) end
+# in `SystemError: AST constructor recursion depth mismatch` (python/cpython#106905, fixed in
+# 3.11.8 by #113476). Hypothesis parses lambdas' source while generating, and the sweep runs two
+# workers as threads: parse one at a time (re-entrant, in case a finalizer parses too).
+_PARSE = threading.RLock()
+_parse = ast.parse
+
+
+@functools.wraps(_parse)
+def _parse_alone(*args: Any, **kwargs: Any) -> Any:
+    with _PARSE:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_alone
 
 Predicate = Callable[[Any, Any], bool]  # (case, response) -> the failure is this rule's
 
