@@ -196,6 +196,10 @@ MANY_STATEMENTS = {
     for remote in (False, True)
     for record in (False, True)
 }
+# Given volunteers' facts for many needs at once (the open-call feed: one volunteer, a page of
+# needs, decided by the rules alone). The named mode does not walk by distance, so remote and
+# in person share it; without histories, which no rule reads.
+NAMED_MANY_STATEMENT = _statement(remote=False, named=True, many=True, record=False)
 
 
 # The load function's rule parameters, the same for every need (matching.eligibility).
@@ -269,6 +273,20 @@ async def named(conn: AsyncConnection, query: Query, ids: Sequence[UUID]) -> lis
     statement = text(STATEMENTS[(query.remote, True)])
     rows = await conn.execute(statement, query.params() | {"ids": list(ids)})
     return [to_candidate(row) for row in rows]
+
+
+async def named_many(
+    conn: AsyncConnection, queries: Sequence[Query], ids: Sequence[UUID]
+) -> dict[UUID, list[Candidate]]:
+    """The facts of the given volunteers for each need, eligible or not, in one statement:
+    `named` for many needs (all decided at one instant, as in one transaction), with empty
+    histories: enough for `matching.eligibility`, not for scoring."""
+    found: dict[UUID, list[Candidate]] = {q.need_id: [] for q in queries}
+    if queries:
+        params = many_params(queries) | {"ids": list(ids)}
+        for row in await conn.execute(text(NAMED_MANY_STATEMENT), params):
+            found[row.need_id].append(to_candidate(row))
+    return found
 
 
 async def eligible_many(

@@ -24,7 +24,7 @@ from geo import candidates
 from geo.sites import open_calls_near
 from matching import eligibility
 from matching.eligibility import ON_CLAIM
-from matching.model import AssignmentStatus
+from matching.model import AssignmentStatus, Candidate
 from matching.vetting import DbsLevel, satisfies
 from notifications.outbox import Kind, Message, enqueue
 
@@ -41,7 +41,9 @@ FEED_SCAN = 2
 
 async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> list[NeedSummary]:
     """Open calls near (lat, lon) that the caller could claim now: the claim's own rules
-    (`claim_refusal`), so a listed need refuses a claim only if taken meanwhile."""
+    (`claim_refusal`), so a listed need refuses a claim only if taken meanwhile. Three
+    statements a visit, whatever the page: the nearby ids, their rows, the caller's facts
+    for each."""
     ids = await open_calls_near(
         tx.conn,
         tx.principal.user_id,
@@ -52,20 +54,24 @@ async def feed(tx: Tx, lat: float, lon: float, radius_km: float, limit: int) -> 
         limit * FEED_SCAN,
         tx.now,
     )
-    shown: list[NeedSummary] = []
-    for need_id in ids:
-        row = await facts.load(tx.conn, need_id)
-        if row is not None and slots.has_room(row) and await claim_refusal(tx, row) is None:
-            shown.append(need_summary(row, row.id))
-            if len(shown) == limit:
-                break
-    return shown
+    rows = [row for row in await facts.load_many(tx.conn, ids) if slots.has_room(row)]
+    mine = await candidates.named_many(
+        tx.conn, [facts.query_of(row, tx.now) for row in rows], [tx.principal.user_id]
+    )
+    return [need_summary(row, row.id) for row in rows if _refusal(row, mine[row.id]) is None][
+        :limit
+    ]
 
 
 async def claim_refusal(tx: Tx, row: facts.NeedRow) -> CodeliverError | None:
     """Why the caller may not claim the open call `row` now (every rule an offer applies,
     matching.eligibility.ON_CLAIM), or None."""
     me = await candidates.named(tx.conn, facts.query_of(row, tx.now), [tx.principal.user_id])
+    return _refusal(row, me)
+
+
+def _refusal(row: facts.NeedRow, me: list[Candidate]) -> CodeliverError | None:
+    """The claim's refusal from the caller's facts for the need (none: not a member)."""
     if me and me[0].assigned_before:
         return Conflict("you have already claimed this need")
     refusal = eligibility.refusal(facts.need_of(row), me[0] if me else None, ON_CLAIM)

@@ -112,6 +112,14 @@ async def load(
     return None if row is None else NeedRow.of(row)
 
 
+async def load_many(conn: AsyncConnection, need_ids: Sequence[UUID]) -> list[NeedRow]:
+    """The rows of the given needs that the caller may see, in the order given (one
+    statement: the open-call feed reads a page of needs at once)."""
+    rows = (await conn.execute(NEEDS.where(needs.c.id.in_(need_ids)))).all()
+    by_id = {row.id: NeedRow.of(row) for row in rows}
+    return [by_id[need_id] for need_id in need_ids if need_id in by_id]
+
+
 def statement(need_id: UUID) -> Select[Any]:
     """The need row with its programme's policy (what `load` runs; benchmarks run it raw)."""
     return NEEDS.where(needs.c.id == need_id)

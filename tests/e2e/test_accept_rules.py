@@ -263,3 +263,29 @@ async def test_offers_from_a_committed_plan_are_accepted_within_the_weekly_hours
     r = await accept(client, world, await offer_of(client, ctx, later, "Six"), "six")
     assert r.status_code == 200, r.text
     refused(await accept(client, world, planned[0]["id"], "six"), "hours_cap")
+
+
+async def test_a_page_of_the_feed_is_exactly_what_the_caller_could_claim(
+    client: httpx.AsyncClient, ctx: Casework, world: World
+) -> None:
+    """The feed decides a whole page at once (three statements a visit): each need on it is
+    one a claim accepts, each left off one a claim refuses, whatever the reason."""
+    await world.volunteer("me", org="org-a", max_hours_per_week=2)
+    await world.volunteer("other", org="org-a")
+    fits = [await post(client, ctx, dispatch="open_call", windows=[window(days=d)]) for d in (1, 2)]
+    too_long = await post(
+        client, ctx, dispatch="open_call", duration_minutes=180, windows=[window(hours=4)]
+    )
+    unskilled = await post(client, ctx, dispatch="open_call", **DRIVING)
+    full = await post(client, ctx, dispatch="open_call", slots=1, windows=[window(days=3)])
+    assert (await claim(client, world, full, "other")).status_code == 200
+    listed = await feed(client, world, "me")
+    assert sorted(listed) == sorted(fits)
+    assert await feed(client, world, "me", limit=1) == listed[:1]
+    refused(await claim(client, world, too_long, "me"), "hours_cap")
+    assert (await claim(client, world, unskilled, "me")).status_code == 409
+    assert (await claim(client, world, full, "me")).status_code == 409
+    for need_id in listed:
+        r = await claim(client, world, need_id, "me")
+        assert r.status_code == 200, r.text
+    assert await feed(client, world, "me") == []
