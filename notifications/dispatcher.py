@@ -336,14 +336,15 @@ class Dispatcher:
                 )
                 stats.skipped += len(ids)
             dead_devices: set[UUID] = set()
+            # One UPDATE per distinct verdict (most of a batch: "sent" at `now`), not per row.
+            verdicts: dict[tuple[Any, ...], tuple[dict[str, Any], list[int]]] = {}
             for row in rows:
                 if row.text is None:
                     pairs = zip(row.pushes, row.outcomes, strict=True)
                     dead_devices |= {d for (_, d), o in pairs if o.result in DROP_DEVICE}
                 values = self._verdict(row, now, stats)
-                await conn.execute(
-                    guarded.where(outbox.c.id == row.lease.id).values(**clear, **values)
-                )
+                key = tuple((k, repr(v)) for k, v in sorted(values.items()))
+                verdicts.setdefault(key, (values, []))[1].append(row.lease.id)
                 refused = [o for o in row.outcomes if o.result is Result.BAD_ADDRESS]
                 if row.text is not None and refused:  # Notify refuses the address itself
                     await conn.execute(
@@ -354,6 +355,8 @@ class Dispatcher:
                         )
                         .values(healthy=False, health_note=refused[0].detail, updated_at=now)
                     )
+            for values, ids in verdicts.values():
+                await conn.execute(guarded.where(outbox.c.id.in_(ids)).values(**clear, **values))
             if dead_devices:
                 await conn.execute(delete(devices).where(devices.c.id.in_(dead_devices)))
                 stats.devices_removed += len(dead_devices)
