@@ -38,6 +38,9 @@ _AVAILABLE = """EXISTS (SELECT 1 FROM volunteer_availability a
              AND EXISTS (SELECT 1 FROM unnest(multirange(a.span) * t.windows) AS r
                           WHERE upper(r) - lower(r) >= t.duration))"""
 
+# `available` is a scalar subquery, not a bare EXISTS: in a select list PostgreSQL may turn an
+# EXISTS into a hashed subplan over every volunteer available in the need's windows, per need
+# (docs/traps.md), where the scalar form probes the one volunteer by pk_volunteer_availability.
 _FACTS = f"""
   v.user_id, v.travel_mode, v.max_travel_km * 1000 AS max_travel_m, v.skills, v.languages,
   v.on_duty, v.max_hours_per_week, v.max_active_assignments, v.preferred_kinds,
@@ -47,7 +50,7 @@ _FACTS = f"""
   CASE WHEN t.location IS NOT NULL AND v.live_location_at >= t.live_since
        THEN ST_Distance(v.live_location, t.location) END AS live_distance_m,
   vc.level, vc.checked_on, vc.expires_on, vc.id_verified, vc.barred_children, vc.barred_adults,
-  {_AVAILABLE} AS available,
+  (SELECT {_AVAILABLE}) AS available,
   load.active, load.micro_tasks, load.week_minutes, load.conflicting,
   codeliver_is_excluded(t.client_id, v.user_id) AS excluded,
   EXISTS (SELECT 1 FROM offers o WHERE o.need_id = t.id AND o.volunteer_id = v.user_id)

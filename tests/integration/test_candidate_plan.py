@@ -19,7 +19,7 @@ from app.db.tenancy import register_system, tenant_transaction
 from app.identity.tokens import DEV_ISSUER, TokenIdentity
 from app.needs import cascade, facts
 from app.seed import ORGS, seed
-from geo.candidates import STATEMENTS, index_ordered
+from geo.candidates import NAMED_MANY_STATEMENT, STATEMENTS, index_ordered, many_params
 from tests.support import Db
 
 pytestmark = pytest.mark.anyio
@@ -101,3 +101,28 @@ async def test_a_caseworkers_search_runs_index_ordered_on_the_system_login(
         await app.dispose()
         await system.dispose()
     assert index_ordered(explained), explained
+
+
+async def test_a_named_volunteers_availability_is_probed_by_their_own_key(
+    owner: AsyncEngine, need_id: UUID
+) -> None:
+    """The facts of named volunteers (a claim, the open-call feed, an explanation) test
+    availability per volunteer, by `pk_volunteer_availability`: as an EXISTS in the select
+    list the planner hashed every volunteer available in the need's windows, per need
+    (docs/traps.md; 3.6 ms a need at 2,000 volunteers, most of a feed visit)."""
+    async with owner.begin() as conn:
+        row = await facts.load(conn, need_id)
+        assert row is not None
+        someone = await conn.scalar(text("SELECT user_id FROM volunteers LIMIT 1"))
+        query = facts.query_of(row, datetime.now(UTC))
+        for statement, params in (
+            (STATEMENTS[(False, True)], query.params()),
+            (NAMED_MANY_STATEMENT, many_params([query] * 20)),
+        ):
+            explained = "\n".join(
+                (
+                    await conn.execute(text("EXPLAIN " + statement), params | {"ids": [someone]})
+                ).scalars()
+            )
+            assert "hashed SubPlan" not in explained, explained
+            assert "pk_volunteer_availability" in explained, explained
