@@ -1,0 +1,134 @@
+"""Bulk import of volunteers (issue 16, part 1): external ids, the DBS Update Service, people
+brought in before they ever sign in, and the imports themselves.
+
+An imported volunteer has no account yet, so the import provisions a user of its own issuer
+(`codeliver:import`, subject `<org id>:<e-mail>`): one per organisation and e-mail, so two
+organisations importing the same person learn nothing of each other. A coordinator may
+provision such users only for an organisation they manage, and may write the profile of
+those users only (a volunteer who signed up keeps their own profile); everything else
+(memberships, vetting checks) goes through the policies every coordinator's action meets.
+
+Revision ID: 0021_volunteer_import
+Revises: 0020_coverage_scopes
+Create Date: 2026-12-04 03:50:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from app.migrations.sql import sql_statements
+
+revision = "0021_volunteer_import"
+down_revision = "0020_coverage_scopes"
+branch_labels = None
+depends_on = None
+
+RW_ROLE = "codeliver_rw"
+MANAGER = "org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin()"
+IMPORTED_HERE = """EXISTS (SELECT 1 FROM users u
+   WHERE u.id = volunteers.user_id AND u.issuer = 'codeliver:import'
+     AND split_part(u.subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[]))"""
+
+UP = f"""
+CREATE POLICY users_import ON users FOR INSERT WITH CHECK (
+  issuer = 'codeliver:import'
+  AND split_part(subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[])
+  AND NOT is_platform_admin);
+CREATE POLICY users_import_read ON users FOR SELECT USING (
+  issuer = 'codeliver:import'
+  AND split_part(subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[]));
+CREATE POLICY volunteers_import_create ON volunteers FOR INSERT WITH CHECK ({IMPORTED_HERE});
+CREATE POLICY volunteers_import_update ON volunteers FOR UPDATE
+  USING ({IMPORTED_HERE}) WITH CHECK ({IMPORTED_HERE});
+ALTER TABLE volunteer_imports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY volunteer_imports_manage ON volunteer_imports FOR ALL
+  USING ({MANAGER}) WITH CHECK ({MANAGER});
+GRANT SELECT, INSERT, UPDATE ON volunteer_imports TO {RW_ROLE};
+"""
+
+DOWN = """
+DROP POLICY IF EXISTS volunteers_import_update ON volunteers;
+DROP POLICY IF EXISTS volunteers_import_create ON volunteers;
+DROP POLICY IF EXISTS users_import_read ON users;
+DROP POLICY IF EXISTS users_import ON users;
+"""
+
+
+def upgrade() -> None:
+    op.add_column("memberships", sa.Column("external_id", sa.Text(), nullable=True))
+    op.create_index(
+        "ix_memberships_external_id",
+        "memberships",
+        ["org_id", "external_id"],
+        unique=True,
+        postgresql_where=sa.text("external_id IS NOT NULL"),
+    )
+    # Rows are matched on e-mail within the organisation: found through the users.
+    op.create_index("ix_users_email", "users", ["email"])
+    op.add_column(
+        "vetting_checks",
+        sa.Column("update_service", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
+    op.create_table(
+        "volunteer_imports",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("org_id", sa.UUID(), nullable=False),
+        sa.Column("file_sha256", sa.Text(), nullable=False),
+        sa.Column("file_name", sa.Text(), nullable=True),
+        sa.Column("content", sa.LargeBinary(), nullable=True),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("verdicts", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "expected",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.Text(), server_default="dry_run", nullable=False),
+        sa.Column("applied_rows", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("applied", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("applied_by", sa.UUID(), nullable=True),
+        sa.Column("created_by", sa.UUID(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.CheckConstraint(
+            "status IN ('dry_run', 'applying', 'applied', 'failed')",
+            name=op.f("ck_volunteer_imports_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisations.id"],
+            name=op.f("fk_volunteer_imports_org_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["applied_by"],
+            ["users.id"],
+            name=op.f("fk_volunteer_imports_applied_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_volunteer_imports_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_volunteer_imports")),
+    )
+    for statement in sql_statements(UP):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in sql_statements(DOWN):
+        op.execute(statement)
+    op.drop_table("volunteer_imports")
+    op.drop_column("vetting_checks", "update_service")
+    op.drop_index("ix_users_email", table_name="users")
+    op.drop_index("ix_memberships_external_id", table_name="memberships")
+    op.drop_column("memberships", "external_id")
