@@ -56,7 +56,7 @@ COLUMNS = (
         "dbs_level",
         False,
         "enhanced_adults",
-        "none, basic, standard, enhanced[_children|_adults|_both]",
+        "none, basic, standard, enhanced, enhanced_children, enhanced_adults or enhanced_both",
     ),
     Column("dbs_checked_on", False, "2025-03-14", "the certificate's issue date (YYYY-MM-DD)"),
     Column("dbs_id_verified", False, "true", "true or false (default false)"),
