@@ -25,10 +25,11 @@ from app.identity.tokens import TokenIdentity
 from app.imports.columns import Checked, Refusal, read
 from app.imports.facts import OrgRules, known, org_rules
 from app.imports.schemas import Counts, ImportReport, ImportStatus, RowError, RowResult
-from app.imports.writes import apply_batch
+from app.imports.writes import apply_batch, refresh_statistics
 from matching.volunteer_import import Decision, Verdict, duplicates, fingerprint, plan
 
 BATCH_ROWS = 1_000
+ANALYZE_EVERY_ROWS = 10_000  # fresh statistics as the tables grow (migration 0021)
 Progress = Callable[[int, int], None]  # (rows just done, rows in all)
 
 
@@ -231,6 +232,9 @@ async def _apply_batches(
                     .values(applied_rows=volunteer_imports.c.applied_rows + len(batch) + skipped)
                 )
         done += decisions
+        if (start + BATCH_ROWS) % ANALYZE_EVERY_ROWS == 0:
+            async with tenant_transaction(engine, identity) as tx:
+                await refresh_statistics(tx)
         if progress:
             progress(len(batch), checked.total)
     return done

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app.db.tables import memberships, users, vetting_checks, volunteers
+from app.db.tables import memberships, vetting_checks, volunteers
 from app.db.tenancy import Tx
-from app.imports.facts import IMPORT_ISSUER, OrgRules
+from app.imports.facts import OrgRules
 from app.locations import Location
 from matching.volunteer_import import Decision, Profile, Row, Verdict
 
@@ -35,31 +35,30 @@ def _profile_values(p: Profile) -> dict[str, Any]:
     }
 
 
-def subject(org_id: UUID, email: str) -> str:
-    return f"{org_id}:{email}"
+_ANALYZE = text("SELECT codeliver_import_analyze()")
+
+
+async def refresh_statistics(tx: Tx) -> None:
+    """ANALYZE the tables an import fills (migration 0021 says why), in its own transaction."""
+    await tx.conn.execute(_ANALYZE)
+
+
+_PEOPLE = text("SELECT email, user_id FROM codeliver_import_people(:org, :emails, :names)")
 
 
 async def _create_people(tx: Tx, rules: OrgRules, rows: Sequence[Row]) -> dict[int, UUID]:
-    """Users of the import's issuer, then their memberships: line -> the new user id."""
-    subjects = {subject(rules.org_id, r.email): r for r in rows}
-    await tx.conn.execute(
-        pg_insert(users).on_conflict_do_nothing(),
-        [
-            {
-                "issuer": IMPORT_ISSUER,
-                "subject": s,
-                "email": r.email,
-                "display_name": r.profile.display_name,
-            }
-            for s, r in subjects.items()
-        ],
-    )
+    """Users of the import's issuer (migration 0021), then their memberships: line -> the
+    new user id."""
     found = await tx.conn.execute(
-        select(users.c.id, users.c.subject).where(
-            users.c.issuer == IMPORT_ISSUER, users.c.subject.in_(list(subjects))
-        )
+        _PEOPLE,
+        {
+            "org": rules.org_id,
+            "emails": [r.email for r in rows],
+            "names": [r.profile.display_name for r in rows],
+        },
     )
-    ids = {subjects[s].line: uid for uid, s in found.all()}
+    by_email = {email: user_id for email, user_id in found.all()}
+    ids = {r.line: by_email[r.email] for r in rows}
     await tx.conn.execute(
         pg_insert(memberships).on_conflict_do_nothing(),
         [

@@ -3,10 +3,12 @@ brought in before they ever sign in, and the imports themselves.
 
 An imported volunteer has no account yet, so the import provisions a user of its own issuer
 (`codeliver:import`, subject `<org id>:<e-mail>`): one per organisation and e-mail, so two
-organisations importing the same person learn nothing of each other. A coordinator may
-provision such users only for an organisation they manage, and may write the profile of
-those users only (a volunteer who signed up keeps their own profile); everything else
-(memberships, vetting checks) goes through the policies every coordinator's action meets.
+organisations importing the same person learn nothing of each other. Only a manager of the
+organisation may provision such users (`codeliver_import_people`), and they may write the
+profile of those users only (`codeliver_imported_here` in the volunteers' policies: a
+volunteer who signed up keeps their own profile); memberships and vetting checks go
+through the policies every coordinator's action meets. `codeliver_import_known` reads the
+volunteers a file names.
 
 Revision ID: 0021_volunteer_import
 Revises: 0020_coverage_scopes
@@ -28,16 +30,62 @@ depends_on = None
 
 RW_ROLE = "codeliver_rw"
 MANAGER = "org_id = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin()"
-IMPORTED_HERE = """EXISTS (SELECT 1 FROM users u
-   WHERE u.id = volunteers.user_id AND u.issuer = 'codeliver:import'
-     AND split_part(u.subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[]))"""
+IMPORTED_HERE = "codeliver_imported_here(user_id)"
 
 # The volunteers of an organisation its rows name, for a coordinator of it (the same rows
 # its staff may read), locked with `p_lock`. SECURITY DEFINER because under users' and
 # volunteers' row-level security the planner hashes every visible membership once it
 # expects a few hundred rows (185 ms per statement at 50,000 volunteers, and seconds
 # while the statistics lag behind a growing table): the check is made here, once.
+# Statistics lag behind tables an import is filling (autovacuum analyses once a minute at
+# most): planned on them, these lookups went from index scans to scans of every row
+# (seconds per batch). SET enable_seqscan = off keeps them on their indexes.
 KNOWN = """
+-- Whether a user is one an import brought into an organisation the caller manages.
+CREATE FUNCTION codeliver_imported_here(p_user uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT EXISTS (SELECT 1 FROM users u
+                  WHERE u.id = p_user AND u.issuer = 'codeliver:import'
+                    AND split_part(u.subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[]))
+$$;
+REVOKE ALL ON FUNCTION codeliver_imported_here(uuid) FROM PUBLIC;
+
+-- People an import brings into an organisation the caller manages: one user of the import's
+-- issuer per organisation and e-mail (made if missing); e-mail -> user id.
+CREATE FUNCTION codeliver_import_people(p_org uuid, p_emails text[], p_names text[])
+RETURNS TABLE (email text, user_id uuid)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+SET enable_seqscan = off AS $$
+#variable_conflict use_column
+BEGIN
+  IF NOT (p_org = ANY (codeliver_manager_org_ids()) OR codeliver_is_platform_admin()) THEN
+    RETURN;
+  END IF;
+  INSERT INTO users (issuer, subject, email, display_name)
+  SELECT 'codeliver:import', p_org || ':' || e.email, e.email, e.name
+    FROM unnest(p_emails, p_names) AS e(email, name)
+  ON CONFLICT (issuer, subject) DO NOTHING;
+  RETURN QUERY
+    SELECT u.email, u.id FROM users u
+     WHERE u.issuer = 'codeliver:import'
+       AND u.subject = ANY (SELECT p_org || ':' || e FROM unnest(p_emails) e);
+END $$;
+REVOKE ALL ON FUNCTION codeliver_import_people(uuid, text[], text[]) FROM PUBLIC;
+
+-- Fresh statistics for the tables an import fills, from its own transaction every 10,000
+-- rows: planned on statistics that still describe a table a tenth the size, the lookups
+-- read every membership of the organisation per batch (the 50,000-row import took 113 s
+-- when autovacuum came late). The app's login may not ANALYZE; a manager may ask for it.
+CREATE FUNCTION codeliver_import_analyze() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF cardinality(codeliver_manager_org_ids()) = 0 AND NOT codeliver_is_platform_admin() THEN
+    RETURN;
+  END IF;
+  ANALYZE users, memberships, volunteers, vetting_checks;
+END $$;
+REVOKE ALL ON FUNCTION codeliver_import_analyze() FROM PUBLIC;
+
 CREATE FUNCTION codeliver_import_known(p_org uuid, p_emails text[], p_ids text[], p_lock boolean)
 RETURNS TABLE (user_id uuid, external_id text, email text, issuer text, display_name text,
                home geography, max_travel_km double precision, travel_mode text,
@@ -46,7 +94,8 @@ RETURNS TABLE (user_id uuid, external_id text, email text, issuer text, display_
                quiet_hours_start time, quiet_hours_end time, time_zone text, level text,
                checked_on date, id_verified boolean, barred_children boolean,
                barred_adults boolean, update_service boolean)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+SET enable_seqscan = off AS $$
 #variable_conflict use_column
 DECLARE
   v_ids uuid[];
@@ -88,14 +137,9 @@ END $$;
 REVOKE ALL ON FUNCTION codeliver_import_known(uuid, text[], text[], boolean) FROM PUBLIC;
 """
 
-UP = KNOWN + f"""
-CREATE POLICY users_import ON users FOR INSERT WITH CHECK (
-  issuer = 'codeliver:import'
-  AND split_part(subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[])
-  AND NOT is_platform_admin);
-CREATE POLICY users_import_read ON users FOR SELECT USING (
-  issuer = 'codeliver:import'
-  AND split_part(subject, ':', 1) = ANY (codeliver_manager_org_ids()::text[]));
+UP = (
+    KNOWN
+    + f"""
 CREATE POLICY volunteers_import_create ON volunteers FOR INSERT WITH CHECK ({IMPORTED_HERE});
 CREATE POLICY volunteers_import_update ON volunteers FOR UPDATE
   USING ({IMPORTED_HERE}) WITH CHECK ({IMPORTED_HERE});
@@ -104,14 +148,19 @@ CREATE POLICY volunteer_imports_manage ON volunteer_imports FOR ALL
   USING ({MANAGER}) WITH CHECK ({MANAGER});
 GRANT SELECT, INSERT, UPDATE ON volunteer_imports TO {RW_ROLE};
 GRANT EXECUTE ON FUNCTION codeliver_import_known(uuid, text[], text[], boolean) TO {RW_ROLE};
+GRANT EXECUTE ON FUNCTION codeliver_import_people(uuid, text[], text[]) TO {RW_ROLE};
+GRANT EXECUTE ON FUNCTION codeliver_imported_here(uuid) TO {RW_ROLE};
+GRANT EXECUTE ON FUNCTION codeliver_import_analyze() TO {RW_ROLE};
 """
+)
 
 DOWN = """
 DROP FUNCTION IF EXISTS codeliver_import_known(uuid, text[], text[], boolean);
 DROP POLICY IF EXISTS volunteers_import_update ON volunteers;
 DROP POLICY IF EXISTS volunteers_import_create ON volunteers;
-DROP POLICY IF EXISTS users_import_read ON users;
-DROP POLICY IF EXISTS users_import ON users;
+DROP FUNCTION IF EXISTS codeliver_import_people(uuid, text[], text[]);
+DROP FUNCTION IF EXISTS codeliver_imported_here(uuid);
+DROP FUNCTION IF EXISTS codeliver_import_analyze();
 """
 
 

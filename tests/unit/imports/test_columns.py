@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from app.errors import InvalidInput
-from app.imports.columns import NAMES, Refusal, read, row_of, template
+from app.imports.columns import COLUMNS, NAMES, Refusal, read, row_of, template
 from matching.volunteer_import import Row
 
 VOCABULARY = frozenset({"shopping", "driving"})
@@ -115,3 +117,11 @@ def test_a_short_row_and_blank_lines() -> None:
     assert len(checked.rows) == 1
     assert checked.refused[0].line == 5
     assert checked.refused[0].errors[0].field == "row"
+
+
+def test_the_docs_list_every_column_in_order() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "imports.md").read_text()
+    listed = re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.MULTILINE)
+    assert tuple(listed) == NAMES
+    required = re.findall(r"^\| `([a-z_]+)` \| yes \|", doc, flags=re.MULTILINE)
+    assert set(required) == {c.name for c in COLUMNS if c.required}
