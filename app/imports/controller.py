@@ -78,6 +78,8 @@ class ImportController(Controller):
         """What applying the file would do, row by row: created, updated, unchanged or refused
         (with the line, column and reason). Writes nothing but the dry run itself; a wrong
         header, a file that is not CSV or one too large is refused whole."""
+        async with tenant_transaction(db, request.user) as tx:  # 403/404 before the body
+            await service.require_manager(tx, org_id)
         content = await _file(request)
         async with tenant_transaction(db, request.user) as tx:
             report = await service.dry_run(tx, org_id, content, file_name=file_name)
