@@ -1,4 +1,5 @@
-"""`codeliver` (also `python -m app`): serve, worker, migrate, seed, token, db, simulate."""
+"""`codeliver` (also `python -m app`): serve, worker, migrate, seed, token, db, simulate,
+import."""
 
 from __future__ import annotations
 
@@ -187,6 +188,9 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", default="simulation-report", help="directory: JSON and PNG")
     sim.add_argument("--keep", action="store_true", help="keep the simulation databases")
     sim.set_defaults(func=_simulate)
+    from app.imports.command import add_parser
+
+    add_parser(sub)
     return p
 
 

@@ -65,11 +65,28 @@ class CorsRefused(CodeliverError):
 
 
 class UnsupportedMediaType(CodeliverError):
-    """A body that is not declared as JSON (`Content-Type: application/json`)."""
+    """A body that is not declared as JSON (`Content-Type: application/json`), or as the
+    media type its operation takes (an import's `text/csv`)."""
 
     status = 415
     code = "unsupported-media-type"
     title = HTTPStatus(415).phrase
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class TooLarge(CodeliverError):
+    """A body larger than its operation accepts (an import's file)."""
+
+    status = 413
+    code = "payload-too-large"
+    title = HTTPStatus(413).phrase
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
 
 
 class Unauthenticated(CodeliverError):

@@ -29,6 +29,7 @@ from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
+from app.imports.controller import ImportController
 from app.logs import configure_logging
 from app.needs.controller import NeedController
 from app.notify.controller import MyChannelsController, NotifyCallbackController
@@ -179,6 +180,7 @@ def create_app(
             ProblemPageController,
             MeController,
             OrganisationController,
+            ImportController,
             ProgrammeController,
             ClientController,
             NeedController,

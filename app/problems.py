@@ -111,7 +111,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = dict(
         ),
         _of(
             UnsupportedMediaType,
-            "A request body must be JSON, sent with `Content-Type: application/json`.",
+            "A request body must be JSON, sent with `Content-Type: application/json` (an "
+            "import's file: CSV, with `Content-Type: text/csv`).",
         ),
         _of(
             InvalidInput,

@@ -12,6 +12,7 @@ import msgspec
 
 PREFIX = "CODELIVER_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IMPORT_CEILING_BYTES = 67_108_864  # the import route's own cap: the setting may not pass it
 
 
 class Environment(StrEnum):
@@ -40,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     public_url: str | None = None
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
+    # An import's CSV file: 50,000 volunteers with every column take about 9 MB.
+    import_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=IMPORT_CEILING_BYTES)] = 16_777_216
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     rate_limit_burst: Annotated[int, msgspec.Meta(ge=1)] = 60
     cors_origins: tuple[str, ...] = ()

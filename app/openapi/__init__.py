@@ -56,6 +56,7 @@ TAGS = [
     Tag(name="coverage", description="Maps of supply and demand: GeoJSON and vector tiles."),
     Tag(name="metrics", description="Coordinators' figures: fill rate, speed, fairness, hours."),
     Tag(name="organisations", description="Organisations and their members."),
+    Tag(name="imports", description="Bulk imports of volunteers from CSV: dry run, then apply."),
     Tag(name="identity", description="Who the caller is, and their roles."),
     Tag(name="operations", description="Probes for the platform: liveness and readiness."),
 ]

@@ -32,6 +32,7 @@ class VettingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     id_verified: bool
     barred_children: bool = False
     barred_adults: bool = False
+    update_service: bool = False  # subscribed to the DBS Update Service
     notes: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^[^\x00]*$")] | None = None
     org_id: UUID | None = None
 
@@ -193,22 +194,30 @@ async def change_status(
     return await record(tx, volunteer_id, org)
 
 
+def vetting_expiry(data: VettingIn, today: date, recheck_months: int) -> date | None:
+    """When a check recorded today lapses, by the organisation's re-check period; refuses a
+    check without its certificate's date, or dated in the future (an import checks its
+    rows by the same rule)."""
+    if data.level is DbsLevel.NONE:
+        return None
+    if data.checked_on is None:
+        raise InvalidInput.field("checked_on", "required for a DBS check")
+    if data.checked_on > today:
+        raise InvalidInput.field("checked_on", "cannot be in the future")
+    expires_on: date = data.checked_on + relativedelta(months=recheck_months)
+    return expires_on
+
+
 async def record_vetting(tx: Tx, volunteer_id: UUID, data: VettingIn) -> VolunteerRecord:
     org = tx.principal.acting_org(data.org_id, *MANAGERS)
     if volunteer_id == tx.principal.user_id:
         raise Conflict("nobody records their own vetting")
     await record(tx, volunteer_id, org)  # 404 unless enrolled here
     today = await _org_today(tx, org)
-    expires_on = None
-    if data.level is not DbsLevel.NONE:
-        if data.checked_on is None:
-            raise InvalidInput.field("checked_on", "required for a DBS check")
-        if data.checked_on > today:
-            raise InvalidInput.field("checked_on", "cannot be in the future")
-        months = await tx.conn.scalar(
-            select(organisations.c.vetting_recheck_months).where(organisations.c.id == org)
-        )
-        expires_on = data.checked_on + relativedelta(months=int(months or 36))
+    months = await tx.conn.scalar(
+        select(organisations.c.vetting_recheck_months).where(organisations.c.id == org)
+    )
+    expires_on = vetting_expiry(data, today, int(months or 36))
     await tx.conn.execute(
         insert(vetting_checks).values(
             org_id=org,
@@ -219,6 +228,7 @@ async def record_vetting(tx: Tx, volunteer_id: UUID, data: VettingIn) -> Volunte
             id_verified=data.id_verified,
             barred_children=data.barred_children,
             barred_adults=data.barred_adults,
+            update_service=data.update_service,
             notes=data.notes,
             recorded_by=tx.principal.user_id,
         )

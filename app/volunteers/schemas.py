@@ -98,6 +98,7 @@ class VettingStatus(msgspec.Struct, kw_only=True):
     expires_on: date | None
     id_verified: bool
     barred: bool
+    update_service: bool  # subscribed to the DBS Update Service
     valid_today: bool  # recomputed on every read: expiry needs no job
 
 

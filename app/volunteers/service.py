@@ -50,6 +50,14 @@ def _columns(data: SignUp | ProfilePatch) -> dict[str, Any]:
 
 
 async def _check_profile(tx: Tx, data: SignUp | ProfilePatch) -> None:
+    check_profile(data)
+    if isinstance(data.skills, list):
+        await check_skills(tx, data.skills, [m.org_id for m in tx.principal.memberships])
+
+
+def check_profile(data: SignUp | ProfilePatch) -> None:
+    """The rules a profile meets beyond its wire shape, except the skills vocabulary (which
+    needs the database): also what an import checks every row against."""
     quiet = data.quiet_hours
     if isinstance(quiet, QuietHours) and (quiet.start.tzinfo or quiet.end.tzinfo):
         raise InvalidInput.field("quiet_hours", "local times, without a UTC offset")
@@ -60,8 +68,6 @@ async def _check_profile(tx: Tx, data: SignUp | ProfilePatch) -> None:
         check_unique(data.preferred_kinds, "preferred_kinds")
     if isinstance(data.time_zone, str):
         check_time_zone(data.time_zone)
-    if isinstance(data.skills, list):
-        await check_skills(tx, data.skills, [m.org_id for m in tx.principal.memberships])
 
 
 async def sign_up(tx: Tx, data: SignUp) -> Volunteer:
@@ -121,6 +127,7 @@ def vetting_status(row: AnyRow, today: date) -> VettingStatus:
         expires_on=check.expires_on,
         id_verified=check.id_verified,
         barred=check.barred_children or check.barred_adults,
+        update_service=row.update_service,
         valid_today=check.level is not DbsLevel.NONE and check.meets(check.level, today),
     )
 

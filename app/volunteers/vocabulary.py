@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from uuid import UUID
 
 from sqlalchemy import or_, select
@@ -57,6 +57,20 @@ async def check_skills(
             )
         ).all()
     )
+    check_known_skills(codes, known, field)
+
+
+async def vocabulary(tx: Tx, org_ids: Iterable[UUID]) -> frozenset[str]:
+    """Every skill code the given organisations' volunteers may name (for checking many
+    profiles at once, as an import does)."""
+    stmt = select(skills.c.code).where(
+        or_(skills.c.org_id.is_(None), skills.c.org_id.in_(list(org_ids)))
+    )
+    return frozenset((await tx.conn.scalars(stmt)).all())
+
+
+def check_known_skills(codes: Sequence[str], known: Set[str], field: str = "skills") -> None:
+    check_unique(codes, field)
     errors = [
         FieldError(f"{field}[{i}]", f"unknown skill {code!r}")
         for i, code in enumerate(codes)

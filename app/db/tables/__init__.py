@@ -13,6 +13,7 @@ from app.db.tables.coverage import (
     service_areas,
 )
 from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
+from app.db.tables.imports import volunteer_imports
 from app.db.tables.matching import (
     assignments,
     client_exclusions,
@@ -59,5 +60,6 @@ __all__ = [
     "users",
     "vetting_checks",
     "volunteer_availability",
+    "volunteer_imports",
     "volunteers",
 ]

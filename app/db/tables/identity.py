@@ -61,6 +61,7 @@ users = Table(
     created_at(),
     UniqueConstraint("issuer", "subject", name="uq_users_issuer_subject"),
 )
+Index("ix_users_email", users.c.email)  # an import matches its rows on e-mail (0021)
 
 memberships = Table(
     "memberships",
@@ -81,9 +82,19 @@ memberships = Table(
     user_ref("status_changed_by"),
     user_ref("created_by"),
     created_at(),
+    # The organisation's own id for a volunteer (their HR or volunteering system's), set by an
+    # import (0021): a row of a later file is matched on it before its e-mail.
+    Column("external_id", Text),
     PrimaryKeyConstraint("org_id", "user_id", "role"),
     CheckConstraint(f"role IN {one_of(ROLES)}", name="role"),
     CheckConstraint(f"status IN {one_of(MEMBERSHIP_STATUSES)}", name="status"),
+)
+Index(
+    "ix_memberships_external_id",
+    memberships.c.org_id,
+    memberships.c.external_id,
+    unique=True,
+    postgresql_where=memberships.c.external_id.is_not(None),
 )
 
 # Staff are invited by e-mail per organisation; an invitation turns into a membership when

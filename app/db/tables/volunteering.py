@@ -119,6 +119,9 @@ vetting_checks = Table(
     Column("id_verified", Boolean, nullable=False),
     Column("barred_children", Boolean, nullable=False, server_default=text("false")),
     Column("barred_adults", Boolean, nullable=False, server_default=text("false")),
+    # Subscribed to the DBS Update Service (0021): the certificate's status can be checked
+    # online; recorded as a fact, the expiry still follows the organisation's re-check period.
+    Column("update_service", Boolean, nullable=False, server_default=text("false")),
     Column("notes", Text),
     Column("recorded_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -1,0 +1,118 @@
+"""`codeliver import volunteers FILE --org SLUG --as SUBJECT [--dry-run]`: the same use cases
+as the API, as a named coordinator of the organisation (row-level security applies as to
+their requests; the audit log names them), with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from app.identity.tokens import DEV_ISSUER, TokenIdentity
+from app.imports.columns import template
+from app.imports.schemas import ImportReport
+from app.settings import Settings, SettingsError
+
+SHOWN_REFUSALS = 50
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.template:
+        sys.stdout.write(template())
+        return 0
+    if not args.file or not args.org or not args.as_subject:
+        raise SettingsError("import volunteers needs FILE, --org SLUG and --as SUBJECT")
+    content = Path(args.file).read_bytes()
+    issuer = args.issuer or (
+        f"https://securetoken.google.com/{settings.firebase_project_id}"
+        if settings.firebase_project_id
+        else DEV_ISSUER
+    )
+    identity = TokenIdentity(issuer=issuer, subject=args.as_subject)
+    report = asyncio.run(_run(settings, identity, args.org, content, dry_run=args.dry_run))
+    _print(report, sys.stderr)
+    if args.report:
+        _write_report(report, Path(args.report))
+    return 0
+
+
+async def _run(
+    settings: Settings, identity: TokenIdentity, slug: str, content: bytes, *, dry_run: bool
+) -> ImportReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from app.db.engine import create_engine, database_urls
+    from app.db.tenancy import tenant_transaction
+    from app.imports import service
+    from app.imports.facts import org_by_slug
+
+    engine = create_engine(database_urls(settings)[0], settings)  # the app's login: RLS holds
+    try:
+        async with tenant_transaction(engine, identity) as tx:
+            org_id = await org_by_slug(tx, slug)
+            if dry_run:
+                return await service.dry_run(tx, org_id, content, keep=False)
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("importing volunteers", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, advance=done, total=total)
+
+            return await service.apply(
+                engine, identity, org_id, content=content, progress=advance, via="command line"
+            )
+    finally:
+        await engine.dispose()
+
+
+def _print(report: ImportReport, out: TextIO) -> None:
+    c = report.counts
+    what = "dry run (nothing written)" if report.status == "dry_run" else "applied"
+    print(
+        f"{what}: {report.rows} rows: {c.created} created, {c.updated} updated, "
+        f"{c.unchanged} unchanged, {c.refused} refused (file sha256 {report.file_sha256[:12]})",
+        file=out,
+    )
+    refused = [r for r in report.results if r.errors]
+    for r in refused[:SHOWN_REFUSALS]:
+        reasons = "; ".join(f"{e.field}: {e.message}" for e in r.errors)
+        print(f"  line {r.line}: {reasons}", file=out)
+    if len(refused) > SHOWN_REFUSALS:
+        print(f"  ... and {len(refused) - SHOWN_REFUSALS} more (--report FILE)", file=out)
+
+
+def _write_report(report: ImportReport, path: Path) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["line", "verdict", "user_id", "changes", "errors", "notes"])
+        for r in report.results:
+            writer.writerow(
+                [
+                    r.line,
+                    r.verdict.value,
+                    r.user_id or "",
+                    ";".join(r.changes),
+                    "; ".join(f"{e.field}: {e.message}" for e in r.errors),
+                    "; ".join(r.notes),
+                ]
+            )
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = sub.add_parser("import", help="bulk import (volunteers) from a CSV file")
+    kinds = imp.add_subparsers(dest="kind", required=True)
+    vol = kinds.add_parser(
+        "volunteers", help="volunteers, with their DBS records (docs/imports.md)"
+    )
+    vol.add_argument("file", nargs="?", help="a CSV file (UTF-8) with the documented columns")
+    vol.add_argument("--org", help="the organisation's slug")
+    vol.add_argument("--as", dest="as_subject", help="the coordinator importing (their subject)")
+    vol.add_argument("--issuer", help="their identity provider (default Firebase's, or dev)")
+    vol.add_argument("--dry-run", action="store_true", help="say per row what would happen")
+    vol.add_argument("--report", help="write every row's verdict to this CSV file")
+    vol.add_argument("--template", action="store_true", help="print the template CSV and exit")
+    vol.set_defaults(func=run)
