@@ -185,6 +185,12 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--days", type=int)
     sim.add_argument("--world", help="a TOML or JSON file overriding the world model")
     sim.add_argument("--policies", help="comma-separated: cascade,nearest_first,open_call,...")
+    sim.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME:FIELD=N,...",
+        help="also a cascade under other programme settings, e.g. w2:wave_size=2,max_waves=6",
+    )
     sim.add_argument("--out", default="simulation-report", help="directory: JSON and PNG")
     sim.add_argument("--keep", action="store_true", help="keep the simulation databases")
     sim.set_defaults(func=_simulate)

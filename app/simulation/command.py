@@ -26,7 +26,7 @@ def _world_file(path: str) -> dict[str, Any]:
 
 def options(args: argparse.Namespace) -> Any:
     from app.simulation import Options
-    from app.simulation.policies import BY_NAME, POLICIES, Policy
+    from app.simulation.policies import BY_NAME, POLICIES, Policy, variant
     from app.simulation.world import WorldModel
 
     model = WorldModel()
@@ -44,6 +44,12 @@ def options(args: argparse.Namespace) -> Any:
         if unknown:
             raise SettingsError(f"unknown policies: {', '.join(unknown)}")
         policies = tuple(BY_NAME[p] for p in args.policies.split(","))
+    try:
+        policies += tuple(variant(spec) for spec in args.variant or ())
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    if len({p.name for p in policies}) < len(policies):
+        raise SettingsError("two policies or variants share a name")
     return Options(seed=args.seed, model=model, policies=policies, keep=args.keep)
 
 
