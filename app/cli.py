@@ -191,6 +191,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME:FIELD=N,...",
         help="also a cascade under other programme settings, e.g. w2:wave_size=2,max_waves=6",
     )
+    sim.add_argument(
+        "--follow-ups",
+        type=int,
+        metavar="N",
+        help="the caseworker's next waves per escalated need (default 2; 0: the cascade alone)",
+    )
     sim.add_argument("--out", default="simulation-report", help="directory: JSON and PNG")
     sim.add_argument("--keep", action="store_true", help="keep the simulation databases")
     sim.set_defaults(func=_simulate)

@@ -93,6 +93,7 @@ FLAGS = (
     "needs_interpreter",
 )
 CLIENTS_PER_ORG = 100
+DEMO_OFFER_TIMEOUT_S = 900
 
 
 def _id(*parts: object) -> uuid.UUID:
@@ -103,7 +104,15 @@ async def ensure_programmes(conn: AsyncConnection, org_id: Any, kind: str) -> li
     await conn.execute(
         insert(programmes).on_conflict_do_nothing(),
         [
-            {"org_id": org_id, "name": name, "kind": pkind, "min_vetting": vetting}
+            # The demo's volunteers answer ten times faster (CODELIVER_DEMO_RESPONDERS_SPEEDUP)
+            # but offers lapse in real time: at 15 minutes its needs move within a visit.
+            {
+                "org_id": org_id,
+                "name": name,
+                "kind": pkind,
+                "min_vetting": vetting,
+                "offer_timeout_s": DEMO_OFFER_TIMEOUT_S,
+            }
             for name, pkind, vetting in PROGRAMMES[kind]
         ],
     )

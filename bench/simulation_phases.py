@@ -140,6 +140,8 @@ def main() -> None:
     parser.add_argument("--days", type=int)
     parser.add_argument("--world")
     parser.add_argument("--policies")
+    parser.add_argument("--variant", action="append")
+    parser.add_argument("--follow-ups", type=int)
     parser.add_argument("--start", type=datetime.fromisoformat)
     parser.add_argument("--out", default=str(ROOT / ".state" / "sim-phases"))
     parser.add_argument("--feed-ab", action="store_true")

@@ -125,7 +125,9 @@ class OfferPolicy:
     wave_size: int = 3  # offers per open slot per wave
     alert_cap: int = 12  # most volunteers ever alerted per open slot of one need
     max_waves: int = 4
-    offer_timeout_s: int = 900  # how long an offer waits for an answer (never past the start)
+    # How long an offer waits for an answer (never past the start): 30 minutes, as a quarter
+    # of answers came after 15 (docs/decisions.md, 42).
+    offer_timeout_s: int = 1800
     weights: Weights = field(default_factory=Weights)
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from app.wire import TEXT_PATTERN
-from matching.model import ProgrammeKind
+from matching.model import OfferPolicy, ProgrammeKind
 from matching.vetting import DbsLevel
 
 ProgrammeName = Annotated[
@@ -42,7 +42,7 @@ class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kind: ProgrammeKind
     min_vetting: DbsLevel = DbsLevel.NONE
     wave_size: WaveSize = 3
-    offer_timeout_s: OfferTimeout = 900
+    offer_timeout_s: OfferTimeout = OfferPolicy().offer_timeout_s
     alert_cap: AlertCap = 12
     max_waves: MaxWaves = 4
     checkin_radius_m: CheckinRadius = 250

@@ -27,7 +27,7 @@ from app.simulation.build import COORDINATOR, Built, build, identity
 from app.simulation.collect import Feasibility, figures
 from app.simulation.loop import Week
 from app.simulation.policies import POLICIES, Policy
-from app.simulation.response import ResponseModel
+from app.simulation.response import CaseworkerModel, ResponseModel
 from app.simulation.world import World, WorldModel, generate
 from infra.localdb import ClusterState, LocalCluster
 
@@ -37,6 +37,7 @@ class Options:
     seed: int = 1
     model: WorldModel = field(default_factory=WorldModel)
     response: ResponseModel = field(default_factory=ResponseModel)
+    caseworker: CaseworkerModel = field(default_factory=CaseworkerModel)
     policies: tuple[Policy, ...] = POLICIES
     keep: bool = False
     progress: Any = None  # a callable(str) for progress lines
@@ -88,7 +89,7 @@ async def _one_policy(
     try:
         await _configure(engine, built, policy)
         began = time.monotonic()
-        week = Week(engine, system, clock, world, built, policy, opts.response)
+        week = Week(engine, system, clock, world, built, policy, opts.response, opts.caseworker)
         tally = await week.run()
         result = await figures(system, week, tally, feasible, built)
         result["coverage_truth"] = await coverage_truth.score(system, truth, week.end)
@@ -149,6 +150,7 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
         "wall_seconds": round(time.monotonic() - began, 1),
         "world_model": _plain(opts.model),
         "response_model": _plain(opts.response),
+        "caseworker_model": _plain(opts.caseworker),
         "labels": {p.name: p.label for p in opts.policies},
         "policies": results,
         "coverage_map": coverage_truth.plain(truth),

@@ -86,9 +86,8 @@ async def figures(
     on_duty = [built.volunteers[v.n] for v in world.volunteers if v.on_duty]
     need_count = Counter(n for i in counted if tally.posted[i] < horizon for n in eligible_of[i])
     # On duty and eligible for three or more of the week's needs: who fairness is about.
-    regulars = [
-        built.volunteers[v.n] for v in world.volunteers if v.on_duty and need_count[v.n] >= 3
-    ]
+    regular_ns = [v.n for v in world.volunteers if v.on_duty and need_count[v.n] >= 3]
+    regulars = [built.volunteers[n] for n in regular_ns]
     held_by = Counter(a.volunteer_id for a in held)
     fill_minutes: dict[str, list[float]] = {}
     for i in filled_ids:
@@ -122,6 +121,8 @@ async def figures(
             for u, m in sorted(fill_minutes.items())
         },
         "offers": offers_total,
+        "follow_ups": sum(tally.follow_ups.values()),
+        "filled_after_follow_up": sum(1 for i in filled_ids if i in tally.follow_ups),
         "filled_slots": slots_filled,
         "alerts_per_filled_slot": ratio(alerts, slots_filled),
         "on_duty_offered_share": ratio(sum(1 for u in on_duty if offers_by.get(u)), len(on_duty)),
@@ -132,6 +133,9 @@ async def figures(
         "offers_gini": _round(offers_gini, 4),
         "assignments_gini": _round(gini([held_by.get(u, 0) for u in people]), 4),
         "offers_gini_eligible_3": _round(gini([offers_by.get(u, 0) for u in regulars]), 4),
+        # The same people's opportunity: how unequal the number of needs each could take is.
+        # Offers spread more evenly than this only if the cascade prefers the less placed.
+        "eligible_3_needs_gini": _round(gini([need_count[n] for n in regular_ns]), 4),
         "mean_travel_min": _round(sum(travel) / len(travel) if travel else None),
         "escalations": dict(
             Counter(r.escalation_reason for r in rows.values() if r.escalation_reason)

@@ -27,6 +27,7 @@ def _world_file(path: str) -> dict[str, Any]:
 def options(args: argparse.Namespace) -> Any:
     from app.simulation import Options
     from app.simulation.policies import BY_NAME, POLICIES, Policy, variant
+    from app.simulation.response import CaseworkerModel
     from app.simulation.world import WorldModel
 
     model = WorldModel()
@@ -50,7 +51,14 @@ def options(args: argparse.Namespace) -> Any:
         raise SettingsError(str(error)) from None
     if len({p.name for p in policies}) < len(policies):
         raise SettingsError("two policies or variants share a name")
-    return Options(seed=args.seed, model=model, policies=policies, keep=args.keep)
+    caseworker = CaseworkerModel()
+    if args.follow_ups is not None:
+        if args.follow_ups < 0:
+            raise SettingsError("--follow-ups must be 0 or more")
+        caseworker = replace(caseworker, follow_ups=args.follow_ups)
+    return Options(
+        seed=args.seed, model=model, policies=policies, keep=args.keep, caseworker=caseworker
+    )
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

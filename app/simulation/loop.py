@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.assignments import open_calls
@@ -36,10 +35,11 @@ from app.offers import service as offers
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.simulation import invariants as inv
+from app.simulation import looks
 from app.simulation.build import AT_ONCE, CASEWORKER, COORDINATOR, Built, identity
 from app.simulation.policies import Policy
 from app.simulation.record import CapturingTransport, Event, Tally
-from app.simulation.response import Answer, ResponseModel
+from app.simulation.response import Answer, CaseworkerModel, ResponseModel
 from app.simulation.world import PATTERNS, NeedSpec, VolunteerSpec, World, distance_km
 from app.volunteers import schedule as volunteers_schedule
 from app.volunteers import service as volunteers
@@ -52,27 +52,6 @@ from notifications.dispatcher import Policy as PushPolicy
 
 READ_ONLY = object()  # an event's answer when it wrote nothing (a look at the feed)
 SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"
-_NEXT_DUE = text("SELECT min(next_step_at) FROM needs")
-# Rows written since the last look: every write stamps `sync_xid` (migration 0011), and the
-# simulation's transactions run one at a time, so the stamps only grow.
-_NEW_OFFERS = text(
-    "SELECT o.id, o.need_id, o.volunteer_id, o.sync_xid,"
-    "       EXISTS (SELECT FROM assignments a WHERE a.volunteer_id = o.volunteer_id"
-    "               AND a.status IN ('accepted', 'checked_in')) AS busy"
-    "  FROM offers o WHERE o.status = 'pending' AND o.sync_xid > :xid"
-)
-_NEW_ASSIGNMENTS = text(
-    "SELECT id, need_id, volunteer_id, sync_xid FROM assignments WHERE sync_xid > :xid"
-)
-# Whether the push dispatcher has anything to lease (its lease's own condition): draining an
-# empty outbox is a transaction for nothing.
-_PUSH_DUE = text(
-    "SELECT EXISTS (SELECT FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now)"
-)
-_ROWS_OF = text(
-    "SELECT id, coalesce(series_index, 0) FROM needs WHERE id = :id"
-    " OR (series_id IS NOT NULL AND series_id = (SELECT series_id FROM needs WHERE id = :id))"
-)
 
 
 class Week:
@@ -85,9 +64,11 @@ class Week:
         built: Built,
         policy: Policy,
         response: ResponseModel,
+        caseworker: CaseworkerModel,
     ) -> None:
         self.engine, self.system, self.clock = engine, system, clock
         self.world, self.built, self.policy, self.response = world, built, policy, response
+        self.caseworker = caseworker
         self.start = clock.now()
         self.origin = self.start.replace(hour=0, minute=0, second=0, microsecond=0)
         self.end = self.start + timedelta(days=world.model.days + 1)  # a day to settle
@@ -100,6 +81,7 @@ class Week:
         )
         self.seen_offers: set[UUID] = set()
         self.seen_assignments: set[UUID] = set()
+        self.seen_escalations: set[tuple[UUID, datetime]] = set()
         self.offers_xid = self.assignments_xid = 0
         self.watermark = 0  # where the next invariant check starts (inv.WATERMARK)
         self.due: datetime | None = None  # the next cascade step, read after each step
@@ -183,7 +165,7 @@ class Week:
 
     async def _next_due(self) -> datetime | None:
         async with self.system.connect() as conn:
-            return self._due(await conn.scalar(_NEXT_DUE))
+            return self._due(await conn.scalar(looks.NEXT_DUE))
 
     def _due(self, at: datetime | None) -> datetime | None:
         return None if at is None else max(at, self.clock.now())
@@ -201,13 +183,14 @@ class Week:
         """One look at what the step wrote, on one connection: new offers and assignments,
         the load rules where rows were written, the outbox, the next cascade step."""
         async with self.system.connect() as conn:
-            push_due = await conn.scalar(_PUSH_DUE, {"now": self.clock.now()})
-            fresh = (await conn.execute(_NEW_OFFERS, {"xid": self.offers_xid})).all()
-            made = (await conn.execute(_NEW_ASSIGNMENTS, {"xid": self.assignments_xid})).all()
+            push_due = await conn.scalar(looks.PUSH_DUE, {"now": self.clock.now()})
+            fresh = (await conn.execute(looks.NEW_OFFERS, {"xid": self.offers_xid})).all()
+            made = (await conn.execute(looks.NEW_ASSIGNMENTS, {"xid": self.assignments_xid})).all()
             watermark = int(await conn.scalar(inv.WATERMARK) or 0)
             for found in await inv.load_breaks(conn, since=self.watermark):
                 self.tally.note(found)
-            next_at = await conn.scalar(_NEXT_DUE)
+            next_at = await conn.scalar(looks.NEXT_DUE)
+            escalated = (await conn.execute(looks.ESCALATED)).all()
         self.watermark, self.due = (
             watermark,
             None if next_at is None else max(next_at, self.clock.now()),
@@ -236,6 +219,8 @@ class Week:
                 who = None if v is None else self.built.volunteers.get(v.n)
                 self.tally.note(inv.Violation(rule, None, who, detail))
         self.pushes_checked = len(self.transport.sent)
+        for need_id, escalated_at in escalated:
+            self._schedule_follow_up(need_id, escalated_at)
 
     def _check_eligible(self, rule: str, need_id: UUID, volunteer_id: UUID) -> None:
         occ, v = self.tally.rows.get(need_id), self.built.by_user.get(volunteer_id)
@@ -269,6 +254,21 @@ class Week:
         answer, delay = self.response.answer(self._rng(occ, v), self.minutes(v, occ), busy=busy)
         if answer is not Answer.SILENT:
             self.at(self.clock.now() + timedelta(seconds=delay), "answer", (offer_id, v, answer))
+
+    def _schedule_follow_up(self, need_id: UUID, escalated_at: datetime) -> None:
+        """The caseworker reads a new escalation and will send the next wave (at most
+        `follow_ups` times a need)."""
+        if (need_id, escalated_at) in self.seen_escalations:
+            return
+        self.seen_escalations.add((need_id, escalated_at))
+        occ, done = self.tally.rows.get(need_id), self.tally.follow_ups.get(need_id, 0)
+        if occ is None or done >= self.caseworker.follow_ups:
+            return
+        rng = random.Random(f"{self.world.seed}:{occ.spec.n}:{occ.index}:follow-up:{done}")
+        when = self.caseworker.acts_at(rng, escalated_at)
+        if when < occ.start:
+            self.tally.follow_ups[need_id] = done + 1
+            self.at(max(when, self.clock.now()), "follow_up", need_id)
 
     def _schedule_attendance(self, assignment_id: UUID, need_id: UUID, volunteer_id: UUID) -> None:
         occ, v = self.tally.rows.get(need_id), self.built.by_user.get(volunteer_id)
@@ -307,7 +307,7 @@ class Week:
             self.tally.refuse("post", exc)
             return
         async with self.system.connect() as conn:
-            rows = (await conn.execute(_ROWS_OF, {"id": created.need.id})).all()
+            rows = (await conn.execute(looks.ROWS_OF, {"id": created.need.id})).all()
         for need_id, index in rows:
             shift = timedelta(weeks=int(index))
             self.tally.posted[need_id] = self.clock.now()
@@ -325,6 +325,14 @@ class Week:
                     await offers.decline(tx, offer_id, "not this time")
         except CodeliverError as exc:
             self.tally.refuse(str(answer), exc)
+
+    async def on_follow_up(self, need_id: UUID) -> None:
+        """The caseworker sends the next wave now (`POST /v1/needs/{id}/offers`, no names)."""
+        try:
+            async with self.acting(CASEWORKER) as tx:
+                await offers.offer(tx, need_id, None)
+        except CodeliverError as exc:
+            self.tally.refuse("follow_up", exc)
 
     async def on_attend(self, data: tuple[UUID, inv.Occurrence, VolunteerSpec, bool]) -> None:
         assignment_id, occ, v, attends = data

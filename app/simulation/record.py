@@ -47,6 +47,7 @@ class Tally:
     taken: dict[UUID, list[datetime]] = field(default_factory=dict)
     violations: list[inv.Violation] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
+    follow_ups: dict[UUID, int] = field(default_factory=dict)  # the caseworker's waves
     steps: int = 0
     _known: set[tuple[str, UUID | None, UUID | None, str]] = field(default_factory=set)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -57,3 +58,34 @@ class ResponseModel:
 
     def attends(self, rng: random.Random) -> bool:
         return rng.random() >= self.no_show
+
+
+@dataclass(frozen=True)
+class CaseworkerModel:
+    """How the caseworker answers an escalation (pure; assumed, like the response model).
+
+    The cascade hands a need it could not fill to a person (`need.escalated`); in the
+    product the caseworker then sends the next wave now (`POST /v1/needs/{id}/offers`
+    without names). They read it after a lognormal delay, within staff hours (a rota,
+    08:00-20:00 every day, as NHS Volunteer Responders' support team kept), and try again
+    at most `follow_ups` times a need, while its window has not begun: past that they
+    would phone round, which the product does not see.
+    """
+
+    follow_ups: int = 2
+    delay_median_min: float = 20.0
+    delay_sigma: float = 1.0
+    hours: tuple[int, int] = (8, 20)  # staff on from, until (local hours, every day)
+
+    def acts_at(self, rng: random.Random, escalated_at: datetime) -> datetime:
+        """When the caseworker sends the next wave for an escalation at `escalated_at`."""
+        delay = timedelta(
+            minutes=self.delay_median_min * math.exp(rng.gauss(0.0, self.delay_sigma))
+        )
+        first, last = self.hours
+        at = escalated_at
+        if at.hour >= last:  # the evening shift has gone: the next morning
+            at = (at + timedelta(days=1)).replace(hour=first, minute=0, second=0, microsecond=0)
+        elif at.hour < first:
+            at = at.replace(hour=first, minute=0, second=0, microsecond=0)
+        return at + delay

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from app.clock import VirtualClock, register_clock
 from app.needs import cascade
+from matching.model import OfferPolicy
 from tests.e2e.cascade_world import Casework, ctx, need, offers_of
 from tests.support import World
 from tests.unit.test_one_clock import CLOCK_READS
@@ -63,7 +64,8 @@ async def test_decisions_follow_the_virtual_clock_not_wall_time(
     first = await offers_of(client, ctx, need_id)
     assert len(first) == 2
     expires = {datetime.fromisoformat(o["expires_at"]) for o in first}
-    assert expires == {START + timedelta(seconds=900)}  # the programme's offer timeout
+    timeout = timedelta(seconds=OfferPolicy().offer_timeout_s)  # the programme's default
+    assert expires == {START + timeout}
     async with world.owner.connect() as conn:
         stamped = (
             await conn.execute(
@@ -81,7 +83,7 @@ async def test_decisions_follow_the_virtual_clock_not_wall_time(
     assert {o["status"] for o in await offers_of(client, ctx, need_id)} == {"pending"}
 
     # The virtual clock passes the offers' expiry; wall time is years before it.
-    lapsed = clock.advance(timedelta(seconds=901))
+    lapsed = clock.advance(timeout + timedelta(seconds=1))
     assert datetime.now(UTC) < min(expires)
     vol = next(n for n, i in ctx.vols.items() if str(i) == first[0]["volunteer_id"])
     mine = await client.get("/v1/volunteers/me/offers", headers=world.headers(vol))

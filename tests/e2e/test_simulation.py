@@ -7,12 +7,12 @@ breaks it (issue 12, section 2), until its fix lands."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
 import pytest
 
+from app.cli import parser
 from app.simulation import simulate
 from app.simulation.command import options
 from app.simulation.invariants import RULES
@@ -28,9 +28,7 @@ KNOWN: dict[tuple[str, str], str] = {}
 
 @pytest.fixture(scope="module")
 def day(cluster: ClusterState) -> dict[str, Any]:
-    args = argparse.Namespace(
-        quick=True, seed=1, volunteers=None, days=None, world=None, policies=None, keep=False
-    )
+    args = parser().parse_args(["simulate", "--quick", "--seed", "1"])
     local = LocalCluster(ROOT / ".state" / "test-pg")
     return asyncio.run(simulate(local, cluster, options(args)))
 
@@ -85,3 +83,13 @@ def test_the_day_posted_and_filled_needs_under_every_policy(
         # one need, 19:00-21:00 none). Its invariants are checked above all the same.
         if name != "nightly_plan":
             assert r["filled_feasible"] > 0, name
+
+
+def test_the_caseworker_sends_the_next_wave_after_an_escalation(day: dict[str, Any]) -> None:
+    """Escalated needs go to a person, who tries again (the simulation's caseworker, through
+    the same use case as `POST /v1/needs/{id}/offers`), at most `follow_ups` times a need."""
+    cascade = day["policies"]["cascade"]
+    assert sum(cascade["escalations"].values()) > 0
+    assert 0 < cascade["follow_ups"] <= 2 * cascade["needs"]
+    assert cascade["filled_after_follow_up"] <= cascade["filled_feasible"]
+    assert day["policies"]["open_call"]["follow_ups"] == 0  # nothing escalates there

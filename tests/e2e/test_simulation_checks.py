@@ -18,7 +18,7 @@ from app.simulation import invariants as inv
 from app.simulation.build import build
 from app.simulation.loop import Week
 from app.simulation.policies import OPEN_CALL
-from app.simulation.response import ResponseModel
+from app.simulation.response import CaseworkerModel, ResponseModel
 from app.simulation.world import WorldModel, generate
 from tests.support import Db
 
@@ -36,7 +36,9 @@ async def week(db: Db) -> AsyncIterator[Week]:
     register_clock(system, clock)
     try:
         built = await build(engine, system, world, start.date())
-        yield Week(engine, system, clock, world, built, OPEN_CALL, ResponseModel())
+        yield Week(
+            engine, system, clock, world, built, OPEN_CALL, ResponseModel(), CaseworkerModel()
+        )
     finally:
         await engine.dispose()
         await system.dispose()

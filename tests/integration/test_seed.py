@@ -49,3 +49,35 @@ async def test_the_demo_population_is_varied(db: Db) -> None:
     assert modes == 4
     assert spans > 300
     assert statuses == {"approved", "pending", "suspended"}
+
+
+async def test_the_demos_offers_lapse_in_15_minutes_where_new_programmes_wait_30(
+    db: Db,
+) -> None:
+    """The demo's volunteers answer ten times faster than the model, so its programmes keep
+    15-minute offers (docs/decisions.md, 42); a programme created without one waits 30."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.demo_casework import DEMO_OFFER_TIMEOUT_S
+    from matching.model import OfferPolicy
+
+    await seed(db.owner_url, volunteers=0, progress=False)
+    engine = create_async_engine(db.owner_url)
+    async with engine.begin() as conn:
+        timeouts = set(
+            (await conn.execute(text("SELECT DISTINCT offer_timeout_s FROM programmes"))).scalars()
+        )
+        org = await conn.scalar(text("SELECT id FROM organisations LIMIT 1"))
+        fresh = await conn.scalar(
+            text(
+                "INSERT INTO programmes (org_id, name, kind, min_vetting)"
+                " VALUES (:org, 'A new one', 'community_support', 'none')"
+                " RETURNING offer_timeout_s"
+            ),
+            {"org": org},
+        )
+        await conn.rollback()
+    await engine.dispose()
+    assert timeouts == {DEMO_OFFER_TIMEOUT_S} == {900}
+    assert fresh == OfferPolicy().offer_timeout_s == 1800  # the table's default is the model's

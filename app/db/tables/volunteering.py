@@ -151,7 +151,7 @@ programmes = Table(
     Column("kind", Text, nullable=False),
     Column("min_vetting", Text, nullable=False, server_default="none"),
     Column("wave_size", SmallInteger, nullable=False, server_default="3"),
-    Column("offer_timeout_s", Integer, nullable=False, server_default="900"),
+    Column("offer_timeout_s", Integer, nullable=False, server_default="1800"),
     Column("alert_cap", SmallInteger, nullable=False, server_default="12"),
     Column("max_waves", SmallInteger, nullable=False, server_default="4"),
     Column("checkin_radius_m", Integer, nullable=False, server_default="250"),

@@ -11,7 +11,7 @@ import pytest
 
 from app.simulation import invariants as inv
 from app.simulation.measures import gini, lorenz, percentile
-from app.simulation.response import Answer, ResponseModel
+from app.simulation.response import Answer, CaseworkerModel, ResponseModel
 from app.simulation.world import KINDS, WorldModel, distance_km, generate
 from matching.model import TravelMode
 from matching.scoring import travel_minutes
@@ -150,3 +150,22 @@ def test_pushes_in_quiet_hours_and_with_client_words_are_violations() -> None:
     assert inv.push_breaks(None, night, True, leaked, ["Client Person 3"]) == [
         "personal_data_in_push"
     ]
+
+
+def test_the_caseworker_answers_an_escalation_within_staff_hours() -> None:
+    model = CaseworkerModel(delay_median_min=20.0, delay_sigma=0.0)  # exactly the median
+    day = datetime(2026, 12, 7, tzinfo=UTC)
+    rng = random.Random(1)
+    assert model.acts_at(rng, day.replace(hour=10)) == day.replace(hour=10, minute=20)
+    # before the rota starts: from 08:00; after it ends: from 08:00 the next day
+    assert model.acts_at(rng, day.replace(hour=3)) == day.replace(hour=8, minute=20)
+    evening = day.replace(hour=21, minute=30)
+    assert model.acts_at(rng, evening) == day.replace(day=8, hour=8, minute=20)
+
+
+def test_the_caseworkers_delay_is_lognormal_about_its_median() -> None:
+    model, rng = CaseworkerModel(), random.Random(7)
+    at = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    minutes = sorted((model.acts_at(rng, at) - at).total_seconds() / 60 for _ in range(2001))
+    assert 17 < minutes[1000] < 23  # the median, 20 minutes
+    assert minutes[0] > 0

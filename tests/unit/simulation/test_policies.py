@@ -7,6 +7,7 @@ import argparse
 
 import pytest
 
+from app.cli import parser
 from app.settings import SettingsError
 from app.simulation.command import options
 from app.simulation.policies import CASCADE, variant
@@ -38,27 +39,24 @@ def test_a_bad_variant_is_refused_naming_what_is_wrong(spec: str, says: str) -> 
         variant(spec)
 
 
-def _args(**given: object) -> argparse.Namespace:
-    base: dict[str, object] = dict(
-        quick=True,
-        seed=1,
-        volunteers=None,
-        days=None,
-        world=None,
-        policies="cascade",
-        variant=None,
-        keep=False,
-    )
-    return argparse.Namespace(**{**base, **given})
+def _args(*given: str) -> argparse.Namespace:
+    return parser().parse_args(["simulate", "--quick", "--policies", "cascade", *given])
 
 
 def test_variants_run_beside_the_chosen_policies() -> None:
-    chosen = options(_args(variant=["t30:offer_timeout_s=1800"]))
+    chosen = options(_args("--variant", "t30:offer_timeout_s=1800"))
     assert [p.name for p in chosen.policies] == [CASCADE.name, "cascade_t30"]
 
 
 def test_the_command_refuses_a_bad_or_repeated_variant() -> None:
     with pytest.raises(SettingsError, match="no settings"):
-        options(_args(variant=["t30"]))
+        options(_args("--variant", "t30"))
     with pytest.raises(SettingsError, match="share a name"):
-        options(_args(variant=["t30:offer_timeout_s=1800", "t30:wave_size=2"]))
+        options(_args("--variant", "t30:offer_timeout_s=1800", "--variant", "t30:wave_size=2"))
+
+
+def test_the_caseworkers_follow_ups_are_set_by_the_command() -> None:
+    assert options(_args()).caseworker.follow_ups == 2
+    assert options(_args("--follow-ups", "0")).caseworker.follow_ups == 0  # the cascade alone
+    with pytest.raises(SettingsError, match="--follow-ups"):
+        options(_args("--follow-ups", "-1"))
