@@ -144,6 +144,7 @@ async def figures(
         "series_continuity": _continuity(held, rows),
         "invariants": inv.summarise(tally.violations),
         "refused": dict(sorted(tally.refused.items())),
+        "unanswerable": dict(sorted(tally.unanswerable.items())),
         "pushes": len(week.transport.sent),
         "cascade_steps": tally.steps,
         "metrics_summary": {

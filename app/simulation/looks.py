@@ -31,3 +31,7 @@ ROWS_OF = text(
     "SELECT id, coalesce(series_index, 0) FROM needs WHERE id = :id"
     " OR (series_id IS NOT NULL AND series_id = (SELECT series_id FROM needs WHERE id = :id))"
 )
+# Whether an offer is still in its volunteer's list (`app/offers/service.py: my_offers`).
+STILL_OFFERED = text(
+    "SELECT EXISTS (SELECT FROM offers WHERE id = :id AND status = 'pending' AND expires_at > :now)"
+)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import math
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -127,17 +126,10 @@ class Week:
                 midnight = self.origin + timedelta(days=day)
                 if midnight.isoweekday() not in days:
                     continue
-                for _ in range(self._poisson(rng, self.response.browse_per_day)):
+                for _ in range(self.response.visits(rng)):
                     when = midnight + timedelta(hours=rng.uniform(first, last))
                     if self.start <= when < self.end:
                         self.at(when, "browse", v)
-
-    @staticmethod
-    def _poisson(rng: random.Random, mean: float) -> int:
-        count, p, limit = 0, rng.random(), math.exp(-mean)
-        while p > limit:
-            count, p = count + 1, p * rng.random()
-        return count
 
     # -- the loop ----------------------------------------------------------------------------
     async def run(self) -> Tally:
@@ -181,7 +173,8 @@ class Week:
 
     async def after_step(self) -> None:
         """One look at what the step wrote, on one connection: new offers and assignments,
-        the load rules where rows were written, the outbox, the next cascade step."""
+        the load rules where rows were written, the outbox, the next cascade step, and new
+        escalations for the caseworker."""
         async with self.system.connect() as conn:
             push_due = await conn.scalar(looks.PUSH_DUE, {"now": self.clock.now()})
             fresh = (await conn.execute(looks.NEW_OFFERS, {"xid": self.offers_xid})).all()
@@ -315,8 +308,15 @@ class Week:
                 spec, kind, start + shift, end + shift, minutes, int(index)
             )
 
-    async def on_answer(self, data: tuple[UUID, VolunteerSpec, Answer]) -> None:
+    async def on_answer(self, data: tuple[UUID, VolunteerSpec, Answer]) -> object:
+        """The volunteer answers if the offer is still in their app's list (`my_offers`)."""
         offer_id, v, answer = data
+        async with self.system.connect() as conn:
+            now = self.clock.now()
+            listed = await conn.scalar(looks.STILL_OFFERED, {"id": offer_id, "now": now})
+        if not listed:  # withdrawn or lapsed: gone from the app, nothing to answer
+            self.tally.gone(str(answer))
+            return READ_ONLY
         try:
             async with self.acting(v.subject) as tx:
                 if answer is Answer.ACCEPT:
@@ -325,6 +325,7 @@ class Week:
                     await offers.decline(tx, offer_id, "not this time")
         except CodeliverError as exc:
             self.tally.refuse(str(answer), exc)
+        return None
 
     async def on_follow_up(self, need_id: UUID) -> None:
         """The caseworker sends the next wave now (`POST /v1/needs/{id}/offers`, no names)."""

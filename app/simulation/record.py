@@ -48,6 +48,8 @@ class Tally:
     violations: list[inv.Violation] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
     follow_ups: dict[UUID, int] = field(default_factory=dict)  # the caseworker's waves
+    # answers not given: the offer had left the volunteer's list (withdrawn or lapsed)
+    unanswerable: dict[str, int] = field(default_factory=dict)
     steps: int = 0
     _known: set[tuple[str, UUID | None, UUID | None, str]] = field(default_factory=set)
 
@@ -57,6 +59,9 @@ class Tally:
         if key not in self._known:
             self._known.add(key)
             self.violations.append(v)
+
+    def gone(self, answer: str) -> None:
+        self.unanswerable[answer] = self.unanswerable.get(answer, 0) + 1
 
     def refuse(self, what: str, exc: Exception) -> None:
         key = f"{what}: {type(exc).__name__}"

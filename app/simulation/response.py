@@ -59,6 +59,13 @@ class ResponseModel:
     def attends(self, rng: random.Random) -> bool:
         return rng.random() >= self.no_show
 
+    def visits(self, rng: random.Random) -> int:
+        """How many times a volunteer opens the open-call feed in a waking day: Poisson."""
+        count, p, limit = 0, rng.random(), math.exp(-self.browse_per_day)
+        while p > limit:
+            count, p = count + 1, p * rng.random()
+        return count
+
 
 @dataclass(frozen=True)
 class CaseworkerModel:
