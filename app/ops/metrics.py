@@ -37,6 +37,19 @@ class HttpMetrics:
             ["status"],
             registry=self.registry,
         )
+        self.messages = Gauge(
+            "codeliver_messages",
+            "Messages in the outbox by the channel of their last attempt (none: not tried "
+            "yet) and status",
+            ["channel", "status"],
+            registry=self.registry,
+        )
+        self.receipts = Gauge(
+            "codeliver_message_receipts",
+            "Texts and email by GOV.UK Notify's latest delivery receipt",
+            ["channel", "delivery_status"],
+            registry=self.registry,
+        )
         self.snapshots = Gauge(
             "codeliver_coverage_snapshots",
             "Organisations with a coverage supply snapshot",
@@ -58,15 +71,30 @@ class HttpMetrics:
         """Best effort: with the database down, /metrics still answers (stale gauges)."""
         try:
             async with engine.connect() as conn:
-                rows = await conn.execute(text("SELECT * FROM codeliver_outbox_counts()"))
-                counts = {status: n for status, n in rows}
+                rows = (
+                    await conn.execute(text("SELECT * FROM codeliver_outbox_channel_counts()"))
+                ).all()
                 ages = (
                     await conn.execute(text("SELECT * FROM codeliver_coverage_snapshot_ages()"))
                 ).one()
         except (SQLAlchemyError, OSError, TimeoutError):
             return
+        counts: dict[str, int] = {}
+        by_channel: dict[tuple[str, str], int] = {}
+        receipts: dict[tuple[str, str], int] = {}
+        for channel, status, delivery, n in rows:
+            counts[status] = counts.get(status, 0) + n
+            by_channel[channel, status] = by_channel.get((channel, status), 0) + n
+            if delivery != "none":
+                receipts[channel, delivery] = receipts.get((channel, delivery), 0) + n
         for status in ("pending", "sent", "dead"):
             self.outbox.labels(status=status).set(counts.get(status, 0))
+        self.messages.clear()  # a label set gone from the outbox is gone from the scrape
+        for (channel, status), n in by_channel.items():
+            self.messages.labels(channel=channel, status=status).set(n)
+        self.receipts.clear()
+        for (channel, delivery), n in receipts.items():
+            self.receipts.labels(channel=channel, delivery_status=delivery).set(n)
         self.snapshots.set(ages.snapshots)
         self.snapshot_age.set(ages.oldest_s or 0)
         self.snapshot_refresh.set(ages.slowest_refresh_s or 0)

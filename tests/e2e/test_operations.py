@@ -339,3 +339,59 @@ async def test_large_json_is_compressed_with_brotli_or_gzip(client: httpx.AsyncC
     assert "content-encoding" not in small.headers
     plain = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
+
+
+def _samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    }
+
+
+async def test_metrics_count_messages_by_channel_status_and_receipt(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Operations see texts and email beside pushes: by channel, status, Notify's receipt."""
+    from sqlalchemy import text
+
+    await world.person("ops-volunteer")
+    before = (await client.get("/metrics")).text
+    rows = [  # channel, status, delivery_status
+        (None, "pending", None),
+        ("push", "sent", None),
+        ("sms", "sent", "delivered"),
+        ("sms", "sent", "delivered"),
+        ("sms", "dead", "permanent-failure"),
+        ("email", "sent", "temporary-failure"),
+    ]
+    async with world.owner.begin() as conn:
+        user = await conn.scalar(text("SELECT id FROM users WHERE subject = 'ops-volunteer'"))
+        for channel, status, delivery in rows:
+            await conn.execute(
+                text(
+                    "INSERT INTO outbox (user_id, kind, payload, status, channel, delivery_status)"
+                    " VALUES (:u, 'offer.created', '{}', :s, :c, :d)"
+                ),
+                {"u": user, "s": status, "c": channel, "d": delivery},
+            )
+    after = (await client.get("/metrics")).text
+
+    def grew(name: str, **labels: str) -> float:
+        key = tuple(sorted(labels.items()))
+        return _samples(after, name).get(key, 0) - _samples(before, name).get(key, 0)
+
+    assert grew("codeliver_messages", channel="none", status="pending") == 1
+    assert grew("codeliver_messages", channel="push", status="sent") == 1
+    assert grew("codeliver_messages", channel="sms", status="sent") == 2
+    assert grew("codeliver_messages", channel="sms", status="dead") == 1
+    assert grew("codeliver_messages", channel="email", status="sent") == 1
+    receipts = "codeliver_message_receipts"
+    assert grew(receipts, channel="sms", delivery_status="delivered") == 2
+    assert grew(receipts, channel="sms", delivery_status="permanent-failure") == 1
+    assert grew(receipts, channel="email", delivery_status="temporary-failure") == 1
+    assert not any(dict(k).get("delivery_status") == "none" for k in _samples(after, receipts))
+    assert grew("codeliver_outbox_messages", status="sent") == 4  # the totals stay
