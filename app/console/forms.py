@@ -41,6 +41,10 @@ MESSAGES = {  # what each field wants, for the struct's own constraint errors
     "duration": "Enter a duration from 5 to 1,440 minutes",
     "skills": "Select up to 10 skills",
 }
+REWORDED = {  # the API's words for a window, as a person filling in "When" reads them
+    "is in the past": "The date and time must be in the future",
+    "more than a year ahead": "The date must be within a year from today",
+}
 _AT = re.compile(r" - at `\$\.?([A-Za-z_]+)")
 
 
@@ -127,6 +131,6 @@ def from_api(errors: list[FieldError]) -> list[FieldError]:
     mapped: dict[str, FieldError] = {}
     for error in errors:
         target = form_field(error.field)
-        message = error.message[:1].upper() + error.message[1:]
+        message = REWORDED.get(error.message, error.message[:1].upper() + error.message[1:])
         mapped.setdefault(target, FieldError(target, message))
     return list(mapped.values())

@@ -18,7 +18,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 
 from app.coverage.page import FIREBASE_AUTH_APIS
-from app.errors import CodeliverError, Unauthenticated
+from app.errors import Unauthenticated
 from app.identity.sessions import COOKIE, SESSION_TTL, Sessions
 from app.identity.tokens import TokenIdentity
 from app.settings import Environment, Settings
@@ -27,12 +27,8 @@ PATH = "/console"
 CSRF_COOKIE = "codeliver_csrf"
 
 
-class SignInRequired(CodeliverError):
+class SignInRequired(Exception):  # an answer (a redirect), not a fault: no problem type
     """No current session: the console answers with a redirect to its sign-in page."""
-
-    status = 303
-    code = "sign-in-required"
-    title = "Sign in required"
 
 
 def secure(settings: Settings) -> bool:

@@ -174,7 +174,7 @@ async def test_posting_a_need_validates_as_the_api_and_lands_on_its_page(
         # The use case's own rules: in the past, an unknown skill, another organisation's client.
         "when": (
             {"day": str(past.day), "month": str(past.month), "year": str(past.year)},
-            "Is in the past",
+            "The date and time must be in the future",
         ),
         "skills": ({"skills": ["juggling"]}, "juggling"),
     }
