@@ -225,3 +225,22 @@ async def test_posting_a_need_validates_as_the_api_and_lands_on_its_page(
     assert api.status_code == 200
     assert api.json()["duration_minutes"] == 45
     assert api.json()["description"] == "Ring the bell twice."
+
+
+async def test_a_volunteer_signed_in_to_the_console_sees_no_needs_and_may_post_none(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    t = await town(world)
+    headers = await world.person("vol", org="reading-council", role="volunteer")
+    await sign_in(client, headers["Authorization"].split()[1])
+    listed = await client.get("/console/needs")
+    assert listed.status_code == 200
+    assert "Shopping run 0" not in listed.text
+    assert 'id="no-needs"' in listed.text
+    form = await client.get("/console/needs/new")
+    assert form.status_code == 403
+    assert "You cannot do that" in form.text
+    assert "A Client" not in form.text
+    need = await client.get(f"/console/needs/{t.need}")
+    assert need.status_code == 404
+    assert "Shopping run 0" not in need.text

@@ -198,3 +198,72 @@ async def test_the_post_flow_works_without_javascript(
             assert "Shopping run 0" in await page.inner_text("#needs")
             await _post_bad_then_good(page, url, axe=False)
             await browser.close()
+
+
+async def _focused(page: Page) -> str:
+    return str(
+        await page.evaluate("() => document.activeElement.id || document.activeElement.className")
+    )
+
+
+async def _tab_to(page: Page, element_id: str, most: int = 40) -> None:
+    """Tab (only) until the element has focus: it is reachable by keyboard, in order."""
+    for _ in range(most):
+        await page.keyboard.press("Tab")
+        if await _focused(page) == element_id:
+            return
+    raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+
+async def test_the_post_flow_works_by_keyboard_alone(
+    world: World,
+    settings: Settings,
+    db: Db,
+    chromium: str,  # noqa: F811
+) -> None:
+    t = await town(world)
+    day = (NOW + timedelta(days=2)).astimezone(CONSOLE_TZ)
+    app = create_app(settings, database_url=db.app_url, system_database_url=db.owner_url)
+    with serving(app) as url:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(f"{url}/console/sign-in")
+            await page.wait_for_selector("body.govuk-frontend-supported")
+            await page.keyboard.press("Tab")
+            assert "govuk-skip-link" in await _focused(page)  # the first stop skips to main
+            await _tab_to(page, "id_token")
+            await page.keyboard.type(t.token)
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("#needs")
+
+            await _tab_to(page, "post-need")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("#need-form")
+            typed = {
+                "programme": "Errands",
+                "client": "A Client",
+                "title": "Collect a prescription",
+                "when-day": str(day.day),
+                "when-month": str(day.month),
+                "when-year": str(day.year),
+                "when-time": "10:30",
+                "duration": "2",
+            }
+            for element_id, text in typed.items():
+                await _tab_to(page, element_id)
+                await page.keyboard.type(text)
+            await page.keyboard.press("Enter")  # in a text field: submits the form
+            await page.wait_for_selector(".govuk-error-summary")
+            # GOV.UK Frontend focuses the summary; the next Tab is its link to the field.
+            assert "govuk-error-summary" in await _focused(page)
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("() => document.activeElement.hash") == "#duration"
+            await page.keyboard.press("Enter")
+            assert await _focused(page) == "duration"
+            await page.keyboard.press("ControlOrMeta+A")
+            await page.keyboard.type("45")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector(".govuk-notification-banner--success")
+            assert "45 minutes" in await page.inner_text("#summary")
+            await browser.close()
