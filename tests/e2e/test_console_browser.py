@@ -28,6 +28,8 @@ from tests.support import Db, World
 
 pytestmark = pytest.mark.anyio
 CASE = Account(uid="case", email="case@example.org", password="correct horse battery")
+# console.js adds the class, then starts GOV.UK Frontend's components in the same task.
+READY = "body.govuk-frontend-supported"
 AXE_URL = "/console/axe.min.js"  # routed by the test's browser only, to web/node_modules
 
 
@@ -78,6 +80,8 @@ async def _post_bad_then_good(page: Page, url: str, *, axe: bool) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"console-error-js-{axe}.png"))
     if axe:
         await _axe(page, url, "post a need, with an error")
+    if axe:
+        await page.wait_for_selector(READY)  # GOV.UK Frontend has started (console.js)
     await link.click()
     if axe:  # GOV.UK Frontend moves focus to the field itself
         assert await page.evaluate("() => document.activeElement.id") == "duration"
@@ -136,7 +140,7 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
             await page.wait_for_selector("#firebase-signin:not([hidden])")
             assert page.url == f"{url}/console/sign-in"
             assert await page.is_hidden("#needs-js")
-            await page.wait_for_selector("body.govuk-frontend-supported")
+            await page.wait_for_selector(READY)
             await _axe(page, url, "sign in")
 
             await page.fill("#email", CASE.email)
@@ -229,7 +233,7 @@ async def test_the_post_flow_works_by_keyboard_alone(
             browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{url}/console/sign-in")
-            await page.wait_for_selector("body.govuk-frontend-supported")
+            await page.wait_for_selector(READY)
             await page.keyboard.press("Tab")
             assert "govuk-skip-link" in await _focused(page)  # the first stop skips to main
             await _tab_to(page, "id_token")
@@ -255,6 +259,7 @@ async def test_the_post_flow_works_by_keyboard_alone(
                 await page.keyboard.type(text)
             await page.keyboard.press("Enter")  # in a text field: submits the form
             await page.wait_for_selector(".govuk-error-summary")
+            await page.wait_for_selector(READY)  # GOV.UK Frontend has started (console.js)
             # GOV.UK Frontend focuses the summary; the next Tab is its link to the field.
             assert "govuk-error-summary" in await _focused(page)
             await page.keyboard.press("Tab")
