@@ -27,6 +27,8 @@ def sign_in_context(settings: Settings, error: str | None = None) -> dict[str, A
         "config": html.escape(json.dumps({"firebase": firebase}), quote=False),
         "dev_issuer": settings.dev_issuer_enabled,
         "errors": [{"field": "id_token", "message": error}] if error else [],
+        # Without the development form, the token field is hidden: point at the e-mail.
+        "anchors": {} if settings.dev_issuer_enabled else {"id_token": "email"},
     }
 
 
