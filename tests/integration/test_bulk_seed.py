@@ -112,8 +112,11 @@ async def assert_spans_agree(owner: AsyncEngine, started: datetime, finished: da
                                 AND b.span = s.span))
         """,  # noqa: S608 - timestamps we made
     )
-    assert total > PEOPLE / 2
-    assert people > PEOPLE / 2
+    # Not vacuous. From a Friday evening the 2-day horizon holds only the weekend: the
+    # weekend, flexible and one-day-at-the-weekend patterns, about 46 % of the people
+    # (1,367 of 3,000 at 20:19 UTC); every other start holds more.
+    assert total > PEOPLE / 3
+    assert people > PEOPLE / 3
     assert stray == 0
     assert missing == 0
 
