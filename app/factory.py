@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.assignments.controller import AssignmentController
 from app.clients.controller import ClientController
+from app.console.assets import console_static_routers
+from app.console.controller import console_router
+from app.console.templating import template_config
 from app.coverage.controller import CoordinatorMetricsController, CoverageController
 from app.coverage.page import CoveragePageController
 from app.coverage.web_assets import static_routers
@@ -28,6 +31,7 @@ from app.http_params import refuse_null
 from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
+from app.identity.sessions import Sessions
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.imports.controller import ImportController
 from app.logs import configure_logging
@@ -138,6 +142,7 @@ def create_app(
         app.state.engine = engine
         verifiers = build_verifiers(settings)
         app.state.verifiers = verifiers
+        app.state.sessions = Sessions(verifiers)
         worker_task: asyncio.Task[None] | None = None
         system = create_engine(system_url, settings) if system_url else None
         if system is not None:
@@ -198,7 +203,10 @@ def create_app(
             ServiceAreaController,
             CoveragePageController,
             *static_routers(settings.web_dir),
+            console_router(settings),
+            *console_static_routers(settings.web_dir),
         ],
+        template_config=template_config(),
         dependencies={"db": Provide(provide_engine, sync_to_thread=False)},
         middleware=[TelemetryMiddleware(), BearerAuthMiddleware(), RateLimitMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,

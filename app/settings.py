@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     firebase_web_api_key: str | None = None
     firebase_auth_domain: str | None = None  # default: <project id>.firebaseapp.com
     firebase_auth_emulator_url: str | None = None
+    # Signs the console's CSRF tokens; unset, a secret made once in the state folder (one
+    # machine). Several machines behind one address must share one.
+    console_secret: str | None = None
     # Push: FCM through firebase-admin when a Firebase project is set (credentials from the
     # file, or application default credentials); otherwise the log transport.
     push_transport: Literal["auto", "fcm", "log"] = "auto"

@@ -15,11 +15,15 @@ from app.identity.tokens import Verifiers
 # The map page and its static assets hold no data: the page calls the API with a token.
 # The problem pages describe error codes, to anyone. GOV.UK Notify's callbacks carry
 # Notify's own bearer token, which app/notify/callbacks.py checks instead of a user's.
+# The console's pages check their own session cookie (app/console/session.py: signed_in);
+# /assets holds GOV.UK Frontend's fonts and images.
 PUBLIC_PREFIXES = (
     "/health/",
     "/metrics",
     "/schema",
     "/coverage",
+    "/console",
+    "/assets/",
     "/static/",
     "/problems",
     "/v1/notify/callbacks/",

@@ -10,6 +10,7 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -89,7 +90,15 @@ class DevIssuer:
             claims |= {"email": email, "email_verified": True}
         if name:
             claims["name"] = name
+        return self.sign(claims)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Any claims under the development key (the console's development sessions)."""
         return jwt.encode(claims, self._private, algorithm="EdDSA")
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self._public
 
     def accepts(self, unverified_claims: dict[str, Any]) -> bool:
         return unverified_claims.get("iss") == DEV_ISSUER
@@ -121,6 +130,7 @@ class FirebaseVerifier:
 
         cred = credentials.Certificate(str(credentials_file)) if credentials_file else None
         self.issuer = f"https://securetoken.google.com/{project_id}"
+        self.session_issuer = f"https://session.firebase.google.com/{project_id}"
         self._app = firebase_admin.initialize_app(
             cred, {"projectId": project_id}, name=f"codeliver-auth-{id(self)}"
         )
@@ -144,6 +154,36 @@ class FirebaseVerifier:
         if not isinstance(claims.get("exp"), int) or claims["exp"] < time.time() - 30:
             raise InvalidToken("The token has expired")
         return _identity(self.issuer, claims)
+
+    async def create_session(self, id_token: str, expires_in: timedelta) -> str:
+        """A Firebase session cookie for a verified ID token (firebase-admin calls Google)."""
+        from firebase_admin import auth, exceptions
+
+        try:
+            cookie = await asyncio.to_thread(
+                auth.create_session_cookie, id_token, expires_in, self._app
+            )
+        except (exceptions.FirebaseError, ValueError) as exc:
+            raise InvalidToken(f"Cannot open a session: {exc}") from exc
+        return cookie.decode() if isinstance(cookie, bytes) else str(cookie)
+
+    async def verify_session(self, cookie: str) -> TokenIdentity:
+        """A session cookie, checked for revocation and disabled users as well."""
+        from firebase_admin import auth, exceptions
+
+        try:
+            claims = await asyncio.to_thread(auth.verify_session_cookie, cookie, True, self._app)
+        except auth.CertificateFetchError as exc:
+            raise Unavailable("Cannot verify Firebase sessions right now") from exc
+        except (exceptions.FirebaseError, ValueError) as exc:
+            raise InvalidToken(f"Invalid session: {exc}") from exc
+        return _identity(self.issuer, claims)  # the same person as their ID tokens
+
+    async def revoke(self, subject: str) -> None:
+        """Every session and refresh token of the user (Firebase revokes per user)."""
+        from firebase_admin import auth
+
+        await asyncio.to_thread(auth.revoke_refresh_tokens, subject, self._app)
 
     def close(self) -> None:
         import firebase_admin

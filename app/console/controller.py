@@ -1,0 +1,137 @@
+"""The console's routes: decode, call the page's use case (`views`), render a template."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from app.console import views
+from app.console.forms import NeedForm
+from app.console.session import SignInRequired, csrf_config, page_headers, signed_in
+from app.console.signing import HOME, close_session, open_session, sign_in_page
+from app.db.tenancy import Db
+from app.errors import CodeliverError
+from app.identity.tokens import TokenIdentity
+from app.needs.status import NeedStatus
+from app.problems import EXCEPTION_HANDLERS
+from app.settings import Settings
+
+Req = Request[Any, Any, Any]
+SignedIn = NamedDependency[TokenIdentity]  # the session's caller (app/console/session.py)
+
+
+def _page(
+    request: Req, name: str, context: dict[str, Any], status: int = 200, *, signed: bool = True
+) -> Template:
+    settings: Settings = request.app.state.settings
+    return Template(
+        template_name=name,
+        context=context | {"signed_in": signed},
+        headers=page_headers(settings),
+        status_code=status,
+    )
+
+
+class ConsoleController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/")
+    async def home(self) -> Redirect:
+        return Redirect(HOME, status_code=303)
+
+    @get("/sign-in")
+    async def sign_in_form(self, request: Req) -> Template:
+        return sign_in_page(request.app.state.settings)
+
+    @post("/sign-in")
+    async def sign_in(self, request: Req) -> Response[Any]:
+        return await open_session(request)
+
+    @post("/sign-out")
+    async def sign_out(self, request: Req) -> Response[Any]:
+        return await close_session(request)
+
+    @get("/needs")
+    async def needs(
+        self,
+        request: Req,
+        db: Db,
+        identity: SignedIn,
+        status: FromQuery[NeedStatus | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Template:
+        context = await views.needs_page(db, identity, status, cursor)
+        return _page(request, "needs.html.j2", context)
+
+    @get("/needs/new")
+    async def new_need(self, request: Req, db: Db, identity: SignedIn) -> Template:
+        return _page(request, "new_need.html.j2", await views.new_need_page(db, identity))
+
+    @post("/needs/new")
+    async def post_need(self, request: Req, db: Db, identity: SignedIn) -> Response[Any]:
+        posted = await views.post_need(db, identity, NeedForm.read(await request.form()))
+        if posted.need_id is None:
+            return _page(request, "new_need.html.j2", posted.page or {}, status=422)
+        return Redirect(f"/console/needs/{posted.need_id}?posted=1", status_code=303)
+
+    @get("/needs/{need_id:uuid}")
+    async def need(
+        self,
+        request: Req,
+        db: Db,
+        identity: SignedIn,
+        need_id: FromPath[UUID],
+        posted: FromQuery[int | None] = None,
+    ) -> Template:
+        context = await views.need_page(db, identity, need_id)
+        return _page(request, "need.html.j2", context | {"posted": posted == 1})
+
+
+def _to_sign_in(request: Req, exc: SignInRequired) -> Response[Any]:
+    return Redirect("/console/sign-in", status_code=303)
+
+
+TITLES = {
+    400: "There is a problem with the address",
+    403: "You cannot do that",
+    404: "Page not found",
+    422: "There is a problem",
+    503: "Sorry, the service is unavailable",
+}
+
+
+def _error_page(request: Req, exc: Exception) -> Response[Any]:
+    """Any error as a page that says what happened and nothing of anyone's data. Its status
+    (and its logging) is the API's: the problem+json handler for the error decides it."""
+    handler = next(EXCEPTION_HANDLERS[k] for k in type(exc).__mro__ if k in EXCEPTION_HANDLERS)
+    status = handler(request, exc).status_code
+    detail = "Try again later."
+    if isinstance(exc, CodeliverError) or (isinstance(exc, HTTPException) and status < 500):
+        detail = exc.detail
+    if status == 404:
+        detail = "If you typed the web address, check it is correct."
+    elif status == 403 and "CSRF" in detail:
+        detail = "The form had expired or did not come from this service. Go back and try again."
+    title = TITLES.get(status, "Sorry, there is a problem with the service")
+    return _page(request, "error.html.j2", {"title": title, "detail": detail}, status, signed=False)
+
+
+def console_router(settings: Settings) -> Router:
+    return Router(
+        path="/console",
+        route_handlers=[ConsoleController],
+        dependencies={"identity": Provide(signed_in)},
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
+        exception_handlers={SignInRequired: _to_sign_in}
+        | dict.fromkeys(EXCEPTION_HANDLERS, _error_page),
+        include_in_schema=False,
+    )

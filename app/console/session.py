@@ -1,0 +1,118 @@
+"""The console's session cookie, its CSRF protection and its page headers.
+
+The session cookie (`codeliver_session`) is HttpOnly, SameSite=Lax, path /console, and
+Secure in production (development and tests serve plain HTTP on the loopback address).
+Every console page checks it (`signed_in`); without a current one, the page redirects to
+sign-in. Every form post carries Litestar's CSRF token (a cookie and the hidden
+`_csrf_token` field, HMAC-signed with the console secret)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from litestar import Request
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import Cookie
+
+from app.coverage.page import FIREBASE_AUTH_APIS
+from app.errors import Unauthenticated
+from app.identity.sessions import COOKIE, SESSION_TTL, Sessions
+from app.identity.tokens import TokenIdentity
+from app.settings import Environment, Settings
+
+PATH = "/console"
+CSRF_COOKIE = "codeliver_csrf"
+
+
+class SignInRequired(Exception):  # an answer (a redirect), not a fault: no problem type
+    """No current session: the console answers with a redirect to its sign-in page."""
+
+
+def secure(settings: Settings) -> bool:
+    return settings.env is Environment.PRODUCTION
+
+
+def _state_secret(path: Path) -> str:
+    """A secret kept in the state folder, made once (0600), shared by this machine's
+    processes. Several machines must share `CODELIVER_CONSOLE_SECRET` instead."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # the first writer wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    secret = settings.console_secret or _state_secret(settings.state_dir / "console-csrf.secret")
+    return CSRFConfig(
+        secret=secret,
+        cookie_name=CSRF_COOKIE,
+        cookie_path=PATH,
+        cookie_secure=secure(settings),
+        cookie_httponly=True,  # the token travels in the form's hidden field, not a header
+        cookie_samesite="lax",
+    )
+
+
+def session_cookie(value: str, settings: Settings) -> Cookie:
+    return Cookie(
+        key=COOKIE,
+        value=value,
+        path=PATH,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        secure=secure(settings),
+        samesite="lax",
+    )
+
+
+def cleared_cookie(settings: Settings) -> Cookie:
+    return Cookie(
+        key=COOKIE, value="", path=PATH, max_age=0, httponly=True, secure=secure(settings)
+    )
+
+
+async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:
+    """The caller of a console page, from their session cookie (else to sign-in)."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        raise SignInRequired()
+    sessions: Sessions = request.app.state.sessions
+    try:
+        return await sessions.check(cookie)
+    except Unauthenticated as exc:
+        raise SignInRequired() from exc
+
+
+def page_headers(settings: Settings) -> dict[str, str]:
+    connect = ["'self'"]
+    if settings.firebase_auth_emulator_url:
+        connect.append(settings.firebase_auth_emulator_url.rstrip("/"))
+    elif settings.firebase_sign_in:
+        connect.extend(FIREBASE_AUTH_APIS)
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            "font-src 'self'",
+            "manifest-src 'self'",
+            f"connect-src {' '.join(connect)}",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+    return {"Cache-Control": "no-store", "Content-Security-Policy": policy}

@@ -1,0 +1,42 @@
+"""The console's Jinja2 environment: autoescaped, with the few helpers the templates share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from app.console.views import status_label, when
+from app.needs.schemas import Need
+
+TEMPLATES = Path(__file__).parent / "templates"
+TAGS = {  # GOV.UK tag colours by need status
+    "draft": "grey",
+    "open": "blue",
+    "partially_filled": "light-blue",
+    "filled": "green",
+    "in_progress": "turquoise",
+    "completed": "green",
+    "cancelled": "red",
+    "expired": "orange",
+}
+
+
+def area(need: Need) -> str:
+    """The coarse public point (about 500 m), never the address."""
+    point = need.coarse_location
+    if point is None:
+        return "Remote"
+    return f"Within about 500 m of {point.lat:.3f}, {point.lon:.3f}"
+
+
+def tag_colour(status: str) -> str:
+    return TAGS.get(status, "grey")
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    env.globals.update(when=when, status_label=status_label, area=area, tag_colour=tag_colour)
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))

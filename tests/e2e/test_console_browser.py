@@ -1,0 +1,274 @@
+"""The caseworker's console in a real headless Chromium (Debian's), over real HTTP, on the
+real database: Firebase sign-in in the browser (against the fake Auth emulator) exchanged
+for a session, the needs list, a need posted with a bad field (the error summary links to
+it) then a good one, landing on its page; axe-core on every page at WCAG 2.2 AA. And the
+same post flow with JavaScript off, signed in with the development token form."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import msgspec
+import pytest
+from playwright.async_api import Page, Route, async_playwright
+
+from app.console.forms import CONSOLE_TZ
+from app.factory import create_app
+from app.settings import Settings
+from tests.e2e.console_support import town
+from tests.e2e.openapi_support import tool
+from tests.e2e.test_map_actions import AXE, AXE_TAGS
+from tests.e2e.test_map_page import QUIET, SCREENSHOTS, chromium  # noqa: F401
+from tests.fake_firebase_auth import Account, FakeFirebaseAuth
+from tests.fake_firebase_auth import serving as serving_auth
+from tests.live import serving
+from tests.scenario import NOW
+from tests.support import Db, World
+
+pytestmark = pytest.mark.anyio
+CASE = Account(uid="case", email="case@example.org", password="correct horse battery")
+# console.js adds the class, then starts GOV.UK Frontend's components in the same task.
+READY = "body.govuk-frontend-supported"
+AXE_URL = "/console/axe.min.js"  # routed by the test's browser only, to web/node_modules
+
+
+async def _axe(page: Page, url: str, state: str) -> None:
+    """axe-core under the console's CSP (script-src 'self'): served from our origin by a
+    route of this browser only, then run by Playwright."""
+    await page.add_script_tag(url=f"{url}{AXE_URL}")
+    found = await page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, { runOnly: { type: "tag", values: tags } });
+            return { violations: r.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) })),
+              passes: r.passes.length };
+        }""",
+        AXE_TAGS,
+    )
+    assert found["violations"] == [], (state, json.dumps(found["violations"], indent=1))
+    assert found["passes"] > 10, state
+
+
+async def _fill_need(page: Page, duration: str) -> None:
+    day = (NOW + timedelta(days=2)).astimezone(CONSOLE_TZ)
+    await page.select_option("#programme", label="Errands (community support)")
+    await page.select_option("#client", label="A Client")
+    await page.fill("#title", "Collect a prescription from Boots, Broad Street")
+    await page.fill("#when-day", str(day.day))
+    await page.fill("#when-month", str(day.month))
+    await page.fill("#when-year", str(day.year))
+    await page.fill("#when-time", "10:30")
+    await page.fill("#duration", duration)
+
+
+async def _post_bad_then_good(page: Page, url: str, *, axe: bool) -> None:
+    await page.goto(f"{url}/console/needs/new")
+    await page.wait_for_selector("#need-form")
+    if axe:
+        await _axe(page, url, "post a need")
+    await _fill_need(page, duration="2")
+    await page.click("#need-form button[type=submit]")
+    await page.wait_for_selector(".govuk-error-summary")
+    link = page.locator(".govuk-error-summary__list a")
+    assert await link.count() == 1
+    assert await link.get_attribute("href") == "#duration"
+    assert "Enter a duration from 5 to 1,440 minutes" in await page.inner_text("#duration-error")
+    assert (await page.title()).startswith("Error: ")
+    assert await page.input_value("#title") == "Collect a prescription from Boots, Broad Street"
+    await page.screenshot(path=str(SCREENSHOTS / f"console-error-js-{axe}.png"))
+    if axe:
+        await _axe(page, url, "post a need, with an error")
+    if axe:
+        await page.wait_for_selector(READY)  # GOV.UK Frontend has started (console.js)
+    await link.click()
+    if axe:  # GOV.UK Frontend moves focus to the field itself
+        assert await page.evaluate("() => document.activeElement.id") == "duration"
+    await page.fill("#duration", "45")
+    await page.click("#need-form button[type=submit]")
+    await page.wait_for_selector(".govuk-notification-banner--success")
+    assert "/console/needs/" in page.url
+    assert page.url.endswith("?posted=1")
+    summary = await page.inner_text("#summary")
+    assert "45 minutes" in summary
+    assert "0 of 1" in summary
+    assert "10:30 to 11:15" in summary
+    await page.screenshot(path=str(SCREENSHOTS / f"console-posted-js-{axe}.png"))
+    if axe:
+        await _axe(page, url, "a need, just posted")
+
+
+async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
+    world: World,
+    settings: Settings,
+    db: Db,
+    chromium: str,  # noqa: F811
+) -> None:
+    tool(AXE)
+    await town(world)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    auth = FakeFirebaseAuth(
+        api_key="fake-web-api-key",
+        issue=lambda subject: world.issuer.issue(subject, ttl_s=3600),
+        accounts=[CASE],
+    )
+    configured = msgspec.structs.replace(
+        settings,
+        firebase_project_id="demo-codeliver",
+        firebase_web_api_key=auth.api_key,
+        firebase_auth_emulator_url=auth.url,
+    )
+    app = create_app(configured, database_url=db.app_url, system_database_url=db.owner_url)
+    with serving_auth(auth), serving(app) as url:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            failures: list[str] = []
+            refused: list[str] = []
+            page.on("requestfailed", lambda r: failures.append(r.url))
+            page.on(
+                "console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None
+            )
+
+            async def axe_file(route: Route) -> None:
+                await route.fulfill(path=AXE, content_type="text/javascript")
+
+            await page.route(f"{url}{AXE_URL}", axe_file)
+
+            await page.goto(f"{url}/console/needs")  # no session: to sign-in
+            await page.wait_for_selector("#firebase-signin:not([hidden])")
+            assert page.url == f"{url}/console/sign-in"
+            assert await page.is_hidden("#needs-js")
+            await page.wait_for_selector(READY)
+            await _axe(page, url, "sign in")
+
+            await page.fill("#email", CASE.email)
+            await page.fill("#password", "not the password")
+            await page.click("#firebase-submit")
+            await page.wait_for_selector("#signin-error:has-text('Wrong email address')")
+            await page.fill("#password", CASE.password)
+            await page.click("#firebase-submit")
+            await page.wait_for_selector("#needs")
+            assert page.url == f"{url}/console/needs"
+            assert "Shopping run 0" in await page.inner_text("#needs")
+            assert "Secret lift" not in await page.content()
+            cookies = {c["name"]: c for c in await page.context.cookies()}
+            assert cookies["codeliver_session"]["httpOnly"]
+            assert cookies["codeliver_session"]["sameSite"] == "Lax"
+            assert cookies["codeliver_session"]["path"] == "/console"
+            await page.screenshot(path=str(SCREENSHOTS / "console-needs.png"))
+            await _axe(page, url, "your needs")
+
+            await page.select_option("#status", "cancelled")
+            await page.click("#filter button")
+            await page.wait_for_selector("#no-needs")
+            assert page.url.endswith("status=cancelled")
+            await _axe(page, url, "your needs, filtered to none")
+
+            await _post_bad_then_good(page, url, axe=True)
+
+            await page.click("#sign-out button")
+            await page.wait_for_selector("#firebase-signin:not([hidden])")
+            await page.goto(f"{url}/console/needs")
+            await page.wait_for_selector("#firebase-signin")
+            assert page.url == f"{url}/console/sign-in"
+            await browser.close()
+    assert not failures
+    assert not refused
+    assert "/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword" in auth.calls
+
+
+async def test_the_post_flow_works_without_javascript(
+    world: World,
+    settings: Settings,
+    db: Db,
+    chromium: str,  # noqa: F811
+) -> None:
+    t = await town(world)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, database_url=db.app_url, system_database_url=db.owner_url)
+    with serving(app) as url:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
+            context = await browser.new_context(java_script_enabled=False)
+            page = await context.new_page()
+            await page.goto(f"{url}/console/needs/new")
+            await page.wait_for_selector("#session-form")
+            assert page.url == f"{url}/console/sign-in"
+            await page.fill("#id_token", t.token)  # `codeliver token`'s development token
+            await page.click("#session-form button[type=submit]")
+            await page.wait_for_selector("#needs")
+            assert "Shopping run 0" in await page.inner_text("#needs")
+            await _post_bad_then_good(page, url, axe=False)
+            await browser.close()
+
+
+async def _focused(page: Page) -> str:
+    return str(
+        await page.evaluate("() => document.activeElement.id || document.activeElement.className")
+    )
+
+
+async def _tab_to(page: Page, element_id: str, most: int = 40) -> None:
+    """Tab (only) until the element has focus: it is reachable by keyboard, in order."""
+    for _ in range(most):
+        await page.keyboard.press("Tab")
+        if await _focused(page) == element_id:
+            return
+    raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+
+async def test_the_post_flow_works_by_keyboard_alone(
+    world: World,
+    settings: Settings,
+    db: Db,
+    chromium: str,  # noqa: F811
+) -> None:
+    t = await town(world)
+    day = (NOW + timedelta(days=2)).astimezone(CONSOLE_TZ)
+    app = create_app(settings, database_url=db.app_url, system_database_url=db.owner_url)
+    with serving(app) as url:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(f"{url}/console/sign-in")
+            await page.wait_for_selector(READY)
+            await page.keyboard.press("Tab")
+            assert "govuk-skip-link" in await _focused(page)  # the first stop skips to main
+            await _tab_to(page, "id_token")
+            await page.keyboard.type(t.token)
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("#needs")
+
+            await _tab_to(page, "post-need")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("#need-form")
+            typed = {
+                "programme": "Errands",
+                "client": "A Client",
+                "title": "Collect a prescription",
+                "when-day": str(day.day),
+                "when-month": str(day.month),
+                "when-year": str(day.year),
+                "when-time": "10:30",
+                "duration": "2",
+            }
+            for element_id, text in typed.items():
+                await _tab_to(page, element_id)
+                await page.keyboard.type(text)
+            await page.keyboard.press("Enter")  # in a text field: submits the form
+            await page.wait_for_selector(".govuk-error-summary")
+            await page.wait_for_selector(READY)  # GOV.UK Frontend has started (console.js)
+            # GOV.UK Frontend focuses the summary; the next Tab is its link to the field.
+            assert "govuk-error-summary" in await _focused(page)
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("() => document.activeElement.hash") == "#duration"
+            await page.keyboard.press("Enter")
+            assert await _focused(page) == "duration"
+            await page.keyboard.press("ControlOrMeta+A")
+            await page.keyboard.type("45")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector(".govuk-notification-banner--success")
+            assert "45 minutes" in await page.inner_text("#summary")
+            await browser.close()
