@@ -197,6 +197,7 @@ FALSE_POSITIVES: tuple[Rule, ...] = (
             "cannot be in the future",  # vetting: checked_on
             "at most 2.0 degrees wide",  # coverage: the bbox's size
             "every ring must be closed",  # service areas: last position = first
+            "within WGS 84 bounds",  # service areas: each position's lon and lat in range
             "longer than 14 days",  # needs: a window's span (end - start)
         ),
         "a rule between two values (an order, a span's length) or a number's range inside a "
