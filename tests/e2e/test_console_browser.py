@@ -6,7 +6,6 @@ same post flow with JavaScript off, signed in with the development token form.""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import msgspec
@@ -16,9 +15,9 @@ from playwright.async_api import Page, Route, async_playwright
 from app.console.forms import CONSOLE_TZ
 from app.factory import create_app
 from app.settings import Settings
+from tests.e2e import axe_support
 from tests.e2e.console_support import town
 from tests.e2e.openapi_support import tool
-from tests.e2e.test_map_actions import AXE, AXE_TAGS
 from tests.e2e.test_map_page import QUIET, SCREENSHOTS, chromium  # noqa: F401
 from tests.fake_firebase_auth import Account, FakeFirebaseAuth
 from tests.fake_firebase_auth import serving as serving_auth
@@ -31,24 +30,6 @@ CASE = Account(uid="case", email="case@example.org", password="correct horse bat
 # console.js adds the class, then starts GOV.UK Frontend's components in the same task.
 READY = "body.govuk-frontend-supported"
 AXE_URL = "/console/axe.min.js"  # routed by the test's browser only, to web/node_modules
-
-
-async def _axe(page: Page, url: str, state: str) -> None:
-    """axe-core under the console's CSP (script-src 'self'): served from our origin by a
-    route of this browser only, then run by Playwright."""
-    await page.add_script_tag(url=f"{url}{AXE_URL}")
-    found = await page.evaluate(
-        """async (tags) => {
-            const r = await axe.run(document, { runOnly: { type: "tag", values: tags } });
-            return { violations: r.violations.map((v) => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) })),
-              passes: r.passes.length };
-        }""",
-        AXE_TAGS,
-    )
-    assert found["violations"] == [], (state, json.dumps(found["violations"], indent=1))
-    assert found["passes"] > 10, state
 
 
 async def _fill_need(page: Page, duration: str) -> None:
@@ -67,7 +48,7 @@ async def _post_bad_then_good(page: Page, url: str, *, axe: bool) -> None:
     await page.goto(f"{url}/console/needs/new")
     await page.wait_for_selector("#need-form")
     if axe:
-        await _axe(page, url, "post a need")
+        await axe_support.check(page, f"{url}{AXE_URL}", "post a need")
     await _fill_need(page, duration="2")
     await page.click("#need-form button[type=submit]")
     await page.wait_for_selector(".govuk-error-summary")
@@ -79,7 +60,7 @@ async def _post_bad_then_good(page: Page, url: str, *, axe: bool) -> None:
     assert await page.input_value("#title") == "Collect a prescription from Boots, Broad Street"
     await page.screenshot(path=str(SCREENSHOTS / f"console-error-js-{axe}.png"))
     if axe:
-        await _axe(page, url, "post a need, with an error")
+        await axe_support.check(page, f"{url}{AXE_URL}", "post a need, with an error")
     if axe:
         await page.wait_for_selector(READY)  # GOV.UK Frontend has started (console.js)
     await link.click()
@@ -96,7 +77,7 @@ async def _post_bad_then_good(page: Page, url: str, *, axe: bool) -> None:
     assert "10:30 to 11:15" in summary
     await page.screenshot(path=str(SCREENSHOTS / f"console-posted-js-{axe}.png"))
     if axe:
-        await _axe(page, url, "a need, just posted")
+        await axe_support.check(page, f"{url}{AXE_URL}", "a need, just posted")
 
 
 async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
@@ -105,7 +86,7 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
     db: Db,
     chromium: str,  # noqa: F811
 ) -> None:
-    tool(AXE)
+    tool(axe_support.AXE)
     await town(world)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     auth = FakeFirebaseAuth(
@@ -132,7 +113,7 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
             )
 
             async def axe_file(route: Route) -> None:
-                await route.fulfill(path=AXE, content_type="text/javascript")
+                await route.fulfill(path=axe_support.AXE, content_type="text/javascript")
 
             await page.route(f"{url}{AXE_URL}", axe_file)
 
@@ -141,7 +122,7 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
             assert page.url == f"{url}/console/sign-in"
             assert await page.is_hidden("#needs-js")
             await page.wait_for_selector(READY)
-            await _axe(page, url, "sign in")
+            await axe_support.check(page, f"{url}{AXE_URL}", "sign in")
 
             await page.fill("#email", CASE.email)
             await page.fill("#password", "not the password")
@@ -158,13 +139,13 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
             assert cookies["codeliver_session"]["sameSite"] == "Lax"
             assert cookies["codeliver_session"]["path"] == "/console"
             await page.screenshot(path=str(SCREENSHOTS / "console-needs.png"))
-            await _axe(page, url, "your needs")
+            await axe_support.check(page, f"{url}{AXE_URL}", "your needs")
 
             await page.select_option("#status", "cancelled")
             await page.click("#filter button")
             await page.wait_for_selector("#no-needs")
             assert page.url.endswith("status=cancelled")
-            await _axe(page, url, "your needs, filtered to none")
+            await axe_support.check(page, f"{url}{AXE_URL}", "your needs, filtered to none")
 
             await _post_bad_then_good(page, url, axe=True)
 

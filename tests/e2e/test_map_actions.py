@@ -8,7 +8,6 @@ each state, run under the page's own Content-Security-Policy; screenshots are sa
 
 from __future__ import annotations
 
-import json
 import struct
 import zlib
 from datetime import timedelta
@@ -17,12 +16,12 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import Route, async_playwright
 from sqlalchemy import text as sql
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.conftest import ROOT
+from tests.e2e import axe_support as axe
 from tests.e2e.openapi_support import tool
 from tests.e2e.test_map_page import QUIET, READY, SCREENSHOTS, chromium  # noqa: F401
 from tests.live import serving
@@ -32,8 +31,6 @@ from tests.support import Db, World
 pytestmark = pytest.mark.anyio
 GAP = (51.4700, -0.9300)  # 3.9 km east-north-east of the town centre
 BBOX = "-1.1,51.40,-0.85,51.52"
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 TILES = "https://tiles.example.test"
 OPEN = "body[data-panel='open']"  # the cell panel is shown and no action is under way
 
@@ -150,33 +147,13 @@ def _tile_png() -> bytes:
     )
 
 
-async def _axe(page: Page, url: str, state: str) -> None:
-    """axe-core under the page's own CSP: served from our origin (script-src 'self') by a
-    route of the test's browser only, then run by Playwright (no eval in the page)."""
-    if not await page.locator("script[data-axe]").count():
-        await page.add_script_tag(url=f"{url}/static/app/axe.min.js")
-        await page.locator("script[src$='axe.min.js']").evaluate("s => s.dataset.axe = '1'")
-    found = await page.evaluate(
-        """async (tags) => {
-            const r = await axe.run(document, { runOnly: { type: "tag", values: tags } });
-            return { violations: r.violations.map((v) => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) })),
-              passes: r.passes.length };
-        }""",
-        AXE_TAGS,
-    )
-    assert found["violations"] == [], (state, json.dumps(found["violations"], indent=1))
-    assert found["passes"] > 10, state
-
-
 async def test_a_coordinator_acts_on_a_gap_from_the_map(
     world: World,
     settings: Settings,
     db: Db,
     chromium: str,  # noqa: F811
 ) -> None:
-    tool(AXE)  # installed by `npm ci` (make test); a skip locally without it, a failure in CI
+    tool(axe.AXE)  # installed by `npm ci` (make test); a skip locally without it, a failure in CI
     w = await _gap_world(world)
     token = w["headers"]["Authorization"].split()[1]
     configured = msgspec.structs.replace(settings, map_tile_url=f"{TILES}/{{z}}/{{x}}/{{y}}.png")
@@ -200,7 +177,7 @@ async def test_a_coordinator_acts_on_a_gap_from_the_map(
                 await route.fulfill(body=tile, content_type="image/png")
 
             async def axe_file(route: Route) -> None:
-                await route.fulfill(path=AXE, content_type="text/javascript")
+                await route.fulfill(path=axe.AXE, content_type="text/javascript")
 
             await page.route(f"{TILES}/**", base_map)
             await page.route(f"{url}/static/app/axe.min.js", axe_file)
@@ -214,7 +191,7 @@ async def test_a_coordinator_acts_on_a_gap_from_the_map(
             assert await page.is_visible("#token")
             assert "short by 16 h or more" in await page.inner_text("#legend")
             await page.screenshot(path=str(SCREENSHOTS / "map-signed-out.png"))
-            await _axe(page, url, "signed out")
+            await axe.check(page, f"{url}/static/app/axe.min.js", "signed out")
 
             # Signed in: the legend, the gap cell first in the list, with its figures in words.
             await page.fill("#token", token)
@@ -232,7 +209,7 @@ async def test_a_coordinator_acts_on_a_gap_from_the_map(
             assert "3 h wanted; 0 h of volunteers' time could go to them; unmet 3 h" in tip
             assert "available" not in tip
             await page.screenshot(path=str(SCREENSHOTS / "map-legend.png"))
-            await _axe(page, url, "signed in")
+            await axe.check(page, f"{url}/static/app/axe.min.js", "signed in")
 
             # A click on the gap cell lists its needs, escalated, with the reason in words.
             await page.locator("path.hex-gap").click()
@@ -295,7 +272,7 @@ async def test_a_coordinator_acts_on_a_gap_from_the_map(
             assert await world.count("offers", f"need_id = '{need_3}'") == 0
             await page.locator("#cell-title").scroll_into_view_if_needed()
             await page.screenshot(path=str(SCREENSHOTS / "map-panel-open.png"))
-            await _axe(page, url, "panel open")
+            await axe.check(page, f"{url}/static/app/axe.min.js", "panel open")
             await browser.close()
     assert not failures
     assert not refused
