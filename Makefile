@@ -25,7 +25,7 @@ $(NODE_STAMP): web/package.json web/package-lock.json
 	  apt-get update -qq && apt-get install -y -qq npm; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
-$(WEB_STAMP): $(NODE_STAMP) web/src/signin.js web/src/console-signin.js
+$(WEB_STAMP): $(NODE_STAMP) web/src/signin.js web/src/console-signin.js web/src/firebase-app.js
 	cd web && npm run build --silent
 	touch $(WEB_STAMP)
 

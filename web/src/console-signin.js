@@ -2,24 +2,11 @@
 // dist/console-signin.js (npm run build) and served by the app. The ID token is handed to the
 // server once, in the sign-in form (with its CSRF token), and exchanged there for an
 // HttpOnly session cookie; the SDK keeps nothing (in-memory persistence, signed out at once).
-import { initializeApp } from "firebase/app";
-import {
-  connectAuthEmulator,
-  inMemoryPersistence,
-  initializeAuth,
-  signInWithEmailAndPassword,
-  signOut,
-} from "firebase/auth";
+import { inMemoryPersistence, signInWithEmailAndPassword, signOut } from "firebase/auth";
+import { firebaseAuth } from "./firebase-app.js";
 
-const config = JSON.parse(document.getElementById("config").textContent).firebase;
 const $ = (id) => document.getElementById(id);
-const app = initializeApp({
-  apiKey: config.apiKey,
-  authDomain: config.authDomain,
-  projectId: config.projectId,
-});
-const auth = initializeAuth(app, { persistence: inMemoryPersistence });
-if (config.emulatorUrl) connectAuthEmulator(auth, config.emulatorUrl, { disableWarnings: true });
+const auth = firebaseAuth(inMemoryPersistence, { disableWarnings: true });
 
 const WRONG = "Wrong email address or password.";
 const MESSAGES = {

@@ -2,27 +2,16 @@
 // dist/signin.js (npm run build) and served by the app: nothing loads from a CDN.
 // The ID token stays in the SDK (this tab's session storage); coverage.js asks for it before
 // every API call, and getIdToken() refreshes it first when it is about to expire (1 h).
-import { initializeApp } from "firebase/app";
 import {
   browserSessionPersistence,
-  connectAuthEmulator,
-  initializeAuth,
   onIdTokenChanged,
   signInWithEmailAndPassword,
   signOut,
 } from "firebase/auth";
+import { firebaseAuth } from "./firebase-app.js";
 
-const config = JSON.parse(document.getElementById("config").textContent).firebase;
 const $ = (id) => document.getElementById(id);
-const app = initializeApp({
-  apiKey: config.apiKey,
-  authDomain: config.authDomain,
-  projectId: config.projectId,
-});
-// initializeAuth without a popup/redirect resolver: getAuth() would load Google's scripts
-// and an iframe for popups, which e-mail/password sign-in does not need.
-const auth = initializeAuth(app, { persistence: browserSessionPersistence });
-if (config.emulatorUrl) connectAuthEmulator(auth, config.emulatorUrl);
+const auth = firebaseAuth(browserSessionPersistence);
 
 const WRONG = "Wrong e-mail or password.";
 const MESSAGES = {
