@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from app.locations import Location
-from app.wire import UNIQUE, Email
+from app.wire import TEXT_PATTERN, UNIQUE, Email
 
 
 class SafeguardingFlag(StrEnum):
@@ -27,12 +27,11 @@ class SafeguardingFlag(StrEnum):
 
 
 # PostgreSQL text cannot hold NUL, so it is refused here, naming the field, rather than by the
-# database. The patterns are linear (no nested quantifiers) even on the longest strings.
-_NOT_BLANK = r"^\s*[^\x00\s][^\x00]*$"
+# database. Not blank is TEXT_PATTERN, which reads whitespace alike in Python and ECMA-262.
 _NO_NUL = r"^[^\x00]*$"
 
 ClientName = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=200, pattern=_NOT_BLANK, examples=["Ada Jones"])
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN, examples=["Ada Jones"])
 ]
 Phone = Annotated[
     str,
@@ -44,7 +43,7 @@ Phone = Annotated[
         examples=["0118 496 0000"],
     ),
 ]
-Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=_NOT_BLANK)]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
 Notes = Annotated[str, msgspec.Meta(max_length=5000, pattern=_NO_NUL)]
 Flags = Annotated[
     list[SafeguardingFlag],
@@ -64,7 +63,7 @@ Language = Annotated[
         examples=["en", "pl"],
     ),
 ]
-Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=_NOT_BLANK)]
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=TEXT_PATTERN)]
 
 
 class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -31,7 +31,8 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_CACHE = "private, max-age=60"
-_NUMBER = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
+# Spaces only, not `\s`: Python's float() and ECMA-262 (the document's) read `\s` differently.
+_NUMBER = r" *[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *"
 BBOX_PATTERN = rf"^{_NUMBER}(?:,{_NUMBER}){{3}}$"  # four numbers, as parse_bbox reads them
 BBoxParam = Annotated[
     str,
