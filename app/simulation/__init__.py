@@ -2,15 +2,19 @@
 
 The world is built once, through the use cases, in a fresh database of the private cluster
 (`codeliver_sim_<seed>`), migrated to head. Each policy then runs on its own copy of it
-(`CREATE DATABASE ... TEMPLATE`), with its own virtual clock starting at the same instant;
-the copies are dropped at the end unless `keep`.
+(`CREATE DATABASE ... TEMPLATE`), with its own virtual clock starting at the same instant,
+in its own process (one per core): a policy's Python work fills one core, so policies in one
+process waited for each other. The copies are dropped at the end unless `keep`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,7 +82,6 @@ async def _one_policy(
     policy: Policy,
     opts: Options,
     start: datetime,
-    feasible: Feasibility,
     truth: coverage_truth.Forecast,
 ) -> dict[str, Any]:
     name = f"{template}_{policy.name}"
@@ -91,7 +94,7 @@ async def _one_policy(
         began = time.monotonic()
         week = Week(engine, system, clock, world, built, policy, opts.response, opts.caseworker)
         tally = await week.run()
-        result = await figures(system, week, tally, feasible, built)
+        result = await figures(system, week, tally, Feasibility(), built)
         result["coverage_truth"] = await coverage_truth.score(system, truth, week.end)
         result["wall_seconds"] = round(time.monotonic() - began, 1)
         return result
@@ -100,6 +103,23 @@ async def _one_policy(
         await system.dispose()
         if not opts.keep:
             await asyncio.to_thread(cluster.drop_database, name)
+
+
+def _policy_process(
+    cluster: LocalCluster,
+    state: ClusterState,
+    template: str,
+    world: World,
+    built: Built,
+    policy: Policy,
+    opts: Options,
+    start: datetime,
+    truth: coverage_truth.Forecast,
+) -> dict[str, Any]:
+    """One policy's run, in a process of its own (its engines, clock and event loop)."""
+    return asyncio.run(
+        _one_policy(cluster, state, template, world, built, policy, opts, start, truth)
+    )
 
 
 async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) -> dict[str, Any]:
@@ -120,22 +140,26 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
             await engine.dispose()
             await system.dispose()
         say(f"world built: {len(world.volunteers)} volunteers, {len(world.needs)} needs to post")
-        feasible = Feasibility()
         truth = await coverage_truth.forecast(
             cluster, state, template, world, built, start, _engines
         )
         say(f"coverage map at the start: {len(truth.gaps[13])} gap cells at resolution 13")
 
-        async def one(policy: Policy) -> dict[str, Any]:
-            result = await _one_policy(
-                cluster, state, template, world, built, policy, opts, start, feasible, truth
-            )
-            say(f"{policy.label}: done in {result['wall_seconds']} s")
-            return result
+        # The policies run side by side, each on its own copy, clock and process. Spawned,
+        # not forked: a fork would copy this process's event loop and connection pools.
+        quiet = replace(opts, progress=None)  # a callable does not cross processes
+        workers = max(1, min(len(opts.policies), os.cpu_count() or 1))
+        spawn = multiprocessing.get_context("spawn")
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
 
-        # The policies run side by side, each on its own copy and clock: while one waits for
-        # the database another computes.
-        done = await asyncio.gather(*(one(p) for p in opts.policies))
+            async def one(policy: Policy) -> dict[str, Any]:
+                args = (cluster, state, template, world, built, policy, quiet, start, truth)
+                result: dict[str, Any] = await loop.run_in_executor(pool, _policy_process, *args)
+                say(f"{policy.label}: done in {result['wall_seconds']} s")
+                return result
+
+            done = await asyncio.gather(*(one(p) for p in opts.policies))
         results = {p.name: r for p, r in zip(opts.policies, done, strict=True)}
     finally:
         if not opts.keep:
