@@ -35,6 +35,7 @@ from matching.steps import (
     NeedState,
     Offer,
     PendingOffer,
+    SeriesAnswer,
     SeriesOffer,
     SetStatus,
     TakeOccurrence,
@@ -66,6 +67,9 @@ POOL = 4  # candidates fetched per offer to be made: room for fairness to beat n
 MIN_POOL = 30
 MAX_POOL = 200
 SERIES_POOL = MAX_POOL // 4  # whom a whole series is offered to is chosen among these
+# A series declined or let lapse is offered whole to the next most familiar volunteer, up to
+# this many in all, before its occurrences cascade one by one (docs/decisions.md, 44).
+SERIES_TRIES = 3
 
 
 def first_step_at(windows_start: datetime, now: datetime) -> datetime:
@@ -140,7 +144,8 @@ def _wait(state: NeedState, now: datetime, live: tuple[PendingOffer, ...]) -> Ac
 
 
 def _wave(state: NeedState, now: datetime, policy: OfferPolicy, facts: Facts) -> Actions | Wanted:
-    if state.series_id is not None and state.waves_sent == 0:
+    # a series is offered whole while every wave of this occurrence was a series offer
+    if state.series_id is not None and state.waves_sent == state.series_offers:
         series = _series(state, state.series_id, now, policy, facts)
         if series is not None:
             return series
@@ -151,7 +156,10 @@ def _series(
     state: NeedState, series_id: UUID, now: datetime, policy: OfferPolicy, facts: Facts
 ) -> Actions | Wanted | None:
     """A recurring need is first offered whole to one volunteer (continuity); the other
-    occurrences wait for the answer, then cascade one by one. None: cascade as usual.
+    occurrences wait for the answer. Declined or lapsed, it is offered whole to the next
+    most familiar volunteer, up to SERIES_TRIES in all while a try and a wave still fit
+    before this occurrence starts; then the occurrences cascade one by one. None: cascade
+    as usual.
 
     Like a wave, the series offer passes over volunteers who would sleep through it (below
     high urgency); when all of the pool sleep, the need cascades as usual, which waits for
@@ -160,15 +168,17 @@ def _series(
     if asked not in facts.series:
         return asked
     offer = facts.series[asked]
-    if offer is None:
+    if offer is None or _try_again(offer, state, now, policy):
         expires = offer_expiry(policy, state.need.starts_at, now)
         through = None if is_urgent(state.need.urgency) else expires
         wanted = Candidates(SERIES_POOL, through)
         pool = facts.pools.get(wanted)
         if pool is None:
             return wanted
-        best = series_first([r for r in pool.ranked if r.volunteer_id not in pool.asleep])
-        chosen = tuple(r for r in pool.ranked if r.volunteer_id == best)
+        before = frozenset() if offer is None else offer.asked | {offer.volunteer_id}
+        awake = [r for r in pool.ranked if r.volunteer_id not in {*pool.asleep, *before}]
+        best = series_first(awake)
+        chosen = tuple(r for r in awake if r.volunteer_id == best)
         return (Offer(chosen, OfferSource.SERIES, series=True),) if chosen else None
     if offer.status is OfferStatus.PENDING:
         # its expiry may have passed if its own need has not stepped yet: due at once then
@@ -182,6 +192,13 @@ def _series(
         if found is not None and eligibility.check(state.need, found).eligible:
             return (TakeOccurrence(offer.volunteer_id), WakeAt(now))  # then what is left
     return None
+
+
+def _try_again(offer: SeriesAnswer, state: NeedState, now: datetime, policy: OfferPolicy) -> bool:
+    """Whether a declined or lapsed series is offered whole once more."""
+    unanswered = offer.status in (OfferStatus.DECLINED, OfferStatus.EXPIRED)
+    room = now + 2 * timedelta(seconds=policy.offer_timeout_s) <= state.need.starts_at
+    return unanswered and len(offer.asked | {offer.volunteer_id}) < SERIES_TRIES and room
 
 
 def _next_wave(

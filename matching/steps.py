@@ -35,6 +35,7 @@ class NeedState:
     escalated: bool
     series_id: UUID | None
     pending: tuple[PendingOffer, ...] = ()  # its offers still awaiting an answer, overdue or not
+    series_offers: int = 0  # of its offers, those of the whole series (one a wave)
 
 
 # -- what a decision may ask for before it can decide -----------------------------------------
@@ -49,7 +50,8 @@ class Candidates:
 
 @dataclass(frozen=True, slots=True)
 class SeriesOffer:
-    """The offer of a whole recurring series, if one was made (read under the series' lock)."""
+    """The latest offer of a whole recurring series, if one was made (read under the series'
+    lock)."""
 
     series_id: UUID
 
@@ -72,9 +74,12 @@ class Pool:
 
 @dataclass(frozen=True, slots=True)
 class SeriesAnswer:
+    """The latest offer of a whole series, and everyone it was offered to so far."""
+
     status: OfferStatus
     expires_at: datetime
     volunteer_id: UUID
+    asked: frozenset[UUID] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,7 +201,12 @@ async def _state(conn: AsyncConnection, row: NeedRow) -> s.NeedState:
             offers.c.need_id == row.id, offers.c.status == OfferStatus.PENDING
         )
     )
-    sent = await conn.scalar(select(func.count()).where(offers.c.need_id == row.id))
+    series = offers.c.series_id.is_not(None)
+    sent, series_offers = (
+        await conn.execute(
+            select(func.count(), func.count().filter(series)).where(offers.c.need_id == row.id)
+        )
+    ).one()
     return s.NeedState(
         need=facts.need_of(row),
         slots=row.slots,
@@ -209,10 +214,11 @@ async def _state(conn: AsyncConnection, row: NeedRow) -> s.NeedState:
         dispatch=row.dispatch,
         ends_at=facts.ends_at(row),
         waves_sent=row.waves_sent,
-        alerts_sent=sent or 0,
+        alerts_sent=sent,
         escalated=row.escalated_at is not None,
         series_id=row.series_id,
         pending=tuple(s.PendingOffer(o.id, o.expires_at) for o in pending),
+        series_offers=series_offers,
     )
 
 
@@ -229,14 +235,22 @@ async def _learn(
         await conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": str(asked.series_id)}
         )
-        stmt = select(offers.c.status, offers.c.expires_at, offers.c.volunteer_id).where(
-            offers.c.series_id == asked.series_id, offers.c.source == OfferSource.SERIES
+        stmt = (
+            select(offers.c.status, offers.c.expires_at, offers.c.volunteer_id)
+            .where(offers.c.series_id == asked.series_id, offers.c.source == OfferSource.SERIES)
+            .order_by(offers.c.created_at, offers.c.id)
         )
-        o = (await conn.execute(stmt)).one_or_none()
+        made = (await conn.execute(stmt)).all()
+        last = made[-1] if made else None
         offer = (
             None
-            if o is None
-            else s.SeriesAnswer(OfferStatus(o.status), o.expires_at, o.volunteer_id)
+            if last is None
+            else s.SeriesAnswer(
+                OfferStatus(last.status),
+                last.expires_at,
+                last.volunteer_id,
+                frozenset(o.volunteer_id for o in made),
+            )
         )
         return known.with_series(asked, offer)
     found = await candidates.named(conn, facts.query_of(row, now), [asked.volunteer_id])

@@ -1,6 +1,7 @@
 """Ranking signals over HTTP (issue #12): remote needs rank the whole eligible pool, a series
-offer respects quiet hours, withdrawn offers do not count against reliability, and urgent
-needs measure an on-duty volunteer from their fresh live location."""
+offer respects quiet hours and goes to the next volunteer when declined, withdrawn offers do
+not count against reliability, and urgent needs measure an on-duty volunteer from their fresh
+live location."""
 
 from __future__ import annotations
 
@@ -99,6 +100,38 @@ async def test_a_series_is_not_offered_whole_to_a_volunteer_in_quiet_hours(
     assert offered[0].source == "series"
     assert offered[0].series_id is not None
     assert _names(ctx)[str(offered[0].volunteer_id)] == "vol-1"
+
+
+async def test_a_declined_series_is_offered_whole_to_the_next_volunteer(
+    client: httpx.AsyncClient, ctx: Casework, world: World
+) -> None:
+    """Found by the simulated week: after one decline each visit went to whoever took it, so
+    most series changed hands (46 % kept by one volunteer). Now the next volunteer is asked
+    for the whole series, and, accepting, takes every visit."""
+    await _post(client, ctx, recurrence="FREQ=DAILY;COUNT=3", windows=[window(days=1)])
+    names = _names(ctx)
+    series = "SELECT id, volunteer_id, status FROM offers WHERE source = 'series'"
+    async with world.owner.connect() as conn:
+        first = (await conn.execute(text(series))).one()
+    who = names[str(first.volunteer_id)]
+    r = await client.post(f"/v1/offers/{first.id}/decline", headers=world.headers(who), json={})
+    assert r.status_code == 200, r.text
+    async with world.owner.begin() as conn:  # the occurrences' steps fall due
+        await conn.execute(text("UPDATE needs SET next_step_at = now()"))
+    await cascade.run_due(world.owner)
+    async with world.owner.connect() as conn:
+        made = (await conn.execute(text(series + " ORDER BY created_at"))).all()
+        one_by_one = await conn.scalar(text("SELECT count(*) FROM offers WHERE series_id IS NULL"))
+    assert [o.status for o in made] == ["declined", "pending"], made
+    assert made[1].volunteer_id != first.volunteer_id
+    assert one_by_one == 0  # the other visits wait for the answer
+    second = names[str(made[1].volunteer_id)]
+    r = await client.post(f"/v1/offers/{made[1].id}/accept", headers=world.headers(second))
+    assert r.status_code == 200, r.text
+    async with world.owner.begin() as conn:
+        await conn.execute(text("UPDATE needs SET next_step_at = now()"))
+    await cascade.run_due(world.owner)
+    assert await world.count("assignments", f"volunteer_id = '{made[1].volunteer_id}'") == 3
 
 
 # -- 5. withdrawn offers and reliability -----------------------------------------------------

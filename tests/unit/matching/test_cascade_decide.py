@@ -291,12 +291,48 @@ def test_the_series_volunteer_takes_the_occurrence_if_still_eligible() -> None:
     assert decide(s, NOW, POLICY, gone) == REGULAR
 
 
-def test_a_declined_series_cascades_and_an_offered_occurrence_never_asks() -> None:
+def test_a_declined_series_is_offered_whole_to_the_next_most_familiar() -> None:
     s = state(series_id=SERIES)
-    declined = SeriesAnswer(OfferStatus.DECLINED, NOW, UUID(int=5))
+    declined = SeriesAnswer(OfferStatus.DECLINED, NOW, UUID(int=5), frozenset({UUID(int=5)}))
     facts = Facts().with_series(SeriesOffer(SERIES), declined)
+    assert decide(s, NOW, POLICY, facts) == SERIES_POOLED
+    # the decliner is passed over, though still the most familiar of the pool
+    familiar = Pool((*ranked(5, continuity=0.9), *ranked(2), *ranked(7, continuity=0.6)), {})
+    facts = facts.with_pool(SERIES_POOLED, familiar)
+    assert decide(s, NOW, POLICY, facts) == (
+        Offer(ranked(7, continuity=0.6), OfferSource.SERIES, series=True),
+    )
+    # so does the occurrence that carried the declined offer: its one wave was the series'
+    carried = replace(s, waves_sent=1, alerts_sent=1, series_offers=1)
+    assert decide(carried, NOW, POLICY, facts) == (
+        Offer(ranked(7, continuity=0.6), OfferSource.SERIES, series=True),
+    )
+    lapsed = replace(declined, status=OfferStatus.EXPIRED)
+    assert decide(s, NOW, POLICY, Facts().with_series(SeriesOffer(SERIES), lapsed)) == (
+        SERIES_POOLED
+    )
+
+
+def test_a_series_tried_three_times_or_too_close_to_its_start_cascades() -> None:
+    s = state(series_id=SERIES)
+    three = frozenset(UUID(int=i) for i in (5, 6, 7))
+    declined = SeriesAnswer(OfferStatus.DECLINED, NOW, UUID(int=7), three)
+    assert decide(s, NOW, POLICY, Facts().with_series(SeriesOffer(SERIES), declined)) == REGULAR
+    # a try and a wave no longer fit before the start: one by one now
+    twice = replace(declined, asked=frozenset({UUID(int=7)}))
+    soon = state(series_id=SERIES, starts_at=NOW + 2 * (EXPIRES - NOW) - timedelta(seconds=1))
+    assert decide(soon, NOW, POLICY, Facts().with_series(SeriesOffer(SERIES), twice)) == REGULAR
+    withdrawn = replace(twice, status=OfferStatus.WITHDRAWN)
+    assert decide(s, NOW, POLICY, Facts().with_series(SeriesOffer(SERIES), withdrawn)) == REGULAR
+    # nobody left who was not asked: one by one
+    facts = Facts().with_series(SeriesOffer(SERIES), twice)
+    facts = facts.with_pool(SERIES_POOLED, pool(7))
     assert decide(s, NOW, POLICY, facts) == REGULAR
-    assert decide(replace(s, waves_sent=1, alerts_sent=1), NOW, POLICY) == REGULAR
+
+
+def test_an_occurrence_offered_one_by_one_never_asks_for_the_series() -> None:
+    s = state(series_id=SERIES, waves_sent=1, alerts_sent=3)
+    assert decide(s, NOW, POLICY) == REGULAR
 
 
 # -- properties -----------------------------------------------------------------------------
