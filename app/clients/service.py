@@ -191,6 +191,7 @@ async def erase(tx: Tx, client_id: UUID, data: ErasureIn) -> Client:
             phone=None,
             email=None,
             address=None,
+            uprn=None,
             notes=None,
             safeguarding_flags=[],
             preferred_language=None,
