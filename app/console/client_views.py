@@ -28,6 +28,7 @@ from app.console.client_forms import (
 )
 from app.console.forms import FormErrors
 from app.db.tenancy import tenant_transaction
+from app.demo_gazetteer import POSTCODES
 from app.demo_population import TOWN_CENTRE
 from app.errors import FieldError, InvalidInput
 from app.geocoder import NOT_SET_UP, geocoder_for
@@ -85,7 +86,7 @@ async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID)
     point = client.location
     return {
         "client": client,
-        "flag_labels": FLAG_LABELS,
+        "flags": ", ".join(FLAG_LABELS[f] for f in client.safeguarding_flags) or "None",
         "language": LANGUAGES.get(client.preferred_language or "", client.preferred_language),
         "area": area(point.lat, point.lon) if point else "None: helped remotely",
     }
@@ -93,7 +94,11 @@ async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID)
 
 def postcode_page(settings: Settings, postcode: str = "", error: str | None = None) -> Step:
     errors = [FieldError("postcode", error)] if error else []
-    context = {"postcode": postcode, "lookup": settings.geocoder != "none"} | _errors(errors)
+    context = {
+        "postcode": postcode,
+        "lookup": settings.geocoder != "none",
+        "demo_postcodes": POSTCODES if settings.geocoder == "gazetteer" else (),
+    } | _errors(errors)
     return Step(POSTCODE_PAGE, context, 422 if error else 200)
 
 

@@ -337,3 +337,26 @@ async def test_volunteers_and_forged_posts_reach_no_client(
         added = await _post(c, "/console/clients/new", DETAILS | {"mode": "manual"})
         assert added.status_code == 403
     assert await world.count("clients") == before
+
+
+async def test_the_demo_gazetteer_and_a_postcodes_io_server_are_providers_too(
+    world: World, settings: Settings, db: Db, os_places: FakeOsPlaces
+) -> None:
+    t = await town(world)
+    demo = msgspec.structs.replace(settings, geocoder="gazetteer")
+    async with _console(demo, db, None) as c:
+        await sign_in(c, t.token)
+        first = await c.get("/console/clients/new")
+        assert "The demo borough's gazetteer knows RG1 7AA" in first.text
+        listed = await _post(c, "/console/clients/new", {"step": "postcode", "postcode": "rg17aa"})
+        assert "12 addresses found for RG1 7AA" in listed.text
+        assert "1 OXFORD ROAD, READING, RG1 7AA" in listed.text
+    centre = msgspec.structs.replace(settings, geocoder="postcodes_io", geocoder_url=os_places.url)
+    async with _console(centre, db, None) as c:
+        await sign_in(c, t.token)
+        page = await _post(c, "/console/clients/new", {"step": "postcode", "postcode": "RG1 1AA"})
+        assert "gives only the centre of RG1 1AA" in page.text
+        lat, lon = point_of(0)
+        assert f'value="{lat:.6f}"' in page.text
+        assert f'value="{lon:.6f}"' in page.text
+        assert 'id="address"' in page.text

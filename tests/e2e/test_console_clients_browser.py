@@ -90,7 +90,7 @@ async def _by_postcode(page: Page, url: str, *, js: bool) -> None:
     assert "2, FRIAR STREET, READING, RG1 1AA" in summary
     assert "310012345602" in summary
     assert "Within about 500 m of" in summary
-    assert "lives alone" in summary
+    assert "Lives alone" in summary
     await page.screenshot(path=str(SCREENSHOTS / f"console-client-added-js-{js}.png"))
     await _axe(page, url, "a client, just added", js=js)
 
