@@ -98,16 +98,13 @@ async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:
 
 
 def page_headers(settings: Settings, *, pin_map: bool = False) -> dict[str, str]:
-    """No caching, and a CSP of the app's own files. A page with the pin map (Leaflet, which
-    positions its panes with inline styles) also allows inline styles and the tile server's
-    images."""
+    """No caching, and a CSP of the app's own files. A page with the pin map also allows the
+    tile server's images. Leaflet sets its styles through the CSSOM (`element.style`), which
+    `style-src 'self'` allows: no inline styles (tests/e2e/test_console_clients_browser.py
+    fails on any CSP report)."""
     images = ["'self'"]
-    styles = ["'self'"]
-    if pin_map:
-        styles.append("'unsafe-inline'")
-        images.append("data:")
-        if settings.map_tile_url:
-            images.append(origin_source(settings.map_tile_url))
+    if pin_map and settings.map_tile_url:
+        images.append(origin_source(settings.map_tile_url))
     connect = ["'self'"]
     if settings.firebase_auth_emulator_url:
         connect.append(settings.firebase_auth_emulator_url.rstrip("/"))
@@ -117,7 +114,7 @@ def page_headers(settings: Settings, *, pin_map: bool = False) -> dict[str, str]
         [
             "default-src 'none'",
             "script-src 'self'",
-            f"style-src {' '.join(styles)}",
+            "style-src 'self'",
             f"img-src {' '.join(images)}",
             "font-src 'self'",
             "manifest-src 'self'",

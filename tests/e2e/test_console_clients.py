@@ -257,7 +257,7 @@ async def test_find_and_change_a_client_through_the_api_s_use_cases(
         assert form.status_code == 200
         assert 'value="A Client"' in form.text
         assert 'id="pin-map"' in form.text
-        assert "unsafe-inline" in form.headers["content-security-policy"]
+        assert "style-src 'self';" in form.headers["content-security-policy"]
         token = csrf_of(form.text)
         lat = form.text.split('id="lat" name="lat"', 1)[1].split('value="', 1)[1].split('"')[0]
         lon = form.text.split('id="lon" name="lon"', 1)[1].split('value="', 1)[1].split('"')[0]
