@@ -32,6 +32,7 @@ from app.demo_gazetteer import POSTCODES
 from app.demo_population import TOWN_CENTRE
 from app.errors import FieldError, InvalidInput
 from app.geocoder import NOT_SET_UP, geocoder_for
+from app.identity.principal import STAFF
 from app.identity.tokens import TokenIdentity
 from app.settings import Settings
 from geo.geocoding import Address, InvalidPostcode, LookupFailed, normalise_postcode
@@ -90,6 +91,17 @@ async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID)
         "language": LANGUAGES.get(client.preferred_language or "", client.preferred_language),
         "area": area(point.lat, point.lon) if point else "None: helped remotely",
     }
+
+
+async def require_staff(db: AsyncEngine, identity: TokenIdentity) -> None:
+    """Staff of one organisation (`Forbidden` otherwise), as `clients.create` will require."""
+    async with tenant_transaction(db, identity) as tx:
+        tx.principal.acting_org(None, *STAFF)
+
+
+async def new_client_page(settings: Settings, db: AsyncEngine, identity: TokenIdentity) -> Step:
+    await require_staff(db, identity)
+    return postcode_page(settings)
 
 
 def postcode_page(settings: Settings, postcode: str = "", error: str | None = None) -> Step:
@@ -256,6 +268,8 @@ async def post_new(
 ) -> Step:
     """One of the three steps of "Add a client", by its `step` field."""
     step = str(posted.get("step", ""))
+    if step in ("postcode", "address"):
+        await require_staff(db, identity)  # a lookup is staff's too, before it is made
     if step == "postcode":
         return await find_addresses(settings, str(posted.get("postcode", "")))
     if step == "address":

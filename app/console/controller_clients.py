@@ -45,8 +45,8 @@ class ClientPagesController(Controller):
         return page(request, "clients.html.j2", context)
 
     @get("/new")
-    async def new_client(self, request: Req, identity: SignedIn) -> Response[Any]:
-        step = views.postcode_page(request.app.state.settings)
+    async def new_client(self, request: Req, db: Db, identity: SignedIn) -> Response[Any]:
+        step = await views.new_client_page(request.app.state.settings, db, identity)
         return _answer(request, step, "added")
 
     @post("/new")

@@ -334,8 +334,11 @@ async def test_volunteers_and_forged_posts_reach_no_client(
         assert listed.status_code == 403
         assert "A Client" not in listed.text
         assert (await c.get(f"/console/clients/{t.client}")).status_code == 403
-        added = await _post(c, "/console/clients/new", DETAILS | {"mode": "manual"})
-        assert added.status_code == 403
+        assert (await c.get("/console/clients/new")).status_code == 403
+        token = csrf_of((await c.get("/console/needs")).text)
+        for step in ({"step": "postcode", "postcode": "RG1 1AA"}, DETAILS | {"mode": "manual"}):
+            added = await c.post("/console/clients/new", data=step | {"_csrf_token": token})
+            assert added.status_code == 403, step
     assert await world.count("clients") == before
 
 
