@@ -93,6 +93,23 @@ async def _by_postcode(page: Page, url: str, *, js: bool) -> None:
     assert "Lives alone" in summary
     await page.screenshot(path=str(SCREENSHOTS / f"console-client-added-js-{js}.png"))
     await _axe(page, url, "a client, just added", js=js)
+    await page.click("#change-client")
+    await page.wait_for_selector("#client-form")
+    assert await page.input_value("#address") == "2, FRIAR STREET, READING, RG1 1AA"
+    await _axe(page, url, "change the client's details", js=js)
+    await page.fill("#email", "not an email")
+    await page.click("#client-form button[type=submit]")
+    await page.wait_for_selector("#email-error")
+    await _axe(page, url, "change the client's details, with an error", js=js)
+    await page.fill("#email", "bea@example.org")
+    await page.click("#client-form button[type=submit]")
+    await page.wait_for_selector(".govuk-notification-banner--success")
+    assert page.url.endswith("?changed=1")
+    assert "bea@example.org" in await page.inner_text("#summary")
+    assert "310012345602" in await page.inner_text("#summary")  # the address did not move
+    await page.goto(f"{url}/console/clients?name=okafor")
+    await page.wait_for_selector("#clients")
+    await _axe(page, url, "your clients, found by name", js=js)
 
 
 async def _by_pin(page: Page, url: str, *, js: bool) -> None:
