@@ -38,7 +38,8 @@ run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/codeliver db start
 	$(BIN)/codeliver migrate
 	$(BIN)/codeliver seed
-	CODELIVER_DEMO_RESPONDERS=$${CODELIVER_DEMO_RESPONDERS:-true} $(BIN)/codeliver serve
+	CODELIVER_DEMO_RESPONDERS=$${CODELIVER_DEMO_RESPONDERS:-true} \
+	  CODELIVER_GEOCODER=$${CODELIVER_GEOCODER:-gazetteer} $(BIN)/codeliver serve
 
 test: lint typecheck pytest
 

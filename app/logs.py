@@ -11,6 +11,9 @@ from app.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:
+    # httpx logs every request's URL at INFO, and OS Places takes its key in the query
+    # string (app/geocoder.py): whatever configures the standard loggers, not those lines.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

@@ -83,6 +83,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     notify_templates: tuple[str, ...] = ()
     notify_callback_token: str | None = None
     notify_rate_per_minute: Annotated[int, msgspec.Meta(ge=1, le=3000)] = 3000
+    # Addresses by postcode (app/geocoder.py; docs/decisions.md, 43): `os_places` (OS Places
+    # API, the council's key under the PSGA; UPRN and point per address), `postcodes_io` (a
+    # postcodes.io-compatible server at `geocoder_url`: the postcode's centre, no UPRN),
+    # `gazetteer` (the demo borough's own addresses, for local runs) or `none` (the caseworker
+    # drops a pin). `geocoder_url` also points OS Places at a proxy or the tests' fake.
+    geocoder: Literal["none", "os_places", "postcodes_io", "gazetteer"] = "none"
+    geocoder_url: str | None = None
+    os_places_key: str | None = None
+    geocoder_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
     # Maps: cells and points describing fewer clients than this are suppressed; an optional
     # raster base map for the coordinator's page ({z}/{x}/{y} template).
     coverage_k_min: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
@@ -164,6 +173,7 @@ def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> S
         raise SettingsError(f"{PREFIX}{field.upper()}: {message.split(' - at ')[0]}") from exc
     _check_firebase_web(settings)
     _check_notify(settings)
+    _check_geocoder(settings)
     _check_production(settings, environ)
     return settings
 
@@ -198,6 +208,19 @@ def _check_notify(settings: Settings) -> None:
         raise SettingsError("CODELIVER_NOTIFY_API_KEY is required for the Notify transport")
 
 
+def _check_geocoder(settings: Settings) -> None:
+    url = settings.geocoder_url
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError("CODELIVER_GEOCODER_URL: must start with http(s)://")
+    if settings.geocoder == "os_places" and not settings.os_places_key:
+        raise SettingsError("CODELIVER_OS_PLACES_KEY is required for CODELIVER_GEOCODER=os_places")
+    if settings.geocoder == "postcodes_io" and not url:
+        raise SettingsError(
+            "CODELIVER_GEOCODER_URL is required for CODELIVER_GEOCODER=postcodes_io (the "
+            "server's base URL, such as https://api.postcodes.io)"
+        )
+
+
 def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> None:
     if settings.env is not Environment.PRODUCTION:
         return
@@ -209,6 +232,11 @@ def _check_production(settings: Settings, environ: dict[str, str] | os._Environ[
         raise SettingsError(
             "CODELIVER_FIREBASE_AUTH_EMULATOR_URL is set: the map page would sign in to an "
             "emulator, refusing to start in production"
+        )
+    if settings.geocoder == "gazetteer":
+        raise SettingsError(
+            "CODELIVER_GEOCODER=gazetteer: the demo borough's made-up addresses are for local "
+            "runs, refusing to start in production"
         )
     if settings.demo_responders:
         raise SettingsError(

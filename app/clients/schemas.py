@@ -44,6 +44,14 @@ Phone = Annotated[
     ),
 ]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
+Uprn = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{1,12}$",
+        description="Unique Property Reference Number (OS AddressBase): up to 12 digits",
+        examples=["100080123456"],
+    ),
+]
 Notes = Annotated[str, msgspec.Meta(max_length=5000, pattern=_NO_NUL)]
 Flags = Annotated[
     list[SafeguardingFlag],
@@ -72,6 +80,7 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email | None = None
     address: Address | None = None
     location: Location | None = None  # None: a remote-only client (telephone befriending)
+    uprn: Uprn | None = None  # the address's, when it was picked from a lookup by postcode
     notes: Notes | None = None
     safeguarding_flags: Flags = msgspec.field(default_factory=list)
     preferred_language: Language | None = None
@@ -86,6 +95,7 @@ class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
     address: Address | msgspec.UnsetType | None = msgspec.UNSET
     location: Location | msgspec.UnsetType | None = msgspec.UNSET
+    uprn: Uprn | msgspec.UnsetType | None = msgspec.UNSET
     notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
     safeguarding_flags: Flags | msgspec.UnsetType = msgspec.UNSET
     preferred_language: Language | msgspec.UnsetType | None = msgspec.UNSET
@@ -103,6 +113,7 @@ class Client(msgspec.Struct, kw_only=True):
     email: str | None
     address: str | None
     location: Location | None
+    uprn: str | None
     notes: str | None
     safeguarding_flags: list[SafeguardingFlag]
     preferred_language: str | None

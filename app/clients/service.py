@@ -121,10 +121,15 @@ async def list_clients(
     limit: int,
     cursor: str | None,
     reason: str | None,
+    name: str | None = None,
 ) -> tuple[list[Client], str | None]:
+    """A page of clients, oldest first; `name`: only those whose name contains it (any case)."""
     _require_staff(tx)
     key = tuple_(clients.c.created_at, clients.c.id)
     stmt = select(clients).order_by(*key.clauses).limit(limit + 1)
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(clients.c.name.ilike(f"%{escaped}%", escape="\\"))
     if org_id is not None:
         stmt = stmt.where(clients.c.org_id == org_id)
     if not include_erased:
@@ -191,6 +196,7 @@ async def erase(tx: Tx, client_id: UUID, data: ErasureIn) -> Client:
             phone=None,
             email=None,
             address=None,
+            uprn=None,
             notes=None,
             safeguarding_flags=[],
             preferred_language=None,

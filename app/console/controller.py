@@ -14,8 +14,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.console import views
+from app.console.controller_clients import ClientPagesController
 from app.console.forms import NeedForm
-from app.console.session import SignInRequired, csrf_config, page_headers, signed_in
+from app.console.session import SignInRequired, csrf_config, page, signed_in
 from app.console.signing import HOME, close_session, open_session, sign_in_page
 from app.db.tenancy import Db
 from app.errors import CodeliverError
@@ -28,16 +29,7 @@ Req = Request[Any, Any, Any]
 SignedIn = NamedDependency[TokenIdentity]  # the session's caller (app/console/session.py)
 
 
-def _page(
-    request: Req, name: str, context: dict[str, Any], status: int = 200, *, signed: bool = True
-) -> Template:
-    settings: Settings = request.app.state.settings
-    return Template(
-        template_name=name,
-        context=context | {"signed_in": signed},
-        headers=page_headers(settings),
-        status_code=status,
-    )
+_page = page
 
 
 class ConsoleController(Controller):
@@ -128,7 +120,7 @@ def _error_page(request: Req, exc: Exception) -> Response[Any]:
 def console_router(settings: Settings) -> Router:
     return Router(
         path="/console",
-        route_handlers=[ConsoleController],
+        route_handlers=[ConsoleController, ClientPagesController],
         dependencies={"identity": Provide(signed_in)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         exception_handlers={SignInRequired: _to_sign_in}

@@ -16,8 +16,10 @@ from typing import Any
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
+from litestar.response import Template
 
 from app.coverage.page import FIREBASE_AUTH_APIS
+from app.coverage.page import _origin_source as origin_source
 from app.errors import Unauthenticated
 from app.identity.sessions import COOKIE, SESSION_TTL, Sessions
 from app.identity.tokens import TokenIdentity
@@ -95,7 +97,14 @@ async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:
         raise SignInRequired() from exc
 
 
-def page_headers(settings: Settings) -> dict[str, str]:
+def page_headers(settings: Settings, *, pin_map: bool = False) -> dict[str, str]:
+    """No caching, and a CSP of the app's own files. A page with the pin map also allows the
+    tile server's images. Leaflet sets its styles through the CSSOM (`element.style`), which
+    `style-src 'self'` allows: no inline styles (tests/e2e/test_console_clients_browser.py
+    fails on any CSP report)."""
+    images = ["'self'"]
+    if pin_map and settings.map_tile_url:
+        images.append(origin_source(settings.map_tile_url))
     connect = ["'self'"]
     if settings.firebase_auth_emulator_url:
         connect.append(settings.firebase_auth_emulator_url.rstrip("/"))
@@ -106,7 +115,7 @@ def page_headers(settings: Settings) -> dict[str, str]:
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self'",
+            f"img-src {' '.join(images)}",
             "font-src 'self'",
             "manifest-src 'self'",
             f"connect-src {' '.join(connect)}",
@@ -116,3 +125,21 @@ def page_headers(settings: Settings) -> dict[str, str]:
         ]
     )
     return {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+
+
+def page(
+    request: Request[Any, Any, Any],
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    *,
+    signed: bool = True,
+) -> Template:
+    """A console page: the template with its context, and the console's headers."""
+    settings: Settings = request.app.state.settings
+    return Template(
+        template_name=name,
+        context=context | {"signed_in": signed},
+        headers=page_headers(settings, pin_map="pin" in context),
+        status_code=status,
+    )

@@ -25,11 +25,20 @@ ADA = {
     "email": "ada.jones@example.org",
     "address": "12 Castle Street, Reading RG1 7RD",
     "location": {"lat": 51.4543, "lon": -0.9781},
+    "uprn": "310012345678",
     "notes": "Prefers calls after 10am; key safe by the back door.",
     "safeguarding_flags": ["lives_alone", "hearing_impairment"],
     "preferred_language": "pl",
 }
-PERSONAL = ("Ada Jones", "496 0000", "ada.jones@", "Castle Street", "key safe", "51.4543")
+PERSONAL = (
+    "Ada Jones",
+    "496 0000",
+    "ada.jones@",
+    "Castle Street",
+    "key safe",
+    "51.4543",
+    "310012345678",
+)
 
 
 @pytest.fixture
@@ -209,6 +218,11 @@ async def test_volunteers_are_refused_and_see_no_rows(
         ({"preferred_language": "eng"}, "preferred_language"),
         ({"preferred_language": "EN"}, "preferred_language"),
         ({"org_id": "not-a-uuid"}, "org_id"),
+        ({"uprn": "1234567890123"}, "uprn"),
+        ({"uprn": "12a"}, "uprn"),
+        ({"uprn": ""}, "uprn"),
+        ({"uprn": 310012345678}, "uprn"),
+        ({"uprn": "١٢"}, "uprn"),  # Arabic-Indic digits are not [0-9]
     ],
 )
 async def test_bad_input_is_422_naming_the_field(
@@ -236,6 +250,7 @@ async def test_bad_patches_change_nothing(
         ({"org_id": str(uuid.uuid4())}, "org_id"),
         ({"safeguarding_flags": ["needs_interpreter", "needs_interpreter"]}, "safeguarding_flags"),
         ({"location": {"lat": 51.5, "lon": 200}}, "location.lon"),
+        ({"uprn": "x"}, "uprn"),
     ):
         r = await client.patch(url, json=body, headers=caseworker)
         assert r.status_code == 422, r.text
@@ -257,7 +272,7 @@ async def test_erasure_anonymises_in_place(
     erased = r.json()
     assert erased["name"] == "Erased client"
     assert erased["erased_at"] is not None
-    for gone in ("phone", "email", "address", "notes", "preferred_language"):
+    for gone in ("phone", "email", "address", "uprn", "notes", "preferred_language"):
         assert erased[gone] is None, gone
     assert erased["safeguarding_flags"] == []
     exact, coarse = ADA["location"], erased["location"]

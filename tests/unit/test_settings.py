@@ -96,3 +96,20 @@ def test_the_auth_emulator_url_is_http_and_never_in_production() -> None:
 def test_the_web_folder_is_a_setting() -> None:
     assert load_settings({}).web_dir.joinpath("src", "coverage.js").is_file()
     assert load_settings({"CODELIVER_WEB_DIR": "/srv/web"}).web_dir == Path("/srv/web")
+
+
+def test_the_geocoder_needs_what_its_provider_needs() -> None:
+    assert load_settings({}).geocoder == "none"
+    with pytest.raises(SettingsError, match="CODELIVER_OS_PLACES_KEY"):
+        load_settings({"CODELIVER_GEOCODER": "os_places"})
+    with pytest.raises(SettingsError, match="CODELIVER_GEOCODER_URL is required"):
+        load_settings({"CODELIVER_GEOCODER": "postcodes_io"})
+    with pytest.raises(SettingsError, match="CODELIVER_GEOCODER_URL: must start"):
+        load_settings({"CODELIVER_GEOCODER_URL": "api.postcodes.io"})
+    with pytest.raises(SettingsError, match="CODELIVER_GEOCODER"):
+        load_settings({"CODELIVER_GEOCODER": "google"})
+    chosen = load_settings({"CODELIVER_GEOCODER": "os_places", "CODELIVER_OS_PLACES_KEY": "k"})
+    assert chosen.geocoder == "os_places"
+    assert load_settings({"CODELIVER_GEOCODER": "gazetteer"}).geocoder == "gazetteer"
+    with pytest.raises(SettingsError, match="demo borough's made-up addresses"):
+        load_settings({**PRODUCTION, "CODELIVER_GEOCODER": "gazetteer"})

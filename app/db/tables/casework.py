@@ -45,6 +45,7 @@ clients = Table(
     Column("email", Text),
     Column("address", Text),
     Column("location", Geography("POINT", srid=4326)),  # NULL: a remote-only client
+    Column("uprn", Text),  # from the address lookup by postcode (0024); NULL otherwise
     Column("notes", Text),
     Column("safeguarding_flags", ARRAY(Text), nullable=False, server_default="{}"),
     Column("preferred_language", Text),  # ISO 639-1
@@ -54,9 +55,10 @@ clients = Table(
     Column("erased_at", DateTime(timezone=True)),
     CheckConstraint(
         "erased_at IS NULL OR (phone IS NULL AND email IS NULL AND address IS NULL"
-        " AND notes IS NULL AND safeguarding_flags = '{}')",
+        " AND notes IS NULL AND safeguarding_flags = '{}' AND uprn IS NULL)",
         name="erased_holds_no_personal_data",
     ),
+    CheckConstraint("uprn ~ '^[0-9]{1,12}$'", name="uprn_digits"),
 )
 Index("ix_clients_org_created", clients.c.org_id, clients.c.created_at, clients.c.id)
 
