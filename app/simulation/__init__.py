@@ -3,15 +3,14 @@
 The world is built once, through the use cases, in a fresh database of the private cluster
 (`codeliver_sim_<seed>`), migrated to head. Each policy then runs on its own copy of it
 (`CREATE DATABASE ... TEMPLATE`), with its own virtual clock starting at the same instant,
-in its own process (one per core): a policy's Python work fills one core, so policies in one
-process waited for each other. The copies are dropped at the end unless `keep`.
+in its own process (in one process, the policies' Python work shared one core). The copies
+are dropped at the end unless `keep`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -145,13 +144,14 @@ async def simulate(cluster: LocalCluster, state: ClusterState, opts: Options) ->
         )
         say(f"coverage map at the start: {len(truth.gaps[13])} gap cells at resolution 13")
 
-        # The policies run side by side, each on its own copy, clock and process. Spawned,
-        # not forked: a fork would copy this process's event loop and connection pools.
+        # The policies run side by side, each on its own copy, clock and process, all at
+        # once: each waits on the database a third of its time, and a policy left alone at
+        # the end would leave a core idle. Spawned, not forked: a fork would copy this
+        # process's event loop and connection pools.
         quiet = replace(opts, progress=None)  # a callable does not cross processes
-        workers = max(1, min(len(opts.policies), os.cpu_count() or 1))
         spawn = multiprocessing.get_context("spawn")
         loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        with ProcessPoolExecutor(max_workers=len(opts.policies), mp_context=spawn) as pool:
 
             async def one(policy: Policy) -> dict[str, Any]:
                 args = (cluster, state, template, world, built, policy, quiet, start, truth)

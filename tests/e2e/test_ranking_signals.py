@@ -83,13 +83,20 @@ async def test_remote_offers_reach_every_eligible_volunteer(
 async def test_a_series_is_not_offered_whole_to_a_volunteer_in_quiet_hours(
     client: httpx.AsyncClient, ctx: Casework, world: World
 ) -> None:
-    async with world.owner.begin() as conn:  # vol-0, the best match, sleeps all day
+    # vol-0, the best match, sleeps all day but a minute well before now (00:00-23:59 woke
+    # her inside a 30-minute offer started after 23:29)
+    wake = datetime.now(UTC) - timedelta(hours=2)
+    async with world.owner.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE volunteers SET quiet_hours_start = '00:00', quiet_hours_end = '23:59'"
+                "UPDATE volunteers SET quiet_hours_start = :start, quiet_hours_end = :end"
                 " WHERE user_id = :id"
             ),
-            {"id": ctx.vols["vol-0"]},
+            {
+                "id": ctx.vols["vol-0"],
+                "start": wake.time().replace(second=0, microsecond=0),
+                "end": (wake - timedelta(minutes=1)).time().replace(second=0, microsecond=0),
+            },
         )
     await _post(client, ctx, recurrence="FREQ=WEEKLY;COUNT=3", windows=[window(days=1)])
     async with world.owner.connect() as conn:
