@@ -26,7 +26,7 @@ from app.simulation.world import World
 @dataclass
 class Feasibility:
     """Who could take which need, by the world model alone (no load): the same for every
-    policy, so computed once per world."""
+    policy (each policy's process fills its own)."""
 
     eligible: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
     # (need n, occurrence) -> the volunteers (n) who could take it
