@@ -107,7 +107,15 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             failures: list[str] = []
             refused: list[str] = []
-            page.on("requestfailed", lambda r: failures.append(r.url))
+            # a navigation cancels what the page was still loading (ERR_ABORTED): no fault
+            page.on(
+                "requestfailed",
+                lambda r: (
+                    None
+                    if r.failure == "net::ERR_ABORTED"
+                    else failures.append(f"{r.url} {r.failure}")
+                ),
+            )
             page.on(
                 "console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None
             )
