@@ -1,35 +1,26 @@
-"""The console's routes: decode, call the page's use case (`views`), render a template."""
+"""The console's router: sign-in and sign-out, the page controllers (needs, clients), the
+session and CSRF checks, and errors as pages."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.console import views
 from app.console.controller_clients import ClientPagesController
-from app.console.forms import NeedForm
+from app.console.controller_needs import NeedPagesController
 from app.console.session import SignInRequired, csrf_config, page, signed_in
 from app.console.signing import HOME, close_session, open_session, sign_in_page
-from app.db.tenancy import Db
 from app.errors import CodeliverError
-from app.identity.tokens import TokenIdentity
-from app.needs.status import NeedStatus
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
 
 Req = Request[Any, Any, Any]
-SignedIn = NamedDependency[TokenIdentity]  # the session's caller (app/console/session.py)
-
-
-_page = page
 
 
 class ConsoleController(Controller):
@@ -51,41 +42,6 @@ class ConsoleController(Controller):
     @post("/sign-out")
     async def sign_out(self, request: Req) -> Response[Any]:
         return await close_session(request)
-
-    @get("/needs")
-    async def needs(
-        self,
-        request: Req,
-        db: Db,
-        identity: SignedIn,
-        status: FromQuery[NeedStatus | None] = None,
-        cursor: FromQuery[str | None] = None,
-    ) -> Template:
-        context = await views.needs_page(db, identity, status, cursor)
-        return _page(request, "needs.html.j2", context)
-
-    @get("/needs/new")
-    async def new_need(self, request: Req, db: Db, identity: SignedIn) -> Template:
-        return _page(request, "new_need.html.j2", await views.new_need_page(db, identity))
-
-    @post("/needs/new")
-    async def post_need(self, request: Req, db: Db, identity: SignedIn) -> Response[Any]:
-        posted = await views.post_need(db, identity, NeedForm.read(await request.form()))
-        if posted.need_id is None:
-            return _page(request, "new_need.html.j2", posted.page or {}, status=422)
-        return Redirect(f"/console/needs/{posted.need_id}?posted=1", status_code=303)
-
-    @get("/needs/{need_id:uuid}")
-    async def need(
-        self,
-        request: Req,
-        db: Db,
-        identity: SignedIn,
-        need_id: FromPath[UUID],
-        posted: FromQuery[int | None] = None,
-    ) -> Template:
-        context = await views.need_page(db, identity, need_id)
-        return _page(request, "need.html.j2", context | {"posted": posted == 1})
 
 
 def _to_sign_in(request: Req, exc: SignInRequired) -> Response[Any]:
@@ -114,13 +70,13 @@ def _error_page(request: Req, exc: Exception) -> Response[Any]:
     elif status == 403 and "CSRF" in detail:
         detail = "The form had expired or did not come from this service. Go back and try again."
     title = TITLES.get(status, "Sorry, there is a problem with the service")
-    return _page(request, "error.html.j2", {"title": title, "detail": detail}, status, signed=False)
+    return page(request, "error.html.j2", {"title": title, "detail": detail}, status, signed=False)
 
 
 def console_router(settings: Settings) -> Router:
     return Router(
         path="/console",
-        route_handlers=[ConsoleController, ClientPagesController],
+        route_handlers=[ConsoleController, NeedPagesController, ClientPagesController],
         dependencies={"identity": Provide(signed_in)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         exception_handlers={SignInRequired: _to_sign_in}

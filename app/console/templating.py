@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from app.console.forms import CONSOLE_TZ
 from app.console.views import status_label, when
 from app.needs.schemas import Need
 
@@ -32,11 +34,19 @@ def area(need: Need) -> str:
     return f"Within about 500 m of {point.lat:.3f}, {point.lon:.3f}"
 
 
+def moment(at: datetime) -> str:
+    """An instant in the console's time zone: `Tue 9 March 2027 at 10:42`."""
+    local = at.astimezone(CONSOLE_TZ)
+    return f"{local:%a} {local.day} {local:%B %Y} at {local:%H:%M}"
+
+
 def tag_colour(status: str) -> str:
     return TAGS.get(status, "grey")
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
-    env.globals.update(when=when, status_label=status_label, area=area, tag_colour=tag_colour)
+    env.globals.update(
+        when=when, status_label=status_label, area=area, tag_colour=tag_colour, moment=moment
+    )
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))

@@ -16,12 +16,14 @@ from app.errors import FieldError, InvalidInput
 from app.identity.principal import STAFF
 from app.identity.tokens import TokenIdentity
 from app.needs import service as needs
+from app.needs.queue import work_queue
 from app.needs.schemas import Need
 from app.needs.status import NeedStatus
 from app.programmes import service as programmes
 from app.volunteers import skills
 
 PAGE_SIZE = 20
+QUEUE_SIZE = 10  # the work queue above the list: its first needs, then "and more"
 REASON = "caseworker console"
 MAX_CHOICES = 200  # clients and programmes offered in a select
 
@@ -49,6 +51,10 @@ async def needs_page(
     db: AsyncEngine, identity: TokenIdentity, status: NeedStatus | None, cursor: str | None
 ) -> dict[str, Any]:
     async with tenant_transaction(db, identity) as tx:
+        unfiltered = cursor is None and status is None  # the queue heads the whole list
+        queue, more = (
+            await work_queue(tx, limit=QUEUE_SIZE, reason=REASON) if unfiltered else ([], False)
+        )
         items, next_cursor = await needs.list_needs(
             tx,
             status=status,
@@ -60,18 +66,13 @@ async def needs_page(
         names = await _programme_names(tx)
     return {
         "needs": items,
+        "queue": queue,
+        "queue_more": more,
         "programmes": names,
         "next_cursor": next_cursor,
         "status": status.value if status else "",
         "statuses": [s.value for s in NeedStatus],
     }
-
-
-async def need_page(db: AsyncEngine, identity: TokenIdentity, need_id: UUID) -> dict[str, Any]:
-    async with tenant_transaction(db, identity) as tx:
-        need = await needs.read(tx, need_id, REASON)  # another organisation's: NotFound
-        programme = await programmes.get(tx, need.programme_id)
-    return {"need": need, "programme": programme}
 
 
 async def _choices(tx: Tx) -> dict[str, Any]:

@@ -115,6 +115,7 @@ class Need(msgspec.Struct, kw_only=True):
     escalation_reason: str | None
     outcome: str | None  # how it went for the person helped
     outcome_note: str | None
+    outcome_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

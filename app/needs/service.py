@@ -208,6 +208,7 @@ def to_need(row: AnyRow) -> Need:
         escalation_reason=row.escalation_reason,
         outcome=row.outcome,
         outcome_note=row.outcome_note,
+        outcome_at=row.outcome_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -225,7 +225,8 @@ def _ranked_out(r: Ranked, name: str | None) -> RankedCandidate:
     )
 
 
-async def _names(tx: Tx, ids: Sequence[UUID]) -> dict[UUID, str]:
+async def volunteer_names(tx: Tx, ids: Sequence[UUID]) -> dict[UUID, str]:
+    """Display names of the organisation's volunteers (as staff see them on an offer)."""
     stmt = select(volunteers.c.user_id, volunteers.c.display_name).where(
         volunteers.c.user_id.in_(ids)
     )
@@ -237,7 +238,7 @@ async def ranked_candidates(tx: Tx, need_id: UUID, limit: int) -> list[RankedCan
     row = await _staff_need(tx, need_id)
     async with tx.reads() as reader:
         ranked = (await facts.rank(reader, row, limit * cascade.POOL, tx.now))[:limit]
-    names = await _names(tx, [r.volunteer_id for r in ranked])
+    names = await volunteer_names(tx, [r.volunteer_id for r in ranked])
     return [_ranked_out(r, names.get(r.volunteer_id)) for r in ranked]
 
 
@@ -260,7 +261,7 @@ async def explain(tx: Tx, need_id: UUID, volunteer_id: UUID) -> RankedCandidate:
     found = await candidates.named(tx.conn, facts.query_of(row, tx.now), [volunteer_id])
     if not found:
         raise NotFound("Volunteer not found in this organisation")
-    names = await _names(tx, [volunteer_id])
+    names = await volunteer_names(tx, [volunteer_id])
     verdict = eligibility.check(facts.need_of(row), found[0])
     if not verdict.eligible:
         return _not_eligible_out(found[0], verdict.reasons, names.get(volunteer_id))
@@ -274,9 +275,9 @@ def _staff_offer(row: AnyRow) -> StaffOffer:
         need_id=row.need_id,
         volunteer_id=row.volunteer_id,
         volunteer_name=row.display_name,
-        status=row.status,
+        status=OfferStatus(row.status),
         wave=row.wave,
-        source=row.source,
+        source=OfferSource(row.source),
         series=row.series_id is not None,
         score=row.score,
         explanation=explanations(row.explanation),

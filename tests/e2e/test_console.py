@@ -135,7 +135,8 @@ async def test_the_needs_list_filters_by_status_and_pages(
         )
     await sign_in(client, t.token)
     first = await client.get("/console/needs")
-    assert first.text.count('href="/console/needs/') - first.text.count("/console/needs/new") == 20
+    table = first.text.split('id="needs"', 1)[1].split("</table>", 1)[0]
+    assert table.count('href="/console/needs/') == 20  # the work queue above is not the page
     assert 'rel="next"' in first.text
     cursor = first.text.split("cursor=", 1)[1].split('"', 1)[0]
     second = await client.get(f"/console/needs?cursor={cursor}")
@@ -208,7 +209,7 @@ async def test_posting_a_need_validates_as_the_api_and_lands_on_its_page(
     assert done.status_code == 303
     location = done.headers["location"]
     assert location.startswith("/console/needs/")
-    assert location.endswith("?posted=1")
+    assert location.endswith("?done=posted")
     shown = await client.get(location)
     assert shown.status_code == 200
     assert "govuk-notification-banner--success" in shown.text

@@ -22,7 +22,7 @@ from tests.e2e.test_map_page import QUIET, SCREENSHOTS, chromium  # noqa: F401
 from tests.fake_firebase_auth import Account, FakeFirebaseAuth
 from tests.fake_firebase_auth import serving as serving_auth
 from tests.live import serving
-from tests.scenario import NOW
+from tests.scenario import NOW, Scenario
 from tests.support import Db, World
 
 pytestmark = pytest.mark.anyio
@@ -70,7 +70,7 @@ async def _post_bad_then_good(page: Page, url: str, *, axe: bool) -> None:
     await page.click("#need-form button[type=submit]")
     await page.wait_for_selector(".govuk-notification-banner--success")
     assert "/console/needs/" in page.url
-    assert page.url.endswith("?posted=1")
+    assert page.url.endswith("?done=posted")
     summary = await page.inner_text("#summary")
     assert "45 minutes" in summary
     assert "0 of 1" in summary
@@ -260,4 +260,73 @@ async def test_the_post_flow_works_by_keyboard_alone(
             await page.keyboard.press("Enter")
             await page.wait_for_selector(".govuk-notification-banner--success")
             assert "45 minutes" in await page.inner_text("#summary")
+            await browser.close()
+
+
+async def test_a_need_page_its_offer_and_its_forms_in_chromium(
+    world: World,
+    settings: Settings,
+    db: Db,
+    chromium: str,  # noqa: F811
+) -> None:
+    """The need page with its candidates and timeline, an offer by name, then the cancel and
+    outcome forms with and without an error: each checked by axe-core."""
+    tool(axe_support.AXE)
+    t = await town(world)
+    s = Scenario(world)
+    soon = await s.need(
+        t.org, t.programme, t.client, title="Soon", window_start=NOW + timedelta(hours=2)
+    )
+    await s.volunteer("reading-council", "Ann Able", hours=6)
+    done = await s.need(t.org, t.programme, t.client, title="Done", status="completed", filled=1)
+    app = create_app(settings, database_url=db.app_url, system_database_url=db.owner_url)
+    with serving(app) as url:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+
+            async def axe_file(route: Route) -> None:
+                await route.fulfill(path=axe_support.AXE, content_type="text/javascript")
+
+            async def check(state: str) -> None:
+                await page.wait_for_selector(READY)
+                await axe_support.check(page, f"{url}{AXE_URL}", state)
+
+            await page.route(f"{url}{AXE_URL}", axe_file)
+            await page.goto(f"{url}/console/sign-in")
+            await page.fill("#id_token", t.token)
+            await page.click("#session-form button[type=submit]")
+            await page.wait_for_selector("#needs")
+
+            await page.goto(f"{url}/console/needs/{soon}")
+            await page.wait_for_selector("#candidates table")
+            await check("a need, with its candidates")
+            await page.click("#candidates button:has-text('Offer')")
+            await page.wait_for_selector("#done")
+            assert "Ann Able" in await page.inner_text("#timeline")
+            await page.screenshot(path=str(SCREENSHOTS / "console-need-offered.png"))
+            await check("a need, just offered")
+
+            await page.click("#actions a:has-text('Cancel this need')")
+            await page.wait_for_selector("#reason")
+            await check("cancel a need")
+            await page.click("#cancel-form button")
+            await page.wait_for_selector(".govuk-error-summary")
+            await check("cancel a need, with an error")
+            await page.fill("#reason", "The family will take her.")
+            await page.click("#cancel-form button")
+            await page.wait_for_selector("#done")
+            assert "The family will take her." in await page.inner_text("#summary")
+
+            await page.goto(f"{url}/console/needs/{done}/outcome")
+            await check("record an outcome")
+            await page.click("#outcome-form button")
+            await page.wait_for_selector(".govuk-error-summary")
+            await check("record an outcome, with an error")
+            await page.click(".govuk-error-summary a")
+            assert await _focused(page) == "outcome-done"
+            await page.check("#outcome-referred")
+            await page.click("#outcome-form button")
+            await page.wait_for_selector("#done")
+            assert "Referred" in await page.inner_text("#summary")
             await browser.close()
