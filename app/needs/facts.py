@@ -114,7 +114,9 @@ async def load(
 
 async def load_many(conn: AsyncConnection, need_ids: Sequence[UUID]) -> list[NeedRow]:
     """The rows of the given needs that the caller may see, in the order given (one
-    statement: the open-call feed reads a page of needs at once)."""
+    statement: the open-call feed reads a page of needs at once; none for no ids)."""
+    if not need_ids:
+        return []
     rows = (await conn.execute(NEEDS.where(needs.c.id.in_(need_ids)))).all()
     by_id = {row.id: NeedRow.of(row) for row in rows}
     return [by_id[need_id] for need_id in need_ids if need_id in by_id]

@@ -37,11 +37,7 @@ def feasibility(world: World, rows: dict[UUID, inv.Occurrence], known: Feasibili
     for occ in rows.values():
         key = (occ.spec.n, occ.index)
         if key not in known.eligible:
-            known.eligible[key] = frozenset(
-                v.n
-                for v in world.volunteers
-                if not inv.eligibility_breaks(v, occ, on_duty_rule=True)
-            )
+            known.eligible[key] = frozenset(v.n for v in world.volunteers if inv.could_take(v, occ))
 
 
 _OFFERS = text("SELECT volunteer_id, count(*) FROM offers GROUP BY volunteer_id")

@@ -9,16 +9,25 @@ A violation names the rule, the need and the volunteer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.simulation.world import PATTERNS, PROGRAMMES, Kind, NeedSpec, VolunteerSpec
+from app.simulation.world import (
+    EARTH_RADIUS_KM,
+    PATTERNS,
+    PROGRAMMES,
+    Kind,
+    NeedSpec,
+    VolunteerSpec,
+)
 from app.simulation.world import distance_km as km_between
 from matching.eligibility import MAX_OPEN_MICRO_TASKS, MICRO_TASK_KINDS
 from matching.vetting import DbsLevel, satisfies, stricter
@@ -36,6 +45,7 @@ RULES = (
 )
 # Slack for the oracle's own arithmetic (haversine against PostGIS's spheroid).
 RADIUS_SLACK_KM = 0.05
+KM_PER_DEGREE_LAT = math.pi * EARTH_RADIUS_KM / 180  # of the haversine's sphere
 
 
 @dataclass(frozen=True)
@@ -157,8 +167,14 @@ class Occurrence:
     index: int = 0  # which occurrence of a series
 
 
+@cache
 def required_vetting(kind: Kind) -> DbsLevel:
     return stricter(DbsLevel(kind.vetting), DbsLevel(PROGRAMMES[kind.programme][1]))
+
+
+@cache
+def _satisfies(held: str, needed: DbsLevel) -> bool:
+    return satisfies(DbsLevel(held), needed)
 
 
 def _covered(v: VolunteerSpec, start: datetime, end: datetime, minutes: int) -> bool:
@@ -178,26 +194,38 @@ def _covered(v: VolunteerSpec, start: datetime, end: datetime, minutes: int) -> 
 
 def eligibility_breaks(v: VolunteerSpec, occ: Occurrence, *, on_duty_rule: bool) -> list[str]:
     """The hard rules a volunteer breaks for this occurrence, judged by the world model."""
-    broken: list[str] = []
+    return list(_broken(v, occ, on_duty_rule=on_duty_rule))
+
+
+def could_take(v: VolunteerSpec, occ: Occurrence) -> bool:
+    """Whether the volunteer breaks none of the hard rules (on duty included), stopping at
+    the first broken one: the feasibility of a week judges every pair."""
+    return next(_broken(v, occ, on_duty_rule=True), None) is None
+
+
+def _broken(v: VolunteerSpec, occ: Occurrence, *, on_duty_rule: bool) -> Iterator[str]:
+    """`eligibility_breaks`, lazily, the cheap rules first (the window's last)."""
     spec, kind = occ.spec, occ.kind
-    if not kind.remote and km_between(v.lat, v.lon, spec.lat, spec.lon) > (
-        v.radius_km + RADIUS_SLACK_KM
+    reach = v.radius_km + RADIUS_SLACK_KM
+    # No trip is shorter than its north-south part: most pairs are settled by it alone.
+    if not kind.remote and (
+        abs(v.lat - spec.lat) * KM_PER_DEGREE_LAT > reach
+        or km_between(v.lat, v.lon, spec.lat, spec.lon) > reach
     ):
-        broken.append("too_far")
+        yield "too_far"
     needed = required_vetting(kind)
-    if not satisfies(DbsLevel(v.vetting), needed):
-        broken.append("vetting_level")
+    if not _satisfies(v.vetting, needed):
+        yield "vetting_level"
     elif needed is not DbsLevel.NONE and v.vetting_lapsed:
-        broken.append("vetting_expired")
-    if set(kind.skills) - set(v.skills):
-        broken.append("skills")
-    if set(spec.languages) - set(v.languages):
-        broken.append("languages")
+        yield "vetting_expired"
+    if not set(kind.skills) <= set(v.skills):
+        yield "skills"
+    if not set(spec.languages) <= set(v.languages):
+        yield "languages"
     if not _covered(v, occ.start, occ.end, occ.minutes):
-        broken.append("unavailable")
+        yield "unavailable"
     if on_duty_rule and spec.urgency == "urgent" and not v.on_duty:
-        broken.append("off_duty")
-    return broken
+        yield "off_duty"
 
 
 def in_quiet_hours(v: VolunteerSpec, at: datetime) -> bool:

@@ -278,9 +278,12 @@ def available(v: VolunteerSpec, weekday: int, start_hour: float, end_hour: float
     return weekday in days and first <= start_hour and end_hour <= last
 
 
+EARTH_RADIUS_KM = 6371.0088  # the mean radius
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine), independent of PostGIS: the invariants' oracle."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
