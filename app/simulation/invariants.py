@@ -204,7 +204,7 @@ def could_take(v: VolunteerSpec, occ: Occurrence) -> bool:
 
 
 def _broken(v: VolunteerSpec, occ: Occurrence, *, on_duty_rule: bool) -> Iterator[str]:
-    """`eligibility_breaks`, lazily, the cheap rules first (the window's last)."""
+    """`eligibility_breaks`, lazily, in its order: distance settles most pairs first."""
     spec, kind = occ.spec, occ.kind
     reach = v.radius_km + RADIUS_SLACK_KM
     # No trip is shorter than its north-south part: most pairs are settled by it alone.
