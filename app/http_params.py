@@ -14,11 +14,12 @@ from litestar.params import HeaderParameter, ParameterKwarg, QueryParameter
 from app.errors import FieldError, InvalidInput
 from app.wire import INSTANT_PATTERN, INSTANT_RANGE, parse_instant
 
+ACCESS_REASON_MAX = 200  # characters of the reason an audited read records
 AccessReason = Annotated[
     str | None,
     HeaderParameter(
         name="X-Access-Reason",
-        max_length=200,
+        max_length=ACCESS_REASON_MAX,
         description='Why the personal data is read; audited (default "case management")',
     ),
 ]

@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import audit
@@ -171,3 +171,23 @@ async def remove(tx: Tx, client_id: UUID, volunteer_id: UUID) -> None:
         org_id=org_id,
         details={"volunteer_id": str(volunteer_id)},
     )
+
+
+async def acquainted(tx: Tx, client_id: UUID) -> list[UUID]:
+    """The volunteers who were offered or assigned one of the client's needs, most recent
+    first: the people a caseworker may be asked to keep away from the client."""
+    await service.org_of(tx, client_id)
+    theirs = select(needs.c.id).where(needs.c.client_id == client_id)
+    offered = select(offers.c.volunteer_id, offers.c.created_at.label("at")).where(
+        offers.c.need_id.in_(theirs)
+    )
+    held = select(assignments.c.volunteer_id, assignments.c.accepted_at.label("at")).where(
+        assignments.c.need_id.in_(theirs)
+    )
+    met = offered.union_all(held).subquery()
+    stmt = (
+        select(met.c.volunteer_id)
+        .group_by(met.c.volunteer_id)
+        .order_by(func.max(met.c.at).desc(), met.c.volunteer_id)
+    )
+    return list((await tx.conn.execute(stmt)).scalars())

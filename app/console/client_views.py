@@ -17,6 +17,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.clients import exclusions
 from app.clients import service as clients
 from app.console.client_forms import (
     FLAG_LABELS,
@@ -27,13 +28,14 @@ from app.console.client_forms import (
     from_api,
 )
 from app.console.forms import FormErrors
-from app.db.tenancy import tenant_transaction
+from app.db.tenancy import Tx, tenant_transaction
 from app.demo_gazetteer import POSTCODES
 from app.demo_population import TOWN_CENTRE
 from app.errors import FieldError, InvalidInput
 from app.geocoder import NOT_SET_UP, geocoder_for
 from app.identity.principal import STAFF
 from app.identity.tokens import TokenIdentity
+from app.offers import service as offers
 from app.settings import Settings
 from geo.geocoding import Address, InvalidPostcode, LookupFailed, normalise_postcode
 from geo.privacy import coarsen_location
@@ -84,12 +86,27 @@ def area(lat: float, lon: float) -> str:
 async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> dict[str, Any]:
     async with tenant_transaction(db, identity) as tx:
         client = await clients.get(tx, client_id, reason=REASON)  # another org's: NotFound
+        away = await kept_away(tx, client_id)
     point = client.location
-    return {
+    return away | {
+        "chosen": {"volunteer": "", "reason": ""},
         "client": client,
         "flags": ", ".join(FLAG_LABELS[f] for f in client.safeguarding_flags) or "None",
         "language": LANGUAGES.get(client.preferred_language or "", client.preferred_language),
         "area": area(point.lat, point.lon) if point else "None: helped remotely",
+    }
+
+
+async def kept_away(tx: Tx, client_id: UUID) -> dict[str, Any]:
+    """The client's exclusions with the volunteers' names, and the volunteers who could be
+    kept away: those offered or assigned one of the client's needs, not yet excluded."""
+    held = await exclusions.list_for(tx, client_id)
+    met = await exclusions.acquainted(tx, client_id)
+    names = await offers.volunteer_names(tx, [e.volunteer_id for e in held] + met)
+    excluded = {e.volunteer_id for e in held}
+    return {
+        "exclusions": [(e, names.get(e.volunteer_id) or "A volunteer") for e in held],
+        "keep_away_choices": [(v, names[v]) for v in met if v not in excluded and names.get(v)],
     }
 
 

@@ -143,7 +143,7 @@ async def test_a_client_added_by_postcode_keeps_the_uprn_and_the_exact_point(
         done = await _post(c, "/console/clients/new", DETAILS | form)
         assert done.status_code == 303, done.text
         location = done.headers["location"]
-        assert location.endswith("?added=1")
+        assert location.endswith("?done=added")
         client_id = location.split("/")[-1].split("?")[0]
         assert await world.count("clients") == before + 1
 
@@ -268,7 +268,7 @@ async def test_find_and_change_a_client_through_the_api_s_use_cases(
             data=same | {"phone": "0118 496 0999", "step": "details", "_csrf_token": token},
         )
         assert changed.status_code == 303, changed.text
-        assert changed.headers["location"] == f"/console/clients/{t.client}?changed=1"
+        assert changed.headers["location"] == f"/console/clients/{t.client}?done=changed"
         stored = await _stored(world, str(t.client))
         assert stored.uprn == "310012345602"  # the point unchanged: the UPRN stays
         moved = await c.post(
@@ -277,7 +277,7 @@ async def test_find_and_change_a_client_through_the_api_s_use_cases(
         )
         assert moved.status_code == 303
         assert (await _stored(world, str(t.client))).uprn is None  # moved by hand: no UPRN
-        page = await c.get(f"/console/clients/{t.client}?changed=1")
+        page = await c.get(f"/console/clients/{t.client}?done=changed")
         assert "The client's details were changed." in page.text
         api = await c.get(f"/v1/clients/{t.client}", headers={"Authorization": f"Bearer {t.token}"})
         assert api.json()["phone"] is None  # every field of the form is sent: empty clears

@@ -3,12 +3,17 @@ database, with the real geocoder adapter calling a fake OS Places on 127.0.0.1: 
 (a bad one first: the error summary links to the field), address, details, the client's
 page; axe-core on every page at WCAG 2.2 AA. Then with no lookup configured: the page says
 why and the pin is put by a click on the map. And both with JavaScript off, where the
-latitude and longitude fields are the pin."""
+latitude and longitude fields are the pin. Last, the client's data rights: a volunteer
+kept away (the error first), the subject-access file downloaded, the record erased."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
+import anyio
 import msgspec
 import pytest
 from playwright.async_api import Page, Route, async_playwright
@@ -23,6 +28,7 @@ from tests.e2e.test_map_page import QUIET, SCREENSHOTS, chromium  # noqa: F401
 from tests.fake_os_places import KEY, FakeOsPlaces, point_of
 from tests.fake_os_places import serving as serving_os_places
 from tests.live import serving
+from tests.scenario import NOW, Scenario
 from tests.support import Db, World
 
 pytestmark = pytest.mark.anyio
@@ -85,7 +91,7 @@ async def _by_postcode(page: Page, url: str, *, js: bool) -> None:
     await _details(page, f"Bea Okafor {js}")
     await page.click("#client-form button[type=submit]")
     await page.wait_for_selector(".govuk-notification-banner--success")
-    assert page.url.endswith("?added=1")
+    assert page.url.endswith("?done=added")
     summary = await page.inner_text("#summary")
     assert "2, FRIAR STREET, READING, RG1 1AA" in summary
     assert "310012345602" in summary
@@ -104,7 +110,7 @@ async def _by_postcode(page: Page, url: str, *, js: bool) -> None:
     await page.fill("#email", "bea@example.org")
     await page.click("#client-form button[type=submit]")
     await page.wait_for_selector(".govuk-notification-banner--success")
-    assert page.url.endswith("?changed=1")
+    assert page.url.endswith("?done=changed")
     assert "bea@example.org" in await page.inner_text("#summary")
     assert "310012345602" in await page.inner_text("#summary")  # the address did not move
     await page.goto(f"{url}/console/clients?name=okafor")
@@ -138,6 +144,45 @@ async def _by_pin(page: Page, url: str, *, js: bool) -> None:
     assert "7 Friar Street, Reading" in await page.inner_text("#summary")
 
 
+async def _data_rights(page: Page, url: str, client_id: UUID, *, js: bool) -> None:
+    await page.goto(f"{url}/console/clients/{client_id}")
+    await page.wait_for_selector("#keep-away")
+    await _axe(page, url, "a client with a volunteer to keep away", js=js)
+    await page.select_option("#volunteer", label="Ann Able")
+    await page.click("#keep-away button[type=submit]")
+    await page.wait_for_selector("#reason-error")
+    assert await page.get_attribute(".govuk-error-summary__list a", "href") == "#reason"
+    await _axe(page, url, "keep a volunteer away, with an error", js=js)
+    await page.fill("#reason", "The client asked for someone else.")
+    await page.click("#keep-away button[type=submit]")
+    await page.wait_for_selector(".govuk-notification-banner--success")
+    assert "Ann Able" in await page.inner_text("#exclusions")
+    await _axe(page, url, "a client with a volunteer kept away", js=js)
+    await page.click("#export-link")
+    await page.wait_for_selector("#export-form")
+    await _axe(page, url, "download what is held", js=js)
+    await page.fill("#reason", "Subject-access request by letter")
+    async with page.expect_download() as downloading:
+        await page.click("#export-form button[type=submit]")
+    download = await downloading.value
+    assert download.suggested_filename == f"client-{client_id}-subject-access.json"
+    exported = json.loads(await anyio.Path(await download.path()).read_text(encoding="utf-8"))
+    assert exported["client"]["name"] == "A Client"
+    await page.goto(f"{url}/console/clients/{client_id}")
+    await page.click("#erase-link")
+    await page.wait_for_selector("#erase-form")
+    await _axe(page, url, "erase the client's personal data", js=js)
+    await page.click("#erase-form button[type=submit]")
+    await page.wait_for_selector("#reason-error")
+    await _axe(page, url, "erase, with an error", js=js)
+    await page.fill("#reason", "Erasure request by letter.")
+    await page.click("#erase-form button[type=submit]")
+    await page.wait_for_selector(".govuk-notification-banner--success")
+    assert "erased" in await page.inner_text(".govuk-notification-banner__heading")
+    await page.screenshot(path=str(SCREENSHOTS / f"console-client-erased-js-{js}.png"))
+    await _axe(page, url, "an erased client", js=js)
+
+
 async def _stored(world: World, name: str) -> Any:
     async with world.owner.connect() as conn:
         found = await conn.execute(
@@ -160,6 +205,9 @@ async def test_a_caseworker_adds_clients_by_postcode_and_by_pin_in_chromium(
 ) -> None:
     tool(axe_support.AXE)
     t = await town(world)
+    s = Scenario(world)
+    ann = await s.volunteer("reading-council", "Ann Able", hours=6)
+    await s.offer(t.org, t.need, ann, NOW - timedelta(minutes=5))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     fake = FakeOsPlaces()
     lookup = msgspec.structs.replace(
@@ -198,12 +246,14 @@ async def test_a_caseworker_adds_clients_by_postcode_and_by_pin_in_chromium(
             await _by_postcode(page, url, js=js)
             # Cookies belong to a host, not a port: the session holds on the second server.
             await _by_pin(page, plain, js=js)
+            await _data_rights(page, url, t.client, js=js)
             await browser.close()
     assert [f for f in failures if "ERR_ABORTED" not in f] == []
     assert refused == []
     by_postcode = await _stored(world, f"Bea Okafor {js}")
     assert by_postcode.uprn == "310012345602"
     assert (round(by_postcode.lat, 6), round(by_postcode.lon, 6)) == point_of(2)
+    assert await world.count("clients", f"id = '{t.client}' AND erased_at IS NOT NULL") == 1
     by_pin = await _stored(world, f"Cai Evans {js}")
     assert by_pin.uprn is None
     if not js:

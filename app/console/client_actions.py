@@ -1,0 +1,132 @@
+"""What a caseworker does from a client's page, through the API's own use cases in the
+caller's tenant transaction: keep a volunteer away from the client (and lift it), hand the
+client their subject-access export, erase their personal data. Each asks for the reason the
+audit log records; a refused write comes back as the page with the error on its field,
+nothing half-written. No SQL here."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.clients import exclusions
+from app.clients import service as clients
+from app.clients.exclusions import ExclusionIn
+from app.clients.schemas import Client, ErasureIn
+from app.console.client_views import REASON, Step, client_page
+from app.db.tenancy import tenant_transaction
+from app.errors import Conflict, FieldError, InvalidInput
+from app.http_params import ACCESS_REASON_MAX
+from app.identity.tokens import TokenIdentity
+
+CLIENT_PAGE = "client.html.j2"
+EXPORT_PAGE = "client_export.html.j2"
+ERASE_PAGE = "client_erase.html.j2"
+MESSAGES = {
+    "reason": "Enter the reason, in 3 to 500 characters",
+    "volunteer": "Select the volunteer to keep away",
+    "export-reason": f"Enter who asked for it and how, in 3 to {ACCESS_REASON_MAX} characters",
+}
+
+
+def _errors(errors: list[FieldError]) -> dict[str, Any]:
+    return {"errors": errors, "by_field": {e.field: e.message for e in errors}}
+
+
+def _text(form: Any, name: str) -> str:
+    return str(form.get(name, "")).strip().replace("\r\n", "\n")
+
+
+async def _client_again(
+    db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any, error: FieldError
+) -> Step:
+    context = await client_page(db, identity, client_id)
+    chosen = {"volunteer": _text(form, "volunteer"), "reason": _text(form, "reason")}
+    return Step(CLIENT_PAGE, context | {"chosen": chosen} | _errors([error]), 422)
+
+
+async def keep_away(db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any) -> Step:
+    """The API's add-exclusion: the volunteer's live offers for the client are withdrawn and
+    any assignment with them ended, as on the API."""
+    try:
+        volunteer_id = UUID(_text(form, "volunteer"))
+    except ValueError:
+        error = FieldError("volunteer", MESSAGES["volunteer"])
+        return await _client_again(db, identity, client_id, form, error)
+    try:
+        data = msgspec.convert(
+            {"volunteer_id": str(volunteer_id), "reason": _text(form, "reason")},
+            ExclusionIn,
+            strict=False,
+        )
+        async with tenant_transaction(db, identity) as tx:
+            await exclusions.add(tx, client_id, data)
+    except msgspec.ValidationError:
+        error = FieldError("reason", MESSAGES["reason"])
+    except InvalidInput as exc:
+        message = exc.errors[0].message if exc.errors else str(exc.detail)
+        error = FieldError("volunteer", f"That volunteer cannot be kept away: {message}")
+    else:
+        return Step(client_id=client_id)
+    return await _client_again(db, identity, client_id, form, error)
+
+
+async def lift(
+    db: AsyncEngine, identity: TokenIdentity, client_id: UUID, volunteer_id: UUID
+) -> Step:
+    """The API's lift-exclusion; one already lifted (a second click) is a 404 as on the API."""
+    async with tenant_transaction(db, identity) as tx:
+        await exclusions.remove(tx, client_id, volunteer_id)
+    return Step(client_id=client_id)
+
+
+async def _client(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> Client:
+    async with tenant_transaction(db, identity) as tx:
+        return await clients.get(tx, client_id, reason=REASON)
+
+
+async def export_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> Step:
+    client = await _client(db, identity, client_id)
+    return Step(EXPORT_PAGE, {"client": client, "reason": ""} | _errors([]))
+
+
+async def export(
+    db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any
+) -> bytes | Step:
+    """The API's subject-access export as the JSON file it answers, audited with the reason
+    given; or the page again, asking for the reason."""
+    reason = _text(form, "reason")
+    if not 3 <= len(reason) <= ACCESS_REASON_MAX:
+        page = await export_page(db, identity, client_id)
+        error = FieldError("reason", MESSAGES["export-reason"])
+        context = (page.context or {}) | {"reason": reason} | _errors([error])
+        return Step(EXPORT_PAGE, context, 422)
+    async with tenant_transaction(db, identity) as tx:
+        found = await clients.export(tx, client_id, reason=reason)
+    return msgspec.json.format(msgspec.json.encode(found), indent=2)
+
+
+async def erase_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> Step:
+    client = await _client(db, identity, client_id)
+    return Step(ERASE_PAGE, {"client": client, "reason": ""} | _errors([]))
+
+
+async def erase(db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any) -> Step:
+    """The API's erasure: anonymised in place, the needs' personal details with it."""
+    reason = _text(form, "reason")
+    try:
+        data = msgspec.convert({"reason": reason}, ErasureIn, strict=True)
+        async with tenant_transaction(db, identity) as tx:
+            await clients.erase(tx, client_id, data)
+    except msgspec.ValidationError:
+        error, status = FieldError("reason", MESSAGES["reason"]), 422
+    except Conflict as exc:
+        error, status = FieldError("reason", f"It cannot be erased: {exc.detail}"), 409
+    else:
+        return Step(client_id=client_id)
+    page = await erase_page(db, identity, client_id)
+    context = (page.context or {}) | {"reason": reason} | _errors([error])
+    return Step(ERASE_PAGE, context, status)
