@@ -47,20 +47,6 @@ FLAG_LABELS = {
     SafeguardingFlag.ANIMAL_ON_PREMISES: "Animal on the premises",
     SafeguardingFlag.LONE_WORKER_RISK: "Lone worker risk",
 }
-LANGUAGES = {  # ISO 639-1: the demo borough's most spoken, first English and Welsh
-    "en": "English",
-    "cy": "Welsh",
-    "pl": "Polish",
-    "pa": "Punjabi",
-    "ur": "Urdu",
-    "ro": "Romanian",
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "gu": "Gujarati",
-    "ne": "Nepali",
-    "so": "Somali",
-    "zh": "Chinese",
-}
 FIELD_IDS = {  # the API's field (path head) -> the form field showing its error
     "name": "name",
     "phone": "phone",

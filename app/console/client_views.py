@@ -21,13 +21,12 @@ from app.clients import exclusions
 from app.clients import service as clients
 from app.console.client_forms import (
     FLAG_LABELS,
-    LANGUAGES,
     ClientForm,
     client_in,
     client_patch,
     from_api,
 )
-from app.console.forms import FormErrors
+from app.console.forms import LANGUAGES, FormErrors
 from app.db.tenancy import Tx, tenant_transaction
 from app.demo_gazetteer import POSTCODES
 from app.demo_population import TOWN_CENTRE

@@ -1,9 +1,12 @@
 """The "Post a need" form: its fields read into the API's own `NeedIn`, and every error,
 the form's, msgspec's or the use case's, named by the form field it belongs to.
 
-The form only turns text into the API's types (a date and a time into a window); the rules
-are the API's: `msgspec.convert` into `NeedIn` (strict, as the API decodes a body), then
-`app.needs.service.create`."""
+Every kind of need the API takes: one visit or a weekly series (an RRULE with a COUNT,
+and whoever helped the client last time asked first), one volunteer or a group at once (slots),
+at the client's home or remote (by phone or video, a client optional), an urgency and a
+language. The form only turns text into the API's types (a date and a time into a window,
+a number of visits into a rule); the rules are the API's: `msgspec.convert` into `NeedIn`
+(strict, as the API decodes a body), then `app.needs.service.create`."""
 
 from __future__ import annotations
 
@@ -16,31 +19,89 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from app.errors import FieldError
+from app.needs.recurrence import MAX_OCCURRENCES
 from app.needs.schemas import NeedIn
+from matching.model import Mode, Urgency
 
 # Times are read and shown in the UK's time zone, the organisations' default (the
 # organisation's own zone is a later step of issue 15).
 CONSOLE_TZ = ZoneInfo("Europe/London")
-TEXT_FIELDS = ("programme", "client", "title", "day", "month", "year", "time", "duration")
+TEXT_FIELDS = (
+    "programme",
+    "mode",
+    "client",
+    "title",
+    "visits",
+    "same_volunteer",
+    "day",
+    "month",
+    "year",
+    "time",
+    "duration",
+    "slots",
+    "urgency",
+    "language",
+)
+DEFAULTS = {"mode": Mode.IN_PERSON.value, "visits": "1", "slots": "1", "urgency": "normal"}
 FIELD_IDS = {  # the API's field (path prefix) -> the form field showing its error
     "programme_id": "programme",
+    "mode": "mode",
     "client_id": "client",
     "location": "client",  # in person: the client's address is the need's place
     "title": "title",
     "description": "notes",
+    "recurrence": "visits",
+    "continuity": "visits",
     "windows": "when",
     "duration_minutes": "duration",
+    "slots": "slots",
+    "urgency": "urgency",
+    "languages": "language",
     "required_skills": "skills",
 }
 MESSAGES = {  # what each field wants, for the struct's own constraint errors
     "programme": "Select the programme",
-    "client": "Select the client",
+    "mode": "Select where the help is given",
+    "client": "Select the client: help at home is given at the client's address",
     "title": "Enter a title of up to 200 characters",
     "notes": "Notes must be 5,000 characters or fewer",
+    "visits": f"Enter the number of visits, one a week, from 1 to {MAX_OCCURRENCES}",
     "when": "Enter when the help is needed",
     "duration": "Enter a duration from 5 to 1,440 minutes",
+    "slots": "Enter how many volunteers are needed at once, from 1 to 500",
+    "urgency": "Select how urgent it is",
+    "language": "Select a language from the list",
     "skills": "Select up to 10 skills",
 }
+LANGUAGES = {  # ISO 639-1: the demo borough's most spoken, first English and Welsh
+    "en": "English",
+    "cy": "Welsh",
+    "pl": "Polish",
+    "pa": "Punjabi",
+    "ur": "Urdu",
+    "ro": "Romanian",
+    "ar": "Arabic",
+    "bn": "Bengali",
+    "gu": "Gujarati",
+    "ne": "Nepali",
+    "so": "Somali",
+    "zh": "Chinese",
+}
+URGENCIES = (  # the choices, with what each means for matching (matching/eligibility.py)
+    (
+        Urgency.URGENT,
+        "Urgent",
+        "Offered only to volunteers on duty now, measured from where they are; "
+        "quiet hours do not hold it back",
+    ),
+    (
+        Urgency.HIGH,
+        "High",
+        "Volunteers on duty and close by are asked first; quiet hours do not hold it back",
+    ),
+    (Urgency.NORMAL, "Normal", "Offered in turn, sharing the work fairly"),
+    (Urgency.LOW, "Low", "Offered as a normal need is; it says the need can wait"),
+)
 REWORDED = {  # the API's words for a window, as a person filling in "When" reads them
     "is in the past": "The date and time must be in the future",
     "more than a year ahead": "The date must be within a year from today",
@@ -50,7 +111,7 @@ _AT = re.compile(r" - at `\$\.?([A-Za-z_]+)")
 
 @dataclass
 class NeedForm:
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=lambda: dict(DEFAULTS))
     skills: list[str] = field(default_factory=list)
     notes: str = ""
 
@@ -85,28 +146,68 @@ def _when(form: NeedForm, errors: list[FieldError]) -> datetime | None:
     return datetime.combine(day, at.replace(second=0), tzinfo=CONSOLE_TZ)
 
 
+def _choice(form: NeedForm, name: str, allowed: set[str], errors: list[FieldError]) -> str:
+    value = form.values[name]
+    if value not in allowed:
+        errors.append(FieldError(name, MESSAGES[name]))
+    return value
+
+
+def _series(form: NeedForm, errors: list[FieldError]) -> dict[str, Any]:
+    """More than one visit is a weekly series, `FREQ=WEEKLY;COUNT=n`, from the first
+    visit's weekday and time."""
+    visits = form.values["visits"]
+    if not visits.isdigit() or not 1 <= int(visits) <= MAX_OCCURRENCES:
+        errors.append(FieldError("visits", MESSAGES["visits"]))
+        return {}
+    return {"recurrence": f"FREQ=WEEKLY;COUNT={int(visits)}"} if int(visits) > 1 else {}
+
+
+def _continuity(form: NeedForm) -> dict[str, Any]:
+    """Whoever helped this client last time asked first (each week of a series too)."""
+    return {"continuity": {"same_as_last": True}} if form.values["same_volunteer"] else {}
+
+
 def _payload(form: NeedForm) -> dict[str, Any]:
     errors: list[FieldError] = []
-    for name in ("programme", "client"):
-        if not form.values[name]:
-            errors.append(FieldError(name, MESSAGES[name]))
+    if not form.values["programme"]:
+        errors.append(FieldError("programme", MESSAGES["programme"]))
+    mode = _choice(form, "mode", {m.value for m in Mode}, errors)
+    client = form.values["client"] or None
+    if mode == Mode.IN_PERSON and client is None:
+        errors.append(FieldError("client", MESSAGES["client"]))
+    series = _series(form, errors)
     start = _when(form, errors)
-    duration = form.values["duration"]
+    duration, slots = form.values["duration"], form.values["slots"]
     if not duration.isdigit():
         errors.append(FieldError("duration", "Enter the duration in minutes, as a number"))
+    if not slots.isdigit():
+        errors.append(FieldError("slots", MESSAGES["slots"]))
+    urgency = _choice(form, "urgency", {u.value for u in Urgency}, errors)
+    language = form.values["language"]
+    if language and language not in LANGUAGES:
+        errors.append(FieldError("language", MESSAGES["language"]))
     if errors:
         raise FormErrors(errors)
     assert start is not None
     end = start + timedelta(minutes=int(duration))
-    return {
-        "programme_id": form.values["programme"],
-        "client_id": form.values["client"],
-        "title": form.values["title"],
-        "description": form.notes.replace("\r\n", "\n") or None,
-        "required_skills": form.skills,
-        "windows": [{"start": start.isoformat(), "end": end.isoformat()}],
-        "duration_minutes": int(duration),
-    }
+    return (
+        {
+            "programme_id": form.values["programme"],
+            "mode": mode,
+            "client_id": client,
+            "title": form.values["title"],
+            "description": form.notes.replace("\r\n", "\n") or None,
+            "required_skills": form.skills,
+            "languages": [language] if language else [],
+            "windows": [{"start": start.isoformat(), "end": end.isoformat()}],
+            "duration_minutes": int(duration),
+            "slots": int(slots),
+            "urgency": urgency,
+        }
+        | series
+        | _continuity(form)
+    )
 
 
 def need_in(form: NeedForm) -> NeedIn:

@@ -9,8 +9,9 @@ from jinja2 import Environment, FileSystemLoader
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from app.console.forms import CONSOLE_TZ
+from app.console.forms import CONSOLE_TZ, LANGUAGES
 from app.console.views import status_label, when
+from app.needs.recurrence import describe
 from app.needs.schemas import Need
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,6 +41,17 @@ def moment(at: datetime) -> str:
     return f"{local:%a} {local.day} {local:%B %Y} at {local:%H:%M}"
 
 
+def repeats(need: Need) -> str:
+    """A series' rule in words, and which visit this one is."""
+    if need.recurrence is None or need.series_index is None:
+        return "Once"
+    return f"{describe(need.recurrence)}; this is visit {need.series_index + 1}"
+
+
+def languages(codes: list[str]) -> str:
+    return ", ".join(LANGUAGES.get(c, c) for c in codes) or "Any"
+
+
 def tag_colour(status: str) -> str:
     return TAGS.get(status, "grey")
 
@@ -47,6 +59,12 @@ def tag_colour(status: str) -> str:
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.globals.update(
-        when=when, status_label=status_label, area=area, tag_colour=tag_colour, moment=moment
+        when=when,
+        status_label=status_label,
+        area=area,
+        tag_colour=tag_colour,
+        moment=moment,
+        repeats=repeats,
+        languages=languages,
     )
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))

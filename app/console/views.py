@@ -10,7 +10,15 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients import service as clients
-from app.console.forms import CONSOLE_TZ, FormErrors, NeedForm, from_api, need_in
+from app.console.forms import (
+    CONSOLE_TZ,
+    LANGUAGES,
+    URGENCIES,
+    FormErrors,
+    NeedForm,
+    from_api,
+    need_in,
+)
 from app.db.tenancy import Tx, tenant_transaction
 from app.errors import FieldError, InvalidInput
 from app.identity.principal import STAFF
@@ -103,7 +111,13 @@ async def new_need_page(
         choices = await _choices(tx)
     errors = errors or []
     by_field = {e.field: e.message for e in errors}
-    return choices | {"form": form or NeedForm(), "errors": errors, "by_field": by_field}
+    return choices | {
+        "form": form or NeedForm(),
+        "urgencies": [(u.value, label, hint) for u, label, hint in URGENCIES],
+        "language_choices": LANGUAGES,
+        "errors": errors,
+        "by_field": by_field,
+    }
 
 
 @dataclass(frozen=True)

@@ -173,3 +173,26 @@ def _after_until(until: date | datetime | None, local: datetime) -> bool:
 
 def _invalid(message: str) -> InvalidInput:
     return InvalidInput.field("recurrence", message)
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def describe(rule: str) -> str:
+    """A stored rule in words, as a caseworker reads it: `FREQ=WEEKLY;COUNT=8` is "Every
+    week, 8 times"; `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;UNTIL=20270331` is "Every 2 weeks
+    on Tuesday and Thursday, until 31 March 2027"."""
+    parsed = _parse(rule)
+    unit = "day" if parsed.freq == DAILY else "week"
+    every = f"Every {unit}" if parsed.interval == 1 else f"Every {parsed.interval} {unit}s"
+    if parsed.weekdays:
+        names = [_DAY_NAMES[d] for d in parsed.weekdays]
+        days = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        every = f"{every} on {days}"
+    if parsed.count == 1:
+        return "Once"
+    if parsed.count is not None:
+        return f"{every}, {parsed.count} times"
+    until = parsed.until
+    assert until is not None  # exactly one of COUNT or UNTIL (_parse)
+    return f"{every}, until {until.day} {until:%B %Y}"

@@ -67,7 +67,11 @@ def need_form(programme_id: UUID, client_id: UUID, **changes: Any) -> dict[str, 
         "month": str(day.month),
         "year": str(day.year),
         "time": "10:30",
+        "mode": "in_person",
+        "visits": "1",
         "duration": "45",
+        "slots": "1",
+        "urgency": "normal",
         "notes": "Ring the bell twice.",
     }
     return form | changes

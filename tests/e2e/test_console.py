@@ -5,6 +5,7 @@ API's own validation, nothing half-written on error."""
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from uuid import uuid4
 
@@ -245,3 +246,77 @@ async def test_a_volunteer_signed_in_to_the_console_sees_no_needs_and_may_post_n
     need = await client.get(f"/console/needs/{t.need}")
     assert need.status_code == 404
     assert "Shopping run 0" not in need.text
+
+
+async def test_every_kind_of_need_the_api_takes_can_be_posted_from_the_form(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """A weekly series for a group, urgent, in Welsh, the same volunteer each week; a remote
+    need without a client; and each new field's errors, nothing written on any of them."""
+    t = await town(world)
+    await sign_in(client, t.token)
+    page = await client.get("/console/needs/new")
+    for field in ('id="mode-remote"', 'id="visits"', 'id="slots"', 'id="urgency-low"'):
+        assert field in page.text, field
+    token = csrf_of(page.text)
+    auth = {"Authorization": f"Bearer {t.token}"}
+    before = await world.count("needs")
+    cases = {  # form changes -> the field whose error the summary links to, and its words
+        "visits": ({"visits": "0"}, "Enter the number of visits, one a week, from 1 to"),
+        "slots": ({"slots": "x"}, "Enter how many volunteers are needed at once"),
+        "urgency": ({"urgency": "whenever"}, "Select how urgent it is"),
+        "mode": ({"mode": "by-pigeon"}, "Select where the help is given"),
+        "language": ({"language": "xx"}, "Select a language from the list"),
+        "client": ({"client": ""}, "help at home is given at the client"),
+    }
+    extra = {"visits": ({"visits": "105"}, "visits"), "visits-x": ({"visits": "x"}, "visits")}
+    extra |= {"slots-0": ({"slots": "0"}, "slots"), "slots-big": ({"slots": "501"}, "slots")}
+    for name, (changes, words) in cases.items():
+        sent = need_form(t.programme, t.client, **changes) | {"_csrf_token": token}
+        answer = await client.post("/console/needs/new", data=sent)
+        assert answer.status_code == 422, name
+        assert f'href="#{name}"' in answer.text, name
+        assert words in html.unescape(answer.text), name
+    for name, (changes, anchor) in extra.items():
+        sent = need_form(t.programme, t.client, **changes) | {"_csrf_token": token}
+        answer = await client.post("/console/needs/new", data=sent)
+        assert answer.status_code == 422, name
+        assert f'href="#{anchor}"' in answer.text, name
+    assert await world.count("needs") == before
+
+    series = need_form(
+        t.programme,
+        t.client,
+        visits="4",
+        same_volunteer="yes",
+        slots="3",
+        urgency="urgent",
+        language="cy",
+    )
+    done = await client.post("/console/needs/new", data=series | {"_csrf_token": token})
+    assert done.status_code == 303, done.text[:2000]
+    need_id = done.headers["location"].split("/")[-1].split("?")[0]
+    first = (await client.get(f"/v1/needs/{need_id}", headers=auth)).json()
+    assert first["recurrence"] == "FREQ=WEEKLY;COUNT=4"
+    assert first["series_index"] == 0
+    assert first["slots"] == 3
+    assert first["urgency"] == "urgent"
+    assert first["languages"] == ["cy"]
+    assert first["continuity"]["same_as_last"] is True
+    assert await world.count("needs", f"series_id = '{first['series_id']}'") == 4
+    shown = await client.get(f"/console/needs/{need_id}")
+    for words in ("Every week, 4 times; this is visit 1", "Urgent", "Welsh", "0 of 3"):
+        assert words in shown.text, words
+
+    remote = need_form(t.programme, t.client, mode="remote", client="", title="A phone call")
+    done = await client.post("/console/needs/new", data=remote | {"_csrf_token": token})
+    assert done.status_code == 303, done.text[:2000]
+    need_id = done.headers["location"].split("/")[-1].split("?")[0]
+    call = (await client.get(f"/v1/needs/{need_id}", headers=auth)).json()
+    assert call["mode"] == "remote"
+    assert call["client_id"] is None
+    assert call["location"] is None
+    assert call["recurrence"] is None
+    shown = await client.get(f"/console/needs/{need_id}")
+    assert "Once" in shown.text
+    assert await world.count("needs") == before + 5

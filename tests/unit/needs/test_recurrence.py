@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.errors import InvalidInput
-from app.needs.recurrence import MAX_OCCURRENCES, occurrences
+from app.needs.recurrence import MAX_OCCURRENCES, describe, occurrences
 
 LONDON = ZoneInfo("Europe/London")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -267,3 +267,23 @@ def test_a_count_rule_gives_count_visits_on_the_local_pattern(
             assert when.weekday() in (days or {first.weekday()})
             weeks = (elapsed + first.weekday() - when.weekday()) // 7
             assert weeks % interval == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=WEEKLY;COUNT=8", "Every week, 8 times"),
+        ("FREQ=DAILY;INTERVAL=3;COUNT=4", "Every 3 days, 4 times"),
+        ("FREQ=WEEKLY;BYDAY=TU;COUNT=1", "Once"),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH,TU;UNTIL=20270331",
+            "Every 2 weeks on Tuesday and Thursday, until 31 March 2027",
+        ),
+        (
+            "FREQ=WEEKLY;BYDAY=MO,WE,FR;UNTIL=20270301T120000Z",
+            "Every week on Monday, Wednesday and Friday, until 1 March 2027",
+        ),
+    ],
+)
+def test_a_rule_in_words(rule: str, words: str) -> None:
+    assert describe(rule) == words
