@@ -36,6 +36,8 @@ class Kind(StrEnum):
     NEED_VOLUNTEER_LEFT = "need.volunteer_left"  # withdrew, no-show or released
     NEED_ESCALATED = "need.escalated"
     NEED_COMPLETED = "need.completed"
+    NEED_OFFERED = "need.offered"  # a wave of offers went out (live only)
+    NEED_CHECKED_IN = "need.checked_in"  # a volunteer arrived (live only)
     # to coordinators
     COVERAGE_GAP_ALERT = "coverage.gap_alert"  # an area's unfilled demand outlasted its delay
 
@@ -45,6 +47,12 @@ class TextKind(StrEnum):
 
     CHANNEL_VERIFY = "channel.verify"  # a one-time code, by the text or email it verifies
     SMS_REPLY = "sms.reply"  # the answer to a text a volunteer sent us
+
+
+# Events of the moment for a caseworker watching a need's page, not worth a phone's buzz:
+# written already sent (on the live channel), so the dispatcher never pushes them.
+LIVE_ONLY = frozenset({Kind.NEED_OFFERED, Kind.NEED_CHECKED_IN})
+LIVE = "live"  # their channel, as /metrics counts them
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,12 @@ def _row(message: Message, now: datetime) -> dict[str, Any]:
         "urgent": message.urgent,
         "expires_at": message.expires_at,
         "next_attempt_at": message.not_before or now,
+        # every row names the same columns: one INSERT for them all
+        **(
+            {"status": "sent", "sent_at": now, "channel": LIVE}
+            if message.kind in LIVE_ONLY
+            else {"status": "pending", "sent_at": None, "channel": None}
+        ),
     }
 
 

@@ -167,6 +167,12 @@ async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
             .values(status=transition(status, NeedStatus.IN_PROGRESS).value, status_changed_at=now)
         )
     await audit.record(tx, "assignment.checked_in", "assignment", row.id, org_id=row.org_id)
+    payload = {"need_id": str(need.id), "assignment_id": str(row.id)}
+    await enqueue(
+        tx.conn,
+        [Message(u, Kind.NEED_CHECKED_IN, payload, org_id=need.org_id) for u in _staff_of(need)],
+        now=now,
+    )
     # No client contact here: an idempotent replay would return it after the assignment
     # ended. The app reads it from GET /v1/volunteers/me/assignments/{id} (audited).
     return to_assignment(row, need_summary(need, need.id))

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.console.controller_clients import ClientPagesController
 from app.console.controller_needs import NeedPagesController
+from app.console.live import need_live
 from app.console.session import SignInRequired, csrf_config, page, signed_in
 from app.console.signing import HOME, close_session, open_session, sign_in_page
 from app.errors import CodeliverError
@@ -76,7 +77,7 @@ def _error_page(request: Req, exc: Exception) -> Response[Any]:
 def console_router(settings: Settings) -> Router:
     return Router(
         path="/console",
-        route_handlers=[ConsoleController, NeedPagesController, ClientPagesController],
+        route_handlers=[ConsoleController, NeedPagesController, ClientPagesController, need_live],
         dependencies={"identity": Provide(signed_in)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         exception_handlers={SignInRequired: _to_sign_in}

@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
@@ -85,16 +86,21 @@ def cleared_cookie(settings: Settings) -> Cookie:
     )
 
 
-async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:
-    """The caller of a console page, from their session cookie (else to sign-in)."""
-    cookie = request.cookies.get(COOKIE)
+async def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenIdentity:
+    """The caller of a console page or socket, from their session cookie."""
+    cookie = connection.cookies.get(COOKIE)
     if not cookie:
         raise SignInRequired()
-    sessions: Sessions = request.app.state.sessions
+    sessions: Sessions = connection.app.state.sessions
     try:
         return await sessions.check(cookie)
     except Unauthenticated as exc:
         raise SignInRequired() from exc
+
+
+async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:
+    """The caller of a console page (without a current session: to sign-in)."""
+    return await session_of(request)
 
 
 def page_headers(settings: Settings, *, pin_map: bool = False) -> dict[str, str]:

@@ -141,7 +141,10 @@ async def make_offers(
         )
     )
     urgent = facts.is_urgent(row)
-    return [
+    # the need's page follows it live (app/console/live.py)
+    seen = {"need_id": str(row.id), "wave": wave, "offered": len(chosen)}
+    staff = [row.created_by] if row.created_by is not None else []
+    return [Message(u, Kind.NEED_OFFERED, seen, org_id=row.org_id) for u in staff] + [
         Message(
             o.volunteer_id,
             Kind.OFFER_CREATED,

@@ -312,10 +312,10 @@ async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> 
     else:
         messages = await _named_offers(tx, row, volunteer_ids, now)
     await enqueue(tx.conn, messages, now=tx.now)
+    made = {m.payload["offer_id"] for m in messages if m.kind is Kind.OFFER_CREATED}
     await audit.record(
-        tx, "offers.made", "need", row.id, org_id=row.org_id, details={"count": len(messages)}
+        tx, "offers.made", "need", row.id, org_id=row.org_id, details={"count": len(made)}
     )
-    made = {m.payload["offer_id"] for m in messages}
     return [o for o in await need_offers(tx, need_id) if str(o.id) in made]
 
 

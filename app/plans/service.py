@@ -30,7 +30,7 @@ from matching.model import Candidate, OfferSource, Ranked, Reason, ScorePart
 from matching.model import Plan as MatchedPlan
 from matching.plan_rules import Ledger, Room, Timing
 from matching.status import WANTING
-from notifications.outbox import Message, enqueue
+from notifications.outbox import Kind, Message, enqueue
 
 MAX_PERIOD = timedelta(days=31)
 # Committing re-checks each choice's own eligibility as accept does (eligibility.ON_ACCEPT);
@@ -261,7 +261,7 @@ async def commit(tx: Tx, plan_id: UUID) -> CommitOut:
     await enqueue(tx.conn, messages, now=tx.now)
     out = CommitOut(
         plan_id=plan_id,
-        offered=len(messages),
+        offered=sum(m.kind is Kind.OFFER_CREATED for m in messages),
         skipped=sum(skipped.values()),
         reasons={k: v for k, v in sorted(skipped.items()) if v},
     )
