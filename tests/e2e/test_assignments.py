@@ -60,6 +60,9 @@ async def test_check_in_complete_and_outcome(
     assert r.json()["status"] == "checked_in"
     shown = (await client.get(f"/v1/needs/{need_id}", headers=ctx.caseworker)).json()
     assert shown["status"] == "in_progress"
+    # The caseworker hears of it on the live channel only: written as sent, never pushed.
+    live = "kind = 'need.checked_in' AND status = 'sent' AND channel = 'live'"
+    assert await world.count("outbox", f"{live} AND payload->>'need_id' = '{need_id}'") == 1
     body = {"minutes": 45, "outcome": "done", "note": "Delivered, all well"}
     r = await client.post(f"{url}/complete", headers=vol, json=body)
     assert r.status_code == 200, r.text
