@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.clients import exclusions
 from app.clients import service as clients
 from app.clients.exclusions import ExclusionIn
-from app.clients.schemas import Client, ErasureIn
+from app.clients.schemas import ErasureIn
 from app.console.client_views import REASON, Step, client_page
+from app.console.views import zones
 from app.db.tenancy import tenant_transaction
 from app.errors import Conflict, FieldError, InvalidInput
 from app.http_params import ACCESS_REASON_MAX
@@ -83,14 +84,14 @@ async def lift(
     return Step(client_id=client_id)
 
 
-async def _client(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> Client:
+async def _client(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> dict[str, Any]:
     async with tenant_transaction(db, identity) as tx:
-        return await clients.get(tx, client_id, reason=REASON)
+        return {"client": await clients.get(tx, client_id, reason=REASON), "zones": await zones(tx)}
 
 
 async def export_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> Step:
-    client = await _client(db, identity, client_id)
-    return Step(EXPORT_PAGE, {"client": client, "reason": ""} | _errors([]))
+    context = await _client(db, identity, client_id)
+    return Step(EXPORT_PAGE, context | {"reason": ""} | _errors([]))
 
 
 async def export(
@@ -110,8 +111,8 @@ async def export(
 
 
 async def erase_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> Step:
-    client = await _client(db, identity, client_id)
-    return Step(ERASE_PAGE, {"client": client, "reason": ""} | _errors([]))
+    context = await _client(db, identity, client_id)
+    return Step(ERASE_PAGE, context | {"reason": ""} | _errors([]))
 
 
 async def erase(db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any) -> Step:

@@ -27,6 +27,7 @@ from app.console.client_forms import (
     from_api,
 )
 from app.console.forms import LANGUAGES, FormErrors
+from app.console.views import zones
 from app.db.tenancy import Tx, tenant_transaction
 from app.demo_gazetteer import POSTCODES
 from app.demo_population import TOWN_CENTRE
@@ -86,8 +87,10 @@ async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID)
     async with tenant_transaction(db, identity) as tx:
         client = await clients.get(tx, client_id, reason=REASON)  # another org's: NotFound
         away = await kept_away(tx, client_id)
+        zoned = await zones(tx)
     point = client.location
     return away | {
+        "zones": zoned,
         "chosen": {"volunteer": "", "reason": ""},
         "client": client,
         "flags": ", ".join(FLAG_LABELS[f] for f in client.safeguarding_flags) or "None",

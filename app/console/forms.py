@@ -23,8 +23,8 @@ from app.needs.recurrence import MAX_OCCURRENCES
 from app.needs.schemas import NeedIn
 from matching.model import Mode, Urgency
 
-# Times are read and shown in the UK's time zone, the organisations' default (the
-# organisation's own zone is a later step of issue 15).
+# Times are read and shown in the organisation's time zone (`organisations.time_zone`);
+# this one, the organisations' default, only where no organisation is known.
 CONSOLE_TZ = ZoneInfo("Europe/London")
 TEXT_FIELDS = (
     "programme",
@@ -129,7 +129,7 @@ class FormErrors(Exception):
         self.errors = errors
 
 
-def _when(form: NeedForm, errors: list[FieldError]) -> datetime | None:
+def _when(form: NeedForm, zone: ZoneInfo, errors: list[FieldError]) -> datetime | None:
     v = form.values
     try:
         day = date(int(v["year"]), int(v["month"]), int(v["day"]))
@@ -143,7 +143,7 @@ def _when(form: NeedForm, errors: list[FieldError]) -> datetime | None:
     if at is None:
         errors.append(FieldError("when-time", "Enter a time on the 24-hour clock, like 14:30"))
         return None
-    return datetime.combine(day, at.replace(second=0), tzinfo=CONSOLE_TZ)
+    return datetime.combine(day, at.replace(second=0), tzinfo=zone)
 
 
 def _choice(form: NeedForm, name: str, allowed: set[str], errors: list[FieldError]) -> str:
@@ -168,7 +168,7 @@ def _continuity(form: NeedForm) -> dict[str, Any]:
     return {"continuity": {"same_as_last": True}} if form.values["same_volunteer"] else {}
 
 
-def _payload(form: NeedForm) -> dict[str, Any]:
+def _payload(form: NeedForm, zone: ZoneInfo) -> dict[str, Any]:
     errors: list[FieldError] = []
     if not form.values["programme"]:
         errors.append(FieldError("programme", MESSAGES["programme"]))
@@ -177,7 +177,7 @@ def _payload(form: NeedForm) -> dict[str, Any]:
     if mode == Mode.IN_PERSON and client is None:
         errors.append(FieldError("client", MESSAGES["client"]))
     series = _series(form, errors)
-    start = _when(form, errors)
+    start = _when(form, zone, errors)
     duration, slots = form.values["duration"], form.values["slots"]
     if not duration.isdigit():
         errors.append(FieldError("duration", "Enter the duration in minutes, as a number"))
@@ -210,9 +210,10 @@ def _payload(form: NeedForm) -> dict[str, Any]:
     )
 
 
-def need_in(form: NeedForm) -> NeedIn:
-    """The API's input struct, or `FormErrors` naming form fields."""
-    payload = _payload(form)
+def need_in(form: NeedForm, zone: ZoneInfo) -> NeedIn:
+    """The API's input struct, the form's date and time read in `zone` (the
+    organisation's), or `FormErrors` naming form fields."""
+    payload = _payload(form, zone)
     try:
         return msgspec.convert(payload, NeedIn, strict=True)
     except msgspec.ValidationError as exc:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.assignments import service as assignments
 from app.assignments.schemas import NeedOutcomeIn, Outcome
 from app.console.timeline import OUTCOMES, timeline
+from app.console.views import zones
 from app.db.tenancy import Tx, tenant_transaction
 from app.errors import Conflict, FieldError, InvalidInput
 from app.identity.tokens import TokenIdentity
@@ -65,6 +66,7 @@ async def _need_context(tx: Tx, need_id: UUID) -> dict[str, Any]:
     need = await needs.read(tx, need_id, REASON)  # another organisation's: NotFound
     ranked = await offers.ranked_candidates(tx, need_id, CANDIDATES) if takes_offers(need) else []
     return {
+        "zones": await zones(tx),
         "need": need,
         "programme": await programmes.get(tx, need.programme_id),
         "timeline": await _history(tx, need),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from app.console.forms import CONSOLE_TZ, LANGUAGES
-from app.console.views import status_label, when
+from app.console import views
+from app.console.forms import LANGUAGES
+from app.console.views import status_label, zone_of
 from app.needs.recurrence import describe
 from app.needs.schemas import Need
 
@@ -35,9 +39,20 @@ def area(need: Need) -> str:
     return f"Within about 500 m of {point.lat:.3f}, {point.lon:.3f}"
 
 
-def moment(at: datetime) -> str:
-    """An instant in the console's time zone: `Tue 9 March 2027 at 10:42`."""
-    local = at.astimezone(CONSOLE_TZ)
+def _zones(context: Context) -> Any:
+    return context.get("zones") or {}
+
+
+@pass_context
+def when(context: Context, need: Need) -> str:
+    """The need's first window, in its organisation's time zone (the page's `zones`)."""
+    return views.when(need, zone_of(_zones(context), need.org_id))
+
+
+@pass_context
+def moment(context: Context, at: datetime, org_id: UUID | None = None) -> str:
+    """An instant in the organisation's time zone: `Tue 9 March 2027 at 10:42`."""
+    local = at.astimezone(zone_of(_zones(context), org_id))
     return f"{local:%a} {local.day} {local:%B %Y} at {local:%H:%M}"
 
 

@@ -3,9 +3,11 @@ tenant transaction (row-level security as for the API): no SQL here, no second d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +29,7 @@ from app.needs import service as needs
 from app.needs.queue import work_queue
 from app.needs.schemas import Need
 from app.needs.status import NeedStatus
+from app.orgs import service as orgs
 from app.programmes import service as programmes
 from app.volunteers import skills
 
@@ -36,12 +39,27 @@ REASON = "caseworker console"
 MAX_CHOICES = 200  # clients and programmes offered in a select
 
 
-def when(need: Need) -> str:
-    """The first window, in the console's time zone: `Tue 9 March 2027, 10:00 to 11:00`."""
+async def zones(tx: Tx) -> dict[UUID, ZoneInfo]:
+    """The time zones of the caller's organisations: every page that shows or reads a time
+    puts them in its context (`zones`), and the templates' `when` and `moment` use them."""
+    return {org: ZoneInfo(name) for org, name in (await orgs.time_zones(tx)).items()}
+
+
+def zone_of(zones: Mapping[UUID, ZoneInfo], org_id: UUID | None = None) -> ZoneInfo:
+    """The organisation's zone; with none named, the zone all the caller's organisations
+    share; else the organisations' default."""
+    if org_id is not None and org_id in zones:
+        return zones[org_id]
+    shared = set(zones.values())
+    return shared.pop() if len(shared) == 1 else CONSOLE_TZ
+
+
+def when(need: Need, zone: ZoneInfo) -> str:
+    """The first window, in `zone`: `Tue 9 March 2027, 10:00 to 11:00`."""
     if not need.windows:
         return ""
     first = need.windows[0]
-    start, end = first.start.astimezone(CONSOLE_TZ), first.end.astimezone(CONSOLE_TZ)
+    start, end = first.start.astimezone(zone), first.end.astimezone(zone)
     day = f"{start:%a} {start.day} {start:%B %Y}"
     return f"{day}, {start:%H:%M} to {end:%H:%M}"
 
@@ -72,7 +90,9 @@ async def needs_page(
             reason=REASON,
         )
         names = await _programme_names(tx)
+        zoned = await zones(tx)
     return {
+        "zones": zoned,
         "needs": items,
         "queue": queue,
         "queue_more": more,
@@ -94,7 +114,10 @@ async def _choices(tx: Tx) -> dict[str, Any]:
         reason="choosing the client of a need",
     )
     listed, _ = await programmes.list_programmes(tx, org_id=org_id, limit=MAX_CHOICES, cursor=None)
+    zone = zone_of(await zones(tx), org_id)
     return {
+        "zones": {org_id: zone},
+        "zone_label": "UK time" if zone.key == CONSOLE_TZ.key else f"{zone.key} time",
         "clients": found,
         "programme_choices": listed,
         "skill_choices": await skills.vocabulary(tx, org_id),
@@ -130,9 +153,9 @@ async def post_need(db: AsyncEngine, identity: TokenIdentity, form: NeedForm) ->
     """The API's create, in its own transaction: on any error it rolls back whole (nothing
     half-written), and the form comes back with each error on its field."""
     try:
-        data = need_in(form)
         async with tenant_transaction(db, identity) as tx:
-            made = await needs.create(tx, data)
+            zone = zone_of(await zones(tx), tx.principal.acting_org(None, *STAFF))
+            made = await needs.create(tx, need_in(form, zone))
     except FormErrors as exc:
         return Posted(None, await new_need_page(db, identity, form, exc.errors))
     except InvalidInput as exc:

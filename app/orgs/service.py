@@ -189,6 +189,16 @@ async def _members(
     return page_of(members, limit, key=lambda m: (m.created_at, m.user_id, m.role.value))
 
 
+async def time_zones(tx: Tx) -> dict[UUID, str]:
+    """The time zone of each organisation the caller belongs to (IANA names)."""
+    org_ids = [m.org_id for m in tx.principal.memberships]
+    if not org_ids:
+        return {}
+    stmt = select(organisations.c.id, organisations.c.time_zone)
+    rows = await tx.conn.execute(stmt.where(organisations.c.id.in_(org_ids)))
+    return {r.id: r.time_zone for r in rows}
+
+
 async def me(tx: Tx) -> Me:
     p = tx.principal
     org_ids = [m.org_id for m in p.memberships]

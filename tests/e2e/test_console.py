@@ -6,8 +6,9 @@ API's own validation, nothing half-written on error."""
 from __future__ import annotations
 
 import html
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -320,3 +321,37 @@ async def test_every_kind_of_need_the_api_takes_can_be_posted_from_the_form(
     shown = await client.get(f"/console/needs/{need_id}")
     assert "Once" in shown.text
     assert await world.count("needs") == before + 5
+
+
+async def test_times_are_read_and_shown_in_the_organisations_time_zone(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """An organisation in Asia/Kolkata (UTC+05:30, no summer time): the form's 10:30 is
+    10:30 there, stored as 05:00 UTC, and every page shows it as 10:30 again."""
+    t = await town(world)
+    async with world.owner.begin() as conn:
+        await conn.execute(
+            text("UPDATE organisations SET time_zone = 'Asia/Kolkata' WHERE id = :id"),
+            {"id": t.org},
+        )
+    await sign_in(client, t.token)
+    page = await client.get("/console/needs/new")
+    assert "Asia/Kolkata time" in page.text
+    day = (NOW + timedelta(days=2)).astimezone(ZoneInfo("Asia/Kolkata"))
+    sent = need_form(
+        t.programme, t.client, day=str(day.day), month=str(day.month), year=str(day.year)
+    )
+    done = await client.post("/console/needs/new", data=sent | {"_csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303, done.text[:2000]
+    need_id = done.headers["location"].split("/")[-1].split("?")[0]
+    auth = {"Authorization": f"Bearer {t.token}"}
+    start = (await client.get(f"/v1/needs/{need_id}", headers=auth)).json()["windows"][0]["start"]
+    assert datetime.fromisoformat(start).astimezone(UTC).strftime("%H:%M") == "05:00"
+    shown = await client.get(f"/console/needs/{need_id}")
+    assert "10:30 to 11:15" in shown.text
+    posted = datetime.fromisoformat(
+        (await client.get(f"/v1/needs/{need_id}", headers=auth)).json()["created_at"]
+    ).astimezone(ZoneInfo("Asia/Kolkata"))
+    assert f"at {posted:%H:%M}</time>" in shown.text  # the timeline's "Posted", there too
+    listed = await client.get("/console/needs")
+    assert "10:30 to 11:15" in listed.text
