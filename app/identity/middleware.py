@@ -8,8 +8,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import InvalidToken, RateLimited, Unauthenticated
-from app.identity.ratelimit import TokenBuckets
+from app.errors import InvalidToken, Unauthenticated
+from app.identity.ratelimit import limit_failures
 from app.identity.tokens import Verifiers
 
 # The map page and its static assets hold no data: the page calls the API with a token.
@@ -47,20 +47,10 @@ class BearerAuthMiddleware(ASGIMiddleware):
             verifiers: Verifiers = scope["litestar_app"].state.verifiers
             scope["user"] = await verifiers.verify(token)
         except Unauthenticated:
-            _limit_failures(scope)
+            limit_failures(scope)
             raise
         scope["auth"] = token
         await next_app(scope, receive, send)
-
-
-def _limit_failures(scope: Scope) -> None:
-    """Failed sign-ins are rate limited per client address (guessing, token stuffing)."""
-    buckets: TokenBuckets | None = scope["litestar_app"].state.rate_limits
-    client = scope.get("client")
-    if buckets is not None:
-        wait = buckets.take(f"auth-failure:{client[0] if client else 'unknown'}")
-        if wait:
-            raise RateLimited(wait)
 
 
 def _bearer(scope: Scope) -> str:
