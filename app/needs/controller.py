@@ -12,6 +12,7 @@ from app.http_params import AccessReason
 from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.needs import service
+from app.needs.queue import WorkQueue, work_queue
 from app.needs.schemas import CancelIn, Created, Need, NeedIn, NeedPatch
 from app.needs.status import NeedStatus
 from app.pagination import Cursor, Limit, Page
@@ -66,6 +67,22 @@ class NeedController(Controller):
                 reason=access_reason,
             )
         return Page(items=items, next_cursor=next_cursor)
+
+    @get(
+        "/attention",
+        summary="My work queue: the needs that want a person now",
+        responses=problem_responses(),
+        operation_id="listNeedsWantingAttention",
+    )
+    async def attention(
+        self, request: Caller, db: Db, limit: Limit = 50, access_reason: AccessReason = None
+    ) -> WorkQueue:
+        """The needs of the caller's organisations whose offers ran out, then those starting
+        within 24 hours with slots still to fill, soonest first: what the console's needs
+        page shows at its top. Each returned need is an audited read."""
+        async with tenant_transaction(db, request.user) as tx:
+            items, more = await work_queue(tx, limit=limit, reason=access_reason)
+        return WorkQueue(items=items, more=more)
 
     @get(
         "/{need_id:uuid}",

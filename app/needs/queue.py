@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 from sqlalchemy import func, or_, select
 
 from app.db.tables import needs
@@ -16,10 +15,19 @@ from matching.attention import SOON, Attention, NeedFacts, attention, order
 from matching.status import WANTING, NeedStatus
 
 
-@dataclass(frozen=True)
-class Queued:
-    need: Need
+class Queued(msgspec.Struct, kw_only=True):
+    """A need that wants a person now, and why: its offers ran out (`escalated`), or it
+    starts within 24 hours with slots to fill (`starts_soon`)."""
+
     why: Attention
+    need: Need
+
+
+class WorkQueue(msgspec.Struct, kw_only=True):
+    """Escalated needs first, oldest escalation first; then those starting soonest."""
+
+    items: list[Queued]
+    more: bool  # more needs want a person than `limit`: narrow by programme, or ask more
 
 
 def _facts(need: Need) -> NeedFacts:
@@ -53,6 +61,6 @@ async def work_queue(tx: Tx, *, limit: int, reason: str | None) -> tuple[list[Qu
     for need in await audited(tx, rows[:limit], reason):
         why = attention(_facts(need), tx.now)
         if why is not None:
-            queued.append(Queued(need, why))
+            queued.append(Queued(why=why, need=need))
     queued.sort(key=lambda q: order(_facts(q.need), q.why))
     return queued, len(rows) > limit

@@ -221,3 +221,25 @@ async def test_the_work_queue_shows_escalated_then_soonest_and_only_ones_own(
     assert "Their escalation" not in page.text
     later = await client.get("/console/needs?status=cancelled")
     assert 'id="queue"' not in later.text  # the queue heads the unfiltered list only
+
+    # Its JSON twin, the same use case: the same needs in the same order, and why.
+    auth = {"Authorization": f"Bearer {t.token}"}
+    api = await client.get("/v1/needs/attention", headers=auth)
+    assert api.status_code == 200, api.text
+    got = [(q["need"]["title"], q["why"]) for q in api.json()["items"]]
+    assert got == [
+        ("Ran out", "escalated"),
+        ("In 3 hours", "starts_soon"),
+        ("Shopping run 0", "starts_soon"),
+    ]
+    assert api.json()["more"] is False
+    first = await client.get("/v1/needs/attention?limit=2", headers=auth)
+    assert [q["need"]["title"] for q in first.json()["items"]] == ["Ran out", "In 3 hours"]
+    assert first.json()["more"] is True
+    bad = await client.get("/v1/needs/attention?limit=0", headers=auth)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "limit"
+    volunteer = await world.person("vol", org="reading-council", role="volunteer")
+    none = await client.get("/v1/needs/attention", headers=volunteer)
+    assert none.status_code == 200
+    assert none.json() == {"items": [], "more": False}
