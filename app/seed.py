@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.db.tables import (
     clients,
+    contact_channels,
     devices,
     memberships,
     needs,
@@ -50,6 +51,15 @@ PLATFORM_ADMIN = "demo-platform-admin"
 
 BATCH = 500
 BULK_ABOVE = 20_000  # more volunteers than this load by COPY (app.bulk_seed)
+TEXT_ONLY_EVERY = 10  # one demo volunteer in ten has no app: offers reach them by text
+
+
+def text_only_phone(n: int) -> str | None:
+    """The phone of demo volunteer `n` if they have no app: from Ofcom's range for drama
+    (07700 900000 to 900999), never anyone's real number; the first 1,000 such only."""
+    if n % TEXT_ONLY_EVERY != TEXT_ONLY_EVERY - 1 or n // TEXT_ONLY_EVERY >= 1000:
+        return None
+    return f"+447700900{n // TEXT_ONLY_EVERY:03d}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,7 @@ async def _seed_volunteers(conn: AsyncConnection, numbers: range, org_ids: list[
     """One batch, in bulk statements; only people not seeded before get rows."""
     today = date.today()
     people = [volunteer(n, centre=TOWN_CENTRE, orgs=len(org_ids), today=today) for n in numbers]
+    phones = {p.subject: text_only_phone(n) for n, p in zip(numbers, people, strict=True)}
     await conn.execute(
         insert(users).on_conflict_do_nothing(),
         [
@@ -212,20 +223,39 @@ async def _seed_volunteers(conn: AsyncConnection, numbers: range, org_ids: list[
         ],
     )
     # A phone each, so `make run` shows the pushes the cascade sends (the log transport
-    # prints them; with real Firebase settings FCM would refuse these tokens and they go).
-    await conn.execute(
-        insert(devices).on_conflict_do_nothing(),
-        [
-            {
-                "user_id": ids[p.subject],
-                "token": f"demo-device-{p.subject}",
-                "token_kind": "token",
-                "platform": ("android", "ios")[n % 2],
-            }
-            for n, p in enumerate(new)
-        ],
-    )
+    # prints them; with real Firebase settings FCM would refuse these tokens and they go);
+    # the text-only volunteers have a verified number instead, their only channel, so
+    # offers go to them by text (the log transport prints those, or Notify sends them).
     now = datetime.now(UTC)
+    apps = [p for p in new if phones[p.subject] is None]
+    if apps:
+        await conn.execute(
+            insert(devices).on_conflict_do_nothing(),
+            [
+                {
+                    "user_id": ids[p.subject],
+                    "token": f"demo-device-{p.subject}",
+                    "token_kind": "token",
+                    "platform": ("android", "ios")[n % 2],
+                }
+                for n, p in enumerate(apps)
+            ],
+        )
+    texters = [p for p in new if phones[p.subject] is not None]
+    if texters:
+        await conn.execute(
+            insert(contact_channels).on_conflict_do_nothing(),
+            [
+                {
+                    "user_id": ids[p.subject],
+                    "channel": "sms",
+                    "address": phones[p.subject],
+                    "position": 0,
+                    "verified_at": now,
+                }
+                for p in texters
+            ],
+        )
     spans = [
         {"user_id": ids[p.subject], "span": Range(a, b)}
         for p in new

@@ -1,7 +1,10 @@
 """The demo comes alive: a worker job (`demo-responders`, on with CODELIVER_DEMO_RESPONDERS,
 refused in production) in which the seed's volunteers answer their offers, turn up (or not)
 and claim open calls, through the real use cases as themselves, as `loop.py` does in the
-simulated week. It loads facts, `responders` decides, and it applies.
+simulated week. It loads facts, `responders` decides, and it applies. The seed's text-only
+volunteers (no app, a verified phone: app/seed.py) answer by text: `YES 4821` through
+Notify's received-text callback's own use case (`app.notify.callbacks.received`), once
+their offer's text has gone out with its reply code.
 
 Row-driven: what is due is read from the rows at each run, and every decision is keyed by
 its row, so a restart loses nothing and a second worker decides the same. Two workers may
@@ -11,6 +14,7 @@ pending) and logged at debug, harmless.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -29,6 +33,7 @@ from app.db.engine import create_engine, database_urls
 from app.db.tenancy import Tx, register_system, tenant_transaction
 from app.errors import CodeliverError, Conflict, NotEligible, NotFound
 from app.identity.tokens import DEV_ISSUER, TokenIdentity
+from app.notify import callbacks
 from app.offers import service as offers
 from app.settings import Settings
 from app.simulation import responders as r
@@ -66,6 +71,14 @@ SELECT a.id, u.subject, a.status, lower(n.windows) AS starts_at, upper(n.windows
  WHERE a.status = ANY (:active) AND lower(n.windows) <= :now
    AND u.issuer = :issuer AND u.subject LIKE :demo
 """)
+_TEXTED = text("""
+SELECT o.id, c.address AS phone, rc.code
+  FROM offers o
+  JOIN contact_channels c ON c.user_id = o.volunteer_id AND c.channel = 'sms'
+  LEFT JOIN reply_codes rc ON rc.offer_id = o.id
+ WHERE o.id = ANY (CAST(:ids AS uuid[])) AND c.verified_at IS NOT NULL
+""")
+_TEXT_REPLIES = uuid.UUID("5b0e54a4-1f69-4c51-9d0a-2d5e4b3f7a10")  # Notify ids of demo texts
 _VOLUNTEERS = text("""
 SELECT u.id, u.subject FROM users u JOIN volunteers v ON v.user_id = u.id
  WHERE u.issuer = :issuer AND u.subject LIKE :demo
@@ -144,11 +157,40 @@ class DemoResponders:
             params = {**_DEMO, "pending": OfferStatus.PENDING.value, "now": now}
             pending = [_as_of(row) for row in await conn.execute(_PENDING, params)]
             ready = r.due(pending, now, self.model, self.speedup)[:BATCH]
+            phones = {
+                row.id: (row.phone, row.code)
+                for row in await conn.execute(_TEXTED, {"ids": [o.id for o in ready]})
+            }
+            # a text-only volunteer answers once the offer's text (and its code) reached them
+            unsent = {offer_id for offer_id, (_, code) in phones.items() if code is None}
+            ready = [o for o in ready if o.id not in unsent]
             facts = await self._offer_facts(conn, ready)
         answered = 0
         for reply in r.replies(facts, self.model):
-            answered += await self._reply(reply)
+            texted = phones.get(reply.offer_id)
+            answered += await (self._text(reply, *texted) if texted else self._reply(reply))
         return answered
+
+    async def _text(self, reply: r.Reply, phone: str, code: str) -> int:
+        """The volunteer's text back, as Notify would call us with it (once per offer)."""
+        assert self.engine is not None
+        word = "YES" if reply.answer is Answer.ACCEPT else "NO"
+        sms = callbacks.ReceivedText(
+            id=uuid.uuid5(_TEXT_REPLIES, str(reply.offer_id)),
+            source_number=phone,
+            message=f"{word} {code}",
+        )
+        outcome = await callbacks.received(self.engine, sms)
+        if outcome == "not_eligible":  # they can no longer take it: they text no instead
+            no = callbacks.ReceivedText(
+                id=uuid.uuid5(_TEXT_REPLIES, f"{reply.offer_id}:no"),
+                source_number=phone,
+                message=f"NO {code}",
+            )
+            outcome = await callbacks.received(self.engine, no)
+        if outcome not in ("accepted", "declined"):
+            log.debug("demo text refused", subject=reply.subject, outcome=outcome)
+        return int(outcome in ("accepted", "declined"))
 
     async def _offer_facts(
         self, conn: AsyncConnection, ready: list[r.PendingOffer]

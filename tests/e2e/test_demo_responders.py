@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.clock import VirtualClock, register_clock
 from app.coverage.metrics import summary
 from app.needs import cascade
+from app.push import PushJob
 from app.seed import seed
 from app.settings import Settings
 from app.simulation import responders as r
@@ -117,4 +118,57 @@ async def test_the_demo_fills_needs_and_the_metrics_move(db: Db, settings: Setti
         assert unchecked == 0
     finally:
         await job.close()
+        await system.dispose()
+
+
+TEXTERS = "volunteer_id IN (SELECT user_id FROM contact_channels WHERE channel = 'sms')"
+THEIR_OFFERS = f"SELECT count(*) FROM offers WHERE {TEXTERS}"  # noqa: S608 (constants)
+THEIR_ANSWERS = f"{THEIR_OFFERS} AND status IN ('accepted', 'declined')"
+
+
+async def _count(system: AsyncEngine, sql: str) -> int:
+    found = await _scalar(system, sql)
+    assert isinstance(found, int)
+    return found
+
+
+async def test_the_demos_text_only_volunteers_answer_by_text(db: Db, settings: Settings) -> None:
+    """One demo volunteer in ten has no app, only a verified phone: their offers go out by
+    text (the log transport, with a reply code), and they answer `YES 1234` / `NO 1234`
+    through the received-text callback's use case, never before their text went out."""
+    await seed(db.owner_url, volunteers=150, progress=False)
+    system = create_async_engine(db.owner_url)
+    assert await _count(system, "SELECT count(*) FROM contact_channels") == 15
+    no_app = "SELECT count(*) FROM devices d JOIN contact_channels c USING (user_id)"
+    assert await _count(system, no_app) == 0
+    clock = VirtualClock(datetime.now(UTC))
+    register_clock(system, clock)
+    job, push = DemoResponders(settings, app_url=db.app_url), PushJob(settings)
+    try:
+        await cascade.run_due(system)
+        assert await _count(system, THEIR_OFFERS) > 0
+        # Their texts have not gone out yet: nobody answers for them, by text or app.
+        for _ in range(3):
+            clock.advance(timedelta(minutes=2))
+            await job(system)
+        assert await _count(system, THEIR_ANSWERS) == 0
+        for _ in range(6):
+            await push(system)  # the dispatcher: their offers go by text, with codes
+            clock.advance(timedelta(minutes=2))
+            await job(system)
+            await cascade.run_due(system)
+        answers = await _count(system, THEIR_ANSWERS)
+        assert answers > 0
+        # Every answer of theirs came by text: a text for each (and none by the app).
+        by_text = "SELECT count(*) FROM notify_replies WHERE outcome IN ('accepted', 'declined')"
+        assert await _count(system, by_text) >= answers
+        sent = "SELECT count(*) FROM outbox WHERE kind = 'offer.created' AND channel = 'sms'"
+        assert await _count(system, sent) > 0
+        await push(system)
+        told = "SELECT count(*) FROM outbox WHERE kind = 'sms.reply' AND status = 'sent'"
+        texts = await _count(system, "SELECT count(*) FROM notify_replies")
+        assert await _count(system, told) == texts  # each text answered with what became of it
+    finally:
+        await job.close()
+        await push.close()
         await system.dispose()
