@@ -5,6 +5,7 @@ notifications.dispatcher's and notifications.channels'."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -86,7 +87,7 @@ class PushJob:
                 clock=clock.now,
                 texts=texts_for(self.settings),
                 limit=text_limit(self.settings, engine),
-                personalise=personalise,
+                personalise=partial(personalise, console=self.settings.openapi_server),
             )
         leased = 0
         while (stats := await self.dispatcher.run_once()).leased:

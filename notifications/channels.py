@@ -1,16 +1,17 @@
 """Which channel a message goes by: the rule, pure (no I/O); the dispatcher applies it.
 
-Offers and reminders follow the person's order of channels (push, text, email, as they
-chose): the first that can carry it now (push: a registered device; text or email: verified
-and healthy) and was not already tried for this message. A permanent failure on one moves
-the message to the next. Everything else is a push, as before channels existed (the live
-channel carries it too). A verification code goes by the channel it verifies; the answer to
-a text reply by text.
+Offers and reminders, and what staff are told of their needs (escalated, a volunteer gone,
+filled, completed; a coordinator's gap alert), follow the person's order of channels (push,
+text, email, as they chose): the first that can carry it now (push: a registered device;
+text or email: verified and healthy, and a template for the kind set up) and was not
+already tried for this message. A permanent failure on one moves the message to the next.
+Everything else is a push, as before channels existed (the live channel carries it too).
+A verification code goes by the channel it verifies; the answer to a text reply by text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,12 @@ OFFER = "offer.created"
 REMINDER = "assignment.reminder"
 VERIFY = "channel.verify"  # a one-time code for the channel it verifies
 REPLY = "sms.reply"  # the answer to a text a volunteer sent us
-FOLLOW_ORDER = frozenset({OFFER, REMINDER})  # the kinds that go by the person's order
+# What staff hear by their own order (an escalation waits unseen if nobody watches the
+# live channel): the kinds the outbox sends caseworkers and coordinators, but a claim.
+STAFF = frozenset(
+    {"need.escalated", "need.volunteer_left", "need.filled", "need.completed", "coverage.gap_alert"}
+)
+FOLLOW_ORDER = frozenset({OFFER, REMINDER}) | STAFF  # the kinds that go by the person's order
 TEXT_ONLY = frozenset({VERIFY, REPLY})  # never a push: nothing else may carry them
 
 
@@ -56,8 +62,14 @@ def route(
     *,
     has_devices: bool,
     tried: Sequence[str] = (),
+    carries: Callable[[str, str], bool] | None = None,
 ) -> Route | None:
-    """The channel for this message now, or None if none is left to try."""
+    """The channel for this message now, or None if none is left to try. `carries(channel,
+    kind)`: whether text or email can carry this kind at all (a template set up); the ones
+    that cannot are passed over, so a staff message with no email template still goes by
+    push."""
+    if carries is not None:
+        channels = [c for c in channels if c.name == PUSH or carries(c.name, kind)]
     by_name = {c.name: c for c in channels}
     if kind in TEXT_ONLY:
         name = str(payload.get("channel", "")) if kind == VERIFY else SMS

@@ -280,6 +280,7 @@ class Dispatcher:
                 channels.get(lease.user_id, []) if self.texts is not None else [],
                 has_devices=any(t.device_id is not None for t in targets),
                 tried=lease.channels_tried,
+                carries=self.texts.carries if self.texts is not None else None,
             )
             row = _Row(lease, fallback=way is not None and way.fallback)
             rows.append(row)

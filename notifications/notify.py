@@ -51,11 +51,18 @@ def template_key(channel: str, kind: str, language: str) -> str:
 class TextTransport(Protocol):
     async def send(self, texts: Sequence[Text], now: datetime) -> list[Outcome]: ...
 
+    def carries(self, channel: str, kind: str) -> bool:
+        """Whether this kind can go by this channel at all (a template is set up for it)."""
+        ...
+
     async def close(self) -> None: ...
 
 
 class LogTexts:
     """Without Notify settings: every text goes to the log, as push's log transport does."""
+
+    def carries(self, channel: str, kind: str) -> bool:
+        return True
 
     async def send(self, texts: Sequence[Text], now: datetime) -> list[Outcome]:
         for t in texts:
@@ -131,6 +138,9 @@ class NotifyTransport:
             )
             self._local.client = client
         return client
+
+    def carries(self, channel: str, kind: str) -> bool:
+        return template_key(channel, kind, FALLBACK_LANGUAGE) in self.templates
 
     def template_for(self, t: Text) -> str | None:
         return self.templates.get(template_key(t.channel, t.kind, t.language)) or (

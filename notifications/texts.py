@@ -30,6 +30,12 @@ ALLOWED: Mapping[str, re.Pattern[str]] = {
     "reply_code": re.compile(r"^\d{4}$"),
     "code": re.compile(r"^\d{6}$"),  # a channel's one-time verification code
     "answer": re.compile(r"^[a-z_]{1,40}$"),  # what became of a reply: accepted, declined, ...
+    "reason": re.compile(r"^[a-z][a-z ]{1,39}$"),  # why a need escalated: "no candidates"
+    # a console page or the map, by id: "https://codeliver.example.gov.uk/console/needs/<uuid>"
+    "link": re.compile(
+        r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._\-]+)*"
+        r"/(console/needs/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|coverage)$"
+    ),
 }
 
 

@@ -35,12 +35,17 @@ OFFER_TEMPLATE = "f33517ff-2a88-4f6e-b855-c550268ce08a"
 VERIFY_TEMPLATE = "a4c5b2ae-2a43-4d66-8ab7-1e0a4c6d7a11"
 REPLY_TEMPLATE = "0b2d3c4e-1f2a-4b3c-9d4e-5f6a7b8c9d0e"
 REMINDER_TEMPLATE = "6c2e1a5d-3b4f-4e8a-9c1d-2e3f4a5b6c7d"
+STAFF_TEMPLATE = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"  # what staff are told of a need
+GAP_TEMPLATE = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 TEMPLATES: dict[str, tuple[str, ...]] = {  # template id -> the personalisation it needs
     OFFER_TEMPLATE: ("summary", "help", "area", "when", "reply_code"),
     VERIFY_TEMPLATE: ("code",),
     REPLY_TEMPLATE: ("answer",),
     REMINDER_TEMPLATE: ("help", "when"),
+    STAFF_TEMPLATE: ("summary", "help", "when", "link"),
+    GAP_TEMPLATE: ("summary", "link"),
 }
+STAFF_NEED_KINDS = ("escalated", "volunteer_left", "filled")
 SETTINGS = (  # CODELIVER_NOTIFY_TEMPLATES for the templates above
     f"sms.offer.created.en={OFFER_TEMPLATE}",
     f"email.offer.created.en={OFFER_TEMPLATE}",
@@ -49,6 +54,9 @@ SETTINGS = (  # CODELIVER_NOTIFY_TEMPLATES for the templates above
     f"sms.sms.reply.en={REPLY_TEMPLATE}",
     f"sms.assignment.reminder.en={REMINDER_TEMPLATE}",
     f"email.assignment.reminder.en={REMINDER_TEMPLATE}",
+    # need.completed has none: it goes by push (the channel cannot carry it)
+    *(f"{c}.need.{k}.en={STAFF_TEMPLATE}" for c in ("sms", "email") for k in STAFF_NEED_KINDS),
+    f"email.coverage.gap_alert.en={GAP_TEMPLATE}",
 )
 
 

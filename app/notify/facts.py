@@ -1,7 +1,9 @@
 """The facts a text or email may carry, gathered as the dispatcher sends it (on the system
 login, in its own transaction): an offer's kind of help, coarse area, start and answer-by
-time and its reply code; a reminder's kind and start; a channel's verification code.
-notifications/texts.py keeps only their whitelisted shapes."""
+time and its reply code; a reminder's kind and start; a channel's verification code; what
+staff are told of a need: its kind, start (in the organisation's time zone), why it
+escalated, and the link to its console page (an id, no words of anyone's). A gap alert's
+link is the coverage map. notifications/texts.py keeps only their whitelisted shapes."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.notify import codes
 from geo.texts import need_facts
-from notifications.channels import OFFER, REMINDER, REPLY, VERIFY
+from notifications.channels import OFFER, REMINDER, REPLY, STAFF, VERIFY
 
 _DROP_LAPSED = text("DELETE FROM reply_codes WHERE volunteer_id = :v AND expires_at <= :now")
 _CLAIM = text("""
@@ -27,6 +29,12 @@ SELECT o.id, o.volunteer_id, :code, o.expires_at FROM offers o
 ON CONFLICT DO NOTHING
 """)
 _CODE = text("SELECT code FROM reply_codes WHERE offer_id = :offer")
+_STAFF_NEEDS = text("""
+SELECT n.id, p.kind, lower(n.windows) AS starts, g.time_zone
+  FROM needs n JOIN programmes p ON p.id = n.programme_id
+  JOIN organisations g ON g.id = n.org_id
+ WHERE n.id = ANY (CAST(:ids AS uuid[]))
+""")
 _SET_VERIFY = text("""
 UPDATE contact_channels SET code_hash = :hash, code_expires_at = :until, code_attempts = 0
  WHERE user_id = :v AND channel = :channel AND verified_at IS NULL
@@ -67,17 +75,40 @@ def _need_text(fact: Any) -> dict[str, str]:
     return out
 
 
-async def personalise(
-    conn: AsyncConnection, rows: Sequence[Any], now: datetime
+async def _staff_facts(
+    conn: AsyncConnection, rows: Sequence[Any], console: str
 ) -> dict[int, dict[str, str]]:
-    """Facts for each leased outbox row that goes by text or email, by row id."""
+    ids = {UUID(r.payload["need_id"]) for r in rows if r.payload.get("need_id")}
+    found = {n.id: n for n in await conn.execute(_STAFF_NEEDS, {"ids": list(ids)})} if ids else {}
+    out: dict[int, dict[str, str]] = {}
+    for r in rows:
+        facts = {"link": f"{console}/coverage"}  # a gap alert: the map
+        need = found.get(UUID(r.payload["need_id"])) if r.payload.get("need_id") else None
+        if need is not None:
+            facts = {
+                "help": str(need.kind).replace("_", " "),
+                "link": f"{console}/console/needs/{need.id}",
+            }
+            if need.starts is not None:
+                facts["when"] = _local(need.starts, need.time_zone).strftime("%a %-d %b %H:%M")
+        if r.payload.get("reason"):
+            facts["reason"] = str(r.payload["reason"]).replace("_", " ")
+        out[r.id] = facts
+    return out
+
+
+async def personalise(
+    conn: AsyncConnection, rows: Sequence[Any], now: datetime, *, console: str = ""
+) -> dict[int, dict[str, str]]:
+    """Facts for each leased outbox row that goes by text or email, by row id. `console`:
+    the app's public address (`CODELIVER_PUBLIC_URL`), for the links staff are sent."""
     pairs = [
         (UUID(r.payload["need_id"]), r.user_id)
         for r in rows
         if r.kind in (OFFER, REMINDER) and r.payload.get("need_id")
     ]
     needs = await need_facts(conn, pairs)
-    out: dict[int, dict[str, str]] = {}
+    out = await _staff_facts(conn, [r for r in rows if r.kind in STAFF], console.rstrip("/"))
     for r in rows:
         facts: dict[str, str] = {}
         fact = (
@@ -94,7 +125,8 @@ async def personalise(
             facts["code"] = await _verification(conn, r.user_id, str(r.payload.get("channel")), now)
         if r.kind == REPLY:
             facts["answer"] = str(r.payload.get("answer", ""))
-        out[r.id] = facts
+        if r.kind not in STAFF:
+            out[r.id] = facts
     return out
 
 

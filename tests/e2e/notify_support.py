@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from tests.fake_notify import FakeNotify, Server
 from tests.support import World
 
 TOKEN = "notify-callback-token-for-tests"
+CONSOLE = "https://codeliver.example.gov.uk"  # CODELIVER_PUBLIC_URL: the links staff get
 CALLBACK = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -53,7 +55,7 @@ async def sender(fake: FakeNotify, world: World) -> AsyncIterator[Dispatcher]:
         clock=WALL.now,
         texts=texts,
         limit=SharedLimit(world.owner, "notify:test", 3000),
-        personalise=personalise,
+        personalise=partial(personalise, console=CONSOLE),
     )
     await texts.close()
 

@@ -6,6 +6,7 @@ offer to the next channel."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,8 +15,18 @@ from sqlalchemy import select, text
 
 from app.db.tables import contact_channels, outbox
 from notifications.dispatcher import Dispatcher
+from notifications.outbox import Kind, Message, enqueue
+from tests import fake_notify
 from tests.e2e.cascade_world import Casework, ctx, need
-from tests.e2e.notify_support import CALLBACK, fake, sender, settings, texts_to, verified_phone
+from tests.e2e.notify_support import (
+    CALLBACK,
+    CONSOLE,
+    fake,
+    sender,
+    settings,
+    texts_to,
+    verified_phone,
+)
 from tests.fake_notify import FakeNotify
 from tests.support import World
 
@@ -169,3 +180,62 @@ async def test_each_channel_can_be_forgotten(
         assert (await client.delete(f"{CHANNELS}/{channel}", headers=me)).status_code == 204
     assert (await client.get(CHANNELS, headers=me)).json() == []
     assert (await client.delete(f"{CHANNELS}/email", headers=me)).status_code == 404
+
+
+async def test_staff_hear_of_their_needs_by_their_own_channel_with_a_link_and_no_names(
+    client: httpx.AsyncClient, ctx: Casework, world: World, fake: FakeNotify, sender: Dispatcher
+) -> None:
+    """A caseworker verifies an email address (the same channels as a volunteer's): their
+    need's filling reaches them by email, with its kind, time and console link, no title,
+    client or volunteer; a claim stays a push; a kind with no template set up (completed)
+    goes by push, not to a dead letter."""
+    case = ctx.caseworker
+    r = await client.put(f"{CHANNELS}/email", headers=case, json={"address": "case@example.org"})
+    assert r.status_code == 200, r.text
+    await sender.run_once()
+    (sent,) = texts_to(fake, "case@example.org")
+    code = sent["personalisation"]["code"]
+    r = await client.post(f"{CHANNELS}/email/verify", headers=case, json={"code": code})
+    assert (r.status_code, r.json()["verified"]) == (200, True)
+
+    r = await client.post("/v1/needs", headers=case, json=need(ctx))
+    assert r.status_code == 201, r.text
+    need_id = r.json()["need"]["id"]
+    offers = await client.get("/v1/volunteers/me/offers", headers=world.headers("vol-0"))
+    offer_id = offers.json()["items"][0]["id"]
+    r = await client.post(f"/v1/offers/{offer_id}/accept", headers=world.headers("vol-0"))
+    assert r.status_code == 200, r.text
+    await sender.run_once()
+    told = [m for m in texts_to(fake, "case@example.org") if m is not sent]
+    assert [m["template_id"] for m in told] == [fake_notify.STAFF_TEMPLATE]  # filled
+    given = told[0]["personalisation"]
+    assert given["link"] == f"{CONSOLE}/console/needs/{need_id}"
+    assert given["summary"] == "One of your requests is fully covered."
+    assert set(given) == {"summary", "help", "when", "link"}
+    assert "prescription" not in str(told).lower()  # the title stays in the console
+    assert ctx.client["name"] not in str(told)
+    async with world.owner.connect() as conn:
+        rows = dict(
+            (
+                await conn.execute(
+                    text("SELECT kind, channel FROM outbox WHERE payload->>'need_id' = :n"),
+                    {"n": need_id},
+                )
+            ).all()
+        )
+    assert rows["need.filled"] == "email"
+    assert rows["need.claimed"] is None  # a push (no device: the live channel carries it)
+
+    async with world.owner.begin() as conn:
+        user = await conn.scalar(text("SELECT created_by FROM needs WHERE id = :n"), {"n": need_id})
+        await enqueue(
+            conn, [Message(user, Kind.NEED_COMPLETED, {"need_id": need_id})], now=datetime.now(UTC)
+        )
+    await sender.run_once()
+    async with world.owner.connect() as conn:
+        done = (
+            await conn.execute(
+                text("SELECT status, channel FROM outbox WHERE kind = 'need.completed'")
+            )
+        ).one()
+    assert (done.status, done.channel) == ("sent", None)  # by push: email has no template

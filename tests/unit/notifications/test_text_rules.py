@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from app.notify.channels import phone_number
 from app.settings import SettingsError, load_settings
 from matching.replies import Answer, Reply, parse
-from notifications.channels import Channel, Route, route
+from notifications.channels import STAFF, Channel, Route, route
 from notifications.fcm import Result
 from notifications.notify import classify
 from notifications.texts import ALLOWED, personalisation_for
@@ -61,9 +61,26 @@ def test_offers_follow_the_order_and_fall_back_along_it() -> None:
     assert route("offer.created", {}, [], has_devices=True) == Route("push", None, False)
 
 
+def test_what_staff_are_told_follows_their_order_but_a_claim_is_a_push() -> None:
+    order = [ch("email", 0), ch("sms", 1)]
+    for kind in STAFF:
+        assert route(kind, {}, order, has_devices=False) == Route("email", "email-address", True)
+    tried = route("need.escalated", {}, order, has_devices=False, tried=["email"])
+    assert tried == Route("sms", "sms-address", False)
+    assert route("need.escalated", {}, [], has_devices=True) == Route("push", None, False)
+    assert route("need.claimed", {}, order, has_devices=True) == Route("push", None, False)
+    # No email template for the kind: email is passed over, not tried and failed.
+    no_email = route(
+        "need.completed", {}, order, has_devices=False, carries=lambda c, k: c != "email"
+    )
+    assert no_email == Route("sms", "sms-address", False)
+    nothing = route("need.completed", {}, order, has_devices=True, carries=lambda c, k: False)
+    assert nothing == Route("push", None, False)
+
+
 def test_other_kinds_are_pushes_and_codes_go_by_their_own_channel() -> None:
     order = [ch("sms", 0), ch("push", 1)]
-    assert route("need.escalated", {}, order, has_devices=True) == Route("push", None, False)
+    assert route("need.claimed", {}, order, has_devices=True) == Route("push", None, False)
     unverified = [ch("sms", 0, verified=False)]
     verify = route("channel.verify", {"channel": "sms"}, unverified, has_devices=True)
     assert verify == Route("sms", "sms-address", False)
