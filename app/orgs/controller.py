@@ -11,8 +11,18 @@ from app.db.tenancy import Db, tenant_transaction
 from app.http_responses import LOCATION, created
 from app.identity.principal import Role
 from app.identity.tokens import Caller
-from app.orgs import service
-from app.orgs.schemas import Me, Member, MemberIn, Organisation, OrganisationIn
+from app.orgs import members, service
+from app.orgs.schemas import (
+    Invitation,
+    Me,
+    Member,
+    MemberIn,
+    Organisation,
+    OrganisationIn,
+    RevokeIn,
+    RoleChangeIn,
+    RoleRemovalIn,
+)
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
 
@@ -97,3 +107,76 @@ class OrganisationController(Controller):
                 tx, org_id, limit=limit, cursor=cursor, role=role
             )
         return Page(items=items, next_cursor=next_cursor)
+
+    @post(
+        "/{org_id:uuid}/members/{user_id:uuid}/remove",
+        status_code=204,
+        summary="Take a staff role away, with a reason (coordinator, org admin)",
+        description="The organisation's last org admin cannot be taken away (409). A "
+        "volunteer is suspended with a reason instead (`POST /v1/volunteers/{id}/suspend`).",
+        responses=problem_responses(403, 404, 409),
+        operation_id="removeMemberRole",
+    )
+    async def remove_role(
+        self,
+        request: Caller,
+        db: Db,
+        org_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        data: JSONBody[RoleRemovalIn],
+    ) -> None:
+        """The person loses the role at once: roles are read from the database on every
+        request. Recorded in the audit log with the reason."""
+        async with tenant_transaction(db, request.user) as tx:
+            await members.remove_role(tx, org_id, user_id, data)
+
+    @post(
+        "/{org_id:uuid}/members/{user_id:uuid}/change-role",
+        status_code=200,
+        summary="Change a staff role for another, with a reason (coordinator, org admin)",
+        responses=problem_responses(403, 404, 409),
+        operation_id="changeMemberRole",
+    )
+    async def change_role(
+        self,
+        request: Caller,
+        db: Db,
+        org_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        data: JSONBody[RoleChangeIn],
+    ) -> Member:
+        """`role` (held now) for `to`, in one step, both within what the caller may grant."""
+        async with tenant_transaction(db, request.user) as tx:
+            return await members.change_role(tx, org_id, user_id, data)
+
+    @get(
+        "/{org_id:uuid}/invitations",
+        summary="Open invitations (coordinator, org admin)",
+        responses=problem_responses(403, 404),
+        operation_id="listInvitations",
+    )
+    async def list_invitations(
+        self, request: Caller, db: Db, org_id: FromPath[UUID]
+    ) -> list[Invitation]:
+        """Invitations nobody has claimed yet, oldest first."""
+        async with tenant_transaction(db, request.user) as tx:
+            return await members.list_invitations(tx, org_id)
+
+    @post(
+        "/{org_id:uuid}/invitations/{invitation_id:uuid}/revoke",
+        status_code=204,
+        summary="Revoke an open invitation, with a reason (coordinator, org admin)",
+        responses=problem_responses(403, 404),
+        operation_id="revokeInvitation",
+    )
+    async def revoke_invitation(
+        self,
+        request: Caller,
+        db: Db,
+        org_id: FromPath[UUID],
+        invitation_id: FromPath[UUID],
+        data: JSONBody[RevokeIn],
+    ) -> None:
+        """Signing in with that address then grants nothing. Audited with the reason."""
+        async with tenant_transaction(db, request.user) as tx:
+            await members.revoke_invitation(tx, org_id, invitation_id, data)

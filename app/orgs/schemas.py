@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -91,3 +91,49 @@ class Me(msgspec.Struct, kw_only=True):
     email: str | None
     platform_admin: bool
     memberships: list[MyMembership]
+
+
+Reason = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=500,
+        pattern=TEXT_PATTERN,
+        description="why, for the audit log (3 to 500 characters)",
+    ),
+]
+
+
+# A volunteer is not removed or re-roled here: suspended with a reason, through the roster.
+StaffRole = Literal["caseworker", "coordinator", "org_admin"]
+
+
+class RoleRemovalIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Take one staff role away."""
+
+    role: StaffRole
+    reason: Reason
+
+
+class RoleChangeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One staff role for another, at once (nothing in between holds neither)."""
+
+    role: StaffRole  # the role held now
+    to: StaffRole
+    reason: Reason
+
+
+class RevokeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Reason
+
+
+class Invitation(msgspec.Struct, kw_only=True):
+    """An invitation not yet claimed: it becomes a membership when someone signs in with
+    that verified e-mail address."""
+
+    id: UUID
+    email: str
+    role: Role
+    display_name: str | None
+    invited_by: UUID | None
+    created_at: datetime

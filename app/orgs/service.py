@@ -52,7 +52,15 @@ async def create_organisation(tx: Tx, data: OrganisationIn) -> Organisation:
     return Organisation(**row._mapping)
 
 
-async def _organisation_exists(tx: Tx, org_id: UUID) -> None:
+def grantable(tx: Tx, org_id: UUID) -> set[Role]:
+    """The roles the caller may grant (and take away) in the organisation."""
+    if tx.principal.platform_admin:
+        return set(GRANTABLE[Role.ORG_ADMIN])
+    granting = tx.principal.roles_in(org_id)
+    return set().union(*(GRANTABLE.get(r, frozenset()) for r in granting))
+
+
+async def organisation_exists(tx: Tx, org_id: UUID) -> None:
     # Row-level security hides other tenants' organisations: unknown and foreign look alike.
     found = await tx.conn.scalar(select(organisations.c.id).where(organisations.c.id == org_id))
     if found is None:
@@ -102,13 +110,10 @@ async def _invite(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
 
 async def add_member(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
     tx.principal.require_role(org_id, Role.COORDINATOR, Role.ORG_ADMIN)
-    await _organisation_exists(tx, org_id)
+    await organisation_exists(tx, org_id)
     if (data.email is None) == (data.user_id is None):
         raise InvalidInput.field("email", "give exactly one of email or user_id")
-    granting = tx.principal.roles_in(org_id)
-    allowed = set().union(*(GRANTABLE.get(r, frozenset()) for r in granting))
-    if tx.principal.platform_admin:
-        allowed = set(GRANTABLE[Role.ORG_ADMIN])
+    allowed = grantable(tx, org_id)
     if data.role not in allowed:
         raise Forbidden(f"you may grant: {', '.join(sorted(allowed)) or 'nothing'}")
     if data.email is not None:
@@ -131,7 +136,7 @@ async def add_member(tx: Tx, org_id: UUID, data: MemberIn) -> Member:
     await audit.record(
         tx, "membership.created", "user", user_id, org_id=org_id, details={"role": data.role.value}
     )
-    members, _ = await _members(tx, org_id, limit=1, user_id=user_id, role=data.role)
+    members, _ = await members_where(tx, org_id, limit=1, user_id=user_id, role=data.role)
     return members[0]
 
 
@@ -139,12 +144,12 @@ async def list_members(
     tx: Tx, org_id: UUID, *, limit: int, cursor: str | None, role: Role | None
 ) -> tuple[list[Member], str | None]:
     tx.principal.require_role(org_id, Role.COORDINATOR, Role.ORG_ADMIN)
-    await _organisation_exists(tx, org_id)
+    await organisation_exists(tx, org_id)
     after = decode_cursor(cursor) if cursor else None
-    return await _members(tx, org_id, limit=limit, after=after, role=role)
+    return await members_where(tx, org_id, limit=limit, after=after, role=role)
 
 
-async def _members(
+async def members_where(
     tx: Tx,
     org_id: UUID,
     *,

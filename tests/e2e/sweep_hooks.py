@@ -199,6 +199,7 @@ FALSE_POSITIVES: tuple[Rule, ...] = (
             "every ring must be closed",  # service areas: last position = first
             "within WGS 84 bounds",  # service areas: each position's lon and lat in range
             "longer than 14 days",  # needs: a window's span (end - start)
+            "the role to change to is the role held",  # members: change-role's to != role
         ),
         "a rule between two values (an order, a span's length) or a number's range inside a "
         "string: JSON Schema cannot state it, the 422 names the field",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -276,3 +277,159 @@ async def test_members_are_cursor_paginated(
         assert r.json()["errors"][0]["field"] == field
     r = await client.get("/v1/orgs/not-a-uuid/members", headers=coordinator)
     assert r.status_code in {404, 422}
+
+
+async def _user_id(world: World, subject: str) -> str:
+    async with world.owner.connect() as conn:
+        found = await conn.scalar(text("SELECT id FROM users WHERE subject = :s"), {"s": subject})
+    return str(found)
+
+
+async def test_a_role_is_taken_away_or_changed_with_its_reason_and_an_admin_always_stays(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    base = f"/v1/orgs/{orgs['a']}/members"
+    admin = await world.person("admin-a", org="org-a", role="org_admin")
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    case = await world.person("case-a", org="org-a", role="caseworker")
+    case_id, admin_id = await _user_id(world, "case-a"), await _user_id(world, "admin-a")
+    why = {"reason": "Moved to the hospital discharge team"}
+
+    # The caseworker works; made a coordinator by the coordinator, one step, audited.
+    assert (await client.get("/v1/needs", headers=case)).status_code == 200
+    r = await client.post(
+        f"{base}/{case_id}/change-role",
+        headers=coordinator,
+        json={"role": "caseworker", "to": "coordinator"} | why,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["user_id"], r.json()["role"]) == (case_id, "coordinator")
+    roles = await client.get("/v1/me", headers=case)
+    assert [m["role"] for m in roles.json()["memberships"]] == ["coordinator"]
+    changed = "action = 'membership.changed' AND reason = 'Moved to the hospital discharge team'"
+    assert await world.count("audit_log", changed) == 1
+
+    # Taken away: at once, the API refuses them the organisation's needs.
+    r = await client.post(
+        f"{base}/{case_id}/remove", headers=admin, json={"role": "coordinator"} | why
+    )
+    assert r.status_code == 204, r.text
+    assert (await client.get("/v1/me", headers=case)).json()["memberships"] == []
+    gone = await client.get(f"/v1/orgs/{orgs['a']}/members", headers=case)
+    assert gone.status_code == 404  # no longer a member: the organisation is unknown to them
+    assert await world.count("audit_log", "action = 'membership.removed'") == 1
+    again = await client.post(
+        f"{base}/{case_id}/remove", headers=admin, json={"role": "coordinator"} | why
+    )
+    assert again.status_code == 404
+
+    # Refused, each writing nothing: no reason, a volunteer, a role beyond the caller's,
+    # the last admin, another organisation's.
+    colleague = await world.person("case-a2", org="org-a", role="caseworker")
+    other = await world.person("admin-b", org="org-b", role="org_admin")
+    before = await world.count("memberships")
+    coord_id = await _user_id(world, "coord-a")
+    cases = [
+        (coordinator, f"{base}/{coord_id}/remove", {"role": "coordinator"}, 422, "reason"),
+        (coordinator, f"{base}/{coord_id}/remove", {"role": "volunteer"} | why, 422, "role"),
+        (coordinator, f"{base}/{admin_id}/remove", {"role": "org_admin"} | why, 403, None),
+        (admin, f"{base}/{admin_id}/remove", {"role": "org_admin"} | why, 409, None),
+        (
+            admin,
+            f"{base}/{admin_id}/change-role",
+            {"role": "org_admin", "to": "caseworker"} | why,
+            409,
+            None,
+        ),
+        (
+            admin,
+            f"{base}/{coord_id}/change-role",
+            {"role": "coordinator", "to": "coordinator"} | why,
+            422,
+            "to",
+        ),
+        (colleague, f"{base}/{coord_id}/remove", {"role": "coordinator"} | why, 403, None),
+    ]
+    for headers, url, body, status, field in cases:
+        r = await client.post(url, headers=headers, json=body)
+        assert r.status_code == status, (url, body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        if field:
+            assert r.json()["errors"][0]["field"] == field, r.json()
+    other = await world.person("admin-b", org="org-b", role="org_admin")
+    r = await client.post(
+        f"{base}/{coord_id}/remove", headers=other, json={"role": "coordinator"} | why
+    )
+    assert r.status_code in (403, 404)
+    assert await world.count("memberships") == before
+
+    # With a second admin, the first may step down.
+    r = await client.post(
+        f"/v1/orgs/{orgs['a']}/members",
+        headers=admin,
+        json={"user_id": coord_id, "role": "org_admin"},
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"{base}/{admin_id}/remove", headers=admin, json={"role": "org_admin"} | why
+    )
+    assert r.status_code == 204, r.text
+
+
+async def test_two_admins_removing_each_other_at_once_leave_one(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    base = f"/v1/orgs/{orgs['a']}/members"
+    one = await world.person("admin-1", org="org-a", role="org_admin")
+    two = await world.person("admin-2", org="org-a", role="org_admin")
+    ids = await _user_id(world, "admin-1"), await _user_id(world, "admin-2")
+    why = {"role": "org_admin", "reason": "Tidying up"}
+    answers = await asyncio.gather(
+        client.post(f"{base}/{ids[1]}/remove", headers=one, json=why),
+        client.post(f"{base}/{ids[0]}/remove", headers=two, json=why),
+    )
+    assert sorted(a.status_code for a in answers) in ([204, 403], [204, 409])
+    assert await world.count("memberships", f"org_id = '{orgs['a']}' AND role = 'org_admin'") == 1
+
+
+async def test_open_invitations_are_listed_and_revoked_with_a_reason(
+    client: httpx.AsyncClient, world: World, orgs: dict[str, uuid.UUID]
+) -> None:
+    coordinator = await world.person("coord-a", org="org-a", role="coordinator")
+    for email in ("one@example.org", "two@example.org"):
+        r = await client.post(
+            f"/v1/orgs/{orgs['a']}/members",
+            headers=coordinator,
+            json={"email": email, "role": "caseworker"},
+        )
+        assert r.status_code == 201, r.text
+    url = f"/v1/orgs/{orgs['a']}/invitations"
+    listed = await client.get(url, headers=coordinator)
+    assert listed.status_code == 200, listed.text
+    assert [i["email"] for i in listed.json()] == ["one@example.org", "two@example.org"]
+    first = listed.json()[0]["id"]
+    r = await client.post(f"{url}/{first}/revoke", headers=coordinator, json={"reason": "x"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "reason"
+    r = await client.post(
+        f"{url}/{first}/revoke", headers=coordinator, json={"reason": "Left before starting"}
+    )
+    assert r.status_code == 204, r.text
+    assert [i["email"] for i in (await client.get(url, headers=coordinator)).json()] == [
+        "two@example.org"
+    ]
+    revoked = "action = 'invitation.revoked' AND reason = 'Left before starting'"
+    assert await world.count("audit_log", revoked) == 1
+    # Signing in with the revoked address grants nothing.
+    me = await client.get("/v1/me", headers=world.headers("late-uid", email="one@example.org"))
+    assert me.json()["memberships"] == []
+    again = await client.post(
+        f"{url}/{first}/revoke", headers=coordinator, json={"reason": "Twice"}
+    )
+    assert again.status_code == 404
+    other = await world.person("coord-b", org="org-b", role="coordinator")
+    theirs = await client.get(url, headers=other)
+    assert theirs.status_code in (403, 404)
+    assert "two@example.org" not in theirs.text
+    case = await world.person("case-a", org="org-a", role="caseworker")
+    assert (await client.get(url, headers=case)).status_code == 403
