@@ -15,9 +15,10 @@ from litestar.response import Redirect, Template
 from app.console.controller_clients import ClientPagesController
 from app.console.controller_needs import NeedPagesController
 from app.console.live import need_live
-from app.console.session import SignInRequired, csrf_config, page, signed_in
+from app.console.session import SignInRequired, cleared_cookie, csrf_config, page, signed_in
 from app.console.signing import HOME, close_session, open_session, sign_in_page
 from app.errors import CodeliverError
+from app.identity.sessions import COOKIE
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
 
@@ -46,7 +47,11 @@ class ConsoleController(Controller):
 
 
 def _to_sign_in(request: Req, exc: SignInRequired) -> Response[Any]:
-    return Redirect("/console/sign-in", status_code=303)
+    """To sign-in, forgetting a cookie that did not check out: a stale one counts as one
+    failed sign-in for the address, once, not on every page."""
+    settings: Settings = request.app.state.settings
+    cookies = [cleared_cookie(settings)] if COOKIE in request.cookies else []
+    return Redirect("/console/sign-in", status_code=303, cookies=cookies)
 
 
 TITLES = {

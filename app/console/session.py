@@ -22,7 +22,7 @@ from litestar.response import Template
 from app.coverage.page import FIREBASE_AUTH_APIS
 from app.coverage.page import _origin_source as origin_source
 from app.errors import Unauthenticated
-from app.identity.ratelimit import limit_failures
+from app.identity.ratelimit import limit_failures, limit_user
 from app.identity.sessions import COOKIE, SESSION_TTL, Sessions
 from app.identity.tokens import TokenIdentity
 from app.settings import Environment, Settings
@@ -94,10 +94,12 @@ async def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenIde
         raise SignInRequired()
     sessions: Sessions = connection.app.state.sessions
     try:
-        return await sessions.check(cookie)
+        identity = await sessions.check(cookie)
     except Unauthenticated as exc:
         limit_failures(connection.scope)  # forged or stale: a failed sign-in (RateLimited)
         raise SignInRequired() from exc
+    limit_user(connection.scope, identity)  # the person's own bucket, as for the API
+    return identity
 
 
 async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from app.console.session import cleared_cookie, page_headers, session_cookie
 from app.coverage.page import page_config
 from app.errors import RateLimited, Unauthenticated
-from app.identity.ratelimit import limit_failures
+from app.identity.ratelimit import failures_left, limit_failures
 from app.identity.sessions import COOKIE, Sessions
 from app.settings import Settings
 
@@ -50,19 +50,20 @@ async def open_session(request: Request[Any, Any, Any]) -> Response[Any]:
     if not token:
         return sign_in_page(settings, "Enter your token" if settings.dev_issuer_enabled else None)
     try:
-        cookie = await sessions.open(token)
-    except Unauthenticated as exc:
+        failures_left(request.scope)  # a limited address: refused before verifying anything
         try:
+            cookie = await sessions.open(token)
+        except Unauthenticated as exc:
             limit_failures(request.scope)
-        except RateLimited as limited:
-            wait = limited.retry_after_s
-            answer = sign_in_page(
-                settings, f"Too many failed sign-ins from here: try again in {wait} seconds"
-            )
-            answer.status_code = 429
-            answer.headers["Retry-After"] = str(wait)
-            return answer
-        return sign_in_page(settings, f"Sign-in failed: {exc.detail}")
+            return sign_in_page(settings, f"Sign-in failed: {exc.detail}")
+    except RateLimited as limited:
+        wait = limited.retry_after_s
+        answer = sign_in_page(
+            settings, f"Too many failed sign-ins from here: try again in {wait} seconds"
+        )
+        answer.status_code = 429
+        answer.headers["Retry-After"] = str(wait)
+        return answer
     return Redirect(HOME, status_code=303, cookies=[session_cookie(cookie, settings)])
 
 

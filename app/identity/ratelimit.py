@@ -1,10 +1,14 @@
-"""Per-caller rate limiting: a token bucket per user, per console session (its cookie), or
-per client address when anonymous. Keying the console by its session, not the address,
-matters for councils: a whole office signs in from one address. A session cookie that does
-not check out, like a bearer token that does not, counts as a failed sign-in for the
-address (`limit_failures`), so forged cookies cannot dodge the address's limit. Health,
-metrics and the static files (the console's and the map's CSS, scripts, fonts: public,
-no data) are never limited.
+"""Per-caller rate limiting: a token bucket per user (per client address when anonymous).
+
+The console's pages are limited per user too, not per address (a council office signs in
+from one address), but only once their session cookie has checked out: `limit_user`, from
+`app/console/session.py: session_of`, takes from the same bucket as the person's API
+requests. So the middleware leaves the console's signed-in pages to it and limits only its
+sign-in and sign-out by address. A cookie or token that does not check out counts as a
+failed sign-in for the address (`limit_failures`, as a bad bearer token does), and while
+the address has none left, sign-in answers 429 before verifying anything
+(`failures_left`). Health, metrics and the static files (public, no data) are never
+limited.
 
 In memory, per process: with N replicas the effective limit is N times the setting, which
 is the usual trade for not putting a shared store on every request's path.
@@ -12,49 +16,47 @@ is the usual trade for not putting a shared store on every request's path.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import OrderedDict
-from http.cookies import CookieError, SimpleCookie
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import RateLimited
-from app.identity.sessions import COOKIE
 from app.identity.tokens import TokenIdentity
 
 MAX_TRACKED = 100_000
 
 
-def is_operational(scope: Scope) -> bool:
-    return scope["path"].startswith(("/health/", "/metrics", "/static/", "/assets/"))
+CONSOLE_UNSIGNED = ("/console/sign-in", "/console/sign-out")  # limited by address
 
 
-def _session(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except CookieError:
-                return None
-            if COOKIE in jar:
-                return jar[COOKIE].value
-    return None
+def not_limited_here(scope: Scope) -> bool:
+    """Not limited here: operations, static files, and the console's signed-in pages (by
+    `limit_user` once their session checks out)."""
+    path = scope["path"]
+    if path.startswith("/console"):
+        return not path.startswith(CONSOLE_UNSIGNED)
+    return path.startswith(("/health/", "/metrics", "/static/", "/assets/"))
 
 
 def caller_key(scope: Scope) -> str:
     user = scope.get("user")
     if isinstance(user, TokenIdentity):
-        return f"user:{user.issuer}|{user.subject}"
-    session = _session(scope) if scope["path"].startswith("/console") else None
-    if session:
-        return f"session:{hashlib.sha256(session.encode()).hexdigest()[:32]}"
+        return user_key(user)
     client = scope.get("client")
     return f"addr:{client[0] if client else 'unknown'}"
+
+
+def user_key(user: TokenIdentity) -> str:
+    return f"user:{user.issuer}|{user.subject}"
+
+
+def _failure_key(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"auth-failure:{client[0] if client else 'unknown'}"
 
 
 class TokenBuckets:
@@ -78,21 +80,46 @@ class TokenBuckets:
             self._buckets.popitem(last=False)
         return allowed
 
+    def wait(self, key: str, now: float | None = None) -> int:
+        """The seconds until `key` has a token again (0: it has one), taking none."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        return 0 if tokens >= 1 else max(1, math.ceil((1 - tokens) / self.rate))
+
+
+def _buckets(scope: Scope) -> TokenBuckets | None:
+    buckets: TokenBuckets | None = scope["litestar_app"].state.rate_limits
+    return buckets
+
 
 def limit_failures(scope: Scope) -> None:
     """Failed sign-ins are rate limited per client address (guessing, token stuffing), by
-    the API's bearer check and the console's sign-in form alike: raises RateLimited."""
-    buckets: TokenBuckets | None = scope["litestar_app"].state.rate_limits
-    client = scope.get("client")
-    if buckets is not None:
-        wait = buckets.take(f"auth-failure:{client[0] if client else 'unknown'}")
-        if wait:
-            raise RateLimited(wait)
+    the API's bearer check and the console's session cookie and sign-in alike: raises
+    RateLimited."""
+    buckets = _buckets(scope)
+    if buckets is not None and (wait := buckets.take(_failure_key(scope))):
+        raise RateLimited(wait)
+
+
+def failures_left(scope: Scope) -> None:
+    """RateLimited if the address has no failed sign-in left: checked before verifying a
+    token, so a limited address costs nothing (no verification, no session minted)."""
+    buckets = _buckets(scope)
+    if buckets is not None and (wait := buckets.wait(_failure_key(scope))):
+        raise RateLimited(wait)
+
+
+def limit_user(scope: Scope, user: TokenIdentity) -> None:
+    """One request of a verified user (a console page, after its session checked out)."""
+    buckets = _buckets(scope)
+    if buckets is not None and (wait := buckets.take(user_key(user))):
+        raise RateLimited(wait)
 
 
 class RateLimitMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    should_bypass_for_scope = staticmethod(is_operational)
+    should_bypass_for_scope = staticmethod(not_limited_here)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         buckets: TokenBuckets | None = scope["litestar_app"].state.rate_limits
