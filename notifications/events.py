@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications.tables import outbox
 
@@ -56,6 +56,16 @@ async def _as_recipient(engine: AsyncEngine, user_id: UUID, where: Any, limit: i
         await conn.execute(select(func.set_config("codeliver.user_id", str(user_id), True)))
         rows = await conn.execute(_EVENTS.where(outbox.c.user_id == user_id, where).limit(limit))
         return [Event(r.id, r.kind, r.payload, r.created_at) for r in rows]
+
+
+async def last_id(conn: AsyncConnection, user_id: UUID) -> int | None:
+    """The id of this user's latest live event, in the caller's transaction (its own
+    row-level security): the cursor a page rendered now resumes from."""
+    stmt = select(func.max(outbox.c.id)).where(
+        outbox.c.user_id == user_id, outbox.c.kind.not_in(NOT_LIVE)
+    )
+    found = await conn.scalar(stmt)
+    return int(found) if found is not None else None
 
 
 async def by_message(

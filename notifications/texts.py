@@ -30,7 +30,8 @@ ALLOWED: Mapping[str, re.Pattern[str]] = {
     "reply_code": re.compile(r"^\d{4}$"),
     "code": re.compile(r"^\d{6}$"),  # a channel's one-time verification code
     "answer": re.compile(r"^[a-z_]{1,40}$"),  # what became of a reply: accepted, declined, ...
-    "reason": re.compile(r"^[a-z][a-z ]{1,39}$"),  # why a need escalated: "no candidates"
+    # why a need escalated (matching.model.Escalation, in words)
+    "reason": re.compile(r"^(waves exhausted|alert cap|no candidates|all asleep)$"),
     # a console page or the map, by id: "https://codeliver.example.gov.uk/console/needs/<uuid>"
     "link": re.compile(
         r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._\-]+)*"

@@ -7,18 +7,21 @@ by the page, through its use cases, as on any load.
 Who may listen is the page's rule: a current session cookie (path /console), sent by the
 browser of this origin only (a cross-site page could otherwise open the socket with the
 cookie: the Origin header must be ours), and a need this person may manage (`needs.get`
-under row-level security, staff only). Anything else is closed at once with 1008 (policy
-violation) before any frame, with nothing said about the need."""
+under row-level security, staff only). Anything else is closed at once with 4403 before any
+frame, with nothing said about the need (a code of its own: the hub's 1008 for a client too
+slow to keep up means "reconnect"). The page passes `since`, the id of the last event it
+knew of when rendered (or received since): what it missed meanwhile is replayed, this
+need's only."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from app.console.session import SignInRequired, session_of
 from app.db.tenancy import Db, tenant_transaction
@@ -28,7 +31,8 @@ from notifications.events import Event, Frame
 from notifications.live import UNAVAILABLE, Closing, LiveHub, LiveUnavailable
 from notifications.stream import stream
 
-POLICY_VIOLATION = 1008  # the close code of a refused socket
+REFUSED = 4403  # closed at once: no session, another site, not this person's need
+Since = Annotated[int | None, QueryParameter(ge=0)]  # the page's last event: replay after it
 _frames = msgspec.json.Decoder(Frame)
 
 
@@ -46,7 +50,9 @@ def about(frame: bytes, need_id: UUID) -> bool:
 
 
 @websocket("/needs/{need_id:uuid}/live")
-async def need_live(socket: WebSocket[Any, Any, Any], db: Db, need_id: FromPath[UUID]) -> None:
+async def need_live(
+    socket: WebSocket[Any, Any, Any], db: Db, need_id: FromPath[UUID], since: Since = None
+) -> None:
     try:
         if not same_origin(socket):
             raise SignInRequired()
@@ -56,7 +62,7 @@ async def need_live(socket: WebSocket[Any, Any, Any], db: Db, need_id: FromPath[
             user_id = tx.principal.user_id
     except (SignInRequired, CodeliverError):
         await socket.accept()  # then closed at once: the page sees why and stops retrying
-        await socket.close(POLICY_VIOLATION, "no live updates for this page")
+        await socket.close(REFUSED, "no live updates for this page")
         return
     hub: LiveHub = socket.app.state.live
     await socket.accept()
@@ -69,7 +75,7 @@ async def need_live(socket: WebSocket[Any, Any, Any], db: Db, need_id: FromPath[
         closing = await stream(
             hub,
             user_id,
-            None,
+            since,
             send,
             lambda: socket.receive_data(mode="text"),
             heartbeat_s=socket.app.state.settings.live_heartbeat_s,

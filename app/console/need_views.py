@@ -26,6 +26,7 @@ from app.needs.status import WANTING, NeedStatus, can_transition
 from app.offers import service as offers
 from app.programmes import service as programmes
 from matching.assignments import outcome_refusal
+from notifications import events
 
 REASON = "caseworker console"
 CANDIDATES = 10  # shown on the page, best first, each with an "offer" button
@@ -67,6 +68,7 @@ async def _need_context(tx: Tx, need_id: UUID) -> dict[str, Any]:
     ranked = await offers.ranked_candidates(tx, need_id, CANDIDATES) if takes_offers(need) else []
     return {
         "zones": await zones(tx),
+        "live_since": await events.last_id(tx.conn, tx.principal.user_id),
         "need": need,
         "programme": await programmes.get(tx, need.programme_id),
         "timeline": await _history(tx, need),

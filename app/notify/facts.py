@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.notify import codes
 from geo.texts import need_facts
+from matching.model import Escalation
 from notifications.channels import OFFER, REMINDER, REPLY, STAFF, VERIFY
 
 _DROP_LAPSED = text("DELETE FROM reply_codes WHERE volunteer_id = :v AND expires_at <= :now")
@@ -29,6 +30,8 @@ SELECT o.id, o.volunteer_id, :code, o.expires_at FROM offers o
 ON CONFLICT DO NOTHING
 """)
 _CODE = text("SELECT code FROM reply_codes WHERE offer_id = :offer")
+ESCALATED = "need.escalated"
+ESCALATIONS = frozenset(e.value for e in Escalation)
 _STAFF_NEEDS = text("""
 SELECT n.id, p.kind, lower(n.windows) AS starts, g.time_zone
   FROM needs n JOIN programmes p ON p.id = n.programme_id
@@ -91,8 +94,9 @@ async def _staff_facts(
             }
             if need.starts is not None:
                 facts["when"] = _local(need.starts, need.time_zone).strftime("%a %-d %b %H:%M")
-        if r.payload.get("reason"):
-            facts["reason"] = str(r.payload["reason"]).replace("_", " ")
+        reason = r.payload.get("reason")
+        if r.kind == ESCALATED and reason in ESCALATIONS:  # a word of ours, never free text
+            facts["reason"] = str(reason).replace("_", " ")
         out[r.id] = facts
     return out
 

@@ -40,12 +40,13 @@ pytestmark = pytest.mark.anyio
 
 @asynccontextmanager
 async def _live(
-    base: str, need_id: UUID, cookie: str | None, origin: str | None = None
+    base: str, need_id: UUID, cookie: str | None, origin: str | None = None, query: str = ""
 ) -> AsyncIterator[ClientConnection]:
     headers = {"Origin": origin or base.replace("ws://", "http://")}
     if cookie is not None:
         headers["Cookie"] = f"{COOKIE}={cookie}"
-    async with connect(f"{base}/console/needs/{need_id}/live", additional_headers=headers) as ws:
+    url = f"{base}/console/needs/{need_id}/live{query}"
+    async with connect(url, additional_headers=headers) as ws:
         yield ws
 
 
@@ -54,7 +55,7 @@ async def _refused(base: str, need_id: UUID, cookie: str | None, **kw: Any) -> N
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 1008
+    assert closed.value.rcvd.code == 4403
     assert "Secret" not in closed.value.rcvd.reason
 
 
@@ -128,6 +129,21 @@ async def test_the_need_page_hears_its_offers_and_acceptance_live(
             kinds = [(await frame(ws))["kind"] for _ in range(2)]
             assert kinds == ["need.claimed", "need.filled"]
             assert "Ann" not in str(kinds)
+
+        # A page rendered before all this resumes from its cursor: what it missed is
+        # replayed (this need's only), then `synced`.
+        since = page.text.split('data-since="')[1].split('"')[0]
+        assert since == "0"  # the caseworker had no events when the page was rendered
+        async with _live(base, mine, cookie, query=f"?since={since}") as ws:
+            replayed = [await frame(ws) for _ in range(4)]
+        assert [f.get("kind") for f in replayed] == [
+            "need.offered",
+            "need.claimed",
+            "need.filled",
+            None,
+        ]
+        assert replayed[-1]["type"] == "synced"
+        assert {f["payload"]["need_id"] for f in replayed[:3]} == {str(mine)}
 
     # Live only: written as sent on the live channel, never pushed to the caseworker's phone.
     assert await world.count("outbox", "kind = 'need.offered' AND status = 'pending'") == 0

@@ -1,16 +1,22 @@
 // A need's page, live (app/console/live.py): the socket says that something happened to
 // this need; the page then reads itself again and swaps its parts (summary, actions,
 // candidates, timeline), each unless the caseworker is using it (focus inside). The newest
-// timeline entry is announced through the status region. Without JavaScript the page is
-// the same, current when loaded.
+// timeline entry is announced through the status region. The socket resumes from the last
+// event the page knew of (rendered into `data-since`, then each event's id), so what
+// happened while it was connecting or away is replayed. Without JavaScript the page is the
+// same, current when loaded.
 import { initAll } from "/static/govuk/govuk-frontend.min.js";
 
 const status = document.getElementById("live");
-const REFUSED = 1008; // no session, another origin, or not this person's need
+const REFUSED = 4403; // no session, another origin, or not this person's need
+const PAGE = `/console/needs/${status ? status.dataset.need : ""}`; // not the URL of a form's answer
+let since = status ? Number(status.dataset.since || 0) : 0; // 0: replay all (of this need)
 const MAX_WAIT_MS = 30000;
 
 let refreshing = null;
 let again = false;
+let stopped = false;
+let current = null; // the open socket
 
 async function refresh() {
   if (refreshing) {
@@ -20,12 +26,14 @@ async function refresh() {
   refreshing = (async () => {
     do {
       again = false;
-      const answer = await fetch(window.location.pathname, {
+      const answer = await fetch(PAGE, {
         credentials: "same-origin",
         headers: { Accept: "text/html" },
       });
       if (!answer.ok || answer.redirected) {
-        status.textContent = "Live updates stopped: reload the page to see the latest.";
+        stopped = true; // signed out, or the need is gone: the socket closes too
+        stop();
+        current?.close();
         return;
       }
       const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
@@ -50,35 +58,40 @@ async function refresh() {
   }
 }
 
-function listen(attempt, missed) {
+function stop() {
+  status.textContent = "Live updates stopped: reload the page to see the latest.";
+}
+
+function listen(attempt) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${scheme}//${window.location.host}/console/needs/${status.dataset.need}/live`;
-  const socket = new WebSocket(url);
+  const socket = new WebSocket(`${scheme}//${window.location.host}${PAGE}/live?since=${since}`);
   let opened = false;
   socket.addEventListener("message", (message) => {
     const frame = JSON.parse(message.data);
     if (frame.type === "synced") {
       opened = true;
       status.dataset.listening = "true";
-      if (missed) {
-        refresh(); // what happened while the socket was down
+      if (!frame.complete) {
+        refresh(); // more was missed than the replay holds
       }
     } else if (frame.type === "event") {
+      since = Math.max(since, frame.id);
       refresh();
     }
   });
   socket.addEventListener("close", (closed) => {
     delete status.dataset.listening;
-    if (closed.code === REFUSED) {
-      status.textContent = "Live updates stopped: reload the page to see the latest.";
+    if (closed.code === REFUSED || stopped) {
+      stop();
       return;
     }
     const next = opened ? 0 : attempt + 1;
     const wait = Math.min(MAX_WAIT_MS, 1000 * 2 ** next) * (0.5 + Math.random() / 2);
-    window.setTimeout(() => listen(next, true), wait);
+    window.setTimeout(() => listen(next), wait);
   });
+  current = socket;
 }
 
 if (status && "WebSocket" in window) {
-  listen(0, false);
+  listen(0);
 }

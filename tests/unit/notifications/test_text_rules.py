@@ -61,6 +61,11 @@ def test_offers_follow_the_order_and_fall_back_along_it() -> None:
     assert route("offer.created", {}, [], has_devices=True) == Route("push", None, False)
 
 
+def test_an_escalations_reason_is_one_of_our_words_never_free_text() -> None:
+    assert personalisation_for("need.escalated", {"reason": "no candidates"})["reason"]
+    assert "reason" not in personalisation_for("need.escalated", {"reason": "my mum is ill"})
+
+
 def test_what_staff_are_told_follows_their_order_but_a_claim_is_a_push() -> None:
     order = [ch("email", 0), ch("sms", 1)]
     for kind in STAFF:
