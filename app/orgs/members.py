@@ -38,6 +38,7 @@ async def _keep_an_admin(tx: Tx, org_id: UUID, user_id: UUID) -> None:
             memberships.c.role == Role.ORG_ADMIN.value,
             memberships.c.status == "approved",
         )
+        .order_by(memberships.c.user_id)  # one lock order for every caller
         .with_for_update()
     )
     others = [u for u in (await tx.conn.execute(admins)).scalars() if u != user_id]
