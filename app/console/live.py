@@ -37,9 +37,12 @@ _frames = msgspec.json.Decoder(Frame)
 
 
 def same_origin(socket: WebSocket[Any, Any, Any]) -> bool:
-    """The page that opens the socket is one of ours (browsers always send Origin)."""
-    origin, host = socket.headers.get("origin"), socket.headers.get("host")
-    return origin is not None and host is not None and urlsplit(origin).netloc == host
+    """The page that opens the socket is one of ours (browsers always send Origin): this
+    host, or `CODELIVER_PUBLIC_URL`'s where a proxy in front rewrites the Host header."""
+    origin = socket.headers.get("origin")
+    public = socket.app.state.settings.public_url
+    ours = {socket.headers.get("host"), urlsplit(public).netloc if public else None} - {None}
+    return origin is not None and urlsplit(origin).netloc in ours
 
 
 def about(frame: bytes, need_id: UUID) -> bool:
