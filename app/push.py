@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.clock import clock_of
 from app.notify.facts import personalise
 from app.settings import Settings, SettingsError
-from notifications.dispatcher import Dispatcher, Policy
+from notifications.backoff import Policy
+from notifications.dispatcher import Dispatcher
 from notifications.fcm import (
     FcmTransport,
     LogTransport,

@@ -35,6 +35,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     from app import idempotency
     from app.assignments import open_calls
     from app.needs import cascade
+    from app.notify import digest
     from app.service_areas import alerts
     from app.volunteers import schedule
 
@@ -47,6 +48,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("release-stale-claims", 60, open_calls.release_stale),
         Job("forget-idempotency-keys", 3600, idempotency.forget_old),
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
+        Job("staff-digests", 60, digest.send_due),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
         Job(
             "coverage-gap-alerts",

@@ -7,6 +7,8 @@ text or email: verified and healthy, and a template for the kind set up) and was
 already tried for this message. A permanent failure on one moves the message to the next.
 Everything else is a push, as before channels existed (the live channel carries it too).
 A verification code goes by the channel it verifies; the answer to a text reply by text.
+Staff who chose a daily digest hear of non-urgent staff kinds in it instead (held until
+then, notifications/digest.py); the digest itself goes by their order.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ REPLY = "sms.reply"  # the answer to a text a volunteer sent us
 STAFF = frozenset(
     {"need.escalated", "need.volunteer_left", "need.filled", "need.completed", "coverage.gap_alert"}
 )
-FOLLOW_ORDER = frozenset({OFFER, REMINDER}) | STAFF  # the kinds that go by the person's order
+DIGEST = "staff.digest"  # once a day, what was held for a person who chose a digest
+FOLLOW_ORDER = frozenset({OFFER, REMINDER, DIGEST}) | STAFF  # go by the person's order
 TEXT_ONLY = frozenset({VERIFY, REPLY})  # never a push: nothing else may carry them
 
 
@@ -47,6 +50,12 @@ class Route:
     channel: str  # push | sms | email
     address: str | None  # for sms and email
     fallback: bool  # another channel could carry it if this one fails for good
+
+
+def held_for_digest(kind: str, urgent: bool, digest: bool) -> bool:
+    """Whether a message waits for its person's daily digest: a staff kind, not urgent (an
+    urgent need's escalation goes at once), for someone who chose a digest."""
+    return digest and kind in STAFF and not urgent
 
 
 def _usable(c: Channel, has_devices: bool) -> bool:

@@ -15,6 +15,8 @@ text or email goes through the text transport (GOV.UK Notify, notifications/noti
 the same lease, backoff and dead letters, after taking its turn from the rate limit every
 worker shares (notifications/ratelimit.py). A permanent failure on a channel (an address
 Notify refuses, a bad key, all devices gone) moves the message to the next channel.
+Staff who chose a daily digest have their non-urgent staff messages held (status 'held')
+for the digest job (app/notify/digest.py) to send as one.
 """
 
 from __future__ import annotations
@@ -32,51 +34,30 @@ import structlog
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notifications.channels import EMAIL, PUSH, SMS, TEXT_ONLY, Channel, route
-from notifications.fcm import (
-    BATCH,
-    DROP_DEVICE,
-    PERMANENT,
-    RETRY,
-    Outcome,
-    Push,
-    Result,
-    Transport,
+from notifications.backoff import Policy
+from notifications.channels import (
+    EMAIL,
+    SMS,
+    STAFF,
+    TEXT_ONLY,
+    Channel,
+    held_for_digest,
+    route,
 )
+from notifications.fcm import BATCH, DROP_DEVICE, Push, Result, Transport
 from notifications.notify import Text, TextTransport
 from notifications.payloads import data_for
 from notifications.quiet import quiet_until
 from notifications.ratelimit import SharedLimit
 from notifications.tables import contact_channels, devices, outbox
 from notifications.texts import personalisation_for
+from notifications.verdicts import Row, Stats, verdict
 
 # The facts a text of each leased row may carry (app.notify.facts: the need's kind, coarse
 # area and time, a reply code, a verification code), by row id, in its own transaction.
 Personalise = Callable[[AsyncConnection, Sequence[Any], datetime], Awaitable[dict[int, Any]]]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    batch: int = BATCH
-    lease: timedelta = timedelta(seconds=60)
-    max_attempts: int = 8
-    base_backoff: timedelta = timedelta(seconds=2)
-    max_backoff: timedelta = timedelta(hours=1)
-    quota_backoff: timedelta = timedelta(seconds=60)
-
-
-def backoff(attempt: int, outcome: Outcome | None, policy: Policy, rng: random.Random) -> timedelta:
-    """How long before attempt `attempt + 1`: full jitter over an exponential ceiling, but
-    never less than FCM asked for (Retry-After) or a minute after a quota error."""
-    ceiling: timedelta = min(policy.max_backoff, policy.base_backoff * (2 ** max(0, attempt - 1)))
-    wait: timedelta = ceiling * rng.random()
-    if outcome is not None and outcome.result is Result.QUOTA:
-        wait = max(wait, policy.quota_backoff)
-    if outcome is not None and outcome.retry_after_s is not None:
-        wait = max(wait, timedelta(seconds=outcome.retry_after_s))
-    return wait
 
 
 _LEASE = text("""
@@ -104,6 +85,8 @@ SELECT u.id AS user_id, v.quiet_hours_start, v.quiet_hours_end, v.time_zone,
   LEFT JOIN devices d ON d.user_id = u.id
 """)
 
+_DIGESTS = text("SELECT user_id FROM staff_digests WHERE user_id = ANY (CAST(:users AS uuid[]))")
+
 _CHANNELS = text("""
 SELECT user_id, channel, address, position, verified_at IS NOT NULL AS verified, healthy
   FROM contact_channels WHERE user_id = ANY (CAST(:users AS uuid[]))
@@ -117,33 +100,7 @@ class Lease:
     people: Sequence[Any]
     ended: set[int] = field(default_factory=set)  # reminders of assignments that ended
     channels: Sequence[Any] = ()  # the people's contact_channels rows
-
-
-@dataclass
-class _Row:
-    lease: Any
-    pushes: list[tuple[Push, UUID]] = field(default_factory=list)  # (push, device id)
-    outcomes: list[Outcome] = field(default_factory=list)
-    channel: str = PUSH
-    fallback: bool = False  # another channel can carry it if this one fails for good
-    text: Text | None = None  # a text message or email instead of pushes
-    exhausted: bool = False  # every channel it could go by has failed for good
-
-
-@dataclass
-class Stats:
-    leased: int = 0
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    deferred: int = 0
-    skipped: int = 0  # nothing left to send: the assignment ended, or quiet hours outlast it
-    devices_removed: int = 0
-    fell_back: int = 0  # moved to the person's next channel
-
-    def add(self, other: Stats) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    held: set[int] = field(default_factory=set)  # staff messages for the daily digest
 
 
 class Dispatcher:
@@ -195,6 +152,10 @@ class Dispatcher:
             channels: Sequence[Any] = ()
             if self.texts is not None:
                 channels = (await conn.execute(_CHANNELS, {"users": users})).all()
+            staff = list({r.user_id for r in leased if r.kind in STAFF and not r.urgent})
+            digest = (
+                set((await conn.execute(_DIGESTS, {"users": staff})).scalars()) if staff else set()
+            )
             reminded = [r.payload.get("assignment_id") for r in leased if r.kind == REMINDER]
             live = set()
             if reminded:
@@ -204,14 +165,15 @@ class Dispatcher:
             for r in leased
             if r.kind == REMINDER and r.payload.get("assignment_id") not in live
         }
-        return Lease(token, leased, people, ended, channels)
+        held = {r.id for r in leased if held_for_digest(r.kind, r.urgent, r.user_id in digest)}
+        return Lease(token, leased, people, ended - held, channels, held)
 
     async def deliver(self, lease: Lease) -> Stats:
         now = self.clock()
         stats = Stats(leased=len(lease.rows))
         finished = dict.fromkeys(lease.ended, "assignment ended")
         rows, deferred = self._plan(
-            [r for r in lease.rows if r.id not in lease.ended], lease, now, finished
+            [r for r in lease.rows if r.id not in lease.ended | lease.held], lease, now, finished
         )
         await self._send_texts([r for r in rows if r.text is not None], now, deferred)
         rows = [r for r in rows if r.lease.id not in deferred]
@@ -221,12 +183,12 @@ class Dispatcher:
             outcomes = await self.transport.send([p for _, (p, _d) in chunk], now)
             for (row, _), outcome in zip(chunk, outcomes, strict=True):
                 row.outcomes.append(outcome)
-        await self._record(lease.token, rows, deferred, finished, stats)
+        await self._record(lease.token, rows, deferred, finished, stats, lease.held)
         self.total.add(stats)
         return stats
 
     async def _send_texts(
-        self, rows: list[_Row], now: datetime, deferred: dict[int, datetime]
+        self, rows: list[Row], now: datetime, deferred: dict[int, datetime]
     ) -> None:
         """Personalise and send the texts within the shared limit; the rest wait their turn."""
         if not rows or self.texts is None:
@@ -251,7 +213,7 @@ class Dispatcher:
 
     def _plan(
         self, leased: Sequence[Any], batch: Lease, now: datetime, finished: dict[int, str]
-    ) -> tuple[list[_Row], dict[int, datetime]]:
+    ) -> tuple[list[Row], dict[int, datetime]]:
         """What to send now, and by which channel; what waits for the end of quiet hours: a
         message that would expire before they end (an offer) is finished unsent instead
         (into `finished`), and one no channel is left for is dead."""
@@ -263,7 +225,7 @@ class Dispatcher:
             channels[c.user_id].append(
                 Channel(c.channel, c.address, c.position, c.verified, c.healthy)
             )
-        rows: list[_Row] = []
+        rows: list[Row] = []
         deferred: dict[int, datetime] = {}
         for lease in leased:
             targets = by_user.get(lease.user_id, [])
@@ -282,7 +244,7 @@ class Dispatcher:
                 tried=lease.channels_tried,
                 carries=self.texts.carries if self.texts is not None else None,
             )
-            row = _Row(lease, fallback=way is not None and way.fallback)
+            row = Row(lease, fallback=way is not None and way.fallback)
             rows.append(row)
             if way is None and (lease.channels_tried or lease.kind in TEXT_ONLY):
                 row.exhausted = True
@@ -311,15 +273,23 @@ class Dispatcher:
     async def _record(
         self,
         token: UUID,
-        rows: list[_Row],
+        rows: list[Row],
         deferred: dict[int, datetime],
         finished: dict[int, str],
         stats: Stats,
+        held: set[int],
     ) -> None:
         now = self.clock()  # after sending, as the results came back
         guarded = update(outbox).where(outbox.c.lease_token == token)
         clear = {"lease_token": None, "lease_expires_at": None}
         async with self.engine.begin() as conn:
+            if held:  # for the digest job; this was no attempt to send
+                await conn.execute(
+                    guarded.where(outbox.c.id.in_(held)).values(
+                        **clear, status="held", attempts=outbox.c.attempts - 1
+                    )
+                )
+                stats.held += len(held)
             for row_id, until in deferred.items():
                 await conn.execute(
                     guarded.where(outbox.c.id == row_id).values(
@@ -343,7 +313,7 @@ class Dispatcher:
                 if row.text is None:
                     pairs = zip(row.pushes, row.outcomes, strict=True)
                     dead_devices |= {d for (_, d), o in pairs if o.result in DROP_DEVICE}
-                values = self._verdict(row, now, stats)
+                values = verdict(row, now, stats, self.policy, self.rng)
                 key = tuple((k, repr(v)) for k, v in sorted(values.items()))
                 verdicts.setdefault(key, (values, []))[1].append(row.lease.id)
                 refused = [o for o in row.outcomes if o.result is Result.BAD_ADDRESS]
@@ -361,40 +331,3 @@ class Dispatcher:
             if dead_devices:
                 await conn.execute(delete(devices).where(devices.c.id.in_(dead_devices)))
                 stats.devices_removed += len(dead_devices)
-
-    def _verdict(self, row: _Row, now: datetime, stats: Stats) -> dict[str, Any]:
-        lease = row.lease
-        if row.exhausted:
-            stats.dead += 1
-            return {"status": "dead", "last_error": "no channel left"}
-        if row.text is None and not row.pushes:  # no phone to reach: the live channel is enough
-            stats.sent += 1
-            return {"status": "sent", "sent_at": now, "last_error": "no devices"}
-        ok = [o for o in row.outcomes if o.result is Result.OK]
-        if ok:
-            stats.sent += 1
-            sent = {"status": "sent", "sent_at": now, "last_error": None, "channel": row.channel}
-            provider = ok[0].provider_id if row.text is not None else None
-            return {**sent, "notify_id": uuid.UUID(provider)} if provider else sent
-        gone = all(o.result in DROP_DEVICE for o in row.outcomes)  # uninstalled: no failure
-        permanent = all(o.result in PERMANENT for o in row.outcomes) if row.text else gone
-        error = "; ".join(sorted({o.detail or o.result.value for o in row.outcomes}))
-        if permanent and row.fallback:  # the person's next channel, at once
-            stats.fell_back += 1
-            tried = [*lease.channels_tried, row.channel]
-            return {"next_attempt_at": now, "channels_tried": tried, "last_error": error}
-        if gone:
-            stats.sent += 1
-            return {"status": "sent", "sent_at": now, "last_error": "no devices left"}
-        if lease.expires_at is not None and lease.expires_at <= now:
-            stats.dead += 1
-            return {"status": "dead", "last_error": "expired before delivery"}
-        retryable = [o for o in row.outcomes if o.result in RETRY]
-        error = error if row.text else "; ".join(sorted({o.result.value for o in row.outcomes}))
-        if retryable and lease.attempts < self.policy.max_attempts:
-            stats.retried += 1
-            wait = max(backoff(lease.attempts, o, self.policy, self.rng) for o in retryable)
-            return {"next_attempt_at": now + wait, "last_error": error}
-        stats.dead += 1
-        log.warning("message dead-lettered", message_id=str(lease.message_id), error=error)
-        return {"status": "dead", "last_error": error, "channel": row.channel}

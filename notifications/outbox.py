@@ -40,6 +40,8 @@ class Kind(StrEnum):
     NEED_CHECKED_IN = "need.checked_in"  # a volunteer arrived (live only)
     # to coordinators
     COVERAGE_GAP_ALERT = "coverage.gap_alert"  # an area's unfilled demand outlasted its delay
+    # to staff who chose it: once a day, the counts of what was held for it
+    STAFF_DIGEST = "staff.digest"
 
 
 class TextKind(StrEnum):

@@ -44,6 +44,7 @@ SUMMARIES: Mapping[str, str] = {
     "need.escalated": "A request needs your attention: no volunteer yet.",
     "need.completed": "One of your requests is done.",
     "coverage.gap_alert": "An area you coordinate is short of volunteers.",
+    "staff.digest": "Your daily Codeliver summary: what happened to your requests.",
 }
 DEFAULT_SUMMARY = "There is an update in Codeliver."
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from notifications.digest import COUNTED
 from notifications.payloads import DEFAULT_SUMMARY, SUMMARIES
 
 _SUMMARIES: Mapping[str, str] = {
@@ -32,11 +33,14 @@ ALLOWED: Mapping[str, re.Pattern[str]] = {
     "answer": re.compile(r"^[a-z_]{1,40}$"),  # what became of a reply: accepted, declined, ...
     # why a need escalated (matching.model.Escalation, in words)
     "reason": re.compile(r"^(waves exhausted|alert cap|no candidates|all asleep)$"),
-    # a console page or the map, by id: "https://codeliver.example.gov.uk/console/needs/<uuid>"
+    # a console page or the map, by id: "https://codeliver.example.gov.uk/console/needs/<uuid>";
+    # the work queue (`/console`) for a digest
     "link": re.compile(
         r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._\-]+)*"
-        r"/(console/needs/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|coverage)$"
+        r"/(console(/needs/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})?|coverage)$"
     ),
+    # a daily digest's counts (notifications/digest.py: COUNTED)
+    **dict.fromkeys(COUNTED.values(), re.compile(r"^\d{1,4}$")),
 }
 
 

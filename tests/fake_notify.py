@@ -37,6 +37,7 @@ REPLY_TEMPLATE = "0b2d3c4e-1f2a-4b3c-9d4e-5f6a7b8c9d0e"
 REMINDER_TEMPLATE = "6c2e1a5d-3b4f-4e8a-9c1d-2e3f4a5b6c7d"
 STAFF_TEMPLATE = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"  # what staff are told of a need
 GAP_TEMPLATE = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+DIGEST_TEMPLATE = "5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f"  # a caseworker's daily digest
 TEMPLATES: dict[str, tuple[str, ...]] = {  # template id -> the personalisation it needs
     OFFER_TEMPLATE: ("summary", "help", "area", "when", "reply_code"),
     VERIFY_TEMPLATE: ("code",),
@@ -44,6 +45,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {  # template id -> the personalisation 
     REMINDER_TEMPLATE: ("help", "when"),
     STAFF_TEMPLATE: ("summary", "help", "when", "link"),
     GAP_TEMPLATE: ("summary", "link"),
+    DIGEST_TEMPLATE: (
+        "summary",
+        "escalated",
+        "volunteer_left",
+        "filled",
+        "completed",
+        "gap_alerts",
+        "link",
+    ),
 }
 STAFF_NEED_KINDS = ("escalated", "volunteer_left", "filled")
 SETTINGS = (  # CODELIVER_NOTIFY_TEMPLATES for the templates above
@@ -57,6 +67,7 @@ SETTINGS = (  # CODELIVER_NOTIFY_TEMPLATES for the templates above
     # need.completed has none: it goes by push (the channel cannot carry it)
     *(f"{c}.need.{k}.en={STAFF_TEMPLATE}" for c in ("sms", "email") for k in STAFF_NEED_KINDS),
     f"email.coverage.gap_alert.en={GAP_TEMPLATE}",
+    f"email.staff.digest.en={DIGEST_TEMPLATE}",
 )
 
 

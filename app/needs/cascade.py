@@ -175,7 +175,12 @@ async def _escalate(
     payload = {"need_id": str(row.id), "reason": reason.value}
     return [
         Message(
-            user, Kind.NEED_ESCALATED, payload, org_id=row.org_id, collapse_key=f"need:{row.id}"
+            user,
+            Kind.NEED_ESCALATED,
+            payload,
+            org_id=row.org_id,
+            collapse_key=f"need:{row.id}",
+            urgent=facts.is_urgent(row),  # goes at once: never held for a digest
         )
         for user in people
         if user is not None

@@ -9,10 +9,12 @@ from litestar.params import FromPath, JSONBody
 
 from app.db.tenancy import Db, tenant_transaction
 from app.identity.tokens import Caller
-from app.notify import callbacks, channels
+from app.notify import callbacks, channels, digest
 from app.notify.schemas import (
     ChannelName,
     ContactChannel,
+    Digest,
+    DigestIn,
     EmailIn,
     OrderIn,
     PhoneIn,
@@ -127,6 +129,44 @@ class MyChannelsController(Controller):
     async def remove_push(self, request: Caller, db: Db) -> None:
         async with tenant_transaction(db, request.user) as tx:
             await channels.remove(tx, ChannelName.PUSH)
+
+    @get(
+        "/digest",
+        summary="My daily digest",
+        description="When my next digest goes and how many messages it holds; 404 if I have "
+        "not chosen one.",
+        responses=problem_responses(404),
+        operation_id="getMyDigest",
+    )
+    async def my_digest(self, request: Caller, db: Db) -> Digest:
+        async with tenant_transaction(db, request.user) as tx:
+            return await digest.mine(tx)
+
+    @put(
+        "/digest",
+        summary="Hear of my needs once a day instead of one message each (staff)",
+        description="Escalations, volunteers leaving, filled and completed needs and gap "
+        "alerts are held and sent as one message (counts and a link to the work queue) at "
+        "`hour` local time, by my order of channels. An urgent need's escalation still goes "
+        "at once. The first digest goes at the next such hour. 403 for volunteers: their "
+        "offers never wait.",
+        responses=problem_responses(403, 422),
+        operation_id="setMyDigest",
+    )
+    async def set_digest(self, request: Caller, db: Db, data: JSONBody[DigestIn]) -> Digest:
+        async with tenant_transaction(db, request.user) as tx:
+            return await digest.choose(tx, data)
+
+    @delete(
+        "/digest",
+        summary="Stop my daily digest",
+        description="Messages go one by one again; what was held goes now, as a last digest.",
+        responses=problem_responses(404),
+        operation_id="stopMyDigest",
+    )
+    async def stop_digest(self, request: Caller, db: Db) -> None:
+        async with tenant_transaction(db, request.user) as tx:
+            await digest.stop(tx)
 
 
 class NotifyCallbackController(Controller):

@@ -3,7 +3,8 @@ login, in its own transaction): an offer's kind of help, coarse area, start and 
 time and its reply code; a reminder's kind and start; a channel's verification code; what
 staff are told of a need: its kind, start (in the organisation's time zone), why it
 escalated, and the link to its console page (an id, no words of anyone's). A gap alert's
-link is the coverage map. notifications/texts.py keeps only their whitelisted shapes."""
+link is the coverage map; a daily digest's counts link the console's work queue.
+notifications/texts.py keeps only their whitelisted shapes."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.notify import codes
 from geo.texts import need_facts
 from matching.model import Escalation
-from notifications.channels import OFFER, REMINDER, REPLY, STAFF, VERIFY
+from notifications.channels import DIGEST, OFFER, REMINDER, REPLY, STAFF, VERIFY
 
 _DROP_LAPSED = text("DELETE FROM reply_codes WHERE volunteer_id = :v AND expires_at <= :now")
 _CLAIM = text("""
@@ -129,6 +130,10 @@ async def personalise(
             facts["code"] = await _verification(conn, r.user_id, str(r.payload.get("channel")), now)
         if r.kind == REPLY:
             facts["answer"] = str(r.payload.get("answer", ""))
+        if r.kind == DIGEST:
+            counts = r.payload.get("counts") or {}
+            facts = {str(k): str(v) for k, v in counts.items()}
+            facts["link"] = f"{console.rstrip('/')}/console"
         if r.kind not in STAFF:
             out[r.id] = facts
     return out

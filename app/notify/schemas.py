@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -69,3 +69,20 @@ class ContactChannel(msgspec.Struct, frozen=True):
     healthy: bool
     health_note: str | None
     verified_at: datetime | None
+
+
+class DigestIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Hear of one's needs once a day at `hour` local time instead of one message each."""
+
+    hour: Annotated[int, msgspec.Meta(ge=0, le=23, examples=[8])] = 8
+    time_zone: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/London"])] | None
+    ) = None  # an IANA name; by default the zone of the caller's organisations
+
+
+class Digest(msgspec.Struct, frozen=True):
+    hour: int
+    time_zone: str
+    last_sent_on: date | None  # the local day of the last digest (or of its first chance)
+    next_at: datetime  # when the next goes, if anything is held by then
+    held: int  # messages waiting for it

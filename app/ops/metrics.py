@@ -87,7 +87,7 @@ class HttpMetrics:
             by_channel[channel, status] = by_channel.get((channel, status), 0) + n
             if delivery != "none":
                 receipts[channel, delivery] = receipts.get((channel, delivery), 0) + n
-        for status in ("pending", "sent", "dead"):
+        for status in ("pending", "held", "sent", "dead"):
             self.outbox.labels(status=status).set(counts.get(status, 0))
         self.messages.clear()  # a label set gone from the outbox is gone from the scrape
         for (channel, status), n in by_channel.items():

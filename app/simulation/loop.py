@@ -46,8 +46,8 @@ from app.volunteers.schemas import DutyIn
 from matching.model import Dispatch, Mode, TravelMode, Urgency
 from matching.scoring import travel_minutes
 from matching.vetting import DbsLevel
+from notifications.backoff import Policy as PushPolicy
 from notifications.dispatcher import Dispatcher
-from notifications.dispatcher import Policy as PushPolicy
 
 READ_ONLY = object()  # an event's answer when it wrote nothing (a look at the feed)
 SERIES_RULE = "FREQ=WEEKLY;COUNT={count}"

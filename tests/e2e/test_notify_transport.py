@@ -19,7 +19,8 @@ from app.clock import WALL
 from app.db.tables import contact_channels, devices, outbox
 from app.push import texts_for
 from app.settings import Settings
-from notifications.dispatcher import Dispatcher, Policy
+from notifications.backoff import Policy
+from notifications.dispatcher import Dispatcher
 from notifications.fcm import LogTransport
 from notifications.notify import LogTexts, NotifyTransport
 from notifications.outbox import Kind, Message, enqueue

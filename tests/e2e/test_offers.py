@@ -108,12 +108,25 @@ async def test_waves_expire_and_escalate_across_worker_restarts(
     assert len(await offers_of(client, ctx, need_id)) == 4
     assert await world.count("needs", "escalation_reason = 'alert_cap'") == 1
     assert await world.count("outbox", "kind = 'need.escalated'") == 2  # caseworker, coordinator
+    assert await world.count("outbox", "kind = 'need.escalated' AND NOT urgent") == 2
     assert await world.count("outbox", "kind = 'offer.expired'") == 4
     # the caseworker decides to try once more: a manual wave past the cap, escalation cleared
     r = await client.post(f"/v1/needs/{need_id}/offers", headers=ctx.caseworker, json={})
     assert r.status_code == 201, r.text
     assert len(r.json()) == 2
     assert await world.count("needs", "escalated_at IS NULL") == 1
+
+
+async def test_an_urgent_needs_escalation_is_urgent_so_no_digest_holds_it(
+    client: httpx.AsyncClient, ctx: Casework, world: World
+) -> None:
+    r = await client.post("/v1/needs", headers=ctx.caseworker, json=need(ctx, urgency="high"))
+    assert r.status_code == 201, r.text
+    for _ in range(2):  # two waves, then the alert cap
+        await lapse_pending_offers(world)
+        await cascade.run_due(world.owner)
+    assert await world.count("outbox", "kind = 'need.escalated'") == 2
+    assert await world.count("outbox", "kind = 'need.escalated' AND urgent") == 2
 
 
 async def _quiet(world: World, *subjects: str) -> None:

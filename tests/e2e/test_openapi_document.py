@@ -194,6 +194,9 @@ def test_the_websocket_is_described_by_asyncapi(document: dict[str, Any]) -> Non
     assert set(schemas["Kind"]["enum"]) == {k.value for k in Kind}
     for kind in Kind:
         assert schemas[kind.value]["properties"]["kind"] == {"const": kind.value}
-        # each names what it is about: a need, or (a gap alert) a service area
-        about = "area_id" if kind is Kind.COVERAGE_GAP_ALERT else "need_id"
+        # each names what it is about: a need, a service area (a gap alert) or the day's
+        # counts (a digest)
+        about = {Kind.COVERAGE_GAP_ALERT: "area_id", Kind.STAFF_DIGEST: "counts"}.get(
+            kind, "need_id"
+        )
         assert about in schemas[kind.value]["properties"]

@@ -14,7 +14,8 @@ from sqlalchemy import insert, select, text
 
 from app.clock import WALL
 from app.db.tables import devices, outbox
-from notifications.dispatcher import Dispatcher, Policy
+from notifications.backoff import Policy
+from notifications.dispatcher import Dispatcher
 from notifications.fcm import FcmTransport, point_messaging_at, static_token
 from notifications.outbox import Kind, Message, enqueue
 from tests.fake_fcm import FakeFcm, Server

@@ -22,7 +22,13 @@ from app.db.tables.matching import (
     outbox,
     plans,
 )
-from app.db.tables.notify import contact_channels, notify_rate, notify_replies, reply_codes
+from app.db.tables.notify import (
+    contact_channels,
+    notify_rate,
+    notify_replies,
+    reply_codes,
+    staff_digests,
+)
 from app.db.tables.volunteering import (
     devices,
     programmes,
@@ -57,6 +63,7 @@ __all__ = [
     "reply_codes",
     "service_areas",
     "skills",
+    "staff_digests",
     "users",
     "vetting_checks",
     "volunteer_availability",

@@ -215,10 +215,12 @@ outbox = Table(
         server_default=text("(pg_snapshot_xmin(pg_current_snapshot()))::text::bigint"),
     ),
     UniqueConstraint("message_id", name="uq_outbox_message_id"),
-    CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
+    # 'held': waiting for its person's daily digest (0025)
+    CheckConstraint("status IN ('pending', 'held', 'sent', 'dead')", name="status"),
 )
 Index("ix_outbox_due", outbox.c.next_attempt_at, postgresql_where=outbox.c.status == "pending")
 Index("ix_outbox_user", outbox.c.user_id, outbox.c.id)
+Index("ix_outbox_held", outbox.c.user_id, postgresql_where=outbox.c.status == "held")
 Index("ix_outbox_user_sync", outbox.c.user_id, outbox.c.sync_xid)
 
 # Mobile retries: the first response to (user, key) is stored and replayed.

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -91,4 +92,23 @@ notify_rate = Table(
     Column("refilled_at", DateTime(timezone=True), nullable=False),
 )
 
-__all__ = ["contact_channels", "notify_rate", "notify_replies", "reply_codes"]
+# Staff who hear of their needs once a day (0025): at `hour` in `time_zone`, the messages
+# the dispatcher held for them (outbox status 'held') go as one `staff.digest`.
+staff_digests = Table(
+    "staff_digests",
+    metadata,
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("hour", SmallInteger, nullable=False, server_default="8"),
+    Column("time_zone", Text, nullable=False, server_default="Europe/London"),
+    Column("last_sent_on", Date),
+    created_at(),
+    updated_at(),
+    CheckConstraint("hour BETWEEN 0 AND 23", name="hour"),
+)
+
+__all__ = ["contact_channels", "notify_rate", "notify_replies", "reply_codes", "staff_digests"]

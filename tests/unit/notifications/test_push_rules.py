@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifications.dispatcher import Policy, backoff
+from notifications.backoff import Policy, backoff
 from notifications.fcm import Outcome, Result
 from notifications.outbox import Kind
 from notifications.payloads import ALLOWED, MAX_BYTES, SUMMARIES, data_for
