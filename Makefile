@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.package-lock.json
 WEB_STAMP := web/dist/signin.js
 
-.PHONY: run test lint typecheck pytest db-stop lock clean browser
+.PHONY: run test lint typecheck pytest db-stop lock clean browser messages
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -55,6 +55,18 @@ pytest: $(STAMP) $(WEB_STAMP) browser
 
 db-stop: $(STAMP)
 	$(BIN)/codeliver db stop
+
+# The console's catalogues after changing its words: extract every message (babel.cfg) into
+# app/console/locale/console.pot and merge it into each language's .po (translate the new
+# and changed entries there; tests/unit/test_console_catalogues.py names any left).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	  --project=Codeliver --copyright-holder="Codeliver contributors" \
+	  -o app/console/locale/console.pot .
+	test -f app/console/locale/cy/LC_MESSAGES/console.po || \
+	  $(BIN)/pybabel init -D console -l cy -i app/console/locale/console.pot -d app/console/locale
+	$(BIN)/pybabel update -D console -i app/console/locale/console.pot -d app/console/locale \
+	  --no-fuzzy-matching --ignore-obsolete
 
 # Re-pin every dependency (runtime and dev) after editing pyproject.toml.
 lock:

@@ -4,20 +4,32 @@ session and CSRF checks, and errors as pages."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, Router, get, post
+from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.console import i18n
 from app.console.controller_clients import ClientPagesController
 from app.console.controller_needs import NeedPagesController
 from app.console.live import need_live
-from app.console.session import SignInRequired, cleared_cookie, csrf_config, page, signed_in
+from app.console.session import (
+    PATH,
+    SignInRequired,
+    cleared_cookie,
+    csrf_config,
+    page,
+    secure,
+    signed_in,
+)
 from app.console.signing import HOME, close_session, open_session, sign_in_page
-from app.errors import CodeliverError
+from app.errors import CodeliverError, NotFound
 from app.identity.sessions import COOKIE
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
@@ -35,7 +47,7 @@ class ConsoleController(Controller):
 
     @get("/sign-in")
     async def sign_in_form(self, request: Req) -> Template:
-        return sign_in_page(request.app.state.settings)
+        return sign_in_page(request)
 
     @post("/sign-in")
     async def sign_in(self, request: Req) -> Response[Any]:
@@ -44,6 +56,29 @@ class ConsoleController(Controller):
     @post("/sign-out")
     async def sign_out(self, request: Req) -> Response[Any]:
         return await close_session(request)
+
+    @get("/language/{code:str}")
+    async def language(
+        self, request: Req, code: FromPath[str], back: FromQuery[str] = HOME
+    ) -> Redirect:
+        """The language switch in every page's header: the choice kept a year (a cookie of
+        the console's), then back to the page it was on (only ever a console page)."""
+        if code not in i18n.LANGUAGES:
+            raise NotFound("no such language")
+        parts = urlsplit(back)
+        ours = not (parts.scheme or parts.netloc) and back.startswith(PATH + "/")
+        target = back if ours and "\\" not in back and not back.startswith("//") else HOME
+        settings: Settings = request.app.state.settings
+        cookie = Cookie(
+            key=i18n.COOKIE,
+            value=code,
+            path=PATH,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            secure=secure(settings),
+            samesite="lax",
+        )
+        return Redirect(target, status_code=303, cookies=[cookie])
 
 
 def _to_sign_in(request: Req, exc: SignInRequired) -> Response[Any]:
@@ -76,7 +111,9 @@ def _error_page(request: Req, exc: Exception) -> Response[Any]:
     elif status == 403 and "CSRF" in detail:
         detail = "The form had expired or did not come from this service. Go back and try again."
     title = TITLES.get(status, "Sorry, there is a problem with the service")
-    return page(request, "error.html.j2", {"title": title, "detail": detail}, status, signed=False)
+    # the switch leads back home, never to the address asked for (it may be another's id)
+    context = {"title": title, "detail": detail, "here": HOME}
+    return page(request, "error.html.j2", context, status, signed=False)
 
 
 def console_router(settings: Settings) -> Router:

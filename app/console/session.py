@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from app.console import i18n
 from app.coverage.page import FIREBASE_AUTH_APIS
 from app.coverage.page import _origin_source as origin_source
 from app.errors import Unauthenticated
@@ -145,11 +146,23 @@ def page(
     *,
     signed: bool = True,
 ) -> Template:
-    """A console page: the template with its context, and the console's headers."""
+    """A console page: the template with its context, in the person's language (and the
+    address of this page, for the language switch), and the console's headers."""
     settings: Settings = request.app.state.settings
+    language = language_of(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    switch = [(code, i18n.NAMES[code]) for code in i18n.LANGUAGES if code != language]
     return Template(
         template_name=name,
-        context=context | {"signed_in": signed},
-        headers=page_headers(settings, pin_map="pin" in context),
+        # `here` (the switch's way back) unless the page names another
+        context={"here": here}
+        | context
+        | {"signed_in": signed, "language": language}
+        | {"switch": switch},
+        headers=page_headers(settings, pin_map="pin" in context) | {"Content-Language": language},
         status_code=status,
     )
+
+
+def language_of(request: Request[Any, Any, Any]) -> str:
+    return i18n.chosen(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))

@@ -11,7 +11,8 @@ from typing import Any
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
-from app.console.session import cleared_cookie, page_headers, session_cookie
+from app.console.i18n import N_, Phrase
+from app.console.session import cleared_cookie, page, session_cookie
 from app.coverage.page import page_config
 from app.errors import RateLimited, Unauthenticated
 from app.identity.ratelimit import failures_left, limit_failures
@@ -21,7 +22,7 @@ from app.settings import Settings
 HOME = "/console/needs"
 
 
-def sign_in_context(settings: Settings, error: str | None = None) -> dict[str, Any]:
+def sign_in_context(settings: Settings, error: str | Phrase | None = None) -> dict[str, Any]:
     firebase = page_config(settings)["firebase"]
     return {
         "firebase": firebase,
@@ -33,13 +34,10 @@ def sign_in_context(settings: Settings, error: str | None = None) -> dict[str, A
     }
 
 
-def sign_in_page(settings: Settings, error: str | None = None) -> Template:
-    return Template(
-        template_name="sign_in.html.j2",
-        context=sign_in_context(settings, error),
-        headers=page_headers(settings),
-        status_code=401 if error else 200,
-    )
+def sign_in_page(request: Request[Any, Any, Any], error: str | Phrase | None = None) -> Template:
+    settings: Settings = request.app.state.settings
+    context = sign_in_context(settings, error)
+    return page(request, "sign_in.html.j2", context, 401 if error else 200, signed=False)
 
 
 async def open_session(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -48,18 +46,26 @@ async def open_session(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     token = str(form.get("id_token", "")).strip()
     if not token:
-        return sign_in_page(settings, "Enter your token" if settings.dev_issuer_enabled else None)
+        return sign_in_page(
+            request, N_("Enter your token") if settings.dev_issuer_enabled else None
+        )
     try:
         failures_left(request.scope)  # a limited address: refused before verifying anything
         try:
             cookie = await sessions.open(token)
         except Unauthenticated as exc:
             limit_failures(request.scope)
-            return sign_in_page(settings, f"Sign-in failed: {exc.detail}")
+            return sign_in_page(
+                request, Phrase(N_("Sign-in failed: %(reason)s"), {"reason": exc.detail})
+            )
     except RateLimited as limited:
         wait = limited.retry_after_s
         answer = sign_in_page(
-            settings, f"Too many failed sign-ins from here: try again in {wait} seconds"
+            request,
+            Phrase(
+                N_("Too many failed sign-ins from here: try again in %(wait)s seconds"),
+                {"wait": wait},
+            ),
         )
         answer.status_code = 429
         answer.headers["Retry-After"] = str(wait)

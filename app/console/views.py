@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients import service as clients
+from app.console import i18n
 from app.console.forms import (
     CONSOLE_TZ,
     LANGUAGES,
@@ -54,14 +55,15 @@ def zone_of(zones: Mapping[UUID, ZoneInfo], org_id: UUID | None = None) -> ZoneI
     return shared.pop() if len(shared) == 1 else CONSOLE_TZ
 
 
-def when(need: Need, zone: ZoneInfo) -> str:
+def when(need: Need, zone: ZoneInfo, language: str = i18n.DEFAULT) -> str:
     """The first window, in `zone`: `Tue 9 March 2027, 10:00 to 11:00`."""
     if not need.windows:
         return ""
     first = need.windows[0]
     start, end = first.start.astimezone(zone), first.end.astimezone(zone)
-    day = f"{start:%a} {start.day} {start:%B %Y}"
-    return f"{day}, {start:%H:%M} to {end:%H:%M}"
+    values = {"day": i18n.date_words(start, language), "start": f"{start:%H:%M}"}
+    phrase = i18n.Phrase(i18n.N_("%(day)s, %(start)s to %(end)s"), values | {"end": f"{end:%H:%M}"})
+    return i18n.translate(language, phrase)
 
 
 def status_label(status: str) -> str:
