@@ -6,6 +6,7 @@ nothing half-written. No SQL here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -17,23 +18,35 @@ from app.clients import service as clients
 from app.clients.exclusions import ExclusionIn
 from app.clients.schemas import ErasureIn
 from app.console.client_views import REASON, Step, client_page
+from app.console.i18n import N_, Phrase
 from app.console.views import zones
 from app.db.tenancy import tenant_transaction
-from app.errors import Conflict, FieldError, InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.http_params import ACCESS_REASON_MAX
 from app.identity.tokens import TokenIdentity
 
 CLIENT_PAGE = "client.html.j2"
 EXPORT_PAGE = "client_export.html.j2"
 ERASE_PAGE = "client_erase.html.j2"
-MESSAGES = {
-    "reason": "Enter the reason, in 3 to 500 characters",
-    "volunteer": "Select the volunteer to keep away",
-    "export-reason": f"Enter who asked for it and how, in 3 to {ACCESS_REASON_MAX} characters",
+MESSAGES: dict[str, str | Phrase] = {
+    "reason": N_("Enter the reason, in 3 to 500 characters"),
+    "volunteer": N_("Select the volunteer to keep away"),
+    "export-reason": Phrase(
+        N_("Enter who asked for it and how, in 3 to %(most)s characters"),
+        {"most": ACCESS_REASON_MAX},
+    ),
 }
 
 
-def _errors(errors: list[FieldError]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Problem:
+    """A field's error as the page shows it: words to translate, or a phrase with values."""
+
+    field: str
+    message: str | Phrase
+
+
+def _errors(errors: list[Problem]) -> dict[str, Any]:
     return {"errors": errors, "by_field": {e.field: e.message for e in errors}}
 
 
@@ -42,7 +55,7 @@ def _text(form: Any, name: str) -> str:
 
 
 async def _client_again(
-    db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any, error: FieldError
+    db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form: Any, error: Problem
 ) -> Step:
     context = await client_page(db, identity, client_id)
     chosen = {"volunteer": _text(form, "volunteer"), "reason": _text(form, "reason")}
@@ -55,7 +68,7 @@ async def keep_away(db: AsyncEngine, identity: TokenIdentity, client_id: UUID, f
     try:
         volunteer_id = UUID(_text(form, "volunteer"))
     except ValueError:
-        error = FieldError("volunteer", MESSAGES["volunteer"])
+        error = Problem("volunteer", MESSAGES["volunteer"])
         return await _client_again(db, identity, client_id, form, error)
     try:
         data = msgspec.convert(
@@ -66,10 +79,11 @@ async def keep_away(db: AsyncEngine, identity: TokenIdentity, client_id: UUID, f
         async with tenant_transaction(db, identity) as tx:
             await exclusions.add(tx, client_id, data)
     except msgspec.ValidationError:
-        error = FieldError("reason", MESSAGES["reason"])
+        error = Problem("reason", MESSAGES["reason"])
     except InvalidInput as exc:
         message = exc.errors[0].message if exc.errors else str(exc.detail)
-        error = FieldError("volunteer", f"That volunteer cannot be kept away: {message}")
+        refused = N_("That volunteer cannot be kept away: %(reason)s")  # the API's words
+        error = Problem("volunteer", Phrase(refused, {"reason": message}))
     else:
         return Step(client_id=client_id)
     return await _client_again(db, identity, client_id, form, error)
@@ -102,7 +116,7 @@ async def export(
     reason = _text(form, "reason")
     if not 3 <= len(reason) <= ACCESS_REASON_MAX:
         page = await export_page(db, identity, client_id)
-        error = FieldError("reason", MESSAGES["export-reason"])
+        error = Problem("reason", MESSAGES["export-reason"])
         context = (page.context or {}) | {"reason": reason} | _errors([error])
         return Step(EXPORT_PAGE, context, 422)
     async with tenant_transaction(db, identity) as tx:
@@ -123,9 +137,10 @@ async def erase(db: AsyncEngine, identity: TokenIdentity, client_id: UUID, form:
         async with tenant_transaction(db, identity) as tx:
             await clients.erase(tx, client_id, data)
     except msgspec.ValidationError:
-        error, status = FieldError("reason", MESSAGES["reason"]), 422
-    except Conflict as exc:
-        error, status = FieldError("reason", f"It cannot be erased: {exc.detail}"), 409
+        error, status = Problem("reason", MESSAGES["reason"]), 422
+    except Conflict as exc:  # the API's words for why
+        refused = Phrase(N_("It cannot be erased: %(reason)s"), {"reason": exc.detail})
+        error, status = Problem("reason", refused), 409
     else:
         return Step(client_id=client_id)
     page = await erase_page(db, identity, client_id)

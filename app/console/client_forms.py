@@ -18,6 +18,7 @@ import msgspec
 
 from app.clients.schemas import Client, ClientIn, ClientPatch, SafeguardingFlag
 from app.console.forms import FormErrors
+from app.console.i18n import N_
 from app.errors import FieldError
 
 TEXT_FIELDS = (
@@ -36,16 +37,16 @@ TEXT_FIELDS = (
     "was_lon",
 )
 FLAG_LABELS = {
-    SafeguardingFlag.LIVES_ALONE: "Lives alone",
-    SafeguardingFlag.COGNITIVE_IMPAIRMENT: "Cognitive impairment",
-    SafeguardingFlag.HEARING_IMPAIRMENT: "Hearing impairment",
-    SafeguardingFlag.VISUAL_IMPAIRMENT: "Visual impairment",
-    SafeguardingFlag.MOBILITY_IMPAIRMENT: "Mobility impairment",
-    SafeguardingFlag.NEEDS_INTERPRETER: "Needs an interpreter",
-    SafeguardingFlag.CHILD_PROTECTION_PLAN: "Child protection plan",
-    SafeguardingFlag.DOMESTIC_ABUSE_RISK: "Domestic abuse risk",
-    SafeguardingFlag.ANIMAL_ON_PREMISES: "Animal on the premises",
-    SafeguardingFlag.LONE_WORKER_RISK: "Lone worker risk",
+    SafeguardingFlag.LIVES_ALONE: N_("Lives alone"),
+    SafeguardingFlag.COGNITIVE_IMPAIRMENT: N_("Cognitive impairment"),
+    SafeguardingFlag.HEARING_IMPAIRMENT: N_("Hearing impairment"),
+    SafeguardingFlag.VISUAL_IMPAIRMENT: N_("Visual impairment"),
+    SafeguardingFlag.MOBILITY_IMPAIRMENT: N_("Mobility impairment"),
+    SafeguardingFlag.NEEDS_INTERPRETER: N_("Needs an interpreter"),
+    SafeguardingFlag.CHILD_PROTECTION_PLAN: N_("Child protection plan"),
+    SafeguardingFlag.DOMESTIC_ABUSE_RISK: N_("Domestic abuse risk"),
+    SafeguardingFlag.ANIMAL_ON_PREMISES: N_("Animal on the premises"),
+    SafeguardingFlag.LONE_WORKER_RISK: N_("Lone worker risk"),
 }
 FIELD_IDS = {  # the API's field (path head) -> the form field showing its error
     "name": "name",
@@ -59,15 +60,15 @@ FIELD_IDS = {  # the API's field (path head) -> the form field showing its error
     "preferred_language": "language",
 }
 MESSAGES = {
-    "name": "Enter the client's name, up to 200 characters",
-    "phone": "Enter a phone number using digits, spaces and + ( ) -, like 0118 496 0000",
-    "email": "Enter an email address in the correct format, like name@example.com",
-    "address": "Enter the address, up to 500 characters",
-    "notes": "Notes must be 5,000 characters or fewer",
-    "flags": "Select only the safeguarding flags listed, each once",
-    "language": "Select the client's language from the list",
-    "lat": "Enter the latitude as a number from -90 to 90, like 51.4543",
-    "lon": "Enter the longitude as a number from -180 to 180, like -0.9781",
+    "name": N_("Enter the client's name, up to 200 characters"),
+    "phone": N_("Enter a phone number using digits, spaces and + ( ) -, like 0118 496 0000"),
+    "email": N_("Enter an email address in the correct format, like name@example.com"),
+    "address": N_("Enter the address, up to 500 characters"),
+    "notes": N_("Notes must be 5,000 characters or fewer"),
+    "flags": N_("Select only the safeguarding flags listed, each once"),
+    "language": N_("Select the client's language from the list"),
+    "lat": N_("Enter the latitude as a number from -90 to 90, like 51.4543"),
+    "lon": N_("Enter the longitude as a number from -180 to 180, like -0.9781"),
 }
 _AT = re.compile(r" - at `\$\.?([A-Za-z_]+)")
 _NUMBER = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{1,12})?$")

@@ -27,12 +27,13 @@ from app.console.client_forms import (
     from_api,
 )
 from app.console.forms import LANGUAGES, FormErrors
+from app.console.i18n import N_, Phrase
 from app.console.views import zones
 from app.db.tenancy import Tx, tenant_transaction
 from app.demo_gazetteer import POSTCODES
 from app.demo_population import TOWN_CENTRE
 from app.errors import FieldError, InvalidInput
-from app.geocoder import NOT_SET_UP, geocoder_for
+from app.geocoder import geocoder_for
 from app.identity.principal import STAFF
 from app.identity.tokens import TokenIdentity
 from app.offers import service as offers
@@ -45,6 +46,9 @@ REASON = "case management"  # the API's default reason for a client read, said e
 POSTCODE_PAGE = "client_postcode.html.j2"
 PICK_PAGE = "client_address.html.j2"
 DETAILS_PAGE = "client_details.html.j2"
+# geo.geocoding's words for what is not a postcode (InvalidPostcode), marked for the catalogue:
+# the postcode page shows its error translated.
+POSTCODE_ERRORS = (N_("Enter a postcode"), N_("Enter a real postcode, like RG1 1AA"))
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,10 @@ async def clients_page(
     return {"clients": items, "next_cursor": next_cursor, "name": name or ""}
 
 
-def area(lat: float, lon: float) -> str:
+def area(lat: float, lon: float) -> Phrase:
     clat, clon = coarsen_location(lat, lon)
-    return f"Within about 500 m of {clat:.3f}, {clon:.3f}"
+    where = {"lat": f"{clat:.3f}", "lon": f"{clon:.3f}"}
+    return Phrase(N_("Within about 500 m of %(lat)s, %(lon)s"), where)
 
 
 async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID) -> dict[str, Any]:
@@ -93,9 +98,10 @@ async def client_page(db: AsyncEngine, identity: TokenIdentity, client_id: UUID)
         "zones": zoned,
         "chosen": {"volunteer": "", "reason": ""},
         "client": client,
-        "flags": ", ".join(FLAG_LABELS[f] for f in client.safeguarding_flags) or "None",
-        "language": LANGUAGES.get(client.preferred_language or "", client.preferred_language),
-        "area": area(point.lat, point.lon) if point else "None: helped remotely",
+        "flags": [FLAG_LABELS[f] for f in client.safeguarding_flags],  # words, for `t`
+        # the list's name for the client's language (not `language`: the page's own)
+        "known_language": LANGUAGES.get(client.preferred_language or ""),
+        "area": area(point.lat, point.lon) if point else N_("None: helped remotely"),
     }
 
 
@@ -107,7 +113,7 @@ async def kept_away(tx: Tx, client_id: UUID) -> dict[str, Any]:
     names = await offers.volunteer_names(tx, [e.volunteer_id for e in held] + met)
     excluded = {e.volunteer_id for e in held}
     return {
-        "exclusions": [(e, names.get(e.volunteer_id) or "A volunteer") for e in held],
+        "exclusions": [(e, names.get(e.volunteer_id)) for e in held],  # None: "A volunteer"
         "keep_away_choices": [(v, names[v]) for v in met if v not in excluded and names.get(v)],
     }
 
@@ -137,7 +143,7 @@ def details_page(
     settings: Settings,
     form: ClientForm,
     *,
-    notice: str | None = None,
+    notice: str | Phrase | None = None,
     errors: list[FieldError] | None = None,
     client_id: UUID | None = None,
 ) -> Step:
@@ -168,7 +174,9 @@ def _is_point(lat: str, lon: str) -> bool:
         return False
 
 
-def _manual(settings: Settings, postcode: str, notice: str, centre: Address | None = None) -> Step:
+def _manual(
+    settings: Settings, postcode: str, notice: str | Phrase, centre: Address | None = None
+) -> Step:
     values = {"mode": "manual", "postcode": postcode}
     if centre is not None:
         values |= {"lat": f"{centre.lat:.6f}", "lon": f"{centre.lon:.6f}"}
@@ -178,22 +186,28 @@ def _manual(settings: Settings, postcode: str, notice: str, centre: Address | No
 async def _look_up(settings: Settings, postcode: str) -> list[Address] | Step:
     """The addresses at the postcode, or the manual details page saying why there are none."""
     geocoder = geocoder_for(settings)
-    if geocoder is None:
-        return _manual(settings, postcode, f"{NOT_SET_UP}. Enter the address and put a pin on it.")
+    if geocoder is None:  # app.geocoder.NOT_SET_UP's words, then what to do
+        unset = N_(
+            "Looking up addresses by postcode is not set up for this service "
+            "(CODELIVER_GEOCODER). Enter the address and put a pin on it."
+        )
+        return _manual(settings, postcode, unset)
     try:
         found = await geocoder.look_up(postcode)
     except LookupFailed as exc:
-        reason = f"The address could not be looked up: {exc.reason}. Enter it and put a pin on it."
-        return _manual(settings, postcode, reason)
+        failed = N_("The address could not be looked up: %(reason)s. Enter it and put a pin on it.")
+        return _manual(settings, postcode, Phrase(failed, {"reason": exc.reason}))
     if not found:
-        notice = f"No addresses were found for {postcode}. Enter the address and put a pin on it."
-        return _manual(settings, postcode, notice)
+        none = N_(
+            "No addresses were found for %(postcode)s. Enter the address and put a pin on it."
+        )
+        return _manual(settings, postcode, Phrase(none, {"postcode": postcode}))
     if not geocoder.gives_uprns:
-        notice = (
-            f"The postcode service gives only the centre of {postcode}, not each address: "
+        centre = N_(
+            "The postcode service gives only the centre of %(postcode)s, not each address: "
             "enter the address, and move the pin to the home if you can."
         )
-        return _manual(settings, postcode, notice, centre=found[0])
+        return _manual(settings, postcode, Phrase(centre, {"postcode": postcode}), found[0])
     return found
 
 
@@ -217,13 +231,13 @@ async def pick_address(settings: Settings, postcode: str, choice: str) -> Step:
     except InvalidPostcode as exc:
         return postcode_page(settings, postcode, str(exc))
     if choice == "none":
-        return _manual(settings, postcode, "Enter the address and put a pin on it.")
+        return _manual(settings, postcode, N_("Enter the address and put a pin on it."))
     found = await _look_up(settings, postcode)
     if isinstance(found, Step):
         return found
     chosen = next((a for a in found if a.key == choice), None)
     if chosen is None:
-        errors = [FieldError("choice", "Select the address, or that it is not listed")]
+        errors = [FieldError("choice", N_("Select the address, or that it is not listed"))]
         context = {"postcode": postcode, "addresses": found} | _errors(errors)
         return Step(PICK_PAGE, context, 422)
     values = {

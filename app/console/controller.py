@@ -4,10 +4,8 @@ session and CSRF checks, and errors as pages."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
@@ -20,12 +18,12 @@ from app.console.controller_clients import ClientPagesController
 from app.console.controller_needs import NeedPagesController
 from app.console.live import need_live
 from app.console.session import (
-    PATH,
     SignInRequired,
     cleared_cookie,
+    console_page,
     csrf_config,
+    language_cookie,
     page,
-    secure,
     signed_in,
 )
 from app.console.signing import HOME, close_session, open_session, sign_in_page
@@ -65,20 +63,8 @@ class ConsoleController(Controller):
         the console's), then back to the page it was on (only ever a console page)."""
         if code not in i18n.LANGUAGES:
             raise NotFound("no such language")
-        parts = urlsplit(back)
-        ours = not (parts.scheme or parts.netloc) and back.startswith(PATH + "/")
-        target = back if ours and "\\" not in back and not back.startswith("//") else HOME
-        settings: Settings = request.app.state.settings
-        cookie = Cookie(
-            key=i18n.COOKIE,
-            value=code,
-            path=PATH,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            secure=secure(settings),
-            samesite="lax",
-        )
-        return Redirect(target, status_code=303, cookies=[cookie])
+        cookie = language_cookie(request.app.state.settings, code)
+        return Redirect(console_page(back, HOME), status_code=303, cookies=[cookie])
 
 
 def _to_sign_in(request: Req, exc: SignInRequired) -> Response[Any]:
@@ -89,12 +75,12 @@ def _to_sign_in(request: Req, exc: SignInRequired) -> Response[Any]:
     return Redirect("/console/sign-in", status_code=303, cookies=cookies)
 
 
-TITLES = {
-    400: "There is a problem with the address",
-    403: "You cannot do that",
-    404: "Page not found",
-    422: "There is a problem",
-    503: "Sorry, the service is unavailable",
+TITLES = {  # translated where the page shows them (`| t`), as are the details below
+    400: i18n.N_("There is a problem with the address"),
+    403: i18n.N_("You cannot do that"),
+    404: i18n.N_("Page not found"),
+    422: i18n.N_("There is a problem"),
+    503: i18n.N_("Sorry, the service is unavailable"),
 }
 
 
@@ -103,14 +89,16 @@ def _error_page(request: Req, exc: Exception) -> Response[Any]:
     (and its logging) is the API's: the problem+json handler for the error decides it."""
     handler = next(EXCEPTION_HANDLERS[k] for k in type(exc).__mro__ if k in EXCEPTION_HANDLERS)
     status = handler(request, exc).status_code
-    detail = "Try again later."
+    detail = i18n.N_("Try again later.")
     if isinstance(exc, CodeliverError) or (isinstance(exc, HTTPException) and status < 500):
-        detail = exc.detail
+        detail = exc.detail  # the error's own words, in English
     if status == 404:
-        detail = "If you typed the web address, check it is correct."
+        detail = i18n.N_("If you typed the web address, check it is correct.")
     elif status == 403 and "CSRF" in detail:
-        detail = "The form had expired or did not come from this service. Go back and try again."
-    title = TITLES.get(status, "Sorry, there is a problem with the service")
+        detail = i18n.N_(
+            "The form had expired or did not come from this service. Go back and try again."
+        )
+    title = TITLES.get(status, i18n.N_("Sorry, there is a problem with the service"))
     # the switch leads back home, never to the address asked for (it may be another's id)
     context = {"title": title, "detail": detail, "here": HOME}
     return page(request, "error.html.j2", context, status, signed=False)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from app.console.i18n import N_
 from app.errors import FieldError
 from app.needs.recurrence import MAX_OCCURRENCES
 from app.needs.schemas import NeedIn
@@ -60,51 +61,53 @@ FIELD_IDS = {  # the API's field (path prefix) -> the form field showing its err
     "required_skills": "skills",
 }
 MESSAGES = {  # what each field wants, for the struct's own constraint errors
-    "programme": "Select the programme",
-    "mode": "Select where the help is given",
-    "client": "Select the client: help at home is given at the client's address",
-    "title": "Enter a title of up to 200 characters",
-    "notes": "Notes must be 5,000 characters or fewer",
-    "visits": f"Enter the number of visits, one a week, from 1 to {MAX_OCCURRENCES}",
-    "when": "Enter when the help is needed",
-    "duration": "Enter a duration from 5 to 1,440 minutes",
-    "slots": "Enter how many volunteers are needed at once, from 1 to 500",
-    "urgency": "Select how urgent it is",
-    "language": "Select a language from the list",
-    "skills": "Select up to 10 skills",
+    "programme": N_("Select the programme"),
+    "mode": N_("Select where the help is given"),
+    "client": N_("Select the client: help at home is given at the client's address"),
+    "title": N_("Enter a title of up to 200 characters"),
+    "notes": N_("Notes must be 5,000 characters or fewer"),
+    "visits": N_("Enter the number of visits, one a week, from 1 to 104"),  # MAX_OCCURRENCES
+    "when": N_("Enter when the help is needed"),
+    "duration": N_("Enter a duration from 5 to 1,440 minutes"),
+    "slots": N_("Enter how many volunteers are needed at once, from 1 to 500"),
+    "urgency": N_("Select how urgent it is"),
+    "language": N_("Select a language from the list"),
+    "skills": N_("Select up to 10 skills"),
 }
 LANGUAGES = {  # ISO 639-1: the demo borough's most spoken, first English and Welsh
-    "en": "English",
-    "cy": "Welsh",
-    "pl": "Polish",
-    "pa": "Punjabi",
-    "ur": "Urdu",
-    "ro": "Romanian",
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "gu": "Gujarati",
-    "ne": "Nepali",
-    "so": "Somali",
-    "zh": "Chinese",
+    "en": N_("English"),
+    "cy": N_("Welsh"),
+    "pl": N_("Polish"),
+    "pa": N_("Punjabi"),
+    "ur": N_("Urdu"),
+    "ro": N_("Romanian"),
+    "ar": N_("Arabic"),
+    "bn": N_("Bengali"),
+    "gu": N_("Gujarati"),
+    "ne": N_("Nepali"),
+    "so": N_("Somali"),
+    "zh": N_("Chinese"),
 }
 URGENCIES = (  # the choices, with what each means for matching (matching/eligibility.py)
     (
         Urgency.URGENT,
-        "Urgent",
-        "Offered only to volunteers on duty now, measured from where they are; "
-        "quiet hours do not hold it back",
+        N_("Urgent"),
+        N_(
+            "Offered only to volunteers on duty now, measured from where they are; "
+            "quiet hours do not hold it back"
+        ),
     ),
     (
         Urgency.HIGH,
-        "High",
-        "Volunteers on duty and close by are asked first; quiet hours do not hold it back",
+        N_("High"),
+        N_("Volunteers on duty and close by are asked first; quiet hours do not hold it back"),
     ),
-    (Urgency.NORMAL, "Normal", "Offered in turn, sharing the work fairly"),
-    (Urgency.LOW, "Low", "Offered as a normal need is; it says the need can wait"),
+    (Urgency.NORMAL, N_("Normal"), N_("Offered in turn, sharing the work fairly")),
+    (Urgency.LOW, N_("Low"), N_("Offered as a normal need is; it says the need can wait")),
 )
 REWORDED = {  # the API's words for a window, as a person filling in "When" reads them
-    "is in the past": "The date and time must be in the future",
-    "more than a year ahead": "The date must be within a year from today",
+    "is in the past": N_("The date and time must be in the future"),
+    "more than a year ahead": N_("The date must be within a year from today"),
 }
 _AT = re.compile(r" - at `\$\.?([A-Za-z_]+)")
 
@@ -134,14 +137,14 @@ def _when(form: NeedForm, zone: ZoneInfo, errors: list[FieldError]) -> datetime 
     try:
         day = date(int(v["year"]), int(v["month"]), int(v["day"]))
     except ValueError:
-        errors.append(FieldError("when", "Enter a real date, like 27 3 2027"))
+        errors.append(FieldError("when", N_("Enter a real date, like 27 3 2027")))
         return None
     try:
         at = time.fromisoformat(v["time"]) if re.fullmatch(r"\d{1,2}:\d{2}", v["time"]) else None
     except ValueError:
         at = None
     if at is None:
-        errors.append(FieldError("when-time", "Enter a time on the 24-hour clock, like 14:30"))
+        errors.append(FieldError("when-time", N_("Enter a time on the 24-hour clock, like 14:30")))
         return None
     return datetime.combine(day, at.replace(second=0), tzinfo=zone)
 
@@ -180,7 +183,7 @@ def _payload(form: NeedForm, zone: ZoneInfo) -> dict[str, Any]:
     start = _when(form, zone, errors)
     duration, slots = form.values["duration"], form.values["slots"]
     if not duration.isdigit():
-        errors.append(FieldError("duration", "Enter the duration in minutes, as a number"))
+        errors.append(FieldError("duration", N_("Enter the duration in minutes, as a number")))
     if not slots.isdigit():
         errors.append(FieldError("slots", MESSAGES["slots"]))
     urgency = _choice(form, "urgency", {u.value for u in Urgency}, errors)

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.assignments import service as assignments
 from app.assignments.schemas import NeedOutcomeIn, Outcome
+from app.console.i18n import N_, Phrase
 from app.console.timeline import OUTCOMES, timeline
 from app.console.views import zones
 from app.db.tenancy import Tx, tenant_transaction
-from app.errors import Conflict, FieldError, InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.identity.tokens import TokenIdentity
 from app.needs import service as needs
 from app.needs.schemas import CancelIn, Need
@@ -31,10 +32,19 @@ from notifications import events
 REASON = "caseworker console"
 CANDIDATES = 10  # shown on the page, best first, each with an "offer" button
 MESSAGES = {
-    "reason": "Enter why the need is cancelled, in 3 to 500 characters",
-    "outcome": "Select how it went for the person",
-    "note": "The note must be 2,000 characters or fewer",
+    "reason": N_("Enter why the need is cancelled, in 3 to 500 characters"),
+    "outcome": N_("Select how it went for the person"),
+    "note": N_("The note must be 2,000 characters or fewer"),
 }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error on a need's page, on its field: our words, or a phrase carrying the API's
+    (translated where the page shows it, `| t`)."""
+
+    field: str
+    message: str | Phrase
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class Done:
     status: int = 200
 
 
-def _errors(errors: list[FieldError]) -> dict[str, Any]:
+def _errors(errors: list[Problem]) -> dict[str, Any]:
     return {"errors": errors, "by_field": {e.field: e.message for e in errors}}
 
 
@@ -86,7 +96,7 @@ async def need_page(db: AsyncEngine, identity: TokenIdentity, need_id: UUID) -> 
 
 
 async def _need_again(
-    db: AsyncEngine, identity: TokenIdentity, need_id: UUID, errors: list[FieldError], status: int
+    db: AsyncEngine, identity: TokenIdentity, need_id: UUID, errors: list[Problem], status: int
 ) -> Done:
     context = await need_page(db, identity, need_id)
     return Done(template="need.html.j2", context=context | _errors(errors), status=status)
@@ -104,17 +114,18 @@ async def offer(db: AsyncEngine, identity: TokenIdentity, need_id: UUID, form: A
     named = str(form.get("volunteer", "")).strip()
     volunteer_id = _uuid(named) if named else None
     if named and volunteer_id is None:
-        errors = [FieldError("candidates", "Choose a volunteer from the list")]
+        errors = [Problem("candidates", N_("Choose a volunteer from the list"))]
         return await _need_again(db, identity, need_id, errors, 422)
     try:
         async with tenant_transaction(db, identity) as tx:
             made = await offers.offer(tx, need_id, [volunteer_id] if volunteer_id else None)
     except InvalidInput as exc:
         message = exc.errors[0].message if exc.errors else str(exc.detail)
-        errors = [FieldError("candidates", f"That volunteer cannot be offered it: {message}")]
+        why = Phrase(N_("That volunteer cannot be offered it: %(reason)s"), {"reason": message})
+        errors = [Problem("candidates", why)]
         return await _need_again(db, identity, need_id, errors, 422)
     except Conflict as exc:
-        return await _need_again(db, identity, need_id, [FieldError("actions", exc.detail)], 409)
+        return await _need_again(db, identity, need_id, [Problem("actions", exc.detail)], 409)
     if volunteer_id is not None:
         return Done(banner="offered")
     return Done(banner="wave" if made else "nobody")
@@ -133,16 +144,17 @@ async def cancel(db: AsyncEngine, identity: TokenIdentity, need_id: UUID, form: 
         async with tenant_transaction(db, identity) as tx:
             await needs.cancel(tx, need_id, data.reason)
     except msgspec.ValidationError:
-        error = FieldError("reason", MESSAGES["reason"])
+        error, status = Problem("reason", MESSAGES["reason"]), 422
     except Conflict as exc:
-        error = FieldError("reason", f"It cannot be cancelled now: {exc.detail}")
+        why = Phrase(N_("It cannot be cancelled now: %(reason)s"), {"reason": exc.detail})
+        error, status = Problem("reason", why), 409
     else:
         return Done(banner="cancelled")
     context = await cancel_page(db, identity, need_id)
     return Done(
         template="need_cancel.html.j2",
         context=context | {"reason": reason} | _errors([error]),
-        status=409 if error.message.startswith("It cannot") else 422,
+        status=status,
     )
 
 
@@ -163,9 +175,9 @@ async def record_outcome(
 ) -> Done:
     chosen = str(form.get("outcome", "")).strip()
     note = str(form.get("note", "")).strip().replace("\r\n", "\n")
-    errors: list[FieldError] = []
+    errors: list[Problem] = []
     if chosen not in {o.value for o in Outcome}:
-        errors.append(FieldError("outcome", MESSAGES["outcome"]))
+        errors.append(Problem("outcome", MESSAGES["outcome"]))
     status = 422
     if not errors:
         try:
@@ -173,9 +185,10 @@ async def record_outcome(
             async with tenant_transaction(db, identity) as tx:
                 await assignments.record_outcome(tx, need_id, data)
         except msgspec.ValidationError:
-            errors.append(FieldError("note", MESSAGES["note"]))
+            errors.append(Problem("note", MESSAGES["note"]))
         except Conflict as exc:
-            errors.append(FieldError("outcome", f"It cannot have an outcome yet: {exc.detail}"))
+            why = Phrase(N_("It cannot have an outcome yet: %(reason)s"), {"reason": exc.detail})
+            errors.append(Problem("outcome", why))
             status = 409
         else:
             return Done(banner="outcome")

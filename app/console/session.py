@@ -12,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
@@ -80,6 +81,27 @@ def session_cookie(value: str, settings: Settings) -> Cookie:
         secure=secure(settings),
         samesite="lax",
     )
+
+
+def language_cookie(settings: Settings, language: str) -> Cookie:
+    """The language switch's choice, kept a year (the console's own cookie)."""
+    return Cookie(
+        key=i18n.COOKIE,
+        value=language,
+        path=PATH,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=secure(settings),
+        samesite="lax",
+    )
+
+
+def console_page(back: str, home: str) -> str:
+    """`back` if it is a page of the console's (a path here, never another site's), else
+    `home`: where the language switch returns."""
+    parts = urlsplit(back)
+    ours = not (parts.scheme or parts.netloc) and back.startswith(PATH + "/")
+    return back if ours and "\\" not in back and not back.startswith("//") else home
 
 
 def cleared_cookie(settings: Settings) -> Cookie:

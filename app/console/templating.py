@@ -36,12 +36,15 @@ TAGS = {  # GOV.UK tag colours by need status
 }
 
 
-def area(need: Need) -> str:
+@pass_context
+def area(context: Context, need: Need) -> str:
     """The coarse public point (about 500 m), never the address."""
     point = need.coarse_location
     if point is None:
-        return "Remote"
-    return f"Within about 500 m of {point.lat:.3f}, {point.lon:.3f}"
+        return i18n.translate(_language(context), i18n.N_("Remote"))
+    where = {"lat": f"{point.lat:.3f}", "lon": f"{point.lon:.3f}"}
+    phrase = i18n.Phrase(i18n.N_("Within about 500 m of %(lat)s, %(lon)s"), where)
+    return i18n.translate(_language(context), phrase)
 
 
 def _zones(context: Context) -> Any:

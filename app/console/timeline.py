@@ -4,7 +4,9 @@ API's own reads return (the need, its offers, its assignments): no SQL, no clock
 
 Offers made together (one wave, or one caseworker's offer) are one entry naming who was
 asked; each answer is an entry of its own. Entries come oldest first; at the same instant,
-in the order things happen (an offer is made before it is accepted)."""
+in the order things happen (an offer is made before it is accepted). An entry's words are
+phrases (app/console/i18n.py), translated when the page shows them (`Entry.text_in`): the
+names in them as given, the rest in the page's language."""
 
 from __future__ import annotations
 
@@ -15,68 +17,110 @@ from itertools import groupby
 from uuid import UUID
 
 from app.assignments.schemas import Assignment
+from app.console.i18n import DEFAULT, N_, Phrase, translate
 from app.needs.schemas import Need
 from app.offers.schemas import StaffOffer
-from matching.model import AssignmentStatus, OfferSource, OfferStatus
+from matching.model import AssignmentStatus, Escalation, OfferSource, OfferStatus
 
 NAMES_SHOWN = 5  # names listed in an offer entry; the rest are counted
-SOMEONE = "A volunteer"  # no display name (never their e-mail or phone)
+SOMEONE = Phrase(N_("A volunteer"))  # no display name (never their e-mail or phone)
 
 SOURCES = {
-    OfferSource.CASCADE: "wave {wave}",
-    OfferSource.MANUAL: "by a caseworker",
-    OfferSource.PLAN: "from the batch plan",
-    OfferSource.SERIES: "the whole series",
+    OfferSource.CASCADE: N_("wave %(wave)s"),
+    OfferSource.MANUAL: N_("by a caseworker"),
+    OfferSource.PLAN: N_("from the batch plan"),
+    OfferSource.SERIES: N_("the whole series"),
 }
 ANSWERS = {  # a closed offer: what happened to it
-    OfferStatus.DECLINED: "declined",
-    OfferStatus.EXPIRED: "did not answer in time",
-    OfferStatus.WITHDRAWN: "was no longer asked (the need filled, changed or was cancelled)",
+    OfferStatus.DECLINED: N_("%(name)s declined"),
+    OfferStatus.EXPIRED: N_("%(name)s did not answer in time"),
+    OfferStatus.WITHDRAWN: N_(
+        "%(name)s was no longer asked (the need filled, changed or was cancelled)"
+    ),
 }
 ENDINGS = {  # an assignment that ended before completion
-    AssignmentStatus.WITHDRAWN: "withdrew",
-    AssignmentStatus.RELEASED: "was released: not started in time",
-    AssignmentStatus.NO_SHOW: "did not come",
-    AssignmentStatus.CANCELLED: "was stood down",
+    AssignmentStatus.WITHDRAWN: N_("%(name)s withdrew"),
+    AssignmentStatus.RELEASED: N_("%(name)s was released: not started in time"),
+    AssignmentStatus.NO_SHOW: N_("%(name)s did not come"),
+    AssignmentStatus.CANCELLED: N_("%(name)s was stood down"),
 }
 OUTCOMES = {
-    "done": "Helped as planned",
-    "partly_done": "Partly done",
-    "not_home": "The person was not at home",
-    "not_needed": "No longer needed",
-    "referred": "Referred to a professional service",
-    "safeguarding_concern": "A safeguarding concern was raised",
+    "done": N_("Helped as planned"),
+    "partly_done": N_("Partly done"),
+    "not_home": N_("The person was not at home"),
+    "not_needed": N_("No longer needed"),
+    "referred": N_("Referred to a professional service"),
+    "safeguarding_concern": N_("A safeguarding concern was raised"),
 }
+ESCALATIONS: dict[str, str] = {  # why the offers ran out, as words within a sentence
+    Escalation.WAVES_EXHAUSTED: N_("waves exhausted"),
+    Escalation.ALERT_CAP: N_("alert cap"),
+    Escalation.NO_CANDIDATES: N_("no candidates"),
+    Escalation.ALL_ASLEEP: N_("all asleep"),
+}
+
+Words = str | Phrase  # a name as it was given, or words to translate
+
+
+def say(language: str, words: Words) -> str:
+    """Words in `language`: a phrase translated, then filled with its values, each of them
+    translated first where it is a phrase too; a name is shown as it was given."""
+    if not isinstance(words, Phrase):
+        return words
+    values = {k: say(language, v) if isinstance(v, Phrase) else v for k, v in words.values.items()}
+    return translate(language, Phrase(words.message, values))
 
 
 @dataclass(frozen=True)
 class Entry:
     at: datetime
     kind: str  # posted, offered, accepted, declined, ..., outcome: a tag for the page's styles
-    text: str
+    words: Phrase
     note: str | None = None
 
+    def text_in(self, language: str) -> str:
+        """The entry's text in the page's language (the template's `language`)."""
+        return say(language, self.words)
 
-def name_list(names: Sequence[str]) -> str:
-    """`Ann`, `Ann and Bob`, `Ann, Bob and Cy`, `Ann, Bob, Cy, Dee, Eve and 3 others`."""
+    @property
+    def text(self) -> str:
+        return self.text_in(DEFAULT)
+
+
+def _listing(names: Sequence[Words]) -> Words:
     shown, rest = list(names[:NAMES_SHOWN]), len(names) - NAMES_SHOWN
     if rest > 0:
-        shown.append(f"{rest} other" + ("s" if rest > 1 else ""))
+        shown.append(
+            Phrase(N_("%(count)s others"), {"count": rest}) if rest > 1 else Phrase(N_("1 other"))
+        )
     if len(shown) == 1:
         return shown[0]
-    return ", ".join(shown[:-1]) + " and " + shown[-1]
+    head = Phrase(  # the names before the last, comma-separated in every language
+        ", ".join(f"%(n{i})s" for i in range(len(shown) - 1)),
+        {f"n{i}": name for i, name in enumerate(shown[:-1])},
+    )
+    return Phrase(N_("%(names)s and %(last)s"), {"names": head, "last": shown[-1]})
 
 
-def _name(offer: StaffOffer) -> str:
+def name_list(names: Sequence[str], language: str = DEFAULT) -> str:
+    """`Ann`, `Ann and Bob`, `Ann, Bob and Cy`, `Ann, Bob, Cy, Dee, Eve and 3 others`."""
+    return say(language, _listing(names))
+
+
+def _name(offer: StaffOffer) -> Words:
     return offer.volunteer_name or SOMEONE
 
 
 def _offered(batch: list[StaffOffer]) -> Entry:
     first = batch[0]
-    how = SOURCES[first.source].format(wave=first.wave)
-    who = name_list([_name(o) for o in batch])
-    count = f"{len(batch)} volunteer" + ("s" if len(batch) > 1 else "")
-    return Entry(first.created_at, "offered", f"Offered to {count} ({how}): {who}")
+    how = Phrase(SOURCES[first.source], {"wave": first.wave})
+    who = _listing([_name(o) for o in batch])
+    n = len(batch)
+    count = Phrase(N_("%(count)s volunteers"), {"count": n}) if n > 1 else Phrase(N_("1 volunteer"))
+    words = Phrase(
+        N_("Offered to %(count)s (%(how)s): %(who)s"), {"count": count, "how": how, "who": who}
+    )
+    return Entry(first.created_at, "offered", words)
 
 
 def _offer_entries(offers: Sequence[StaffOffer]) -> Iterable[Entry]:
@@ -87,35 +131,46 @@ def _offer_entries(offers: Sequence[StaffOffer]) -> Iterable[Entry]:
         if offer.responded_at is None or offer.status == OfferStatus.ACCEPTED:
             continue  # pending; an accepted offer shows as its assignment
         note = offer.decline_reason if offer.status == OfferStatus.DECLINED else None
-        text = f"{_name(offer)} {ANSWERS[offer.status]}"
-        yield Entry(offer.responded_at, str(offer.status), text, note)
+        words = Phrase(ANSWERS[offer.status], {"name": _name(offer)})
+        yield Entry(offer.responded_at, str(offer.status), words, note)
 
 
 def _assignment_entries(
     assignments: Sequence[Assignment], names: Mapping[UUID, str]
 ) -> Iterable[Entry]:
     for a in assignments:
-        who = names.get(a.volunteer_id, SOMEONE)
-        yield Entry(a.accepted_at, "accepted", f"{who} accepted and is assigned")
+        who: dict[str, Words] = {"name": names.get(a.volunteer_id, SOMEONE)}
+        accepted = Phrase(N_("%(name)s accepted and is assigned"), who)
+        yield Entry(a.accepted_at, "accepted", accepted)
         if a.checked_in_at is not None:
-            yield Entry(a.checked_in_at, "checked_in", f"{who} checked in")
+            yield Entry(a.checked_in_at, "checked_in", Phrase(N_("%(name)s checked in"), who))
         if a.completed_at is not None:
-            minutes = f" ({a.minutes} minutes)" if a.minutes else ""
-            yield Entry(a.completed_at, "completed", f"{who} completed it{minutes}", a.note)
+            done = (
+                Phrase(
+                    N_("%(name)s completed it (%(minutes)s minutes)"), who | {"minutes": a.minutes}
+                )
+                if a.minutes
+                else Phrase(N_("%(name)s completed it"), who)
+            )
+            yield Entry(a.completed_at, "completed", done, a.note)
         if a.ended_at is not None and a.status in ENDINGS:
-            yield Entry(a.ended_at, "left", f"{who} {ENDINGS[a.status]}", a.end_reason)
+            yield Entry(a.ended_at, "left", Phrase(ENDINGS[a.status], who), a.end_reason)
 
 
 def _need_entries(need: Need) -> Iterable[Entry]:
-    yield Entry(need.created_at, "posted", "Posted")
+    yield Entry(need.created_at, "posted", Phrase(N_("Posted")))
     if need.escalated_at is not None:
-        why = (need.escalation_reason or "").replace("_", " ")
-        yield Entry(need.escalated_at, "escalated", f"Escalated to a caseworker: {why}")
+        reason = need.escalation_reason or ""
+        why = Phrase(ESCALATIONS[reason]) if reason in ESCALATIONS else reason.replace("_", " ")
+        escalated = Phrase(N_("Escalated to a caseworker: %(reason)s"), {"reason": why})
+        yield Entry(need.escalated_at, "escalated", escalated)
     if need.cancel_reason is not None:
-        yield Entry(need.updated_at, "cancelled", "Cancelled", need.cancel_reason)
+        yield Entry(need.updated_at, "cancelled", Phrase(N_("Cancelled")), need.cancel_reason)
     if need.outcome is not None and need.outcome_at is not None:
-        label = OUTCOMES.get(need.outcome, need.outcome)
-        yield Entry(need.outcome_at, "outcome", f"Outcome recorded: {label}", need.outcome_note)
+        o = need.outcome
+        label = Phrase(OUTCOMES[o]) if o in OUTCOMES else o
+        outcome = Phrase(N_("Outcome recorded: %(outcome)s"), {"outcome": label})
+        yield Entry(need.outcome_at, "outcome", outcome, need.outcome_note)
 
 
 ORDER = {  # at one instant, in the order things happen

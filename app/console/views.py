@@ -22,6 +22,7 @@ from app.console.forms import (
     from_api,
     need_in,
 )
+from app.console.timeline import ESCALATIONS
 from app.db.tenancy import Tx, tenant_transaction
 from app.errors import FieldError, InvalidInput
 from app.identity.principal import STAFF
@@ -33,6 +34,7 @@ from app.needs.status import NeedStatus
 from app.orgs import service as orgs
 from app.programmes import service as programmes
 from app.volunteers import skills
+from matching.model import ProgrammeKind
 
 PAGE_SIZE = 20
 QUEUE_SIZE = 10  # the work queue above the list: its first needs, then "and more"
@@ -66,8 +68,33 @@ def when(need: Need, zone: ZoneInfo, language: str = i18n.DEFAULT) -> str:
     return i18n.translate(language, phrase)
 
 
+STATUSES = {
+    NeedStatus.DRAFT: i18n.N_("Draft"),
+    NeedStatus.OPEN: i18n.N_("Open"),
+    NeedStatus.PARTIALLY_FILLED: i18n.N_("Partially filled"),
+    NeedStatus.FILLED: i18n.N_("Filled"),
+    NeedStatus.IN_PROGRESS: i18n.N_("In progress"),
+    NeedStatus.COMPLETED: i18n.N_("Completed"),
+    NeedStatus.CANCELLED: i18n.N_("Cancelled"),
+    NeedStatus.EXPIRED: i18n.N_("Expired"),
+}
+KINDS = {
+    ProgrammeKind.COMMUNITY_SUPPORT: i18n.N_("Community support"),
+    ProgrammeKind.FAMILY_INTERVENTION: i18n.N_("Family intervention"),
+    ProgrammeKind.CO_PRODUCTION: i18n.N_("Co production"),
+    ProgrammeKind.CO_DESIGN: i18n.N_("Co design"),
+    ProgrammeKind.OTHER: i18n.N_("Other"),
+}
+# the words `status_label` shows, translated where the page shows them (`| t`)
+LABELS: dict[str, str] = (
+    STATUSES | KINDS | {u.value: label for u, label, _hint in URGENCIES} | ESCALATIONS
+)
+
+
 def status_label(status: str) -> str:
-    return status.replace("_", " ").capitalize()
+    """A need's status, urgency or escalation, or a programme's kind, in words (marked for
+    the catalogue: the page translates them, `| t`)."""
+    return LABELS.get(status) or status.replace("_", " ").capitalize()
 
 
 async def _programme_names(tx: Tx) -> dict[UUID, Any]:
@@ -119,7 +146,9 @@ async def _choices(tx: Tx) -> dict[str, Any]:
     zone = zone_of(await zones(tx), org_id)
     return {
         "zones": {org_id: zone},
-        "zone_label": "UK time" if zone.key == CONSOLE_TZ.key else f"{zone.key} time",
+        "zone_label": i18n.N_("UK time")
+        if zone.key == CONSOLE_TZ.key
+        else i18n.Phrase(i18n.N_("%(zone)s time"), {"zone": zone.key}),
         "clients": found,
         "programme_choices": listed,
         "skill_choices": await skills.vocabulary(tx, org_id),

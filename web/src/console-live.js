@@ -47,7 +47,8 @@ async function refresh() {
       }
       const newest = document.querySelector("#timeline li p");
       if (newest) {
-        status.textContent = `Updated: ${newest.textContent.trim()}`;
+        // the page's own word for it, in its language
+        status.textContent = `${status.dataset.updated || "Updated:"} ${newest.textContent.trim()}`;
       }
     } while (again);
   })();
@@ -59,7 +60,8 @@ async function refresh() {
 }
 
 function stop() {
-  status.textContent = "Live updates stopped: reload the page to see the latest.";
+  status.textContent =
+    status.dataset.stopped || "Live updates stopped: reload the page to see the latest.";
 }
 
 function listen(attempt) {

@@ -41,7 +41,9 @@
     lat.value = event.latlng.lat.toFixed(6);
     lon.value = event.latlng.lng.toFixed(6);
     place(event.latlng, false);
-    status.textContent = "Pin put at latitude " + lat.value + ", longitude " + lon.value + ".";
+    // the page's words, in its language: "Pin put at latitude {lat}, longitude {lon}."
+    const words = status.dataset.placed || "Pin put at latitude {lat}, longitude {lon}.";
+    status.textContent = words.replace("{lat}", lat.value).replace("{lon}", lon.value);
   });
   lat.addEventListener("change", fromFields);
   lon.addEventListener("change", fromFields);

@@ -8,17 +8,23 @@ import { firebaseAuth } from "./firebase-app.js";
 const $ = (id) => document.getElementById(id);
 const auth = firebaseAuth(inMemoryPersistence, { disableWarnings: true });
 
-const WRONG = "Wrong email address or password.";
+// The words are the page's, in its language (data-* of #signin-error); English if absent.
+const words = $("signin-error").dataset;
+const WRONG = words.wrong || "Wrong email address or password.";
 const MESSAGES = {
   "auth/invalid-credential": WRONG,
   "auth/invalid-login-credentials": WRONG,
   "auth/wrong-password": WRONG,
   "auth/user-not-found": WRONG,
-  "auth/invalid-email": "Enter an email address in the correct format, like name@example.org.",
-  "auth/missing-password": "Enter your password.",
-  "auth/user-disabled": "This account is disabled: ask your organisation's administrator.",
-  "auth/too-many-requests": "Too many attempts: wait a few minutes, then try again.",
-  "auth/network-request-failed": "Cannot reach the sign-in service: check your connection.",
+  "auth/invalid-email":
+    words.invalidEmail || "Enter an email address in the correct format, like name@example.org.",
+  "auth/missing-password": words.missingPassword || "Enter your password.",
+  "auth/user-disabled":
+    words.disabled || "This account is disabled: ask your organisation's administrator.",
+  "auth/too-many-requests":
+    words.tooMany || "Too many attempts: wait a few minutes, then try again.",
+  "auth/network-request-failed":
+    words.network || "Cannot reach the sign-in service: check your connection.",
 };
 
 $("firebase-signin").hidden = false;
@@ -38,7 +44,8 @@ $("firebase-signin").addEventListener("submit", async (event) => {
     $("session-form").submit();
   } catch (error) {
     $("signin-error").textContent =
-      MESSAGES[error.code] || `Sign-in failed (${error.code || error.message}).`;
+      MESSAGES[error.code] ||
+      `${words.failed || "Sign-in failed"} (${error.code || error.message}).`;
     $("firebase-submit").disabled = false;
   } finally {
     $("password").value = "";
