@@ -162,6 +162,24 @@ async def test_a_caseworker_signs_in_and_posts_a_need_in_chromium(
             await page.goto(f"{url}/console/needs")
             await page.wait_for_selector("#firebase-signin")
             assert page.url == f"{url}/console/sign-in"
+
+            # In Welsh, by the switch: the page, the script's words and axe-core's verdict
+            await page.click("#language-switch a[lang='cy']")
+            await page.wait_for_selector("h1:has-text('Mewngofnodi i Codeliver')")
+            assert page.url == f"{url}/console/sign-in"
+            assert await page.get_attribute("html", "lang") == "cy"
+            await page.wait_for_selector("#firebase-signin:not([hidden])")
+            await page.fill("#email", CASE.email)
+            await page.fill("#password", "not the password")
+            await page.click("#firebase-submit")
+            await page.wait_for_selector("#signin-error:has-text('gyfrinair anghywir')")
+            await axe_support.check(page, f"{url}{AXE_URL}", "sign in, in Welsh")
+            await page.fill("#password", CASE.password)
+            await page.click("#firebase-submit")
+            await page.wait_for_selector("#needs")
+            assert "Eich anghenion" in await page.inner_text("h1")
+            await page.screenshot(path=str(SCREENSHOTS / "console-needs-cy.png"))
+            await axe_support.check(page, f"{url}{AXE_URL}", "your needs, in Welsh")
             await browser.close()
     assert not failures
     assert not refused
