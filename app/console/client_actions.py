@@ -6,7 +6,6 @@ nothing half-written. No SQL here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from app.clients import service as clients
 from app.clients.exclusions import ExclusionIn
 from app.clients.schemas import ErasureIn
 from app.console.client_views import REASON, Step, client_page
-from app.console.i18n import N_, Phrase
+from app.console.i18n import N_, Phrase, Problem
 from app.console.views import zones
 from app.db.tenancy import tenant_transaction
 from app.errors import Conflict, InvalidInput
@@ -36,14 +35,6 @@ MESSAGES: dict[str, str | Phrase] = {
         {"most": ACCESS_REASON_MAX},
     ),
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A field's error as the page shows it: words to translate, or a phrase with values."""
-
-    field: str
-    message: str | Phrase
 
 
 def _errors(errors: list[Problem]) -> dict[str, Any]:

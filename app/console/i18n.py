@@ -51,6 +51,15 @@ class Phrase:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An error on a page's field, as the page shows it (translated there, `| t`): our
+    words, or a phrase carrying the API's."""
+
+    field: str
+    message: str | Phrase
+
+
 @lru_cache(maxsize=len(LANGUAGES))
 def translations(language: str) -> gettext.NullTranslations:
     """The language's catalogue; English (and anything unknown) is the messages as written."""

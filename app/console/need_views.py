@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.assignments import service as assignments
 from app.assignments.schemas import NeedOutcomeIn, Outcome
-from app.console.i18n import N_, Phrase
+from app.console.i18n import N_, Phrase, Problem
 from app.console.timeline import OUTCOMES, timeline
 from app.console.views import zones
 from app.db.tenancy import Tx, tenant_transaction
@@ -36,15 +36,6 @@ MESSAGES = {
     "outcome": N_("Select how it went for the person"),
     "note": N_("The note must be 2,000 characters or fewer"),
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An error on a need's page, on its field: our words, or a phrase carrying the API's
-    (translated where the page shows it, `| t`)."""
-
-    field: str
-    message: str | Phrase
 
 
 @dataclass(frozen=True)
