@@ -131,7 +131,7 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
                 found = await coverage.read_snapshot(conn, org_id, resolution, window, fresh)
                 assert found is not None, "no snapshot"
                 need_ids, hours = await coverage.read_need_supply(conn, org_id)
-                access = coverage.Access(found[1], need_ids, hours)
+                access = coverage.Access(found.cells, need_ids, hours)
                 return _features(await coverage.tile(conn, scope, z, x, y, access))
 
         for i in range(requests + 5):

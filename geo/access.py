@@ -6,7 +6,9 @@ period, in person at its coarse location or remote, whatever the view (a volunte
 a need depends on all the demand they could take). Volunteers: one row per approved
 membership in those organisations (the vetting is the organisation's), with the hours they
 could still give in the period; with a box, only those living within reach of it (a
-bounding-box test on the GiST index, widened by the longest reach). Their columns come back
+bounding-box test on the GiST index, widened by the longest reach), their hours times the
+share of offers the organisations' volunteers accepted in the weeks before the period
+(`expected_acceptance`). Their columns come back
 as `array_send` float8 arrays read by numpy: 366k rows one by one held the event loop for
 1.5 s (measured).
 """
@@ -26,11 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo.coverage import MAX_BOX_DEG, MAX_TRAVEL_M, NO_JIT, Scope, float8_array
 from geo.hexgrid import Volunteers
 from matching.coverage import (
+    ACCEPTANCE_WEEKS,
     LEVELS,
+    Acceptance,
     Demand,
     Supply,
     accepted_levels,
     capped_hours,
+    expected_acceptance,
     vocabulary,
     word_bits,
 )
@@ -48,6 +53,15 @@ SELECT t.id, array_position(CAST(:org_ids AS uuid[]), t.org_id) - 1 AS org,
    AND t.windows && tstzrange(:start, :end)
    AND (t.mode = 'remote' OR t.coarse_location IS NOT NULL)
  ORDER BY t.id
+""")
+
+# The organisations' answered offers in the weeks before the period (ix_offers_org_created).
+ACCEPTANCE_SQL = text("""
+SELECT count(*) FILTER (WHERE status = 'accepted') AS accepted, count(*) AS answered
+  FROM offers
+ WHERE org_id = ANY (CAST(:org_ids AS uuid[]))
+   AND created_at >= :since AND created_at < :start
+   AND status IN ('accepted', 'declined', 'expired')
 """)
 
 _COLUMNS = (
@@ -108,6 +122,13 @@ def within_reach(box: tuple[float, float, float, float]) -> tuple[float, float, 
     return max(-180.0, west - lon_margin), south, min(180.0, east + lon_margin), north
 
 
+async def acceptance(conn: AsyncConnection, scope: Scope) -> Acceptance:
+    since = scope.start - timedelta(weeks=ACCEPTANCE_WEEKS)
+    params = {"org_ids": scope.org_ids, "since": since, "start": scope.start}
+    row = (await conn.execute(ACCEPTANCE_SQL, params)).one()
+    return expected_acceptance(row.accepted, row.answered)
+
+
 @dataclass(frozen=True)
 class Facts:
     """The measure's inputs: the needs (ids in `need_ids` order) and the volunteers, both as
@@ -117,6 +138,7 @@ class Facts:
     demand: Demand
     supply: Supply
     reach: Volunteers  # one row per person: counts and on duty per cell (geo.hexgrid)
+    acceptance: Acceptance  # the supply's hours are the capped hours times its share
 
 
 async def demand(conn: AsyncConnection, scope: Scope) -> tuple[list[UUID], list[Any]]:
@@ -151,6 +173,7 @@ async def facts(
     `now`: the instant whose on-duty volunteers count as on duty."""
     await conn.execute(NO_JIT)
     need_ids, rows = await demand(conn, scope)
+    accepts = await acceptance(conn, scope)
     words = vocabulary([[*r.required_skills, *(f"lang:{x}" for x in r.languages)] for r in rows])
     box: tuple[float | None, ...] = (None,) * 4
     if near is not None:
@@ -175,7 +198,7 @@ async def facts(
         lon=a["lon"],
         lat=a["lat"],
         radius_m=a["km"] * 1000.0,
-        hours=hours,
+        hours=hours * accepts.share,
         level=np.left_shift(1, a["level"].astype(np.int64)),
         words=a["words"],
         on_duty=a["on_duty"] > 0,
@@ -189,4 +212,4 @@ async def facts(
         a["on_duty"][once].astype(np.int64),
         hours[once],
     )
-    return Facts(need_ids, _demand(rows, words), supply, reach)
+    return Facts(need_ids, _demand(rows, words), supply, reach, accepts)

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo.hexgrid import MERCATOR_HALF, Supply, Window, hex_size
+from matching.coverage import Acceptance
 
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 16
 MVT_EXTENT = 4096
@@ -88,7 +89,8 @@ def float8_array(sent: bytes) -> NDArray[np.float64]:
 # when there is no snapshot refreshed since `fresh_after`, one row of NULL cells when the
 # snapshot has none in the window.
 READ_SNAPSHOT_SQL = text("""
-SELECT s.refreshed_at, c.i, c.j, c.volunteers, c.on_duty, c.supply_hours
+SELECT s.refreshed_at, s.acceptance, s.acceptance_offers,
+       c.i, c.j, c.volunteers, c.on_duty, c.supply_hours
   FROM coverage_snapshots s
   LEFT JOIN coverage_supply c
     ON c.scope_id = s.scope_id AND c.resolution = :resolution
@@ -97,18 +99,29 @@ SELECT s.refreshed_at, c.i, c.j, c.volunteers, c.on_duty, c.supply_hours
 """)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a view reads of a snapshot: when it was computed and with what acceptance, and
+    its cells in the view's window."""
+
+    refreshed_at: datetime
+    acceptance: Acceptance
+    cells: Supply
+
+
 async def read_snapshot(
     conn: AsyncConnection, scope_id: UUID, resolution: int, window: Window, fresh_after: datetime
-) -> tuple[datetime, Supply] | None:
-    """When the snapshot was computed, and its cells in the window; None without a snapshot
-    refreshed since `fresh_after`."""
+) -> Snapshot | None:
+    """None without a snapshot refreshed since `fresh_after`."""
     params = {"scope_id": scope_id, "resolution": resolution, "fresh_after": fresh_after}
     rows = (await conn.execute(READ_SNAPSHOT_SQL, params | window.__dict__)).all()
     if not rows:
         return None
-    cells = [r[1:] for r in rows if r.i is not None]
+    first = rows[0]
+    accepts = Acceptance(first.acceptance, first.acceptance_offers)
+    cells = [r[3:] for r in rows if r.i is not None]
     if not cells:
-        return rows[0].refreshed_at, Supply.empty()
+        return Snapshot(first.refreshed_at, accepts, Supply.empty())
     i, j, vols, duty, hours = (np.array(c) for c in zip(*cells, strict=True))
     as_int = np.int64
     supply = Supply(
@@ -118,7 +131,7 @@ async def read_snapshot(
         duty.astype(as_int),
         hours.astype(np.float64),
     )
-    return rows[0].refreshed_at, supply
+    return Snapshot(first.refreshed_at, accepts, supply)
 
 
 async def write_snapshot(

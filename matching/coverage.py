@@ -13,6 +13,11 @@ can take any need: no one's hours count twice. A need's unmet demand is max(0, D
 W is a Gaussian of the distance over the volunteer's own radius d0, truncated there:
 exp(-(d / d0)^2 / 2) for d <= d0 (1 at home, 0.61 at the edge), 0 beyond.
 
+S_v is the hours a volunteer is expected to give, not the hours they could: their capped
+hours times the share of offers that are accepted (`expected_acceptance`: the
+organisation's own record of the last eight weeks, shrunk towards a prior while it is short).
+Hours a volunteer could give but would decline are not help (docs/decisions.md, 51).
+
 No I/O: the app loads the facts (`geo/coverage.py`) and maps the answer onto cells.
 """
 
@@ -35,6 +40,11 @@ CATCHMENT = "travel_radius"
 EARTH_RADIUS_M = 6_371_008.8
 MAX_WORDS = 52  # skills and languages as bits of a float8 (exact below 2**53)
 LEVELS = tuple(DbsLevel)  # a level's bit is its index here
+# The share of answered offers accepted before an organisation has a record of its own: the
+# middle of the per-alert acceptance published for volunteer responder schemes (17-47 %).
+PRIOR_ACCEPTANCE = 0.3
+PRIOR_OFFERS = 50  # the prior weighs as much as this many answered offers
+ACCEPTANCE_WEEKS = 8  # how far back the record is read
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,35 @@ class Method:
     decay: str = DECAY  # exp(-(d/d0)^2 / 2) within d0
     catchment: str = CATCHMENT  # d0: each volunteer's own travel radius
     remote_weight: float = 1.0  # remote needs: reached from anywhere
+    prior_acceptance: float = PRIOR_ACCEPTANCE
+    prior_offers: int = PRIOR_OFFERS
+    acceptance_weeks: int = ACCEPTANCE_WEEKS
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """The expected share of offers accepted, and how many answered offers it rests on."""
+
+    share: float
+    offers: int
+
+    def basis(self) -> str:
+        return (
+            f"{self.offers} answered offers in the {ACCEPTANCE_WEEKS} weeks before the period,"
+            f" with a prior of {PRIOR_ACCEPTANCE} weighing as {PRIOR_OFFERS} offers"
+        )
+
+
+def expected_acceptance(accepted: int, answered: int) -> Acceptance:
+    """The share of offers a volunteer is expected to accept: the organisation's accepted
+    offers over its answered ones (accepted, declined or lapsed; an offer withdrawn because
+    the need filled says nothing of the volunteer), with the prior counted as PRIOR_OFFERS
+    more (the mean of the Beta posterior): a new organisation starts at the prior, and its
+    own record takes over as it grows."""
+    if not 0 <= accepted <= answered:
+        raise ValueError("accepted offers are among the answered ones")
+    share = (accepted + PRIOR_ACCEPTANCE * PRIOR_OFFERS) / (answered + PRIOR_OFFERS)
+    return Acceptance(round(share, 4), answered)
 
 
 def level_bit(level: DbsLevel) -> int:
@@ -75,7 +114,8 @@ def vocabulary(needs_words: list[list[str]]) -> dict[str, int]:
 def capped_hours(
     available: Floats, weekly_cap: Floats, period_days: float, committed: Floats
 ) -> Floats:
-    """min(weekly cap for the period, available hours in it) less hours already committed."""
+    """min(weekly cap for the period, available hours in it) less hours already committed:
+    the hours a volunteer could give (times `expected_acceptance`: the hours they would)."""
     cap = weekly_cap * period_days / 7.0
     return np.asarray(np.maximum(np.minimum(cap, available) - committed, 0.0), dtype=np.float64)
 

@@ -190,19 +190,17 @@ class CoverageController(Controller):
             scope = await service.scope_for(
                 tx, programme, instant(at, "at"), _settings(request).coverage_k_min
             )
-            body, etag, as_of = await service.tile(
-                tx, scope, z, x, int(y_text), _max_age(request, at)
-            )
+            tile = await service.tile(tx, scope, z, x, int(y_text), _max_age(request, at))
         headers = {
             "Cache-Control": TILE_CACHE,
-            "ETag": etag,
+            "ETag": tile.etag,
             "Vary": "Authorization",
-            "X-Supply-As-Of": as_of.isoformat(),
-            "X-Coverage-Method": service.METHOD_HEADER,
+            "X-Supply-As-Of": tile.supply_as_of.isoformat(),
+            "X-Coverage-Method": tile.method,
         }
-        if matches(request.headers.get("if-none-match"), etag):
+        if matches(request.headers.get("if-none-match"), tile.etag):
             return Response(b"", status_code=304, headers=headers, media_type=MVT)
-        return Response(body, headers=headers, media_type=MVT)
+        return Response(tile.body, headers=headers, media_type=MVT)
 
 
 class CoordinatorMetricsController(Controller):

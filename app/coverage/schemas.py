@@ -53,7 +53,13 @@ class CoverageMethod(msgspec.Struct, kw_only=True):
     decay: str  # "gaussian": weight exp(-(d / d0)^2 / 2) within d0, 0 beyond
     catchment: str  # "travel_radius": d0 is each volunteer's own travel radius
     remote_weight: float  # a remote need is reached from anywhere at this weight
-    capped_hours: str  # what each volunteer brings
+    capped_hours: str  # what each volunteer could bring
+    # The share of offers expected to be accepted: each volunteer's capped hours times this
+    # are the hours they bring. The organisations' accepted offers over answered ones in the
+    # weeks before the period, with a prior (`acceptance_basis`).
+    acceptance: float
+    acceptance_offers: int  # the answered offers it rests on
+    acceptance_basis: str
 
 
 class HexFeature(msgspec.Struct, tag_field="type", tag="Feature"):

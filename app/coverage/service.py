@@ -5,6 +5,7 @@ geo.coverage."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -38,20 +39,41 @@ from app.programmes import service as programmes
 from geo import coverage
 from geo.coverage import Scope, tile_bounds, tile_resolution
 from geo.hexgrid import mercator
+from matching.coverage import Acceptance
 
 MAX_ZOOM = 20
 MAX_METRICS_SPAN = timedelta(days=366)
 MAX_PROGRAMMES = 50
 CAPPED_HOURS = "min(weekly hours cap, available hours in the period) - hours committed in it"
-COVERAGE_METHOD = CoverageMethod(
-    name=METHOD.name,
-    decay=METHOD.decay,
-    catchment=METHOD.catchment,
-    remote_weight=METHOD.remote_weight,
-    capped_hours=CAPPED_HOURS,
-)
-# The same, for a tile's X-Coverage-Method header.
-METHOD_HEADER = f"{METHOD.name}; decay={METHOD.decay}; catchment={METHOD.catchment}"
+
+
+def method(acceptance: Acceptance) -> CoverageMethod:
+    return CoverageMethod(
+        name=METHOD.name,
+        decay=METHOD.decay,
+        catchment=METHOD.catchment,
+        remote_weight=METHOD.remote_weight,
+        capped_hours=CAPPED_HOURS,
+        acceptance=acceptance.share,
+        acceptance_offers=acceptance.offers,
+        acceptance_basis=acceptance.basis(),
+    )
+
+
+def method_header(acceptance: Acceptance) -> str:
+    """The method in a tile's X-Coverage-Method header."""
+    return (
+        f"{METHOD.name}; decay={METHOD.decay}; catchment={METHOD.catchment};"
+        f" acceptance={acceptance.share}; acceptance_offers={acceptance.offers}"
+    )
+
+
+@dataclass(frozen=True)
+class Tile:
+    body: bytes
+    etag: str  # a digest of the bytes: equal tiles, equal tags
+    supply_as_of: datetime  # when its supply figures were computed
+    method: str  # `method_header`
 
 
 def staff_orgs(tx: Tx) -> list[UUID]:
@@ -92,7 +114,7 @@ async def hexes(
         period_end=scope.end.isoformat(),
         k_min=scope.k_min,
         supply_as_of=found.as_of.isoformat(),
-        method=COVERAGE_METHOD,
+        method=method(found.acceptance),
     )
 
 
@@ -138,15 +160,12 @@ def check_tile(z: int, x: int, y: int) -> None:
             raise InvalidInput.field(name, f"must be within [0, {2**z - 1}] at zoom {z}")
 
 
-async def tile(
-    tx: Tx, scope: Scope, z: int, x: int, y: int, max_age: timedelta | None
-) -> tuple[bytes, str, datetime]:
-    """The tile, its ETag (a digest of the bytes: equal tiles, equal tags) and the time its
-    supply figures were computed."""
+async def tile(tx: Tx, scope: Scope, z: int, x: int, y: int, max_age: timedelta | None) -> Tile:
     check_tile(z, x, y)
     found = await supply.for_view(tx, scope, tile_resolution(z), tile_bounds(z, x, y), max_age)
     body = await coverage.tile(tx.conn, scope, z, x, y, found.cells)
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', found.as_of
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return Tile(body, etag, found.as_of, method_header(found.acceptance))
 
 
 async def metrics_report(

@@ -39,7 +39,7 @@ from geo import access, coverage
 from geo.access import Facts
 from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION, Access, Scope, to_degrees
 from geo.hexgrid import Supply, Volunteers, Window, hex_size, supply
-from matching.coverage import Method, accessible
+from matching.coverage import Acceptance, Method, accessible
 
 PERIOD = timedelta(days=7)
 SCOPES = UUID("5b0f6f3e-9a57-4c1e-8d0b-2f6c3a1e7d42")  # the namespace of scope names
@@ -53,6 +53,7 @@ METHOD = Method()
 class ViewSupply:
     cells: Access
     as_of: datetime  # when they were computed (a snapshot's period starts then)
+    acceptance: Acceptance  # the share of offers accepted the hours were computed with
 
 
 def scope_id(org_ids: Sequence[UUID]) -> UUID:
@@ -81,12 +82,14 @@ async def for_view(
         found = await coverage.read_snapshot(tx.conn, key, resolution, window, now - max_age)
         if found is not None:
             need_ids, hours = await coverage.read_need_supply(tx.conn, key)
-            return ViewSupply(Access(found[1], need_ids, hours), found[0])
+            return ViewSupply(
+                Access(found.cells, need_ids, hours), found.refreshed_at, found.acceptance
+            )
     west, south = to_degrees(box[0], box[1])
     east, north = to_degrees(box[2], box[3])
     async with tx.reads() as conn:  # the scope is authorised: the caller's staff orgs
         facts = await access.facts(conn, scope, (west, south, east, north), now)
-    return ViewSupply(await asyncio.to_thread(_view, size, facts, window), now)
+    return ViewSupply(await asyncio.to_thread(_view, size, facts, window), now, facts.acceptance)
 
 
 def _view(size: float, facts: Facts, window: Window) -> Access:
@@ -159,6 +162,8 @@ async def _refresh(
                 refreshed_at=now,
                 volunteers=len(facts.reach),
                 seconds=round(time.perf_counter() - began, 3),
+                acceptance=facts.acceptance.share,
+                acceptance_offers=facts.acceptance.offers,
             )
         )
         for resolution, cells in grids.items():

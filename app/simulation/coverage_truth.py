@@ -11,6 +11,10 @@ that went unfilled or escalated are placed in the same cells (`geo/coverage.py: 
   (gap_hours > 0);
 - precision: the share of gap cells holding at least one failed need.
 
+The map's supply is the hours volunteers are expected to give: at the start of the week the
+world has no offers yet, so the share of offers accepted is the prior; the run reports it
+beside the share its own week's offers were accepted at.
+
 The k rule is a display rule, not part of the measure: the forecast reads the map with k = 1.
 """
 
@@ -60,6 +64,13 @@ SELECT id FROM needs
 """)
 
 
+# The week's own record, as geo/access.py reads an organisation's: accepted of answered.
+ACCEPTANCE_SQL = text("""
+SELECT count(*) FILTER (WHERE status = 'accepted') AS accepted, count(*) AS answered
+  FROM offers WHERE status IN ('accepted', 'declined', 'expired') AND created_at < :end
+""")
+
+
 @dataclass
 class Forecast:
     """Per resolution: the gap cells ("i,j" -> gap hours) and their outlines (lon, lat)."""
@@ -68,6 +79,7 @@ class Forecast:
     outlines: dict[int, dict[str, list[list[float]]]] = field(default_factory=dict)
     cells: dict[int, int] = field(default_factory=dict)  # cells with demand
     refused: int = 0
+    acceptance: float = 1.0  # the share of offers accepted the map was computed with
 
 
 def _bbox(world: World) -> tuple[float, float, float, float]:
@@ -141,6 +153,7 @@ async def forecast(
                 found.outlines[r] = {
                     cell: g.coordinates[0] for cell, _, g in props if cell in found.gaps[r]
                 }
+                found.acceptance = hexes.method.acceptance
     finally:
         await engine.dispose()
         await system.dispose()
@@ -170,7 +183,13 @@ async def score(system: AsyncEngine, found: Forecast, end: datetime) -> dict[str
                 "recall": round(hit / len(cells), 3) if cells else None,
                 "precision": round(right / len(gaps), 3) if gaps else None,
             }
-    return {"by_resolution": by_resolution, "failed_points": points}
+        week = (await conn.execute(ACCEPTANCE_SQL, {"end": end})).one()
+    acceptance = {
+        "map": found.acceptance,
+        "week": round(week.accepted / week.answered, 3) if week.answered else None,
+        "answered_offers": week.answered,
+    }
+    return {"by_resolution": by_resolution, "failed_points": points, "acceptance": acceptance}
 
 
 def table(document: dict[str, Any]) -> Table:
@@ -196,6 +215,12 @@ def _f(x: float | None) -> str:
 def show(document: dict[str, Any], console: Console) -> None:
     if any("coverage_truth" in r for r in document["policies"].values()):
         console.print(table(document))
+        for name, r in document["policies"].items():
+            if a := r.get("coverage_truth", {}).get("acceptance"):
+                console.print(
+                    f"{document['labels'][name]}: the map's expected share of offers accepted"
+                    f" {a['map']}; the week's {a['week']} of {a['answered_offers']} answered"
+                )
 
 
 def figure(path: Path, document: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from shapely.geometry import shape
 
+from matching.coverage import PRIOR_ACCEPTANCE
 from tests.scenario import READING, Scenario
 from tests.support import World
 
@@ -63,10 +64,13 @@ async def test_hexes_show_supply_demand_and_gap(client: httpx.AsyncClient, world
     busy = [c for c in cells if c["needs"]]
     assert len(busy) == 1
     cell = busy[0]
-    assert cell == cell | {"volunteers": 2, "on_duty": 1, "supply_hours": 5.0, "needs": 3}
+    share = body["method"]["acceptance"]  # of their 5 hours, those they are expected to give
+    assert share == PRIOR_ACCEPTANCE
+    assert cell == cell | {"volunteers": 2, "on_duty": 1, "needs": 3}
+    assert cell["supply_hours"] == pytest.approx(5.0 * share, abs=0.05)
     assert cell["open_slots"] == 5
     assert cell["demand_hours"] == 5.0
-    assert cell["gap_hours"] == 0.0
+    assert cell["gap_hours"] == pytest.approx(5.0 - 5.0 * share, abs=0.05)
     assert not cell["suppressed"]
 
 

@@ -86,8 +86,10 @@ async def test_staff_of_two_organisations_read_a_snapshot_of_both(
     assert snapped["supply_as_of"] == pair.refreshed_at.isoformat()
     assert computed["supply_as_of"] != snapped["supply_as_of"]
     assert _cells(snapped) == _cells(computed)
-    # Both needs in reach of all three: 3 + 3 + 4 hours, each person's counted once.
-    assert sum(c["supply_hours"] or 0 for c in _cells(snapped).values()) == pytest.approx(10.0)
+    # Both needs in reach of all three: 3 + 3 + 4 hours, each person's counted once (times
+    # the share of offers they are expected to accept).
+    given = 10.0 * snapped["method"]["acceptance"]
+    assert sum(c["supply_hours"] or 0 for c in _cells(snapped).values()) == pytest.approx(given)
 
 
 async def test_a_set_of_organisations_is_named_by_its_members_alone(world: World) -> None:

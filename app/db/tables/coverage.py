@@ -74,6 +74,10 @@ coverage_snapshots = Table(
     Column("refreshed_at", DateTime(timezone=True), nullable=False),
     Column("volunteers", Integer, nullable=False),
     Column("seconds", Float, nullable=False),
+    # The expected share of offers accepted its supply was computed with (0028), and the
+    # answered offers it rests on.
+    Column("acceptance", Float, nullable=False, server_default="1"),
+    Column("acceptance_offers", Integer, nullable=False, server_default="0"),
 )
 
 coverage_supply = Table(

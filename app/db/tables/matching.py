@@ -90,6 +90,7 @@ offers = Table(
 Index("ix_offers_volunteer_created", offers.c.volunteer_id, offers.c.created_at)
 Index("ix_offers_volunteer_sync", offers.c.volunteer_id, offers.c.sync_xid, offers.c.id)
 Index("ix_offers_need_status", offers.c.need_id, offers.c.status)
+Index("ix_offers_org_created", offers.c.org_id, offers.c.created_at)  # a period's (0028)
 Index(
     "ix_offers_pending_expiry",
     offers.c.expires_at,

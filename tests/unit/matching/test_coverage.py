@@ -6,16 +6,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.coverage import (
     EARTH_RADIUS_M,
+    PRIOR_ACCEPTANCE,
+    PRIOR_OFFERS,
     Demand,
     Supply,
     accepted_levels,
     accessible,
     capped_hours,
+    expected_acceptance,
     level_bit,
     unmet,
     vocabulary,
@@ -175,3 +179,32 @@ def test_an_urgent_need_is_supplied_only_by_volunteers_on_duty() -> None:
     got = accessible(on_duty, urgent)
     # The one on duty shares 3 h over both needs; the other gives all 3 h to the other.
     assert np.allclose(got, [1.5, 4.5])
+
+
+def test_expected_acceptance_starts_at_the_prior_and_follows_the_record_as_it_grows() -> None:
+    assert expected_acceptance(0, 0).share == PRIOR_ACCEPTANCE
+    # A short record moves it a little; a long one takes over.
+    assert expected_acceptance(5, 10).share == pytest.approx((5 + 15) / 60, abs=1e-4)
+    assert expected_acceptance(100, 1000).share == pytest.approx(115 / 1050, abs=1e-4)
+    assert abs(expected_acceptance(1000, 10_000).share - 0.1) < 0.002
+    assert expected_acceptance(50, 50).share == pytest.approx((50 + 15) / 100)
+    assert expected_acceptance(0, 50).offers == 50
+    assert f"weighing as {PRIOR_OFFERS} offers" in expected_acceptance(0, 0).basis()
+    for accepted, answered in ((3, 2), (-1, 4)):
+        with pytest.raises(ValueError, match="among the answered"):
+            expected_acceptance(accepted, answered)
+
+
+@given(
+    accepted=st.integers(min_value=0, max_value=10_000),
+    more=st.integers(min_value=0, max_value=10_000),
+)
+def test_expected_acceptance_is_a_share_between_the_record_and_the_prior(
+    accepted: int, more: int
+) -> None:
+    answered = accepted + more
+    share = expected_acceptance(accepted, answered).share
+    assert 0 < share < 1
+    if answered:
+        record = accepted / answered
+        assert min(record, PRIOR_ACCEPTANCE) - 1e-4 <= share <= max(record, PRIOR_ACCEPTANCE) + 1e-4
