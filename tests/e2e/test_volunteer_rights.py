@@ -13,6 +13,7 @@ import pytest
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from sqlalchemy import text
 
+from app.worker import default_jobs
 from tests.e2e.cascade_world import Casework, ctx, need, offers_of, window
 from tests.e2e.test_assignments import accepted, offer_for
 from tests.support import World
@@ -246,3 +247,31 @@ async def test_every_staff_read_of_a_volunteer_is_audited(
         await client.get("/v1/volunteers/me", headers=world.headers("vol-0"))
     ).status_code == 200
     assert await _reads(world, vid) == before
+
+
+async def test_kept_records_go_when_the_organisations_retention_has_run(
+    client: httpx.AsyncClient, ctx: Casework, world: World
+) -> None:
+    (job,) = [j for j in default_jobs() if j.name == "end-kept-records"]
+    vid, keeper = ctx.vols["vol-0"], ctx.vols["vol-1"]
+    for v in (vid, keeper):
+        await _vetted(client, ctx, v)
+    await accepted(client, ctx, world)
+    for subject in ("vol-0", "vol-1"):
+        r = await client.post("/v1/volunteers/me/erasure", headers=world.headers(subject))
+        assert r.status_code == 200, r.text
+    kept = f"IN ('{vid}', '{keeper}')"
+    assert await world.count("vetting_checks", f"user_id {kept}") == 2
+    async with world.owner.begin() as conn:  # vol-0 was erased over six years ago
+        await conn.execute(
+            text("UPDATE users SET erased_at = now() - interval '2193 days' WHERE id = :id"),
+            {"id": vid},
+        )
+    await job.run(world.owner)
+    mine = f"= '{vid}'"
+    for table, column in (("vetting_checks", "user_id"), ("offers", "volunteer_id")):
+        assert await world.count(table, f"{column} {mine}") == 0, table
+    assert await world.count("assignments", f"volunteer_id {mine}") == 0
+    # one erased a moment ago keeps theirs; the audit log stays whole
+    assert await world.count("vetting_checks", f"user_id = '{keeper}'") == 1
+    assert await world.count("audit_log", f"subject_id = '{vid}'") > 0
