@@ -58,3 +58,26 @@ async def record_client_reads(
     ]
     if rows:
         await tx.conn.execute(insert(audit_log).values(rows))
+
+
+async def record_volunteer_reads(
+    tx: Tx, reads: Iterable[tuple[UUID, UUID]], reason: str | None, default_reason: str
+) -> None:
+    """One `volunteer.read` row per (volunteer id, organisation id) whose personal data staff
+    are shown (a roster page, a record, candidates and offers by name, members), in one
+    statement: as client reads are. A volunteer reading their own record writes none."""
+    why = (reason or "").strip() or default_reason
+    rows = [
+        {
+            "org_id": org_id,
+            "actor_user_id": tx.principal.user_id,
+            "action": "volunteer.read",
+            "subject_type": "volunteer",
+            "subject_id": str(volunteer_id),
+            "reason": why,
+        }
+        for volunteer_id, org_id in dict.fromkeys(reads)
+        if volunteer_id != tx.principal.user_id
+    ]
+    if rows:
+        await tx.conn.execute(insert(audit_log).values(rows))

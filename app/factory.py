@@ -47,6 +47,7 @@ from app.orgs.controller import MeController, OrganisationController
 from app.plans.controller import PlanController
 from app.problems import EXCEPTION_HANDLERS
 from app.programmes.controller import ProgrammeController
+from app.rights.controller import MyDataRightsController
 from app.service_areas.controller import ServiceAreaController
 from app.settings import Environment, Settings, get_settings
 from app.volunteers.controller import MyVolunteeringController, VolunteerRosterController
@@ -191,6 +192,7 @@ def create_app(
             NeedController,
             MyVolunteeringController,
             MyChannelsController,
+            MyDataRightsController,
             NotifyCallbackController,
             VolunteerRosterController,
             SkillController,

@@ -36,6 +36,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     from app.assignments import open_calls
     from app.needs import cascade
     from app.notify import digest
+    from app.rights import retention
     from app.service_areas import alerts
     from app.volunteers import schedule
 
@@ -50,6 +51,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("staff-digests", 60, digest.send_due),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
+        Job("end-kept-records", 3600, retention.purge_expired),
         Job(
             "coverage-gap-alerts",
             60,

@@ -141,6 +141,23 @@ async def list_mine(
     return [to_assignment(r, need_summary(SummaryRow.of(r), r.need_id)) for r in rows], next_cursor
 
 
+async def every_assignment_of_mine(tx: Tx) -> list[Assignment]:
+    """Every assignment of the caller's with its need's coarse facts only, never the exact
+    place or the client (their export: that detail is the audited assignment view's)."""
+    stmt = (
+        select(*assignments.c, *NEED_COLUMNS)
+        .select_from(
+            assignments.join(needs, needs.c.id == assignments.c.need_id).join(
+                programmes, programmes.c.id == needs.c.programme_id
+            )
+        )
+        .where(assignments.c.volunteer_id == tx.principal.user_id)
+        .order_by(assignments.c.accepted_at, assignments.c.id)
+    )
+    rows = await tx.conn.execute(stmt)
+    return [to_assignment(r, need_summary(SummaryRow.of(r), r.need_id)) for r in rows]
+
+
 async def check_in(tx: Tx, assignment_id: UUID, data: CheckInIn) -> Assignment:
     now = tx.now
     row, need = await _own(tx, assignment_id)

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from app import audit, sync
 from app.assignments.schemas import Assignment, to_assignment
 from app.db.rows import AnyRow
-from app.db.tables import needs, offers, programmes, volunteers
+from app.db.tables import memberships, needs, offers, programmes, volunteers
 from app.db.tenancy import Tx
 from app.errors import InvalidInput, NotEligible, NotFound, OfferClosed, SlotTaken
 from app.identity.principal import STAFF
@@ -34,6 +34,8 @@ from matching import offers as rules
 from matching.eligibility import ON_ACCEPT
 from matching.model import Candidate, OfferSource, OfferStatus, Ranked, Reason
 from notifications.outbox import Kind, Message, enqueue
+
+MATCHING_REASON = "matching volunteers to a need"
 
 _MINE = (
     select(*offers.c, *NEED_COLUMNS)
@@ -203,6 +205,12 @@ async def decline(tx: Tx, offer_id: UUID, reason: str | None) -> VolunteerOffer:
     return _volunteer_offer(await _mine(tx, offer_id))
 
 
+async def every_offer_of_mine(tx: Tx) -> list[VolunteerOffer]:
+    """Every offer ever made to the caller, as they see it (their export)."""
+    stmt = _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
+    return [_volunteer_offer(MyOffer.of(r)) for r in await tx.conn.execute(stmt)]
+
+
 # -- caseworkers ------------------------------------------------------------------------------
 async def _staff_need(tx: Tx, need_id: UUID, *, lock: bool = False) -> NeedRow:
     row = await facts.load(tx.conn, need_id, lock=lock)
@@ -226,11 +234,20 @@ def _ranked_out(r: Ranked, name: str | None) -> RankedCandidate:
 
 
 async def volunteer_names(tx: Tx, ids: Sequence[UUID]) -> dict[UUID, str]:
-    """Display names of the organisation's volunteers (as staff see them on an offer)."""
-    stmt = select(volunteers.c.user_id, volunteers.c.display_name).where(
-        volunteers.c.user_id.in_(ids)
+    """Display names of the organisation's volunteers (as staff see them on an offer): an
+    audited read of each one's record, for each of the caller's organisations they belong to."""
+    stmt = (
+        select(volunteers.c.user_id, volunteers.c.display_name, memberships.c.org_id)
+        .join(memberships, memberships.c.user_id == volunteers.c.user_id)
+        .where(volunteers.c.user_id.in_(ids), memberships.c.role == "volunteer")
     )
-    return {r.user_id: r.display_name for r in await tx.conn.execute(stmt)}
+    if not tx.principal.platform_admin:
+        stmt = stmt.where(memberships.c.org_id.in_(tx.principal.orgs_with(*STAFF)))
+    rows = (await tx.conn.execute(stmt)).all()
+    await audit.record_volunteer_reads(
+        tx, ((r.user_id, r.org_id) for r in rows), None, MATCHING_REASON
+    )
+    return {r.user_id: r.display_name for r in rows}
 
 
 async def ranked_candidates(tx: Tx, need_id: UUID, limit: int) -> list[RankedCandidate]:
@@ -289,14 +306,18 @@ def _staff_offer(row: AnyRow) -> StaffOffer:
 
 
 async def need_offers(tx: Tx, need_id: UUID) -> list[StaffOffer]:
-    await _staff_need(tx, need_id)
+    """The need's offers with each volunteer's name: an audited read of the named ones."""
+    row = await _staff_need(tx, need_id)
     stmt = (
         select(*offers.c, volunteers.c.display_name)
         .select_from(offers.outerjoin(volunteers, volunteers.c.user_id == offers.c.volunteer_id))
         .where(offers.c.need_id == need_id)
         .order_by(offers.c.created_at, offers.c.id)
     )
-    return [_staff_offer(r) for r in await tx.conn.execute(stmt)]
+    made = [_staff_offer(r) for r in await tx.conn.execute(stmt)]
+    named = ((o.volunteer_id, row.org_id) for o in made if o.volunteer_name is not None)
+    await audit.record_volunteer_reads(tx, named, None, MATCHING_REASON)
+    return made
 
 
 async def offer(tx: Tx, need_id: UUID, volunteer_ids: Sequence[UUID] | None) -> list[StaffOffer]:

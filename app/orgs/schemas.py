@@ -41,6 +41,16 @@ RecheckMonths = Annotated[
     int, msgspec.Meta(ge=1, le=120, description="how often DBS checks must be renewed")
 ]
 
+RetentionMonths = Annotated[
+    int,
+    msgspec.Meta(
+        ge=12,
+        le=1200,
+        description="how long what must outlive a volunteer's erasure is kept (their DBS check "
+        "records, past assignments, no-shows and exclusions), counted from the erasure",
+    ),
+]
+
 
 class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
@@ -48,6 +58,7 @@ class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kind: OrgKind
     time_zone: TimeZone = "Europe/London"
     vetting_recheck_months: RecheckMonths = 36
+    safeguarding_retention_months: RetentionMonths = 72
 
 
 class Organisation(msgspec.Struct, kw_only=True):
@@ -57,6 +68,7 @@ class Organisation(msgspec.Struct, kw_only=True):
     kind: OrgKind
     time_zone: str
     vetting_recheck_months: int
+    safeguarding_retention_months: int
     created_at: datetime
 
 

@@ -41,6 +41,7 @@ async def create_organisation(tx: Tx, data: OrganisationIn) -> Organisation:
             kind=data.kind.value,
             time_zone=_valid_time_zone(data.time_zone),
             vetting_recheck_months=data.vetting_recheck_months,
+            safeguarding_retention_months=data.safeguarding_retention_months,
         )
         .on_conflict_do_nothing(index_elements=["slug"])
         .returning(*organisations.c)
@@ -146,7 +147,11 @@ async def list_members(
     tx.principal.require_role(org_id, Role.COORDINATOR, Role.ORG_ADMIN)
     await organisation_exists(tx, org_id)
     after = decode_cursor(cursor) if cursor else None
-    return await members_where(tx, org_id, limit=limit, after=after, role=role)
+    members, next_cursor = await members_where(tx, org_id, limit=limit, after=after, role=role)
+    # A volunteer's name and e-mail, listed to staff, is a read of their record.
+    volunteers = [(m.user_id, org_id) for m in members if m.role is Role.VOLUNTEER and m.user_id]
+    await audit.record_volunteer_reads(tx, volunteers, None, "membership management")
+    return members, next_cursor
 
 
 async def members_where(

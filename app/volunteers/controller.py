@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from app import idempotency
 from app.conditional import NOT_MODIFIED, conditional
 from app.db.tenancy import Db, tenant_transaction
-from app.http_params import IdempotencyKey
+from app.http_params import AccessReason, IdempotencyKey
 from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
 from app.pagination import Cursor, Limit, Page
@@ -213,12 +213,15 @@ class VolunteerRosterController(Controller):
         status: FromQuery[Literal["pending", "approved", "suspended"] | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
+        access_reason: AccessReason = None,
     ) -> Page[RosterEntry]:
         """A page of the volunteers enrolled in the caller's organisation (or `org_id`), by status
-        with `status`. Coordinators only."""
+        with `status`. Staff only. Each volunteer listed is an audited read of their record
+        (`volunteer.read`, with `X-Access-Reason` or "volunteer management"), as client reads
+        are."""
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await coordination.roster(
-                tx, org_id=org_id, status=status, limit=limit, cursor=cursor
+                tx, org_id=org_id, status=status, limit=limit, cursor=cursor, reason=access_reason
             )
         return Page(items=items, next_cursor=next_cursor)
 
@@ -234,10 +237,14 @@ class VolunteerRosterController(Controller):
         db: Db,
         volunteer_id: FromPath[UUID],
         org_id: FromQuery[UUID | None] = None,
+        access_reason: AccessReason = None,
     ) -> VolunteerRecord:
-        """One enrolled volunteer, with their enrolment and vetting history. Coordinators only."""
+        """One enrolled volunteer, with their enrolment and vetting history. Staff only; an
+        audited read of their record (`volunteer.read`, with `X-Access-Reason`). Approving,
+        suspending and recording vetting answer with the record too, and are audited reads
+        as well."""
         async with tenant_transaction(db, request.user) as tx:
-            return await coordination.record(tx, volunteer_id, org_id)
+            return await coordination.record(tx, volunteer_id, org_id, access_reason)
 
     @post(
         "/{volunteer_id:uuid}/approve",

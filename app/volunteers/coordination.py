@@ -23,6 +23,7 @@ from app.volunteers.schemas import VettingStatus
 from app.volunteers.service import current_vetting_query, vetting_status
 from matching.vetting import DbsLevel
 
+DEFAULT_REASON = "volunteer management"
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00]*$")]
 
 
@@ -111,8 +112,15 @@ def _entry(row: AnyRow, today: date) -> dict[str, Any]:
 
 
 async def roster(
-    tx: Tx, *, org_id: UUID | None, status: str | None, limit: int, cursor: str | None
+    tx: Tx,
+    *,
+    org_id: UUID | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    reason: str | None = None,
 ) -> tuple[list[RosterEntry], str | None]:
+    """A page of the organisation's volunteers; each one shown is an audited read."""
     org = tx.principal.acting_org(org_id, *STAFF)
     key = tuple_(memberships.c.created_at, volunteers.c.user_id)
     stmt = _roster_query(org).order_by(*key.clauses).limit(limit + 1)
@@ -123,11 +131,24 @@ async def roster(
         stmt = stmt.where(key > tuple_(at, last))
     today = await _org_today(tx, org)
     entries = [RosterEntry(**_entry(r, today)) for r in (await tx.conn.execute(stmt)).all()]
-    return page_of(entries, limit, key=lambda e: (e.enrolled_at, e.user_id))
+    items, next_cursor = page_of(entries, limit, key=lambda e: (e.enrolled_at, e.user_id))
+    await audit.record_volunteer_reads(
+        tx, ((e.user_id, org) for e in items), reason, DEFAULT_REASON
+    )
+    return items, next_cursor
 
 
-async def record(tx: Tx, volunteer_id: UUID, org_id: UUID | None) -> VolunteerRecord:
+async def record(
+    tx: Tx, volunteer_id: UUID, org_id: UUID | None, reason: str | None = None
+) -> VolunteerRecord:
+    """One volunteer's record as staff see it: an audited read."""
     org = tx.principal.acting_org(org_id, *STAFF)
+    found = await _record(tx, volunteer_id, org)
+    await audit.record_volunteer_reads(tx, [(volunteer_id, org)], reason, DEFAULT_REASON)
+    return found
+
+
+async def _record(tx: Tx, volunteer_id: UUID, org: UUID) -> VolunteerRecord:
     row = (
         await tx.conn.execute(_roster_query(org).where(volunteers.c.user_id == volunteer_id))
     ).one_or_none()
@@ -212,7 +233,7 @@ async def record_vetting(tx: Tx, volunteer_id: UUID, data: VettingIn) -> Volunte
     org = tx.principal.acting_org(data.org_id, *MANAGERS)
     if volunteer_id == tx.principal.user_id:
         raise Conflict("nobody records their own vetting")
-    await record(tx, volunteer_id, org)  # 404 unless enrolled here
+    await _record(tx, volunteer_id, org)  # 404 unless enrolled here
     today = await _org_today(tx, org)
     months = await tx.conn.scalar(
         select(organisations.c.vetting_recheck_months).where(organisations.c.id == org)

@@ -42,10 +42,13 @@ organisations = Table(
     Column("kind", Text, nullable=False),
     Column("time_zone", Text, nullable=False, server_default="Europe/London"),
     Column("vetting_recheck_months", SmallInteger, nullable=False, server_default="36"),
+    # How long what must outlive a volunteer's erasure is kept, from the erasure (0027).
+    Column("safeguarding_retention_months", SmallInteger, nullable=False, server_default="72"),
     created_at(),
     CheckConstraint(f"kind IN {one_of(ORG_KINDS)}", name="kind"),
     CheckConstraint("slug ~ '^[a-z0-9](-?[a-z0-9])*$'", name="slug_format"),
     CheckConstraint("vetting_recheck_months BETWEEN 1 AND 120", name="recheck_months"),
+    CheckConstraint("safeguarding_retention_months BETWEEN 12 AND 1200", name="retention_months"),
 )
 
 users = Table(
@@ -59,6 +62,9 @@ users = Table(
     Column("display_name", Text),
     Column("is_platform_admin", Boolean, nullable=False, server_default=text("false")),
     created_at(),
+    # Set when the person erased themselves (0027): the row stays as the pseudonym their kept
+    # records point at, with no name, e-mail or sign-in identity left on it.
+    Column("erased_at", DateTime(timezone=True)),
     UniqueConstraint("issuer", "subject", name="uq_users_issuer_subject"),
 )
 Index("ix_users_email", users.c.email)  # an import matches its rows on e-mail (0021)

@@ -4,7 +4,7 @@ so a map read from it says its method; offers get the index that finds an organi
 offers of a period (the acceptance record, and the metrics summary's offers).
 
 Revision ID: 0028_coverage_acceptance
-Revises: 0025_staff_digest
+Revises: 0027_volunteer_rights
 Create Date: 2026-12-07 09:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_coverage_acceptance"
-down_revision = "0025_staff_digest"
+down_revision = "0027_volunteer_rights"
 branch_labels = None
 depends_on = None
 
