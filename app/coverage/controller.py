@@ -10,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from app.conditional import NOT_MODIFIED, matches
-from app.coverage import cells, service
+from app.coverage import cells, report, service
 from app.coverage.schemas import (
     CELL_PATTERN,
     CellNeeds,
@@ -66,6 +66,10 @@ Cell = Annotated[
 def _settings(request: Caller) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _k_min(request: Caller) -> int:
+    return _settings(request).coverage_k_min
 
 
 def _max_age(request: Caller, at: str | None) -> timedelta | None:
@@ -211,7 +215,7 @@ class CoordinatorMetricsController(Controller):
 
     @get(
         "/summary",
-        summary="Fill rate, speed, alert load, fairness, no-shows, hours, outcomes",
+        summary="Fill rate, speed, fairness, no-shows, hours, outcomes; previous period; areas",
         responses=problem_responses(403, 404),
         operation_id="getMetrics",
     )
@@ -226,9 +230,16 @@ class CoordinatorMetricsController(Controller):
         programme: FromQuery[Programme] = None,
     ) -> MetricsReport:
         """Fill rate, time to first offer, to accept and to fill, alerts per filled slot, fairness
-        of offers (Gini), no-show rate, hours given and outcomes, overall and per programme, for
-        a period (the last 30 days by default)."""
+        of offers (Gini), no-show rate, hours given, active volunteers and outcomes (recorded,
+        and counted per category: every category is present, 0 when none), overall and per
+        programme, for a period (the last 30 days by default).
+
+        `previous` holds the overall figures of the period of the same length just before
+        `from`, for comparison. `service_areas` breaks the period's needs down by the service
+        area their coarse location lies in (areas may overlap; a need outside every area is in
+        none); an area whose needs describe fewer than `k_min` clients shows no figures
+        (`suppressed`), as on the map."""
         async with tenant_transaction(db, request.user) as tx:
-            return await service.metrics_report(
-                tx, programme, instant(from_, "from"), instant(to, "to")
+            return await report.metrics_report(
+                tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request)
             )
