@@ -99,12 +99,15 @@ SELECT a.id, a.name,
  GROUP BY a.id, a.name ORDER BY a.name, a.id
 """)
 
-# Each need's service areas (names, in order), for one row per need in a report.
+# Each counted need's service areas (ids, by area name), for one row per need in a report.
 NEED_AREAS_SQL = text("""
 SELECT n.id AS need_id, array_agg(a.id ORDER BY a.name, a.id) AS area_ids
   FROM needs n JOIN service_areas a
     ON a.org_id = n.org_id AND ST_Intersects(n.coarse_location::geometry, a.boundary)
- WHERE n.id = ANY (CAST(:need_ids AS uuid[]))
+ WHERE n.org_id = ANY (CAST(:org_ids AS uuid[]))
+   AND (CAST(:programme_id AS uuid) IS NULL OR n.programme_id = CAST(:programme_id AS uuid))
+   AND n.created_at >= :start AND n.created_at < :end
+   AND n.status NOT IN ('draft', 'cancelled') AND n.coarse_location IS NOT NULL
  GROUP BY n.id
 """)
 
@@ -120,6 +123,12 @@ async def report(
     return list((await conn.execute(REPORT_SQL, params)).all())
 
 
-async def need_areas(conn: AsyncConnection, need_ids: list[UUID]) -> dict[UUID, list[UUID]]:
-    rows = await conn.execute(NEED_AREAS_SQL, {"need_ids": need_ids})
-    return {r.need_id: list(r.area_ids) for r in rows}
+async def need_areas(
+    conn: AsyncConnection,
+    org_ids: list[UUID],
+    programme_id: UUID | None,
+    start: datetime,
+    end: datetime,
+) -> dict[UUID, list[UUID]]:
+    params = {"org_ids": org_ids, "programme_id": programme_id, "start": start, "end": end}
+    return {r.need_id: list(r.area_ids) for r in await conn.execute(NEED_AREAS_SQL, params)}

@@ -10,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from app.conditional import NOT_MODIFIED, matches
-from app.coverage import cells, report, service
+from app.coverage import cells, report, report_csv, service
 from app.coverage.schemas import (
     CELL_PATTERN,
     CellNeeds,
@@ -30,6 +30,7 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
+CSV = "text/csv; charset=utf-8"
 TILE_CACHE = "private, max-age=60"
 # Spaces only, not `\s`: Python's float() and ECMA-262 (the document's) read `\s` differently.
 _NUMBER = r" *[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *"
@@ -243,3 +244,35 @@ class CoordinatorMetricsController(Controller):
             return await report.metrics_report(
                 tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request)
             )
+
+    @get(
+        "/needs.csv",
+        media_type=CSV,
+        summary="One row per need of the summary (CSV), for an analyst",
+        responses=problem_responses(403, 404),
+        operation_id="getMetricsNeedsCsv",
+    )
+    async def needs_csv(
+        self,
+        request: Caller,
+        db: Db,
+        from_: Annotated[
+            str | None, instant_query("start (30 days before to)", name="from")
+        ] = None,
+        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        programme: FromQuery[Programme] = None,
+    ) -> Response[bytes]:
+        """The needs `GET /v1/metrics/summary` counts for the same `from`, `to` and
+        `programme`, one row each (RFC 4180, UTF-8, a header row): ids, programme, when
+        created, first offered and filled, status, urgency, mode, slots and filled, duration,
+        completed assignments, no-shows, minutes and hours given, seconds to first offer and
+        to fill, outcome, and the service areas the need's coarse location lies in (none
+        named where the summary suppresses the area). Never the client's name, address,
+        phone or the need's title. Its sums are the summary's figures. Audited as a read of
+        the report (`report.read`)."""
+        async with tenant_transaction(db, request.user) as tx:
+            body, name = await report_csv.needs_csv(
+                tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request)
+            )
+        disposition = f'attachment; filename="{name}"'
+        return Response(body, media_type=CSV, headers={"Content-Disposition": disposition})
