@@ -10,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from app.conditional import NOT_MODIFIED, matches
-from app.coverage import cells, report, report_csv, service
+from app.coverage import cells, report, report_csv, report_pdf, service
 from app.coverage.schemas import (
     CELL_PATTERN,
     CellNeeds,
@@ -31,6 +31,7 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 CSV = "text/csv; charset=utf-8"
+PDF = "application/pdf"
 TILE_CACHE = "private, max-age=60"
 # Spaces only, not `\s`: Python's float() and ECMA-262 (the document's) read `\s` differently.
 _NUMBER = r" *[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *"
@@ -276,3 +277,32 @@ class CoordinatorMetricsController(Controller):
             )
         disposition = f'attachment; filename="{name}"'
         return Response(body, media_type=CSV, headers={"Content-Disposition": disposition})
+
+    @get(
+        "/report.pdf",
+        media_type=PDF,
+        summary="The summary's key figures, outcomes and areas as a PDF for printing",
+        responses=problem_responses(403, 404),
+        operation_id="getMetricsReportPdf",
+    )
+    async def report_pdf(
+        self,
+        request: Caller,
+        db: Db,
+        from_: Annotated[
+            str | None, instant_query("start (30 days before to)", name="from")
+        ] = None,
+        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        programme: FromQuery[Programme] = None,
+    ) -> Response[bytes]:
+        """`GET /v1/metrics/summary` for the same `from`, `to` and `programme` as an A4 PDF
+        (in English): the key figures beside the previous period's, the outcomes per category
+        with a chart, the service areas (hidden below `k_min` clients, as on the map) and the
+        programmes. Audited as a read of the report (`report.read`)."""
+        async with tenant_transaction(db, request.user) as tx:
+            page = await report_pdf.prepare(
+                tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request), str, "en"
+            )
+        disposition = f'attachment; filename="{page.filename}"'
+        body = await report_pdf.render(page)
+        return Response(body, media_type=PDF, headers={"Content-Disposition": disposition})

@@ -66,8 +66,17 @@ def area_metrics(row: AnyRow, k_min: int) -> AreaMetrics:
 async def metrics_report(
     tx: Tx, programme_id: UUID | None, start: datetime | None, end: datetime | None, k_min: int
 ) -> MetricsReport:
-    scope = await report_scope(tx, programme_id, start, end, k_min)
-    orgs, first, last = scope.org_ids, scope.start, scope.end
+    return await report_of(tx, await report_scope(tx, programme_id, start, end, k_min))
+
+
+async def report_of(tx: Tx, scope: Scope) -> MetricsReport:
+    orgs, first, last, programme_id, k_min = (
+        scope.org_ids,
+        scope.start,
+        scope.end,
+        scope.programme_id,
+        scope.k_min,
+    )
     stmt = (
         select(programmes_table.c.id, programmes_table.c.name)
         .where(programmes_table.c.org_id.in_(orgs))
