@@ -23,7 +23,7 @@ def outcome_bars(
     height = ROW_H * len(rows) + 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}">',
+        f'width="100%" font-family="sans-serif" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
     for n, (label, now, before) in enumerate(rows):
