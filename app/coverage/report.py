@@ -85,11 +85,15 @@ async def report_of(tx: Tx, scope: Scope) -> MetricsReport:
     )
     if programme_id is not None:
         stmt = stmt.where(programmes_table.c.id == programme_id)
+    overall = await metrics.summary(tx.conn, orgs, programme_id, first, last)
     per_programme = [
         ProgrammeMetrics(
             programme_id=str(row.id),
             name=row.name,
-            metrics=await metrics.summary(tx.conn, orgs, row.id, first, last),
+            # one programme's report: its only programme's figures are the overall ones
+            metrics=overall
+            if row.id == programme_id
+            else await metrics.summary(tx.conn, orgs, row.id, first, last),
         )
         for row in (await tx.conn.execute(stmt)).all()
     ]
@@ -98,7 +102,7 @@ async def report_of(tx: Tx, scope: Scope) -> MetricsReport:
     return MetricsReport(
         period_start=first.isoformat(),
         period_end=last.isoformat(),
-        overall=await metrics.summary(tx.conn, orgs, programme_id, first, last),
+        overall=overall,
         programmes=per_programme,
         previous=PreviousPeriod(
             period_start=before.isoformat(),
