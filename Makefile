@@ -7,12 +7,16 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.package-lock.json
 WEB_STAMP := web/dist/signin.js
 
-.PHONY: run test lint typecheck pytest db-stop lock clean browser messages
+.PHONY: run test lint typecheck pytest db-stop lock clean browser pdftotext messages
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 	  rm -rf $(VENV); [ "$$(id -u)" = 0 ] || { echo "install python3-venv"; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	@# weasyprint (a report as PDF) draws text with Debian's pango
+	ldconfig -p | grep -q libpangoft2-1.0.so.0 || { [ "$$(id -u)" = 0 ] || { \
+	  echo "install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; }
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24" "setuptools>=77"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -34,6 +38,11 @@ browser:
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install chromium"; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq chromium; }
 
+# Poppler's pdftotext, with which the tests read a report's PDF back.
+pdftotext:
+	command -v pdftotext >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install poppler-utils"; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq poppler-utils; }
+
 run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/codeliver db start
 	$(BIN)/codeliver migrate
@@ -50,7 +59,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(WEB_STAMP) browser
+pytest: $(STAMP) $(WEB_STAMP) browser pdftotext
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 db-stop: $(STAMP)

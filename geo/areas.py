@@ -68,3 +68,67 @@ async def summary(conn: AsyncConnection, area_id: UUID, start: datetime, end: da
 
 async def alert_candidates(conn: AsyncConnection, start: datetime, end: datetime) -> list[Any]:
     return list((await conn.execute(ALERT_CANDIDATES_SQL, {"start": start, "end": end})).all())
+
+
+# The needs a report counts (as app/coverage/metrics.py: created in [start, end), neither
+# draft nor cancelled), per service area of those organisations their coarse location lies
+# in. `clients` decides suppression (fewer than k).
+REPORT_SQL = text("""
+WITH t AS (
+  SELECT n.id, n.org_id, n.client_id, n.filled, n.filled_at, n.outcome, n.coarse_location
+    FROM needs n
+   WHERE n.org_id = ANY (CAST(:org_ids AS uuid[]))
+     AND (CAST(:programme_id AS uuid) IS NULL OR n.programme_id = CAST(:programme_id AS uuid))
+     AND n.created_at >= :start AND n.created_at < :end
+     AND n.status NOT IN ('draft', 'cancelled') AND n.coarse_location IS NOT NULL
+),
+hit AS (
+  SELECT a.id AS area_id, t.* FROM service_areas a
+    JOIN t ON t.org_id = a.org_id AND ST_Intersects(t.coarse_location::geometry, a.boundary)
+)
+SELECT a.id, a.name,
+       count(h.id) AS needs,
+       count(h.filled_at) AS filled,
+       coalesce(sum(h.filled), 0) AS filled_slots,
+       count(h.outcome) AS outcomes_recorded,
+       count(DISTINCT h.client_id) AS clients,
+       coalesce((SELECT sum(s.minutes) FROM assignments s JOIN hit x ON x.id = s.need_id
+                  WHERE x.area_id = a.id AND s.status = 'completed'), 0) AS completed_minutes
+  FROM service_areas a LEFT JOIN hit h ON h.area_id = a.id
+ WHERE a.org_id = ANY (CAST(:org_ids AS uuid[]))
+ GROUP BY a.id, a.name ORDER BY a.name, a.id
+""")
+
+# Each counted need's service areas (ids, by area name), for one row per need in a report.
+NEED_AREAS_SQL = text("""
+SELECT n.id AS need_id, array_agg(a.id ORDER BY a.name, a.id) AS area_ids
+  FROM needs n JOIN service_areas a
+    ON a.org_id = n.org_id AND ST_Intersects(n.coarse_location::geometry, a.boundary)
+ WHERE n.org_id = ANY (CAST(:org_ids AS uuid[]))
+   AND (CAST(:programme_id AS uuid) IS NULL OR n.programme_id = CAST(:programme_id AS uuid))
+   AND n.created_at >= :start AND n.created_at < :end
+   AND n.status NOT IN ('draft', 'cancelled') AND n.coarse_location IS NOT NULL
+ GROUP BY n.id
+""")
+
+
+async def report(
+    conn: AsyncConnection,
+    org_ids: list[UUID],
+    programme_id: UUID | None,
+    start: datetime,
+    end: datetime,
+) -> list[Any]:
+    params = {"org_ids": org_ids, "programme_id": programme_id, "start": start, "end": end}
+    return list((await conn.execute(REPORT_SQL, params)).all())
+
+
+async def need_areas(
+    conn: AsyncConnection,
+    org_ids: list[UUID],
+    programme_id: UUID | None,
+    start: datetime,
+    end: datetime,
+) -> dict[UUID, list[UUID]]:
+    params = {"org_ids": org_ids, "programme_id": programme_id, "start": start, "end": end}
+    return {r.need_id: list(r.area_ids) for r in await conn.execute(NEED_AREAS_SQL, params)}

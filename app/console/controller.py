@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from app.console import i18n
 from app.console.controller_clients import ClientPagesController
 from app.console.controller_needs import NeedPagesController
+from app.console.controller_reports import ReportPagesController
 from app.console.live import need_live
 from app.console.session import (
     SignInRequired,
@@ -107,7 +108,13 @@ def _error_page(request: Req, exc: Exception) -> Response[Any]:
 def console_router(settings: Settings) -> Router:
     return Router(
         path="/console",
-        route_handlers=[ConsoleController, NeedPagesController, ClientPagesController, need_live],
+        route_handlers=[
+            ConsoleController,
+            NeedPagesController,
+            ClientPagesController,
+            ReportPagesController,
+            need_live,
+        ],
         dependencies={"identity": Provide(signed_in)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         exception_handlers={SignInRequired: _to_sign_in}

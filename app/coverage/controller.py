@@ -10,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from app.conditional import NOT_MODIFIED, matches
-from app.coverage import cells, service
+from app.coverage import cells, report, report_csv, report_pdf, service
 from app.coverage.schemas import (
     CELL_PATTERN,
     CellNeeds,
@@ -30,6 +30,8 @@ from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION
 
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
+CSV = "text/csv; charset=utf-8"
+PDF = "application/pdf"
 TILE_CACHE = "private, max-age=60"
 # Spaces only, not `\s`: Python's float() and ECMA-262 (the document's) read `\s` differently.
 _NUMBER = r" *[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *"
@@ -66,6 +68,10 @@ Cell = Annotated[
 def _settings(request: Caller) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _k_min(request: Caller) -> int:
+    return _settings(request).coverage_k_min
 
 
 def _max_age(request: Caller, at: str | None) -> timedelta | None:
@@ -209,7 +215,7 @@ class CoordinatorMetricsController(Controller):
 
     @get(
         "/summary",
-        summary="Fill rate, speed, alert load, fairness, no-shows, hours, outcomes",
+        summary="Fill rate, speed, fairness, no-shows, hours, outcomes; previous period; areas",
         responses=problem_responses(403, 404),
         operation_id="getMetrics",
     )
@@ -224,9 +230,77 @@ class CoordinatorMetricsController(Controller):
         programme: FromQuery[Programme] = None,
     ) -> MetricsReport:
         """Fill rate, time to first offer, to accept and to fill, alerts per filled slot, fairness
-        of offers (Gini), no-show rate, hours given and outcomes, overall and per programme, for
-        a period (the last 30 days by default)."""
+        of offers (Gini), no-show rate, hours given, active volunteers and outcomes (recorded,
+        and counted per category: every category is present, 0 when none), overall and per
+        programme, for a period (the last 30 days by default).
+
+        `previous` holds the overall figures of the period of the same length just before
+        `from`, for comparison. `service_areas` breaks the period's needs down by the service
+        area their coarse location lies in (areas may overlap; a need outside every area is in
+        none); an area whose needs describe fewer than `k_min` clients shows no figures
+        (`suppressed`), as on the map."""
         async with tenant_transaction(db, request.user) as tx:
-            return await service.metrics_report(
-                tx, programme, instant(from_, "from"), instant(to, "to")
+            return await report.metrics_report(
+                tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request)
             )
+
+    @get(
+        "/needs.csv",
+        media_type=CSV,
+        summary="One row per need of the summary (CSV), for an analyst",
+        responses=problem_responses(403, 404),
+        operation_id="getMetricsNeedsCsv",
+    )
+    async def needs_csv(
+        self,
+        request: Caller,
+        db: Db,
+        from_: Annotated[
+            str | None, instant_query("start (30 days before to)", name="from")
+        ] = None,
+        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        programme: FromQuery[Programme] = None,
+    ) -> Response[bytes]:
+        """The needs `GET /v1/metrics/summary` counts for the same `from`, `to` and
+        `programme`, one row each (RFC 4180, UTF-8, a header row): ids, programme, when
+        created, first offered and filled, status, urgency, mode, slots and filled, duration,
+        completed assignments, no-shows, minutes and hours given, seconds to first offer and
+        to fill, outcome, and the service areas the need's coarse location lies in (none
+        named where the summary suppresses the area). Never the client's name, address,
+        phone or the need's title. Its sums are the summary's figures. Audited as a read of
+        the report (`report.read`)."""
+        async with tenant_transaction(db, request.user) as tx:
+            body, name = await report_csv.needs_csv(
+                tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request)
+            )
+        disposition = f'attachment; filename="{name}"'
+        return Response(body, media_type=CSV, headers={"Content-Disposition": disposition})
+
+    @get(
+        "/report.pdf",
+        media_type=PDF,
+        summary="The summary's key figures, outcomes and areas as a PDF for printing",
+        responses=problem_responses(403, 404),
+        operation_id="getMetricsReportPdf",
+    )
+    async def report_pdf(
+        self,
+        request: Caller,
+        db: Db,
+        from_: Annotated[
+            str | None, instant_query("start (30 days before to)", name="from")
+        ] = None,
+        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        programme: FromQuery[Programme] = None,
+    ) -> Response[bytes]:
+        """`GET /v1/metrics/summary` for the same `from`, `to` and `programme` as an A4 PDF
+        (in English): the key figures beside the previous period's, the outcomes per category
+        with a chart, the service areas (hidden below `k_min` clients, as on the map) and the
+        programmes. Audited as a read of the report (`report.read`)."""
+        async with tenant_transaction(db, request.user) as tx:
+            page = await report_pdf.prepare(
+                tx, programme, instant(from_, "from"), instant(to, "to"), _k_min(request), str, "en"
+            )
+        disposition = f'attachment; filename="{page.filename}"'
+        body = await report_pdf.render(page)
+        return Response(body, media_type=PDF, headers={"Content-Disposition": disposition})

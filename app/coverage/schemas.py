@@ -181,6 +181,18 @@ class Percentiles(msgspec.Struct):
     p90: float | None
 
 
+class OutcomeCounts(msgspec.Struct, kw_only=True):
+    """Needs of the period by the outcome recorded for the person helped (app.assignments
+    Outcome): every category, 0 when none."""
+
+    done: int
+    partly_done: int
+    not_home: int
+    not_needed: int
+    referred: int
+    safeguarding_concern: int
+
+
 class Metrics(msgspec.Struct, kw_only=True):
     needs: int  # created in the period, neither draft nor cancelled
     filled: int
@@ -195,8 +207,10 @@ class Metrics(msgspec.Struct, kw_only=True):
     on_duty_offered_share: float | None  # ... of whom offered at least one need in the period
     offers_gini: float | None  # inequality of offers among approved volunteers (0: equal)
     no_show_rate: float | None  # no-shows / (completed + no-shows)
-    completed_hours: float
+    completed_hours: float  # hours given: minutes of completed assignments / 60
     outcomes_recorded: int
+    outcomes: OutcomeCounts  # outcomes_recorded by category
+    active_volunteers: int  # distinct volunteers with a completed assignment on these needs
 
 
 class ProgrammeMetrics(msgspec.Struct, kw_only=True):
@@ -205,8 +219,34 @@ class ProgrammeMetrics(msgspec.Struct, kw_only=True):
     metrics: Metrics
 
 
+class AreaMetrics(msgspec.Struct, kw_only=True):
+    """The period's needs whose coarse location lies in a service area (areas may overlap,
+    and a need outside every area is in none). Needs of fewer than `k_min` clients show no
+    figures (`suppressed`), as on the map."""
+
+    service_area_id: str
+    name: str
+    suppressed: bool
+    needs: int | None
+    filled: int | None
+    filled_slots: int | None
+    completed_hours: float | None
+    outcomes_recorded: int | None
+
+
+class PreviousPeriod(msgspec.Struct, kw_only=True):
+    """The period of the same length just before, for comparison."""
+
+    period_start: str
+    period_end: str
+    overall: Metrics
+
+
 class MetricsReport(msgspec.Struct, kw_only=True):
     period_start: str
     period_end: str
     overall: Metrics
     programmes: list[ProgrammeMetrics]
+    previous: PreviousPeriod
+    k_min: int
+    service_areas: list[AreaMetrics]

@@ -11,27 +11,23 @@ from uuid import UUID
 
 import msgspec
 import numpy as np
-from sqlalchemy import select
 
-from app.coverage import metrics, supply
+from app.coverage import supply
 from app.coverage.schemas import (
     BBox,
     CoverageMethod,
     HexCollection,
     HexFeature,
     HexProperties,
-    MetricsReport,
     NeedCollection,
     NeedFeature,
     NeedProperties,
     Point,
     Polygon,
-    ProgrammeMetrics,
     check_cell_count,
 )
 from app.coverage.supply import METHOD, PERIOD
 from app.db.rows import AnyRow
-from app.db.tables import programmes as programmes_table
 from app.db.tenancy import Tx
 from app.errors import Forbidden, InvalidInput
 from app.identity.principal import STAFF
@@ -42,8 +38,6 @@ from geo.hexgrid import mercator
 from matching.coverage import Acceptance
 
 MAX_ZOOM = 20
-MAX_METRICS_SPAN = timedelta(days=366)
-MAX_PROGRAMMES = 50
 CAPPED_HOURS = "min(weekly hours cap, available hours in the period) - hours committed in it"
 
 
@@ -166,40 +160,3 @@ async def tile(tx: Tx, scope: Scope, z: int, x: int, y: int, max_age: timedelta 
     body = await coverage.tile(tx.conn, scope, z, x, y, found.cells)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     return Tile(body, etag, found.as_of, method_header(found.acceptance))
-
-
-async def metrics_report(
-    tx: Tx, programme_id: UUID | None, start: datetime | None, end: datetime | None
-) -> MetricsReport:
-    end = end or tx.now
-    start = start or end - timedelta(days=30)
-    for name, value in (("from", start), ("to", end)):
-        if value.tzinfo is None:
-            raise InvalidInput.field(name, "needs a UTC offset")
-    if end <= start:
-        raise InvalidInput.field("to", "must be after from")
-    if end - start > MAX_METRICS_SPAN:
-        raise InvalidInput.field("from", "the period is at most 366 days")
-    scope = await scope_for(tx, programme_id, start, 0)
-    stmt = (
-        select(programmes_table.c.id, programmes_table.c.name)
-        .where(programmes_table.c.org_id.in_(scope.org_ids))
-        .order_by(programmes_table.c.name)
-        .limit(MAX_PROGRAMMES)
-    )
-    if programme_id is not None:
-        stmt = stmt.where(programmes_table.c.id == programme_id)
-    per_programme = [
-        ProgrammeMetrics(
-            programme_id=str(row.id),
-            name=row.name,
-            metrics=await metrics.summary(tx.conn, scope.org_ids, row.id, start, end),
-        )
-        for row in (await tx.conn.execute(stmt)).all()
-    ]
-    return MetricsReport(
-        period_start=start.isoformat(),
-        period_end=end.isoformat(),
-        overall=await metrics.summary(tx.conn, scope.org_ids, programme_id, start, end),
-        programmes=per_programme,
-    )

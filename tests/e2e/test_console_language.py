@@ -106,6 +106,7 @@ async def test_every_page_a_caseworker_uses_is_wholly_welsh(
         f"/console/clients/{t.client}/change",
         f"/console/clients/{t.client}/erase",
         f"/console/clients/{t.client}/export",
+        "/console/reports",
     ]
     for path in pages:
         _wholly_welsh(await client.get(path), english)

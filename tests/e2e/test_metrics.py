@@ -40,7 +40,7 @@ async def test_summary_matches_the_hand_computed_answers(
         filled_at=T0 + minutes(60),
         filled=1,
         status="filled",
-        outcome="helped",
+        outcome="done",
     )
     t2 = await need(
         first_offer_at=T0 + minutes(30),
@@ -90,6 +90,15 @@ async def test_summary_matches_the_hand_computed_answers(
         "no_show_rate": 0.3333,
         "completed_hours": 2.25,
         "outcomes_recorded": 1,
+        "outcomes": {
+            "done": 1,
+            "partly_done": 0,
+            "not_home": 0,
+            "not_needed": 0,
+            "referred": 0,
+            "safeguarding_concern": 0,
+        },
+        "active_volunteers": 2,  # v1 and v2 completed; v3 did not show
     }
     by_name = {p["name"]: p["metrics"] for p in report["programmes"]}
     assert by_name["Errands"] == overall

@@ -33,7 +33,10 @@ ACCEPTED_WARNINGS = {
 }
 # openapi-python-client knows no vector tiles: the tile is bytes to it, as to the server.
 PYTHON_CLIENT_CONFIG = {
-    "content_type_overrides": {"application/vnd.mapbox-vector-tile": "application/octet-stream"},
+    "content_type_overrides": {  # binary bodies, read as bytes
+        "application/vnd.mapbox-vector-tile": "application/octet-stream",
+        "application/pdf": "application/octet-stream",
+    },
     "post_hooks": [],  # no formatting of the generated code: it is thrown away
 }
 
