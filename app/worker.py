@@ -38,7 +38,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
     from app.notify import digest
     from app.rights import retention
     from app.service_areas import alerts
-    from app.volunteers import schedule
+    from app.volunteers import reminders, schedule
 
     push = [] if settings is None else [_push_job(settings)]
     demo = [_demo_job(settings)] if settings is not None and settings.demo_responders else []
@@ -50,6 +50,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("forget-idempotency-keys", 3600, idempotency.forget_old),
         Job("end-lapsed-duty", 60, schedule.end_lapsed_duty),
         Job("staff-digests", 60, digest.send_due),
+        Job("vetting-reminders", 3600, reminders.send_due),
         Job("roll-availability-forward", 6 * 3600, schedule.roll_spans_forward),
         Job("end-kept-records", 3600, retention.purge_expired),
         Job(

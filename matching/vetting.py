@@ -8,7 +8,7 @@ activity with vulnerable adults the adults' list. A check counts only until it e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -77,3 +77,44 @@ class Vetting:
         if required is DbsLevel.NONE:
             return True
         return self.id_verified and self.valid_on(on) and satisfies(self.level, required)
+
+
+# Before a check lapses, a volunteer is reminded at each of these days left (the nearest one
+# reached, once each); the organisation's coordinators hear once a week, from Monday at
+# SUMMARY_HOUR local time, of every check that lapses within the first of them or lapsed in
+# the week before.
+REMINDER_DAYS = (30, 7)
+SUMMARY_HOUR = 8
+LAPSED_DAYS = 7
+
+
+def days_left(expires_on: date, today: date) -> int:
+    """Days a check still counts: 0 on the day it lapses (`Vetting.valid_on`)."""
+    return (expires_on - today).days
+
+
+def reminder_due(expires_on: date, today: date, sent: frozenset[int]) -> int | None:
+    """The reminder due for a check lapsing on `expires_on`: the nearest of REMINDER_DAYS
+    reached and not sent yet (a check recorded 5 days before it lapses gets the 7-day one
+    only); None once it has lapsed."""
+    left = days_left(expires_on, today)
+    reached = [d for d in REMINDER_DAYS if 1 <= left <= d]
+    if not reached or min(reached) in sent:
+        return None
+    return min(reached)
+
+
+def lapsing(left: int) -> bool:
+    return 1 <= left <= max(REMINDER_DAYS)
+
+
+def lapsed_lately(left: int) -> bool:
+    return -LAPSED_DAYS < left <= 0
+
+
+def summary_week(local_now: datetime) -> date | None:
+    """The Monday of the week whose coordinators' summary is due at `local_now` (the
+    organisation's wall clock); None on Monday before SUMMARY_HOUR."""
+    if local_now.weekday() == 0 and local_now.hour < SUMMARY_HOUR:
+        return None
+    return local_now.date() - timedelta(days=local_now.weekday())

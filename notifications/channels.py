@@ -1,7 +1,8 @@
 """Which channel a message goes by: the rule, pure (no I/O); the dispatcher applies it.
 
-Offers and reminders, and what staff are told of their needs (escalated, a volunteer gone,
-filled, completed; a coordinator's gap alert), follow the person's order of channels (push,
+Offers and reminders (of a visit, of a DBS check to renew), and what staff are told of
+their needs (escalated, a volunteer gone, filled, completed; a coordinator's gap alert and
+weekly count of lapsing checks), follow the person's order of channels (push,
 text, email, as they chose): the first that can carry it now (push: a registered device;
 text or email: verified and healthy, and a template for the kind set up) and was not
 already tried for this message. A permanent failure on one moves the message to the next.
@@ -30,7 +31,9 @@ STAFF = frozenset(
     {"need.escalated", "need.volunteer_left", "need.filled", "need.completed", "coverage.gap_alert"}
 )
 DIGEST = "staff.digest"  # once a day, what was held for a person who chose a digest
-FOLLOW_ORDER = frozenset({OFFER, REMINDER, DIGEST}) | STAFF  # go by the person's order
+LAPSING = "vetting.lapsing"  # a volunteer's DBS check lapses soon
+VETTING_SUMMARY = "vetting.summary"  # a coordinator's weekly count of lapsing checks
+FOLLOW_ORDER = frozenset({OFFER, REMINDER, DIGEST, LAPSING, VETTING_SUMMARY}) | STAFF
 TEXT_ONLY = frozenset({VERIFY, REPLY})  # never a push: nothing else may carry them
 
 

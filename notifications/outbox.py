@@ -30,6 +30,7 @@ class Kind(StrEnum):
     ASSIGNMENT_CANCELLED = "assignment.cancelled"  # the need was cancelled
     ASSIGNMENT_RELEASED = "assignment.released"  # stale claim released
     ASSIGNMENT_REMINDER = "assignment.reminder"  # before the start; dropped if it ended
+    VETTING_LAPSING = "vetting.lapsing"  # their DBS check lapses soon: time to renew it
     # to caseworkers and coordinators
     NEED_CLAIMED = "need.claimed"
     NEED_FILLED = "need.filled"
@@ -40,6 +41,7 @@ class Kind(StrEnum):
     NEED_CHECKED_IN = "need.checked_in"  # a volunteer arrived (live only)
     # to coordinators
     COVERAGE_GAP_ALERT = "coverage.gap_alert"  # an area's unfilled demand outlasted its delay
+    VETTING_SUMMARY = "vetting.summary"  # weekly: checks lapsing soon or lapsed, counted
     # to staff who chose it: once a day, the counts of what was held for it
     STAFF_DIGEST = "staff.digest"
 

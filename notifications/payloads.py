@@ -24,10 +24,13 @@ ALLOWED: Mapping[str, re.Pattern[str]] = {
     "need_id": _UUID,
     "assignment_id": _UUID,
     "area_id": _UUID,
+    "org_id": _UUID,  # whose vetting a reminder is about
     "expires_at": _INSTANT,
     "reason": _WORD,
     "why": _WORD,
     "series": re.compile(r"^(true|false)$"),
+    "expires_on": re.compile(r"^\d{4}-\d\d-\d\d$"),  # the day a DBS check stops counting
+    "days": re.compile(r"^\d{1,3}$"),
 }
 
 SUMMARIES: Mapping[str, str] = {
@@ -45,6 +48,8 @@ SUMMARIES: Mapping[str, str] = {
     "need.completed": "One of your requests is done.",
     "coverage.gap_alert": "An area you coordinate is short of volunteers.",
     "staff.digest": "Your daily Codeliver summary: what happened to your requests.",
+    "vetting.lapsing": "Your DBS check needs renewing soon. Open the app for the details.",
+    "vetting.summary": "This week's DBS checks: some lapse soon or have lapsed.",
 }
 DEFAULT_SUMMARY = "There is an update in Codeliver."
 

@@ -39,6 +39,11 @@ ALLOWED: Mapping[str, re.Pattern[str]] = {
         r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._\-]+)*"
         r"/(console(/needs/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})?|coverage)$"
     ),
+    # a DBS check's expiry ("8 Jan 2027") and the days left; a weekly count of checks
+    "expires": re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}$"),
+    "days": re.compile(r"^\d{1,3}$"),
+    "lapsing": re.compile(r"^\d{1,6}$"),
+    "lapsed": re.compile(r"^\d{1,6}$"),
     # a daily digest's counts (notifications/digest.py: COUNTED)
     **dict.fromkeys(COUNTED.values(), re.compile(r"^\d{1,4}$")),
 }

@@ -38,6 +38,8 @@ REMINDER_TEMPLATE = "6c2e1a5d-3b4f-4e8a-9c1d-2e3f4a5b6c7d"
 STAFF_TEMPLATE = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"  # what staff are told of a need
 GAP_TEMPLATE = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 DIGEST_TEMPLATE = "5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f"  # a caseworker's daily digest
+LAPSING_TEMPLATE = "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"  # a DBS check to renew
+VETTING_SUMMARY_TEMPLATE = "8f9a0b1c-2d3e-4f4a-9b5c-6d7e8f9a0b1c"  # a week's lapsing checks
 TEMPLATES: dict[str, tuple[str, ...]] = {  # template id -> the personalisation it needs
     OFFER_TEMPLATE: ("summary", "help", "area", "when", "reply_code"),
     VERIFY_TEMPLATE: ("code",),
@@ -45,6 +47,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {  # template id -> the personalisation 
     REMINDER_TEMPLATE: ("help", "when"),
     STAFF_TEMPLATE: ("summary", "help", "when", "link"),
     GAP_TEMPLATE: ("summary", "link"),
+    LAPSING_TEMPLATE: ("summary", "expires", "days"),
+    VETTING_SUMMARY_TEMPLATE: ("summary", "lapsing", "lapsed", "link"),
     DIGEST_TEMPLATE: (
         "summary",
         "escalated",
@@ -68,6 +72,9 @@ SETTINGS = (  # CODELIVER_NOTIFY_TEMPLATES for the templates above
     *(f"{c}.need.{k}.en={STAFF_TEMPLATE}" for c in ("sms", "email") for k in STAFF_NEED_KINDS),
     f"email.coverage.gap_alert.en={GAP_TEMPLATE}",
     f"email.staff.digest.en={DIGEST_TEMPLATE}",
+    f"sms.vetting.lapsing.en={LAPSING_TEMPLATE}",
+    f"email.vetting.lapsing.en={LAPSING_TEMPLATE}",
+    f"email.vetting.summary.en={VETTING_SUMMARY_TEMPLATE}",
 )
 
 

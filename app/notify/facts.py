@@ -3,14 +3,16 @@ login, in its own transaction): an offer's kind of help, coarse area, start and 
 time and its reply code; a reminder's kind and start; a channel's verification code; what
 staff are told of a need: its kind, start (in the organisation's time zone), why it
 escalated, and the link to its console page (an id, no words of anyone's). A gap alert's
-link is the coverage map; a daily digest's counts link the console's work queue.
+link is the coverage map; a daily digest's counts link the console's work queue. A DBS
+reminder carries the check's expiry and days left; a coordinator's weekly count of lapsing
+checks its two counts and the console's link.
 notifications/texts.py keeps only their whitelisted shapes."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -21,7 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.notify import codes
 from geo.texts import need_facts
 from matching.model import Escalation
-from notifications.channels import DIGEST, OFFER, REMINDER, REPLY, STAFF, VERIFY
+from notifications.channels import (
+    DIGEST,
+    LAPSING,
+    OFFER,
+    REMINDER,
+    REPLY,
+    STAFF,
+    VERIFY,
+    VETTING_SUMMARY,
+)
 
 _DROP_LAPSED = text("DELETE FROM reply_codes WHERE volunteer_id = :v AND expires_at <= :now")
 _CLAIM = text("""
@@ -134,9 +145,22 @@ async def personalise(
             counts = r.payload.get("counts") or {}
             facts = {str(k): str(v) for k, v in counts.items()}
             facts["link"] = f"{console.rstrip('/')}/console"
+        if r.kind == LAPSING:
+            facts = _lapsing(r.payload)
+        if r.kind == VETTING_SUMMARY:
+            facts = {k: str(r.payload.get(k, "")) for k in ("lapsing", "lapsed")}
+            facts["link"] = f"{console.rstrip('/')}/console"
         if r.kind not in STAFF:
             out[r.id] = facts
     return out
+
+
+def _lapsing(payload: dict[str, Any]) -> dict[str, str]:
+    try:
+        expires = date.fromisoformat(str(payload.get("expires_on")))
+    except ValueError:
+        return {}
+    return {"expires": f"{expires.day} {expires:%b %Y}", "days": str(payload.get("days", ""))}
 
 
 async def _verification(conn: AsyncConnection, user_id: UUID, channel: str, now: datetime) -> str:

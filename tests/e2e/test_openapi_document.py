@@ -195,8 +195,11 @@ def test_the_websocket_is_described_by_asyncapi(document: dict[str, Any]) -> Non
     for kind in Kind:
         assert schemas[kind.value]["properties"]["kind"] == {"const": kind.value}
         # each names what it is about: a need, a service area (a gap alert) or the day's
-        # counts (a digest)
-        about = {Kind.COVERAGE_GAP_ALERT: "area_id", Kind.STAFF_DIGEST: "counts"}.get(
-            kind, "need_id"
-        )
+        # counts (a digest), an organisation (its vetting)
+        about = {
+            Kind.COVERAGE_GAP_ALERT: "area_id",
+            Kind.STAFF_DIGEST: "counts",
+            Kind.VETTING_LAPSING: "org_id",
+            Kind.VETTING_SUMMARY: "org_id",
+        }.get(kind, "need_id")
         assert about in schemas[kind.value]["properties"]

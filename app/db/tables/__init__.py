@@ -34,6 +34,8 @@ from app.db.tables.volunteering import (
     programmes,
     skills,
     vetting_checks,
+    vetting_reminders,
+    vetting_summaries,
     volunteer_availability,
     volunteers,
 )
@@ -66,6 +68,8 @@ __all__ = [
     "staff_digests",
     "users",
     "vetting_checks",
+    "vetting_reminders",
+    "vetting_summaries",
     "volunteer_availability",
     "volunteer_imports",
     "volunteers",

@@ -136,6 +136,36 @@ Index(
     vetting_checks.c.user_id,
     vetting_checks.c.recorded_at.desc(),
 )
+Index("ix_vetting_checks_expires_on", vetting_checks.c.expires_on)  # lapsing soon (0029)
+
+# The worker's record of what it told people about lapsing checks (0029): a reminder per
+# check and days left, a coordinators' summary per organisation and week; each sent once.
+vetting_reminders = Table(
+    "vetting_reminders",
+    metadata,
+    Column(
+        "check_id",
+        BigInteger,
+        ForeignKey("vetting_checks.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("days", SmallInteger, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("check_id", "days"),
+)
+vetting_summaries = Table(
+    "vetting_summaries",
+    metadata,
+    Column(
+        "org_id",
+        UUID(as_uuid=True),
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("week", Date, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("org_id", "week"),
+)
 
 programmes = Table(
     "programmes",
