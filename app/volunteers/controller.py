@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app import idempotency
 from app.conditional import NOT_MODIFIED, conditional
@@ -25,6 +25,7 @@ from app.volunteers.coordination import (
     VettingIn,
     VolunteerRecord,
 )
+from app.volunteers.roster_filters import RosterFilter, VettingFilter
 from app.volunteers.schedule import AvailabilityView
 from app.volunteers.schemas import (
     Device,
@@ -36,6 +37,11 @@ from app.volunteers.schemas import (
     SignUp,
     Volunteer,
 )
+from matching.vetting import DbsLevel
+
+WithinDays = Annotated[
+    int, QueryParameter(ge=1, le=366, description="With vetting=lapsing: days ahead, 1..366")
+]
 
 
 class MyVolunteeringController(Controller):
@@ -211,17 +217,25 @@ class VolunteerRosterController(Controller):
         db: Db,
         org_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["pending", "approved", "suspended"] | None] = None,
+        vetting: FromQuery[VettingFilter | None] = None,
+        within_days: WithinDays = 30,
+        level: FromQuery[DbsLevel | None] = None,
+        no_shows: FromQuery[bool | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
         access_reason: AccessReason = None,
     ) -> Page[RosterEntry]:
-        """A page of the volunteers enrolled in the caller's organisation (or `org_id`), by status
-        with `status`. Staff only. Each volunteer listed is an audited read of their record
-        (`volunteer.read`, with `X-Access-Reason` or "volunteer management"), as client reads
-        are."""
+        """A page of the volunteers enrolled in the caller's organisation (or `org_id`): by
+        membership `status`; by their current DBS check, `vetting` = `valid` (counts today),
+        `lapsing` (valid, and lapses within `within_days`, 30 by default), `lapsed` or `none`;
+        by `level` (a valid check meeting it); by `no_shows` (true: has missed a visit for the
+        organisation; false: never). Staff only. Each volunteer listed is an audited read of
+        their record (`volunteer.read`, with `X-Access-Reason` or "volunteer management"), as
+        client reads are."""
+        filters = RosterFilter(status, vetting, within_days, level, no_shows)
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await coordination.roster(
-                tx, org_id=org_id, status=status, limit=limit, cursor=cursor, reason=access_reason
+                tx, org_id=org_id, filters=filters, limit=limit, cursor=cursor, reason=access_reason
             )
         return Page(items=items, next_cursor=next_cursor)
 

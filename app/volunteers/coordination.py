@@ -19,6 +19,8 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import MANAGERS, STAFF
 from app.locations import Location
 from app.pagination import decode_cursor, page_of
+from app.volunteers import roster_filters
+from app.volunteers.roster_filters import RosterFilter
 from app.volunteers.schemas import VettingStatus
 from app.volunteers.service import current_vetting_query, vetting_status
 from matching.vetting import DbsLevel
@@ -76,8 +78,13 @@ async def _org_today(tx: Tx, org_id: UUID) -> date:
 
 
 def _roster_query(org_id: UUID) -> Any:
+    return _roster_and_check(org_id)[0]
+
+
+def _roster_and_check(org_id: UUID) -> tuple[Any, Any]:
+    """The roster's statement, and its lateral of each volunteer's current check."""
     check = current_vetting_query(volunteers.c.user_id, org_id)
-    return (
+    stmt = (
         select(
             volunteers.c.user_id,
             volunteers.c.display_name,
@@ -95,6 +102,7 @@ def _roster_query(org_id: UUID) -> Any:
         .outerjoin(check, true())
         .where(memberships.c.org_id == org_id, memberships.c.role == "volunteer")
     )
+    return stmt, check
 
 
 def _entry(row: AnyRow, today: date) -> dict[str, Any]:
@@ -115,21 +123,24 @@ async def roster(
     tx: Tx,
     *,
     org_id: UUID | None,
-    status: str | None,
+    filters: RosterFilter,
     limit: int,
     cursor: str | None,
     reason: str | None = None,
 ) -> tuple[list[RosterEntry], str | None]:
-    """A page of the organisation's volunteers; each one shown is an audited read."""
+    """A page of the organisation's volunteers (`roster_filters`); each one shown is an
+    audited read."""
     org = tx.principal.acting_org(org_id, *STAFF)
     key = tuple_(memberships.c.created_at, volunteers.c.user_id)
-    stmt = _roster_query(org).order_by(*key.clauses).limit(limit + 1)
-    if status:
-        stmt = stmt.where(memberships.c.status == status)
+    today = await _org_today(tx, org)
+    stmt, check = _roster_and_check(org)
+    stmt = roster_filters.apply(stmt, check, filters, today, org)
+    stmt = stmt.order_by(*key.clauses).limit(limit + 1)
+    if filters.status:
+        stmt = stmt.where(memberships.c.status == filters.status)
     if cursor:
         at, last, _ = decode_cursor(cursor)
         stmt = stmt.where(key > tuple_(at, last))
-    today = await _org_today(tx, org)
     entries = [RosterEntry(**_entry(r, today)) for r in (await tx.conn.execute(stmt)).all()]
     items, next_cursor = page_of(entries, limit, key=lambda e: (e.enrolled_at, e.user_id))
     await audit.record_volunteer_reads(
