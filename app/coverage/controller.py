@@ -55,6 +55,9 @@ Resolution = Annotated[
 ]
 Programme = Annotated[UUID | None, QueryParameter(description="one programme's needs and org")]
 At = Annotated[str | None, instant_query("start of the 7-day period (now)")]
+# A report's period: the summary's, its CSV's and its PDF's.
+PeriodFrom = Annotated[str | None, instant_query("start (30 days before to)", name="from")]
+PeriodTo = Annotated[str | None, instant_query("end, exclusive (now)")]
 Cell = Annotated[
     str,
     Parameter(
@@ -223,10 +226,8 @@ class CoordinatorMetricsController(Controller):
         self,
         request: Caller,
         db: Db,
-        from_: Annotated[
-            str | None, instant_query("start (30 days before to)", name="from")
-        ] = None,
-        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        from_: PeriodFrom = None,
+        to: PeriodTo = None,
         programme: FromQuery[Programme] = None,
     ) -> MetricsReport:
         """Fill rate, time to first offer, to accept and to fill, alerts per filled slot, fairness
@@ -255,10 +256,8 @@ class CoordinatorMetricsController(Controller):
         self,
         request: Caller,
         db: Db,
-        from_: Annotated[
-            str | None, instant_query("start (30 days before to)", name="from")
-        ] = None,
-        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        from_: PeriodFrom = None,
+        to: PeriodTo = None,
         programme: FromQuery[Programme] = None,
     ) -> Response[bytes]:
         """The needs `GET /v1/metrics/summary` counts for the same `from`, `to` and
@@ -287,10 +286,8 @@ class CoordinatorMetricsController(Controller):
         self,
         request: Caller,
         db: Db,
-        from_: Annotated[
-            str | None, instant_query("start (30 days before to)", name="from")
-        ] = None,
-        to: Annotated[str | None, instant_query("end, exclusive (now)")] = None,
+        from_: PeriodFrom = None,
+        to: PeriodTo = None,
         programme: FromQuery[Programme] = None,
     ) -> Response[bytes]:
         """`GET /v1/metrics/summary` for the same `from`, `to` and `programme` as an A4 PDF
