@@ -32,6 +32,7 @@ from app.http_request import ApiRequest
 from app.identity.middleware import BearerAuthMiddleware
 from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.identity.sessions import Sessions
+from app.identity.shared_limits import RateSettlement
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
 from app.imports.controller import ImportController
 from app.logs import configure_logging
@@ -137,6 +138,12 @@ def create_app(
     if embed_worker and system_url is None:
         log.warning("no system login (CODELIVER_MIGRATION_DATABASE_URL): no embedded worker")
 
+    rate_limits = (
+        TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        if settings.rate_limit_per_minute
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(url, settings)
@@ -152,12 +159,24 @@ def create_app(
         live = LiveHub(asyncpg_dsn(url), engine, queue_limit=settings.live_queue_limit)
         app.state.live = live
         live_task = asyncio.create_task(live.run(), name="live-events")
+        settlement = (
+            RateSettlement(engine, rate_limits, settings.rate_limit_settle_s)
+            if rate_limits is not None and settings.rate_limit_settle_s
+            else None
+        )
+        app.state.rate_settlement = settlement
+        settle_task = (
+            asyncio.create_task(settlement.run(), name="rate-settlement") if settlement else None
+        )
         try:
             await _refuse_privileged_login(engine, settings)
             if worker is not None:
                 worker_task = asyncio.create_task(worker.run(), name="worker")
             yield
         finally:
+            if settlement is not None and settle_task is not None:
+                settlement.stop()
+                await settle_task
             await live.stop()
             await live_task
             if worker is not None and worker_task is not None:
@@ -174,11 +193,6 @@ def create_app(
         engine: AsyncEngine = state.engine
         return engine
 
-    rate_limits = (
-        TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        if settings.rate_limit_per_minute
-        else None
-    )
     app = Litestar(
         route_handlers=[
             HealthController,

@@ -64,6 +64,13 @@ def text_limit(settings: Settings, engine: AsyncEngine) -> SharedLimit:
     return SharedLimit(engine, f"notify:{key[-73:-37] or 'log'}", settings.notify_rate_per_minute)
 
 
+def push_limit(settings: Settings, engine: AsyncEngine) -> SharedLimit:
+    """The bucket every worker pushing for this Firebase project shares: FCM's quota is per
+    project."""
+    project = settings.firebase_project_id or "log"
+    return SharedLimit(engine, f"fcm:{project}", settings.fcm_rate_per_minute)
+
+
 class PushJob:
     """The dispatcher as a worker job: its transport lives on the worker's event loop (the
     SDK's async client binds to it) and closes with the worker. Each run drains what is
@@ -88,6 +95,7 @@ class PushJob:
                 clock=clock.now,
                 texts=texts_for(self.settings),
                 limit=text_limit(self.settings, engine),
+                push_limit=push_limit(self.settings, engine),
                 personalise=partial(personalise, console=self.settings.openapi_server),
             )
         leased = 0

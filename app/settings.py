@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     import_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=IMPORT_CEILING_BYTES)] = 16_777_216
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     rate_limit_burst: Annotated[int, msgspec.Meta(ge=1)] = 60
+    # How often each process settles what its callers spent with the others' (0: never, so
+    # each process limits alone and N processes allow N times the limit).
+    rate_limit_settle_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.5
     cors_origins: tuple[str, ...] = ()
     # Live events (WS /v1/events)
     live_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 25.0
@@ -68,6 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     push_send: Literal["threaded", "async"] = "threaded"  # send_each in a thread, or _async
     fcm_endpoint: str | None = None  # a staging proxy or the tests' fake FCM server
     fcm_access_token: str | None = None  # a fixed token for that endpoint (never Google's)
+    # FCM's quota per project (600,000 messages a minute), shared by every worker.
+    fcm_rate_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600_000
     push_lease_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
     push_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
     push_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.2

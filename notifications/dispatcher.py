@@ -114,17 +114,20 @@ class Dispatcher:
         clock: Callable[[], datetime],
         texts: TextTransport | None = None,
         limit: SharedLimit | None = None,
+        push_limit: SharedLimit | None = None,
         personalise: Personalise | None = None,
     ) -> None:
         """`engine` logs in as the system: the outbox and devices of every user. `clock`
         gives the instant each lease and delivery is decided at (app.clock's, composed by
         app.push: this adapter does not read the time itself). `texts` sends text messages
-        and email (without it, everything is a push), within the shared `limit`."""
+        and email (without it, everything is a push), within the shared `limit`; pushes go
+        within the shared `push_limit` (FCM's quota per project)."""
         self.engine = engine
         self.clock = clock
         self.transport = transport
         self.texts = texts
         self.limit = limit
+        self.push_limit = push_limit
         self.personalise = personalise
         self.policy = policy or Policy()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -176,7 +179,9 @@ class Dispatcher:
             [r for r in lease.rows if r.id not in lease.ended | lease.held], lease, now, finished
         )
         await self._send_texts([r for r in rows if r.text is not None], now, deferred)
-        rows = [r for r in rows if r.lease.id not in deferred]
+        rows = await self._within_push_limit(
+            [r for r in rows if r.lease.id not in deferred], now, deferred
+        )
         pushes = [(row, p) for row in rows for p in row.pushes]
         for start in range(0, len(pushes), BATCH):
             chunk = pushes[start : start + BATCH]
@@ -186,6 +191,24 @@ class Dispatcher:
         await self._record(lease.token, rows, deferred, finished, stats, lease.held)
         self.total.add(stats)
         return stats
+
+    async def _within_push_limit(
+        self, rows: list[Row], now: datetime, deferred: dict[int, datetime]
+    ) -> list[Row]:
+        """The rows whose pushes (one per device) fit what the shared push limit allows now;
+        the rest wait their turn, without an attempt."""
+        wanted = sum(len(row.pushes) for row in rows)
+        if self.push_limit is None or not wanted:
+            return rows
+        grant = await self.push_limit.take(wanted, now)
+        allowed, used = [], 0
+        for row in rows:
+            if used + len(row.pushes) > grant.granted:
+                deferred[row.lease.id] = now + timedelta(seconds=max(grant.wait_s, 1.0))
+                continue
+            used += len(row.pushes)
+            allowed.append(row)
+        return allowed
 
     async def _send_texts(
         self, rows: list[Row], now: datetime, deferred: dict[int, datetime]

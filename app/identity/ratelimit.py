@@ -10,8 +10,9 @@ the address has none left, sign-in answers 429 before verifying anything
 (`failures_left`). Health, metrics and the static files (public, no data) are never
 limited.
 
-In memory, per process: with N replicas the effective limit is N times the setting, which
-is the usual trade for not putting a shared store on every request's path.
+The decision is taken in memory, per process, so no request waits on a shared store; what
+each process spent is settled with every other's in PostgreSQL every half second
+(`app/identity/shared_limits.py`), so N processes keep one limit (decision 57).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class TokenBuckets:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._spent: dict[str, float] = {}  # taken since the last settlement, per key
 
     def take(self, key: str, now: float | None = None) -> int:
         """Take one token; return 0 when allowed, else the seconds to wait."""
@@ -72,6 +74,7 @@ class TokenBuckets:
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens >= 1:
             self._buckets[key] = (tokens - 1, now)
+            self._spent[key] = self._spent.get(key, 0.0) + 1
             allowed = 0
         else:
             self._buckets[key] = (tokens, now)
@@ -79,6 +82,23 @@ class TokenBuckets:
         while len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)
         return allowed
+
+    def spent(self) -> dict[str, float]:
+        """What was taken since the last call, per key (the ledger starts afresh)."""
+        spent, self._spent = self._spent, {}
+        return spent
+
+    def unspend(self, spent: dict[str, float]) -> None:
+        """Put back a ledger that could not be settled, to settle it next time."""
+        for key, tokens in spent.items():
+            if key in self._spent or len(self._spent) < MAX_TRACKED:
+                self._spent[key] = self._spent.get(key, 0.0) + tokens
+
+    def settle(self, key: str, tokens: float, now: float | None = None) -> None:
+        """Take the shared count for `key`, less what was taken here since it was read."""
+        now = time.monotonic() if now is None else now
+        self._buckets[key] = (tokens - self._spent.get(key, 0.0), now)
+        self._buckets.move_to_end(key)
 
     def wait(self, key: str, now: float | None = None) -> int:
         """The seconds until `key` has a token again (0: it has one), taking none."""

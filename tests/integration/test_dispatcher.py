@@ -18,6 +18,7 @@ from notifications.backoff import Policy
 from notifications.dispatcher import Dispatcher
 from notifications.fcm import FcmTransport, point_messaging_at, static_token
 from notifications.outbox import Kind, Message, enqueue
+from notifications.ratelimit import SharedLimit
 from tests.fake_fcm import FakeFcm, Server
 from tests.support import World
 
@@ -195,3 +196,23 @@ def test_the_fcm_endpoint_seam_still_exists() -> None:
 
     assert "{0}" in messaging._MessagingService.FCM_URL
     assert hasattr(messaging, "_get_messaging_service")
+
+
+async def test_pushes_beyond_the_shared_fcm_budget_wait_their_turn(
+    world: World, fake: FakeFcm, transport: FcmTransport
+) -> None:
+    users = [await person_with_device(world, f"p-many-{i}", f"ok-token-{i}") for i in range(5)]
+    for user in users:
+        await notify(world, user)
+    budget = SharedLimit(world.owner, "fcm:few", per_minute=30)  # holds 3 tokens
+    before = datetime.now(UTC)
+    stats = await Dispatcher(world.owner, transport, clock=WALL.now, push_limit=budget).run_once()
+    assert (stats.leased, stats.sent, stats.deferred) == (5, 3, 2)
+    assert len(fake.received) == 3
+    waiting = [r for r in (await rows(world)).values() if r.status == "pending"]
+    assert len(waiting) == 2
+    assert {r.attempts for r in waiting} == {0}  # a turn waited is not a failed attempt
+    assert all(r.next_attempt_at >= before + timedelta(seconds=1) for r in waiting)
+    # Another worker shares the budget: nothing is left for it this second.
+    other = SharedLimit(world.owner, "fcm:few", per_minute=30)
+    assert (await other.take(1, before)).granted == 0

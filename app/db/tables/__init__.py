@@ -12,7 +12,14 @@ from app.db.tables.coverage import (
     coverage_supply,
     service_areas,
 )
-from app.db.tables.identity import audit_log, invitations, memberships, organisations, users
+from app.db.tables.identity import (
+    audit_log,
+    invitations,
+    memberships,
+    organisations,
+    rate_buckets,
+    users,
+)
 from app.db.tables.imports import volunteer_imports
 from app.db.tables.matching import (
     assignments,
@@ -62,6 +69,7 @@ __all__ = [
     "outbox",
     "plans",
     "programmes",
+    "rate_buckets",
     "reply_codes",
     "service_areas",
     "skills",

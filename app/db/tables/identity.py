@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -150,3 +151,15 @@ audit_log = Table(
 )
 Index("ix_audit_log_org_at", audit_log.c.org_id, audit_log.c.at)
 Index("ix_audit_log_subject", audit_log.c.subject_type, audit_log.c.subject_id)
+
+# Callers' token buckets shared by every API process (0032, app/identity/shared_limits.py):
+# keyed by a digest of the caller; UNLOGGED, so a crash refills them.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_buckets_at", "at"),
+    prefixes=["UNLOGGED"],
+)
