@@ -111,6 +111,9 @@ FUNCTIONS_ALLOWED = {
     "codeliver_register_device": "devices.last_seen_at, when the app last registered",
     # An operations figure (the metrics scrape): how old the snapshots are in real time.
     "codeliver_coverage_snapshot_ages": "metrics, not a decision",
+    # Callers' rate limits across API processes: real time, as the per-process buckets'.
+    "codeliver_rate_spend": "rate limits refill in real time, not the simulated world's",
+    "codeliver_rate_prune": "forgetting idle rate limits, in real time",
 }
 
 
