@@ -33,14 +33,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.engine import create_engine, database_urls
     from app.logs import configure_logging
-    from app.worker import Worker
+    from app.worker import Worker, is_alive
 
+    heartbeat = settings.state_dir / "worker.alive"
+    if args.alive:  # a liveness probe: did the running worker touch its heartbeat lately?
+        return 0 if is_alive(heartbeat) else 1
     configure_logging(settings)
 
     async def run() -> None:
         engine = create_engine(database_urls(settings)[1], settings)  # the system login
         try:
-            await Worker(engine, settings=settings).run()
+            await Worker(engine, settings=settings, heartbeat=heartbeat).run()
         finally:
             await engine.dispose()
 
@@ -160,7 +163,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=_serve)
-    sub.add_parser("worker", help="run background work alone").set_defaults(func=_worker)
+    worker = sub.add_parser("worker", help="run background work alone")
+    worker.add_argument(
+        "--alive", action="store_true", help="exit 0 if a running worker beat lately (a probe)"
+    )
+    worker.set_defaults(func=_worker)
     sub.add_parser("migrate", help="upgrade the database to head").set_defaults(func=_migrate)
     seed = sub.add_parser("seed", help="load the demo borough (idempotent)")
     seed.add_argument("--volunteers", type=int, default=2000)

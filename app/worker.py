@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+HEARTBEAT_S = 10.0  # how often a worker touches its heartbeat file
+ALIVE_WITHIN_S = 60.0  # older than this, the worker is taken for hung (`--alive`)
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,14 @@ class Worker:
         engine: AsyncEngine,
         jobs: list[Job] | None = None,
         settings: Settings | None = None,
+        heartbeat: Path | None = None,
     ) -> None:
         """`engine` logs in as the system (the owner or a BYPASSRLS role): jobs work across
-        organisations, which row-level security would otherwise hide."""
+        organisations, which row-level security would otherwise hide. `heartbeat` is a file
+        touched every `HEARTBEAT_S` while the worker's loop runs (a liveness probe reads it
+        with `codeliver worker --alive`)."""
         self.engine = engine
+        self.heartbeat = heartbeat
         self.jobs = default_jobs(settings) if jobs is None else jobs
         self.stopping = asyncio.Event()
         self.runs: dict[str, int] = {job.name: 0 for job in self.jobs}
@@ -117,10 +126,32 @@ class Worker:
             for job in self.jobs:
                 group.create_task(self._loop(job), name=f"job:{job.name}")
             group.create_task(self.stopping.wait())
+            if self.heartbeat is not None:
+                group.create_task(self._beat(self.heartbeat), name="heartbeat")
         for job in self.jobs:
             if job.close is not None:
                 await job.close()
         log.info("worker stopped")
 
+    async def _beat(self, path: Path) -> None:
+        while not self.stopping.is_set():
+            await asyncio.to_thread(_touch, path)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=HEARTBEAT_S)
+
     def stop(self) -> None:
         self.stopping.set()
+
+
+def _touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def is_alive(heartbeat: Path, now: float | None = None) -> bool:
+    """The worker touched its heartbeat within `ALIVE_WITHIN_S`."""
+    try:
+        touched = heartbeat.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return (time.time() if now is None else now) - touched < ALIVE_WITHIN_S

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.worker import Job, Worker
+from app.worker import ALIVE_WITHIN_S, Job, Worker, is_alive
 
 pytestmark = pytest.mark.anyio
 
@@ -53,3 +55,25 @@ async def test_stop_does_not_wait_for_a_long_interval() -> None:
     worker.stop()
     await asyncio.wait_for(task, timeout=1)
     assert worker.runs["hourly"] == 1
+
+
+async def test_a_running_worker_beats_and_a_stale_heartbeat_is_not_alive(tmp_path: Path) -> None:
+    beat = tmp_path / "state" / "worker.alive"
+    assert not is_alive(beat)  # never started
+
+    async def idle(engine: Any) -> None:
+        return None
+
+    worker = Worker(engine=None, jobs=[Job("idle", 3600, idle)], heartbeat=beat)  # type: ignore[arg-type]
+    task = asyncio.create_task(worker.run())
+    for _ in range(100):
+        if beat.exists():
+            break
+        await asyncio.sleep(0.01)
+    worker.stop()
+    await asyncio.wait_for(task, timeout=1)
+    assert is_alive(beat)
+    touched = beat.stat().st_mtime
+    assert not is_alive(beat, now=touched + ALIVE_WITHIN_S + 1)  # hung: the probe fails
+    os.utime(beat, (touched - ALIVE_WITHIN_S - 1, touched - ALIVE_WITHIN_S - 1))
+    assert not is_alive(beat)
