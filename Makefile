@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.package-lock.json
 WEB_STAMP := web/dist/signin.js
 
-.PHONY: run test lint typecheck pytest db-stop lock clean browser pdftotext messages
+.PHONY: run test lint typecheck pytest db-stop lock clean browser pdftotext kubectl messages
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -43,6 +43,11 @@ pdftotext:
 	command -v pdftotext >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install poppler-utils"; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq poppler-utils; }
 
+# kubectl, with which the tests render the Kubernetes manifests (its built-in kustomize).
+kubectl:
+	command -v kubectl >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install kubernetes-client"; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq kubernetes-client; }
+
 run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/codeliver db start
 	$(BIN)/codeliver migrate
@@ -59,7 +64,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(WEB_STAMP) browser pdftotext
+pytest: $(STAMP) $(WEB_STAMP) browser pdftotext kubectl
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 db-stop: $(STAMP)
