@@ -38,6 +38,7 @@ from app.imports.controller import ImportController
 from app.logs import configure_logging
 from app.needs.controller import NeedController
 from app.notify.controller import MyChannelsController, NotifyCallbackController
+from app.offers.admission import AcceptAdmission
 from app.offers.controller import OfferController
 from app.openapi import openapi_config
 from app.ops.health import HealthController
@@ -230,7 +231,14 @@ def create_app(
         before_request=refuse_null,
         before_send=[add_request_id],
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": HttpMetrics(), "rate_limits": rate_limits}),
+        state=State(
+            {
+                "settings": settings,
+                "metrics": HttpMetrics(),
+                "rate_limits": rate_limits,
+                "accept_admission": AcceptAdmission(settings.accept_slots, settings.accept_wait_s),
+            }
+        ),
         request_max_body_size=settings.max_body_bytes,
         # Brotli for clients that accept it, else gzip; small responses are not worth it.
         compression_config=CompressionConfig(

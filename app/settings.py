@@ -34,6 +34,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_max_overflow: Annotated[int, msgspec.Meta(ge=0, le=200)] = 10
     db_statement_timeout_ms: Annotated[int, msgspec.Meta(ge=100)] = 15_000
     db_pool_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0  # then a fast 503
+    # Accepts enter a few at a time (fewer than the pool holds), waiting without a connection
+    # for up to `accept_wait_s`, then a 503 (app/offers/admission.py).
+    accept_slots: Annotated[int, msgspec.Meta(ge=1, le=200)] = 8
+    accept_wait_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     state_dir: Path = PROJECT_ROOT / ".state"
     pg_port: Annotated[int, msgspec.Meta(ge=1024, le=65535)] | None = None
     # HTTP

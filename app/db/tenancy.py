@@ -80,6 +80,11 @@ def register_system(engine: AsyncEngine, system: AsyncEngine) -> None:
     _SYSTEM[engine] = system
 
 
+def system_of(engine: AsyncEngine) -> AsyncEngine | None:
+    """The system login registered for the app's engine (None without one)."""
+    return _SYSTEM.get(engine)
+
+
 def _principal(row: AnyRow) -> Principal:
     return Principal(
         user_id=row.user_id,

@@ -14,7 +14,8 @@ from app.db.tenancy import Db, tenant_transaction
 from app.http_params import IdempotencyKey
 from app.http_responses import LOCATION, created
 from app.identity.tokens import Caller
-from app.offers import service
+from app.offers import admission, service
+from app.offers.admission import AcceptAdmission
 from app.offers.schemas import DeclineIn, OffersIn, RankedCandidate, StaffOffer, VolunteerOffer
 from app.pagination import Cursor, Limit, Page
 from app.problems import problem_responses
@@ -66,9 +67,8 @@ class OfferController(Controller):
         offer_id: FromPath[UUID],
         idempotency_key: IdempotencyKey = None,
     ) -> Assignment:
-        return await idempotency.run_once(
-            request, db, idempotency_key, Assignment, lambda tx: service.accept(tx, offer_id)
-        )
+        gate: AcceptAdmission = request.app.state.accept_admission
+        return await admission.accept(gate, request, db, offer_id, idempotency_key)
 
     @post(
         "/offers/{offer_id:uuid}/decline",

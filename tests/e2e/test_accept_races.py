@@ -5,85 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
-import msgspec
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.dialects.postgresql import Range
-from sqlalchemy.dialects.postgresql.ranges import MultiRange
+from sqlalchemy import select, text
 
-from app.db.tables import needs, offers, programmes
-from app.settings import Settings
+from tests.e2e.race_support import make_crowd, need_offered_to_all
 from tests.support import World
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """Correctness under contention, not latency: on a loaded machine 200 requests may
-    queue for a connection longer than production's 5 s before a 503."""
-    return msgspec.structs.replace(settings, db_pool_timeout_s=120.0)
-
-
-HOME = (51.4551, -0.9712)
-
-
-@pytest.fixture
 async def crowd(world: World) -> dict[str, Any]:
-    org_id = await world.org("org-a")
-    await world.person("case-a", org="org-a", role="caseworker")
-    subjects = [f"racer-{i:03d}" for i in range(200)]
-    ids = [await world.volunteer(s, org="org-a", at=HOME) for s in subjects]
-    async with world.owner.begin() as conn:
-        programme_id = await conn.scalar(
-            insert(programmes)
-            .values(org_id=org_id, name="Races", kind="community_support")
-            .returning(programmes.c.id)
-        )
-    return {"org_id": org_id, "programme_id": programme_id, "subjects": subjects, "ids": ids}
-
-
-async def need_offered_to_all(world: World, crowd: dict[str, Any], slots: int) -> list[UUID]:
-    """A manual need with `slots` slots and a pending offer to every racer; the offer ids."""
-    start = datetime.now(UTC) + timedelta(days=1)
-    async with world.owner.begin() as conn:
-        need_id = await conn.scalar(
-            insert(needs)
-            .values(
-                org_id=crowd["org_id"],
-                programme_id=crowd["programme_id"],
-                title="Race",
-                mode="remote",
-                min_vetting="none",
-                windows=MultiRange([Range(start, start + timedelta(hours=1))]),
-                duration_minutes=30,
-                slots=slots,
-                dispatch="manual",
-                status="open",
-            )
-            .returning(needs.c.id)
-        )
-        made = await conn.execute(
-            insert(offers).returning(offers.c.id, offers.c.volunteer_id),
-            [
-                {
-                    "org_id": crowd["org_id"],
-                    "need_id": need_id,
-                    "volunteer_id": v,
-                    "wave": 1,
-                    "source": "manual",
-                    "expires_at": start,
-                }
-                for v in crowd["ids"]
-            ],
-        )
-        by_volunteer = {r.volunteer_id: r.id for r in made}
-    return [by_volunteer[v] for v in crowd["ids"]]
+    return await make_crowd(world, 200)
 
 
 async def race(
