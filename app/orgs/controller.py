@@ -101,7 +101,8 @@ class OrganisationController(Controller):
         data: JSONBody[OrganisationPatch],
         if_match: IfMatch = None,
     ) -> Response[Organisation]:
-        """Changes the fields sent (at least one); the others stay. A shorter
+        """Changes the fields sent (at least one); the others stay. `vetting_recheck_months`
+        dates the checks recorded from then on (those recorded keep their expiry). A shorter
         `safeguarding_retention_months` reaches volunteers erased before too: what they left is
         deleted once the new period has run from their erasure."""
         async with tenant_transaction(db, request.user) as tx:
