@@ -14,7 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from app.console import i18n
 from tests.e2e.console_support import csrf_of, sign_in
+from tests.e2e.test_console_language import _english_words, _wholly_welsh
 from tests.scenario import Scenario
 from tests.support import World
 
@@ -334,3 +336,60 @@ async def test_another_organisations_members_and_settings_are_404_pages(
     )
     assert r.status_code == 404
     assert await _roles(world, "carl-case") == ["caseworker"]
+
+
+async def test_the_members_and_settings_pages_are_wholly_welsh_errors_too(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    english = _english_words()
+    org = await world.org("reading-council")
+    admin = await world.person("ada-admin", org="reading-council", role="org_admin")
+    await world.person("carl-case", org="reading-council", role="caseworker")
+    await world.person("cora-coord", org="reading-council", role="coordinator")
+    carl = await _user(world, "carl-case")
+    programme = await Scenario(world).programme(org, "Errands")
+    r = await client.post(
+        f"/v1/orgs/{org}/members",
+        headers=admin,
+        json={"email": "new.person@example.org", "role": "caseworker"},
+    )
+    assert r.status_code == 201
+    async with world.owner.connect() as conn:
+        invitation = await conn.scalar(text("SELECT id FROM invitations"))
+    client.cookies.set(i18n.COOKIE, "cy", path="/console")
+    await sign_in(client, _token(admin))
+    for path in (
+        "/console/members",
+        f"/console/members/{carl}/change?org={org}&role=caseworker",
+        f"/console/members/{carl}/remove?org={org}&role=caseworker",
+        f"/console/members/invitations/{invitation}/revoke?org={org}",
+        "/console/settings",
+        f"/console/settings/programmes/{programme}",
+    ):
+        _wholly_welsh(await client.get(path), english)
+    _, token = await _page(client, "/console/members")
+    refused = await client.post(
+        f"/console/members/{carl}/change?org={org}",
+        data={"role": "caseworker", "to": "coordinator", "reason": "", "_csrf_token": token},
+    )
+    assert refused.status_code == 422
+    assert "Rhowch y rheswm, mewn 3 i 500 nod" in html.unescape(refused.text)
+    bad = await client.post(
+        f"/console/settings?org={org}",
+        data={
+            "name": "Reading",
+            "time_zone": "Europe/London",
+            "vetting_recheck_months": "0",
+            "safeguarding_retention_months": "72",
+            "_csrf_token": token,
+        },
+    )
+    assert bad.status_code == 422
+    assert "Rhowch nifer cyfan o fisoedd o 1 i 120" in html.unescape(bad.text)
+    assert await _audit(world, "membership.changed") == []
+    assert await _audit(world, "organisation.updated") == []
+
+    client.cookies.clear()
+    client.cookies.set(i18n.COOKIE, "cy", path="/console")
+    await sign_in(client, _token(await world.person("cora-coord")))
+    _wholly_welsh(await client.get("/console/settings"), english)
