@@ -42,3 +42,17 @@ def conditional(request: Request[Any, Any, Any], value: T) -> Response[T]:
     if matches(request.headers.get("if-none-match"), tag):
         return Response(content=None, status_code=304, headers=headers)  # type: ignore[arg-type]
     return Response(content=value, headers=headers)
+
+
+def tagged(value: T) -> Response[T]:
+    """`value` with its ETag: what a change answers, to send back as `If-Match` next time."""
+    return Response(content=value, headers={"ETag": etag_of(value)})
+
+
+def if_match_holds(if_match: str | None, tag: str) -> bool:
+    """RFC 9110 13.1.1: no `If-Match`, `*` (the resource exists), or a listed tag equal to
+    `tag` by strong comparison (a weak tag never matches)."""
+    if if_match is None:
+        return True
+    tags = {t.strip() for t in if_match.split(",")}
+    return "*" in tags or tag in tags

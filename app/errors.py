@@ -125,6 +125,14 @@ class Conflict(CodeliverError):
     title = HTTPStatus(409).phrase
 
 
+class PreconditionFailed(CodeliverError):
+    """`If-Match` names a version that is no longer current: someone changed it meanwhile."""
+
+    status = 412
+    code = "precondition-failed"
+    title = HTTPStatus(412).phrase
+
+
 class SlotTaken(Conflict):
     """Every slot of the need is taken (or it no longer wants volunteers)."""
 

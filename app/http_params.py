@@ -36,6 +36,17 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        min_length=1,
+        max_length=1000,
+        description="The `ETag` the change was made against: if the resource changed since, "
+        "the change is refused with 412 and nothing is written",
+    ),
+]
+
 # Query-string coordinates: msgspec constraints do not reach query parameters, these do.
 LatitudeQuery = Annotated[float, QueryParameter(ge=-90, le=90, description="WGS 84 latitude")]
 LongitudeQuery = Annotated[float, QueryParameter(ge=-180, le=180, description="WGS 84 longitude")]

@@ -18,6 +18,15 @@ LOCATION = [
     )
 ]
 
+# For a change that answers the new version's ETag (app/conditional.py: tagged).
+ETAG = [
+    ResponseHeader(
+        name="ETag",
+        description="Strong validator of the new version: send it back as `If-Match`",
+        documentation_only=True,
+    )
+]
+
 
 def created(value: T, location: str) -> Response[T]:
     """201 Created: `value`, with `location` the URL a GET (or DELETE) reaches it at."""

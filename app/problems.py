@@ -32,6 +32,7 @@ from app.errors import (
     NotEligible,
     NotFound,
     OfferClosed,
+    PreconditionFailed,
     RateLimited,
     SlotTaken,
     Unauthenticated,
@@ -104,6 +105,11 @@ PROBLEM_TYPES: dict[str, ProblemType] = dict(
         _of(
             NotEligible,
             "The volunteer no longer meets the need: vetting lapsed, at their cap, or a clash.",
+        ),
+        _of(
+            PreconditionFailed,
+            "`If-Match` names an `ETag` that is no longer current: the resource changed since "
+            "it was read. Read it again, and send the change with its new `ETag`.",
         ),
         (
             "payload-too-large",

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from app.console import i18n
 from app.console.controller_clients import ClientPagesController
+from app.console.controller_members import MemberPagesController, SettingsPagesController
 from app.console.controller_needs import NeedPagesController
 from app.console.controller_reports import ReportPagesController
 from app.console.live import need_live
@@ -113,6 +114,8 @@ def console_router(settings: Settings) -> Router:
             NeedPagesController,
             ClientPagesController,
             ReportPagesController,
+            MemberPagesController,
+            SettingsPagesController,
             need_live,
         ],
         dependencies={"identity": Provide(signed_in)},

@@ -23,7 +23,9 @@ from litestar.response import Template
 from app.console import i18n
 from app.coverage.page import FIREBASE_AUTH_APIS
 from app.coverage.page import _origin_source as origin_source
+from app.db.tenancy import Db, tenant_transaction
 from app.errors import Unauthenticated
+from app.identity.principal import MANAGERS
 from app.identity.ratelimit import limit_failures, limit_user
 from app.identity.sessions import COOKIE, SESSION_TTL, Sessions
 from app.identity.tokens import TokenIdentity
@@ -125,9 +127,16 @@ async def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenIde
     return identity
 
 
-async def signed_in(request: Request[Any, Any, Any]) -> TokenIdentity:
-    """The caller of a console page (without a current session: to sign-in)."""
-    return await session_of(request)
+async def signed_in(request: Request[Any, Any, Any], db: Db) -> TokenIdentity:
+    """The caller of a console page (without a current session: to sign-in). Whether they
+    manage an organisation (coordinator or org admin) is read with their roles, from the
+    database as every request reads them, for the menu (`manages`)."""
+    identity = await session_of(request)
+    async with tenant_transaction(db, identity) as tx:
+        request.state.manages = tx.principal.platform_admin or bool(
+            tx.principal.orgs_with(*MANAGERS)
+        )
+    return identity
 
 
 def page_headers(settings: Settings, *, pin_map: bool = False) -> dict[str, str]:
@@ -180,6 +189,7 @@ def page(
         context={"here": here}
         | context
         | {"signed_in": signed, "language": language}
+        | {"manages": signed and bool(getattr(request.state, "manages", False))}
         | {"switch": switch},
         headers=page_headers(settings, pin_map="pin" in context) | {"Content-Language": language},
         status_code=status,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app.conditional import NOT_MODIFIED, conditional, tagged
 from app.db.tenancy import Db, tenant_transaction
-from app.http_responses import LOCATION, created
+from app.http_params import IfMatch
+from app.http_responses import ETAG, LOCATION, created
 from app.identity.principal import Role
 from app.identity.tokens import Caller
-from app.orgs import members, service
+from app.orgs import members, service, settings
 from app.orgs.schemas import (
     Invitation,
     Me,
@@ -19,6 +21,7 @@ from app.orgs.schemas import (
     MemberIn,
     Organisation,
     OrganisationIn,
+    OrganisationPatch,
     RevokeIn,
     RoleChangeIn,
     RoleRemovalIn,
@@ -63,6 +66,48 @@ class OrganisationController(Controller):
         async with tenant_transaction(db, request.user) as tx:
             org = await service.create_organisation(tx, data)
         return created(org, f"{self.path}/{org.id}/members")
+
+    @get(
+        "/{org_id:uuid}",
+        summary="An organisation's settings (coordinator, org admin)",
+        description="Carries an `ETag`: send it back as `If-Match` with a change, or as "
+        "`If-None-Match` to get an empty 304 while nothing changed.",
+        responses={**problem_responses(403, 404), **NOT_MODIFIED},
+        operation_id="getOrganisation",
+    )
+    async def get_one(
+        self, request: Caller, db: Db, org_id: FromPath[UUID]
+    ) -> Response[Organisation]:
+        """Name, kind, slug, time zone, how often DBS checks are renewed and how long what
+        outlives a volunteer's erasure is kept. Another organisation's id is a 404."""
+        async with tenant_transaction(db, request.user) as tx:
+            return conditional(request, await settings.get_organisation(tx, org_id))
+
+    @patch(
+        "/{org_id:uuid}",
+        summary="Change an organisation's settings (org admin)",
+        description="With `If-Match` (the `ETag` read), a change made meanwhile by someone "
+        "else is a 412 and nothing is written. The answer carries the new `ETag`. Audited with "
+        "each changed field before and after.",
+        responses=problem_responses(403, 404, 412),
+        operation_id="updateOrganisation",
+        response_headers=ETAG,
+    )
+    async def update(
+        self,
+        request: Caller,
+        db: Db,
+        org_id: FromPath[UUID],
+        data: JSONBody[OrganisationPatch],
+        if_match: IfMatch = None,
+    ) -> Response[Organisation]:
+        """Changes the fields sent (at least one); the others stay. `vetting_recheck_months`
+        dates the checks recorded from then on (those recorded keep their expiry). A shorter
+        `safeguarding_retention_months` reaches volunteers erased before too: what they left is
+        deleted once the new period has run from their erasure."""
+        async with tenant_transaction(db, request.user) as tx:
+            org = await settings.update_organisation(tx, org_id, data, if_match)
+        return tagged(org)
 
     @post(
         "/{org_id:uuid}/members",

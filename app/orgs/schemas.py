@@ -61,6 +61,16 @@ class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     safeguarding_retention_months: RetentionMonths = 72
 
 
+class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An organisation's settings: the fields sent change (at least one), the others stay. The
+    slug (which volunteers enrol by) and the kind are set when the organisation is created."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    vetting_recheck_months: RecheckMonths | msgspec.UnsetType = msgspec.UNSET
+    safeguarding_retention_months: RetentionMonths | msgspec.UnsetType = msgspec.UNSET
+
+
 class Organisation(msgspec.Struct, kw_only=True):
     id: UUID
     slug: str

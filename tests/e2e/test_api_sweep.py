@@ -26,6 +26,8 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
   a body that refers to nothing the caller can see (a random programme_id, client_id, an
   organisation slug that does not exist) is answered 422 naming the field ("no such ...").
   Only a 422 whose every field error says so is dropped.
+- etag-precondition (ST202, PATCH /v1/orgs/{org_id}): `If-Match` names an ETag the server
+  issued; any other string is a version that is not current, so the change is a 412.
 - one-time-code (ST202, POST /v1/volunteers/me/channels/{channel}/verify): a verification
   code is a secret the server sent; any other six digits are a 422 on `code`.
 - idempotency-key-reuse (ST202): Schemathesis sends one Idempotency-Key value with different
@@ -45,7 +47,8 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
   document leaves out (generated clients read JSON bodies only), so a request without one is
   a 415 or 422 naming `file` or `header`.
 - 413 counts as a rejection of negative data (negative_data_rejection's expected statuses): a
-  body over the size limit is refused before it is read.
+  body over the size limit is refused before it is read. So does 412: a change whose
+  `If-Match` is not current is refused whole.
 
 Defects the sweep found, fixed, and now holds: bodies without `additionalProperties: false`,
 an empty PATCH allowed by the document, the tile path, a bare number read as a date-time,
@@ -163,7 +166,7 @@ def config_file(directory: Path, token: str, ids: dict[str, list[str]]) -> Path:
     # 413 is a rejection too: a body over the size limit is refused before it is read.
     lines += [
         "[checks.negative_data_rejection]",
-        "expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]",
+        "expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429]",
         "",
         "[parameters]",
     ]

@@ -181,7 +181,11 @@ def test_http_headers_are_declared_where_they_happen(document: dict[str, Any]) -
             assert "ETag" in responses["304"]["headers"]
             assert "ETag" in responses["200"]["headers"]
             assert "If-None-Match" in [p["name"] for p in op["parameters"]]
-    assert conditional == {"getMyVolunteer", "getCoverageTile"}
+    assert conditional == {"getMyVolunteer", "getCoverageTile", "getOrganisation"}
+    change = document["paths"]["/v1/orgs/{org_id}"]["patch"]
+    assert "If-Match" in [p["name"] for p in change["parameters"]]
+    assert "412" in change["responses"]
+    assert "ETag" in change["responses"]["200"]["headers"]
 
 
 def test_the_websocket_is_described_by_asyncapi(document: dict[str, Any]) -> None:
