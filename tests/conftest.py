@@ -20,7 +20,7 @@ from app.factory import create_app
 from app.identity.tokens import DevIssuer
 from app.settings import Environment, Settings
 from infra.localdb import ClusterState, LocalCluster
-from tests.support import Db, World
+from tests.support import Db, World, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 # One template per test session, so two sessions on one checkout do not clobber each other.
@@ -127,10 +127,7 @@ def app(settings: Settings, db: Db) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
+    async with serving(app) as c:
         yield c
 
 

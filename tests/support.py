@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
+from litestar import Litestar
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -21,6 +25,14 @@ from app.db.tables import (
 )
 from app.identity.tokens import DEV_ISSUER, DevIssuer
 from app.seed import ensure_member, ensure_user
+
+
+@asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` through its lifespan, and a client speaking ASGI to it."""
+    transport = httpx.ASGITransport(app=app)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
 
 
 @dataclass(frozen=True)

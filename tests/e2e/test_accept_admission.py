@@ -19,7 +19,7 @@ from app.factory import create_app
 from app.offers.admission import AcceptAdmission
 from app.settings import Settings
 from tests.e2e.race_support import make_crowd, need_offered_to_all
-from tests.support import Db, World
+from tests.support import Db, World, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -95,10 +95,7 @@ async def test_a_shut_gate_is_a_503_with_retry_after_not_a_hang(
     narrow = msgspec.structs.replace(settings, accept_slots=1, accept_wait_s=0.2)
     app = create_app(narrow, database_url=db.app_url, system_database_url=db.owner_url)
     offers = await need_offered_to_all(world, crowd, slots=1)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
+    async with serving(app) as c:
         await gate_of(app).gate.acquire()  # another accept holds the only place
         r = await accept(c, world, crowd["subjects"][0], offers[0])
         assert r.status_code == 503

@@ -16,7 +16,7 @@ import pytest
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.support import Db
+from tests.support import Db, serving
 
 pytestmark = pytest.mark.anyio
 PROJECT = "demo-codeliver"
@@ -47,10 +47,7 @@ async def firebase_client(
     monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
     configured = msgspec.structs.replace(settings, firebase_project_id=PROJECT)
     app = create_app(configured, database_url=db.app_url)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
+    async with serving(app) as c:
         yield c
 
 

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar
 
 from app.factory import create_app
 from app.settings import Environment, Settings
 from infra.localdb import ClusterState
-from tests.support import Db, World
+from tests.support import Db, World, serving
 
 pytestmark = pytest.mark.anyio
-
-
-@asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
-        yield c
 
 
 async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, world: World) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 
 import httpx
 import msgspec
@@ -16,18 +15,9 @@ from app.factory import create_app
 from app.identity.ratelimit import TokenBuckets
 from app.identity.shared_limits import RateSettlement
 from app.settings import Settings
-from tests.support import Db, World
+from tests.support import Db, World, serving
 
 pytestmark = pytest.mark.anyio
-
-
-@asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
-        yield c
 
 
 def settlement_of(app: Litestar) -> RateSettlement:

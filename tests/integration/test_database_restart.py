@@ -26,6 +26,7 @@ from app.factory import create_app
 from app.identity.tokens import DevIssuer
 from app.settings import Settings
 from infra.localdb import ClusterState, LocalCluster, free_port
+from tests.support import serving
 
 pytestmark = pytest.mark.anyio
 PEOPLE = 30
@@ -88,10 +89,7 @@ async def test_a_database_restart_under_load_loses_nothing(
         await asyncio.sleep(DOWN_S)
         await asyncio.to_thread(local.start)
 
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
+    async with serving(app) as client:
         *outcomes, _ = await asyncio.gather(
             *(volunteer(n, client) for n in range(PEOPLE)), restart()
         )
