@@ -8,7 +8,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.selectable import LateralFromClause
 
@@ -101,12 +101,13 @@ async def enrol(tx: Tx, slug: str) -> Volunteer:
     return await me(await tx.refreshed())
 
 
+# Built once: the profile and enrolment reads run on every sign-up and profile request, and
+# building a statement costs more CPU than compiling it (SQLAlchemy caches the compilation).
+_PROFILE = select(volunteers).where(volunteers.c.user_id == bindparam("user_id"))
+
+
 async def _require_profile(tx: Tx) -> Any:
-    row = (
-        await tx.conn.execute(
-            select(volunteers).where(volunteers.c.user_id == tx.principal.user_id)
-        )
-    ).one_or_none()
+    row = (await tx.conn.execute(_PROFILE, {"user_id": tx.principal.user_id})).one_or_none()
     if row is None:
         raise NotFound("No volunteer profile yet: sign up with POST /v1/volunteers/me")
     return row
@@ -145,23 +146,25 @@ def current_vetting_query(
     )
 
 
-async def _enrolments(tx: Tx, user_id: UUID, today: date) -> list[Enrolment]:
-    check = current_vetting_query(user_id, memberships.c.org_id)
-    rows = (
-        await tx.conn.execute(
-            select(
-                memberships.c.org_id,
-                memberships.c.status,
-                organisations.c.slug,
-                organisations.c.name,
-                check,
-            )
-            .join(organisations, organisations.c.id == memberships.c.org_id)
-            .outerjoin(check, true())
-            .where(memberships.c.user_id == user_id, memberships.c.role == "volunteer")
-            .order_by(organisations.c.slug)
+def _enrolments_query() -> Select[Any]:
+    check = current_vetting_query(memberships.c.user_id, memberships.c.org_id)
+    return (
+        select(
+            memberships.c.org_id, memberships.c.status, organisations.c.slug, organisations.c.name
         )
-    ).all()
+        .add_columns(check)
+        .join(organisations, organisations.c.id == memberships.c.org_id)
+        .outerjoin(check, true())
+        .where(memberships.c.user_id == bindparam("user_id"), memberships.c.role == "volunteer")
+        .order_by(organisations.c.slug)
+    )
+
+
+_ENROLMENTS = _enrolments_query()
+
+
+async def _enrolments(tx: Tx, user_id: UUID, today: date) -> list[Enrolment]:
+    rows = (await tx.conn.execute(_ENROLMENTS, {"user_id": user_id})).all()
     return [
         Enrolment(
             org_id=r.org_id,
