@@ -169,6 +169,10 @@ async def test_approve_suspend_and_a_renewed_check_change_the_record_and_are_aud
     assert 'id="done"' in shown
     assert "Approved" in shown
     assert len(await _audit(world, "volunteer.approved")) == 1
+    again = await client.post(f"{url}/approve", data={"_csrf_token": token})  # a stale form
+    assert again.status_code == 409
+    assert "It cannot be done" in html.unescape(again.text)
+    assert len(await _audit(world, "volunteer.approved")) == 1
 
     short = await client.post(f"{url}/suspend", data={"reason": "no", "_csrf_token": token})
     assert short.status_code == 422
