@@ -18,6 +18,7 @@ from app.console.controller_clients import ClientPagesController
 from app.console.controller_members import MemberPagesController, SettingsPagesController
 from app.console.controller_needs import NeedPagesController
 from app.console.controller_reports import ReportPagesController
+from app.console.controller_roster import RosterPagesController
 from app.console.live import need_live
 from app.console.session import (
     SignInRequired,
@@ -116,6 +117,7 @@ def console_router(settings: Settings) -> Router:
             ReportPagesController,
             MemberPagesController,
             SettingsPagesController,
+            RosterPagesController,
             need_live,
         ],
         dependencies={"identity": Provide(signed_in)},

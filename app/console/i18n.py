@@ -19,7 +19,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -101,7 +101,7 @@ def chosen(cookie: str | None, accept_language: str | None) -> str:
     return found.language if found is not None else DEFAULT
 
 
-def date_words(at: datetime, language: str) -> str:
+def date_words(at: datetime | date, language: str) -> str:
     """`Tue 9 March 2027`, `Maw 9 Mawrth 2027`: CLDR's day and month names."""
     try:
         return format_date(at, "EEE d MMMM y", locale=language)

@@ -7,7 +7,7 @@ catalogue); the `t` filter translates words Python handed the page (marked there
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -92,6 +92,12 @@ def moment(context: Context, at: datetime, org_id: UUID | None = None) -> str:
 
 
 @pass_context
+def day(context: Context, on: date | None) -> str:
+    """A calendar day in the page's language: `Tue 9 March 2027`."""
+    return "" if on is None else i18n.date_words(on, _language(context))
+
+
+@pass_context
 def repeats(context: Context, need: Need) -> str:
     """A series' rule in words, and which visit this one is."""
     language = _language(context)
@@ -133,6 +139,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         area=area,
         tag_colour=tag_colour,
         moment=moment,
+        day=day,
         repeats=repeats,
         languages=languages,
     )

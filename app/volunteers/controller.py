@@ -221,6 +221,7 @@ class VolunteerRosterController(Controller):
         within_days: WithinDays = 30,
         level: FromQuery[DbsLevel | None] = None,
         no_shows: FromQuery[bool | None] = None,
+        programme: FromQuery[UUID | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
         access_reason: AccessReason = None,
@@ -229,10 +230,13 @@ class VolunteerRosterController(Controller):
         membership `status`; by their current DBS check, `vetting` = `valid` (counts today),
         `lapsing` (valid, and lapses within `within_days`, 30 by default), `lapsed` or `none`;
         by `level` (a valid check meeting it); by `no_shows` (true: has missed a visit for the
-        organisation; false: never). Staff only. Each volunteer listed is an audited read of
-        their record (`volunteer.read`, with `X-Access-Reason` or "volunteer management"), as
-        client reads are."""
-        filters = RosterFilter(status, vetting, within_days, level, no_shows)
+        organisation; false: never); by `programme` (a programme's id: whose current check
+        lets them take its needs today, by matching's rule: its required level, identity
+        verified, not expired, on no barred list; another organisation's programme is a
+        422). Each row counts its `no_shows`. Staff only. Each volunteer listed is an audited
+        read of their record (`volunteer.read`, with `X-Access-Reason` or "volunteer
+        management"), as client reads are."""
+        filters = RosterFilter(status, vetting, within_days, level, no_shows, programme)
         async with tenant_transaction(db, request.user) as tx:
             items, next_cursor = await coordination.roster(
                 tx, org_id=org_id, filters=filters, limit=limit, cursor=cursor, reason=access_reason

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, true, tuple_, update
 
 from app import audit
 from app.db.rows import AnyRow
-from app.db.tables import memberships, organisations, vetting_checks, volunteers
+from app.db.tables import memberships, organisations, programmes, vetting_checks, volunteers
 from app.db.tenancy import Tx
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.principal import MANAGERS, STAFF
@@ -60,6 +60,7 @@ class RosterEntry(msgspec.Struct, kw_only=True):
     languages: list[str]
     vetting: VettingStatus | None
     enrolled_at: datetime
+    no_shows: int  # visits missed for the organisation
 
 
 class VolunteerRecord(RosterEntry, kw_only=True):
@@ -75,6 +76,19 @@ async def _org_today(tx: Tx, org_id: UUID) -> date:
         select(organisations.c.time_zone).where(organisations.c.id == org_id)
     )
     return tx.now.astimezone(ZoneInfo(zone or "Europe/London")).date()
+
+
+async def _programme_level(tx: Tx, org_id: UUID, programme_id: UUID) -> DbsLevel:
+    """The vetting a programme of the organisation requires; another's (or none) is a 422
+    naming the filter, the same answer for both."""
+    level = await tx.conn.scalar(
+        select(programmes.c.min_vetting).where(
+            programmes.c.id == programme_id, programmes.c.org_id == org_id
+        )
+    )
+    if level is None:
+        raise InvalidInput.field("programme", "no such programme in the organisation")
+    return DbsLevel(level)
 
 
 def _roster_query(org_id: UUID) -> Any:
@@ -96,6 +110,7 @@ def _roster_and_check(org_id: UUID) -> tuple[Any, Any]:
             memberships.c.status,
             memberships.c.status_reason,
             memberships.c.created_at.label("enrolled_at"),
+            roster_filters.no_show_count(org_id),
             check,
         )
         .join(memberships, memberships.c.user_id == volunteers.c.user_id)
@@ -115,6 +130,7 @@ def _entry(row: AnyRow, today: date) -> dict[str, Any]:
         "skills": row.skills,
         "languages": row.languages,
         "enrolled_at": row.enrolled_at,
+        "no_shows": row.no_shows,
         "vetting": vetting_status(row, today) if row.level is not None else None,
     }
 
@@ -135,6 +151,9 @@ async def roster(
     today = await _org_today(tx, org)
     stmt, check = _roster_and_check(org)
     stmt = roster_filters.apply(stmt, check, filters, today, org)
+    if filters.programme is not None:
+        required = await _programme_level(tx, org, filters.programme)
+        stmt = roster_filters.eligible_for(stmt, check, required, today)
     stmt = stmt.order_by(*key.clauses).limit(limit + 1)
     if filters.status:
         stmt = stmt.where(memberships.c.status == filters.status)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.scenario import Scenario
 from tests.support import World
@@ -80,3 +81,69 @@ async def test_the_roster_filters_by_vetting_level_and_no_shows(
         assert r.json()["errors"][0]["field"] == field
         assert r.headers["content-type"].startswith("application/problem+json")
         assert field in r.text, (bad, r.text)
+
+
+async def test_the_roster_filters_by_programme_and_counts_no_shows(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A programme's filter is matching's rule for its level, today: a check meeting it,
+    identity verified, not expired, on no barred list; another organisation's programme is
+    a 422 naming the filter, as is a malformed id."""
+    today = datetime.now(UTC).date()
+    org = await world.org(ORG)
+    other = await world.org("berkshire-nhs")
+    coordinator = await world.person("coord", org=ORG, role="coordinator")
+    later = today + timedelta(days=100)
+    await world.volunteer("v-children", org=ORG, vetting="enhanced_children", vetting_expires=later)
+    await world.volunteer("v-enhanced", org=ORG, vetting="enhanced", vetting_expires=later)
+    await world.volunteer("v-lapsed", org=ORG, vetting="enhanced_children", vetting_expires=today)
+    barred = await world.volunteer(
+        "v-barred", org=ORG, vetting="enhanced_children", vetting_expires=later
+    )
+    unverified = await world.volunteer(
+        "v-unverified", org=ORG, vetting="enhanced_both", vetting_expires=later
+    )
+    await world.volunteer("v-none", org=ORG)
+    s = Scenario(world)
+    family = await s.programme(org, "Family support")
+    errands = await s.programme(org, "Errands")
+    theirs = await s.programme(other, "Lifts")
+    async with world.owner.begin() as conn:
+        await conn.execute(
+            text("UPDATE programmes SET min_vetting = 'enhanced_children' WHERE id = :p"),
+            {"p": family},
+        )
+        await conn.execute(
+            text("UPDATE vetting_checks SET barred_children = true WHERE user_id = :u"),
+            {"u": barred},
+        )
+        await conn.execute(
+            text("UPDATE vetting_checks SET id_verified = false WHERE user_id = :u"),
+            {"u": unverified},
+        )
+    assert await _names(client, coordinator, programme=str(family)) == {"V Children"}
+    assert await _names(client, coordinator, programme=str(errands)) == {
+        "V Children",
+        "V Enhanced",
+        "V Lapsed",
+        "V Unverified",
+        "V None",
+    }
+    assert await _names(client, coordinator, programme=str(family), status="pending") == set()
+
+    missed = await world.volunteer("v-enhanced", org=ORG)
+    for days in (2, 3):
+        need = await s.need(org, errands, window_start=datetime.now(UTC) - timedelta(days))
+        await s.assignment(org, need, missed, status="no_show")
+    r = await client.get("/v1/volunteers", headers=coordinator)
+    counts = {v["display_name"]: v["no_shows"] for v in r.json()["items"]}
+    assert counts["V Enhanced"] == 2
+    assert counts["V Children"] == 0
+    record = await client.get(f"/v1/volunteers/{missed}", headers=coordinator)
+    assert record.json()["no_shows"] == 2
+
+    for bad in (str(theirs), "not-an-id", "null"):
+        r = await client.get("/v1/volunteers", headers=coordinator, params={"programme": bad})
+        assert r.status_code in (400, 422), (bad, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "programme" in r.text, (bad, r.text)
