@@ -77,8 +77,8 @@ async def _members_of(world: World, org: object) -> int:
 
 async def test_a_file_is_checked_row_by_row_applied_and_the_same_file_changes_nothing(
     client: httpx.AsyncClient,
-    setup: dict[str, Any],
-    world: World,  # noqa: F811
+    setup: dict[str, Any],  # noqa: F811
+    world: World,
 ) -> None:
     org_a, org_b = setup["org_a"], setup["org_b"]
     await sign_in(client, _token(setup["coordinator"]))
@@ -169,8 +169,8 @@ async def test_a_file_is_checked_row_by_row_applied_and_the_same_file_changes_no
 
 async def test_a_wrong_or_empty_file_is_an_error_on_the_file_field_and_writes_nothing(
     client: httpx.AsyncClient,
-    setup: dict[str, Any],
-    world: World,  # noqa: F811
+    setup: dict[str, Any],  # noqa: F811
+    world: World,
 ) -> None:
     org_a = setup["org_a"]
     await sign_in(client, _token(setup["coordinator"]))
@@ -202,8 +202,8 @@ async def test_a_wrong_or_empty_file_is_an_error_on_the_file_field_and_writes_no
 
 async def test_a_caseworker_is_refused_and_another_organisations_imports_are_unreachable(
     client: httpx.AsyncClient,
-    setup: dict[str, Any],
-    world: World,  # noqa: F811
+    setup: dict[str, Any],  # noqa: F811
+    world: World,
 ) -> None:
     org_a, org_b = setup["org_a"], setup["org_b"]
     one = csv_of(row(email="zed@example.org"))
