@@ -6,6 +6,7 @@ again changes nothing. axe-core at WCAG 2.2 AA on the page in each state, and in
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -93,8 +94,23 @@ async def test_a_coordinator_checks_and_imports_a_file_in_chromium(
             await axe("import, the dry run")
             await page.screenshot(path=str(SCREENSHOTS / "console-import.png"), full_page=True)
 
-            # Import: the script posts the form, shows the progress, then the answer.
+            # Import: the script posts the form, shows the progress, then the answer. The
+            # apply is held back until the page has shown the progress the server reports.
+            shown = asyncio.Event()
+
+            async def held(route: Route) -> None:
+                await asyncio.wait_for(shown.wait(), timeout=15)
+                await route.continue_()
+
+            await page.route("**/apply?*", held)
             await page.click("#apply-form button[type=submit]")
+            await page.wait_for_selector("#progress-bar", state="visible")
+            words = page.locator("#progress-words", has_text="0 of 9 rows imported")
+            await words.wait_for()  # what the progress route said: no batch done yet
+            assert await page.get_attribute("#progress-bar", "max") == "9"
+            assert await page.is_disabled("#apply-form button[type=submit]")
+            await axe("import, applying")
+            shown.set()
             await page.wait_for_selector("#done")
             assert await page.is_visible("#result-heading")
             assert "/apply" not in page.url  # the script's fetch, not the form's own post
