@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from app.identity.tokens import DEV_ISSUER, TokenIdentity
 from app.imports.columns import template
+from app.imports.report import as_csv
 from app.imports.schemas import ImportReport
 from app.settings import Settings, SettingsError
 
@@ -86,20 +86,7 @@ def _print(report: ImportReport, out: TextIO) -> None:
 
 
 def _write_report(report: ImportReport, path: Path) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["line", "verdict", "user_id", "changes", "errors", "notes"])
-        for r in report.results:
-            writer.writerow(
-                [
-                    r.line,
-                    r.verdict.value,
-                    r.user_id or "",
-                    ";".join(r.changes),
-                    "; ".join(f"{e.field}: {e.message}" for e in r.errors),
-                    "; ".join(r.notes),
-                ]
-            )
+    path.write_text(as_csv(report), newline="")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -288,3 +288,21 @@ async def status(tx: Tx, org_id: UUID, import_id: UUID) -> ImportStatus:
     if row is None:
         raise NotFound("Import not found")
     return _status_of(row)
+
+
+async def kept_file(tx: Tx, org_id: UUID, import_id: UUID) -> bytes:
+    """A kept dry run's file, to say again what applying it would do (the console's
+    verdicts.csv). Applied (or failed), its file is gone: a conflict."""
+    await org_rules(tx, org_id)
+    row = (
+        await tx.conn.execute(
+            select(volunteer_imports.c.status, volunteer_imports.c.content).where(
+                volunteer_imports.c.id == import_id, volunteer_imports.c.org_id == org_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Import not found")
+    if row.status != "dry_run" or row.content is None:
+        raise Conflict(f"this import is {row.status}: upload the file again for a new dry run")
+    return bytes(row.content)

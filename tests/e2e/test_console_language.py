@@ -40,8 +40,11 @@ def _english_words() -> set[str]:
 
 
 def _text(page: str) -> str:
-    """What a reader sees (and what a screen reader reads of the markup's labels)."""
+    """What a reader sees (and what a screen reader reads of the markup's labels), but for
+    text marked as English (`lang="en"`: the API's own words quoted, such as an import row's
+    reason), which is read as English and is not the page's to translate."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    body = re.sub(r'<(span|code)\b[^>]*\blang="en"[^>]*>.*?</\1>', " ", body, flags=re.S)
     labels = " ".join(re.findall(r'aria-label="([^"]*)"', body))
     words = re.sub(r"<[^>]+>", " ", body) + " " + labels
     return " ".join(html.unescape(words).split())
