@@ -75,6 +75,21 @@ async def served(database_url: str, system_url: str) -> AsyncIterator[httpx.Asyn
     """The app as production runs it (`codeliver serve`: uvicorn, uvloop, httptools) in its
     own process on 127.0.0.1, with its system login but without the background worker; a
     keep-alive client for it."""
+    async with served_process(database_url, system_url) as (client, _):
+        yield client
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds the process `pid` has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@asynccontextmanager
+async def served_process(
+    database_url: str, system_url: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, int]]:
+    """`served`, with the server's process id (to read the CPU it spends: `cpu_seconds`)."""
     port = free_port()
     env = {
         **os.environ,
@@ -95,7 +110,7 @@ async def served(database_url: str, system_url: str) -> AsyncIterator[httpx.Asyn
             base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
         ) as client:
             await _wait_live(client, server)
-            yield client
+            yield client, server.pid
 
 
 @contextmanager
