@@ -34,10 +34,12 @@ ALLOWED: Mapping[str, re.Pattern[str]] = {
     # why a need escalated (matching.model.Escalation, in words)
     "reason": re.compile(r"^(waves exhausted|alert cap|no candidates|all asleep)$"),
     # a console page or the map, by id: "https://codeliver.example.gov.uk/console/needs/<uuid>";
-    # the work queue (`/console`) for a digest
+    # the work queue (`/console`) for a digest; for the weekly count of checks, the roster of
+    # the organisation's checks lapsing within 30 days (`/console/volunteers?org=<uuid>&check=30`)
     "link": re.compile(
         r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._\-]+)*"
-        r"/(console(/needs/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})?|coverage)$"
+        r"/(console(/needs/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})?|coverage"
+        r"|console/volunteers\?org=[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}&check=30)$"
     ),
     # a DBS check's expiry ("8 Jan 2027") and the days left; a weekly count of checks
     "expires": re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}$"),

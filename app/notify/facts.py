@@ -149,7 +149,8 @@ async def personalise(
             facts = _lapsing(r.payload)
         if r.kind == VETTING_SUMMARY:
             facts = {k: str(r.payload.get(k, "")) for k in ("lapsing", "lapsed")}
-            facts["link"] = f"{console.rstrip('/')}/console"
+            org = r.payload.get("org_id", "")  # the roster, at the checks the count names
+            facts["link"] = f"{console.rstrip('/')}/console/volunteers?org={org}&check=30"
         if r.kind not in STAFF:
             out[r.id] = facts
     return out

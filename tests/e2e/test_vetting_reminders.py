@@ -161,7 +161,7 @@ async def test_volunteers_are_reminded_before_their_check_lapses_and_coordinator
         "summary": "This week's DBS checks: some lapse soon or have lapsed.",
         "lapsing": "2",
         "lapsed": "1",
-        "link": f"{CONSOLE}/console",
+        "link": f"{CONSOLE}/console/volunteers?org={council}&check=30",  # the roster, at them
     }
 
     clock.advance(timedelta(days=14))  # 6 days left for vol-soon: the 7-day reminder

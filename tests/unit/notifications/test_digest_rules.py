@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from notifications.channels import DIGEST, STAFF, held_for_digest
+from notifications.channels import DIGEST, STAFF, VETTING_SUMMARY, held_for_digest
 from notifications.digest import COUNTED, counts, is_due, last_due, next_at
 from notifications.texts import personalisation_for
 
@@ -76,3 +76,17 @@ def test_a_digest_text_carries_its_counts_and_the_work_queue_only() -> None:
     refused = personalisation_for(DIGEST, {"filled": "three", "link": "https://x.org/console/x"})
     assert "filled" not in refused
     assert "link" not in refused
+
+
+def test_the_weekly_count_of_checks_links_to_the_roster_of_one_organisation_only() -> None:
+    roster = "https://codeliver.example.gov.uk/console/volunteers?org=" + "0" * 8 + "-0000" * 3
+    facts = {"lapsing": "2", "lapsed": "1", "link": roster + "-" + "0" * 12 + "&check=30"}
+    assert personalisation_for(VETTING_SUMMARY, facts) == facts | {
+        "summary": personalisation_for(VETTING_SUMMARY, {})["summary"]
+    }
+    for other in (
+        roster + "-" + "0" * 12 + "&check=30&name=Smith",  # nothing else in the query
+        roster + "-" + "0" * 12 + "&check=lapsed",
+        "https://codeliver.example.gov.uk/console/volunteers?org=smith&check=30",
+    ):
+        assert "link" not in personalisation_for(VETTING_SUMMARY, {"link": other})
