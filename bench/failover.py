@@ -46,6 +46,7 @@ from app.identity.tokens import DevIssuer
 from app.settings import Environment, Settings
 from bench.failover_world import make_world
 from infra.formation import Formation, FormationState
+from infra.localdb import DATABASE
 
 FAST_503_S = 10.0  # a 503 slower than this is a hang, not a fast refusal
 
@@ -101,14 +102,14 @@ class Figures:
         )
 
 
-def app_settings(state_dir: Path, state: FormationState) -> Settings:
+def app_settings(state_dir: Path, state: FormationState, database: str = DATABASE) -> Settings:
     return Settings(
         env=Environment.TEST,
         state_dir=state_dir,
         rate_limit_per_minute=0,
         log_level="ERROR",
         database_pooled=True,
-        live_database_url=state.direct_url(),
+        live_database_url=state.direct_url(database=database),
         db_pool_timeout_s=2.0,
         push_transport="log",
         push_poll_s=0.1,
@@ -254,28 +255,31 @@ async def under_load(
     seconds: float,
     racers: int,
     lanes: int = 4,
+    database: str = DATABASE,
 ) -> Figures:
     """Load for `seconds`, the fault a third of the way in; the figures after the drain."""
     state = formation.state()
     primary = formation.primary(state)
     assert state is not None
     assert primary is not None
-    await asyncio.to_thread(upgrade, state.node_url(primary))
+    if database != DATABASE and not formation.create_database(database):
+        raise RuntimeError(f"cannot create the database {database}")
+    await asyncio.to_thread(upgrade, state.node_url(primary, database=database))
     # The owner's checks go to whichever node is primary (several hosts: asyncpg's own URL).
-    owner_dsn = state.direct_url(owner=True)
+    owner_dsn = state.direct_url(owner=True, database=database)
     owner = create_async_engine(
         "postgresql+asyncpg://",
         async_creator=lambda: asyncpg.connect(owner_dsn),
         pool_pre_ping=True,  # its connections to the old primary die in the fault
     )
-    settings = app_settings(state_dir, state)
+    settings = app_settings(state_dir, state, database)
     figures = Figures()
     try:
         world = await make_world(owner, racers, need_count=12)
         app = create_app(
             settings,
-            database_url=state.pooled_url(),
-            system_database_url=state.pooled_url(owner=True),
+            database_url=state.pooled_url(database=database),
+            system_database_url=state.pooled_url(owner=True, database=database),
             embed_worker=True,
         )
         async with (

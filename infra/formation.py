@@ -34,7 +34,14 @@ from infra.formation_state import (
     is_root,
     owner,
 )
-from infra.localdb import APP_ROLE, DATABASE, RW_ROLE, _postgres_can_write, free_port
+from infra.localdb import (
+    _IDENTIFIER,
+    APP_ROLE,
+    DATABASE,
+    RW_ROLE,
+    _postgres_can_write,
+    free_port,
+)
 
 
 class Formation:
@@ -256,6 +263,17 @@ class Formation:
         END $$;"""  # noqa: S608 - our constants and the quoted password
         if pooler.psql(state.ports[primary], sql, user="postgres", database=DATABASE) is None:
             raise FormationError("cannot create the app's roles on the primary")
+
+    def create_database(self, name: str) -> bool:
+        """A database of the app on the primary (PgBouncer serves any name); False if not."""
+        state = self._running()
+        primary = self.primary(state)
+        if primary is None or not _IDENTIFIER.fullmatch(name):
+            return False
+        return (
+            pooler.psql(state.ports[primary], f'CREATE DATABASE "{name}"', user="postgres")
+            is not None
+        )
 
     def _start_pooler(self, state: FormationState) -> None:
         primary = self.primary(state)

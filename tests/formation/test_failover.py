@@ -1,5 +1,6 @@
 """Failover under load, a short bench/failover.py: while volunteers sign up, needs are posted,
-volunteers race for slots and pushes drain, `pg_autoctl perform failover`. Nothing answered
+volunteers race for slots and pushes drain, `pg_autoctl perform failover`, then (in a
+database of its own) a SIGKILL of the primary's postmaster. Nothing answered
 2xx is lost, no slot over-filled, every outbox row sent, and clients saw only 2xx, 409 or
 fast 503s with Retry-After."""
 
@@ -36,5 +37,26 @@ async def test_a_failover_under_load_loses_no_acknowledged_write(
     assert figures.posted, figures.report()
     assert figures.accepted, figures.report()
     assert figures.outbox_rows > 0
+    assert figures.recovery_s is not None, figures.report()
+    assert figures.recovery_s < 30, figures.report()
+
+
+async def test_a_killed_primary_under_load_loses_no_acknowledged_write(
+    formation: Formation, app_state_dir: Path
+) -> None:
+    figures = await under_load(
+        formation,
+        app_state_dir,
+        fault=lambda: asyncio.to_thread(formation.kill_primary),
+        seconds=9,
+        racers=16,
+        lanes=3,
+        database="killed",
+    )
+    print(figures.report())
+    assert figures.problems() == [], figures.report()
+    assert set(figures.statuses) <= {200, 201, 409, 503}, figures.statuses
+    assert figures.signed_up, figures.report()
+    assert figures.accepted, figures.report()
     assert figures.recovery_s is not None, figures.report()
     assert figures.recovery_s < 30, figures.report()

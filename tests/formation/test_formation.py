@@ -62,8 +62,7 @@ async def test_the_core_flows_run_through_the_pooler(
     assert state is not None
     primary = formation.primary(state)
     assert primary is not None
-    port = state.ports[primary]
-    assert pooler.psql(port, "CREATE DATABASE flows", user="postgres") is not None
+    assert formation.create_database("flows")
     await asyncio.to_thread(upgrade, state.node_url(primary, database="flows"))
     owner = create_async_engine(state.node_url(primary, database="flows"))
     async with owner.begin() as conn:
