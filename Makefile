@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.package-lock.json
 WEB_STAMP := web/dist/signin.js
 
-.PHONY: run test lint typecheck pytest db-stop lock clean browser pdftotext kubectl messages
+.PHONY: run test lint typecheck pytest db-stop lock clean browser pdftotext kubectl messages formation-packages
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -48,6 +48,14 @@ kubectl:
 	command -v kubectl >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install kubernetes-client"; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq kubernetes-client; }
 
+# The HA formation's servers (tests/formation, `codeliver formation`): PgBouncer, and
+# pg_auto_failover and PostGIS for the PostgreSQL 15 that infra/localdb.py installs.
+formation-packages:
+	command -v pgbouncer >/dev/null && command -v pg_autoctl >/dev/null && \
+	  test -f /usr/share/postgresql/15/extension/postgis.control || { \
+	  [ "$$(id -u)" = 0 ] || { echo "install pgbouncer postgresql-15-auto-failover postgresql-15-postgis-3"; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq pgbouncer postgresql-15-auto-failover postgresql-15-postgis-3; }
+
 run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/codeliver db start
 	$(BIN)/codeliver migrate
@@ -64,7 +72,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(WEB_STAMP) browser pdftotext kubectl
+pytest: $(STAMP) $(WEB_STAMP) browser pdftotext kubectl formation-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 db-stop: $(STAMP)

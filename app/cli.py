@@ -1,5 +1,5 @@
 """`codeliver` (also `python -m app`): serve, worker, migrate, seed, token, db, simulate,
-import."""
+import, formation."""
 
 from __future__ import annotations
 
@@ -208,8 +208,10 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--keep", action="store_true", help="keep the simulation databases")
     sim.set_defaults(func=_simulate)
     from app.imports.command import add_parser
+    from app.ops import formation
 
     add_parser(sub)
+    formation.add_parser(sub)
     return p
 
 

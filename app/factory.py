@@ -157,7 +157,11 @@ def create_app(
         if system is not None:
             register_system(engine, system)
         worker = Worker(system, settings=settings) if embed_worker and system else None
-        live = LiveHub(asyncpg_dsn(url), engine, queue_limit=settings.live_queue_limit)
+        live = LiveHub(
+            asyncpg_dsn(settings.live_database_url or url),  # a session: never pooled
+            engine,
+            queue_limit=settings.live_queue_limit,
+        )
         app.state.live = live
         live_task = asyncio.create_task(live.run(), name="live-events")
         settlement = (

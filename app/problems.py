@@ -295,8 +295,11 @@ def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
-# PostgreSQL error classes (SQLSTATE) that are the caller's or the moment's, not a bug.
-_RETRY_LATER = {"40001", "40P01", "53300", "53400", "55P03", "57014", "57P01", "57P02", "57P03"}
+# PostgreSQL error classes (SQLSTATE) that are the caller's or the moment's, not a bug;
+# 25006 (read-only transaction): a write reached a primary being demoted in a failover.
+_RETRY_LATER = {
+    *("25006", "40001", "40P01", "53300", "53400", "55P03", "57014", "57P01", "57P02", "57P03")
+}
 _BAD_INPUT_CLASSES = {"22", "23"}
 
 

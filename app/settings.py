@@ -38,7 +38,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # for up to `accept_wait_s`, then a 503 (app/offers/admission.py).
     accept_slots: Annotated[int, msgspec.Meta(ge=1, le=200)] = 8
     accept_wait_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    # Through PgBouncer in transaction mode (`codeliver formation env`): no prepared-statement
+    # cache and no session settings at startup (app/db/engine.py). The live channel's LISTEN
+    # needs a session: `live_database_url` connects it directly (a libpq-style URL, several
+    # hosts with target_session_attrs=read-write allowed); unset, it uses database_url.
+    database_pooled: bool = False
+    live_database_url: str | None = None
     state_dir: Path = PROJECT_ROOT / ".state"
+    formation_dir: Path | None = None  # `codeliver formation`: default <state_dir>/formation
     pg_port: Annotated[int, msgspec.Meta(ge=1024, le=65535)] | None = None
     # HTTP
     host: str = "127.0.0.1"
@@ -183,8 +190,17 @@ def load_settings(environ: dict[str, str] | os._Environ[str] | None = None) -> S
     _check_firebase_web(settings)
     _check_notify(settings)
     _check_geocoder(settings)
+    _check_pooled(settings)
     _check_production(settings, environ)
     return settings
+
+
+def _check_pooled(settings: Settings) -> None:
+    if settings.database_pooled and not settings.live_database_url:
+        raise SettingsError(
+            "CODELIVER_DATABASE_POOLED needs CODELIVER_LIVE_DATABASE_URL: the live channel "
+            "LISTENs on a session of its own, which a transaction-mode pooler does not keep"
+        )
 
 
 def _check_firebase_web(settings: Settings) -> None:

@@ -82,6 +82,9 @@ class Subscription:
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    _scheme, sep, rest = sqlalchemy_url.partition("://")
+    if sep and "," in rest.split("/", 1)[0]:  # several hosts (libpq-style): as written
+        return f"postgresql://{rest}"
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
 
 

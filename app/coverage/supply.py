@@ -104,8 +104,7 @@ def all_resolutions(volunteers: Volunteers) -> dict[int, Supply]:
     }
 
 
-_CLAIM = text("SELECT pg_try_advisory_lock(hashtextextended('coverage:' || :scope, 0))")
-_RELEASE = text("SELECT pg_advisory_unlock(hashtextextended('coverage:' || :scope, 0))")
+_CLAIM = text("SELECT pg_try_advisory_xact_lock(hashtextextended('coverage:' || :scope, 0))")
 
 
 async def refresh(
@@ -121,18 +120,13 @@ async def refresh(
     organisations' volunteers and writes."""
     now = now or clock_of(engine).now()
     key = {"scope": str(scope_id(org_ids))}
-    async with engine.connect() as claim:
-        # A session lock held while computing: workers that wake together split the
-        # scopes instead of each computing all of them.
-        claimed = await claim.scalar(_CLAIM, key)
-        await claim.commit()
-        if not claimed:
+    async with engine.begin() as claim:
+        # A lock held while computing: workers that wake together split the scopes instead
+        # of each computing all of them. Transaction-scoped, so that it holds through a
+        # transaction-mode pooler (PgBouncer) too; it ends with the claim's transaction.
+        if not await claim.scalar(_CLAIM, key):
             return None
-        try:
-            return await _refresh(engine, sorted(set(org_ids)), now, due_before)
-        finally:
-            await claim.execute(_RELEASE, key)
-            await claim.commit()
+        return await _refresh(engine, sorted(set(org_ids)), now, due_before)
 
 
 async def _refresh(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import uuid4
+
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.settings import Settings, SettingsError
@@ -20,17 +23,37 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,  # a restarted database costs one failed request, not a dead pool
         pool_timeout=settings.db_pool_timeout_s,
-        connect_args={
-            "timeout": 5,
-            "command_timeout": settings.db_statement_timeout_ms / 1000,
-            "server_settings": {
-                "application_name": "codeliver",
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "idle_in_transaction_session_timeout": "60000",
-                **STATEMENT_SETTINGS,
-            },
-        },
+        connect_args=connect_args(settings),
     )
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """asyncpg's; through PgBouncer (CODELIVER_DATABASE_POOLED) no statement outlives its
+    transaction: no prepared-statement caches (asyncpg's and SQLAlchemy's), a unique name per
+    statement prepared, and no startup settings (PgBouncer refuses them: infra/pooler.py sets
+    them on each server connection instead)."""
+    args: dict[str, Any] = {
+        "timeout": 5,
+        "command_timeout": settings.db_statement_timeout_ms / 1000,
+        "server_settings": {
+            "application_name": "codeliver",
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": "60000",
+            **STATEMENT_SETTINGS,
+        },
+    }
+    if settings.database_pooled:
+        args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _statement_name,
+            "server_settings": {"application_name": "codeliver"},
+        }
+    return args
+
+
+def _statement_name() -> str:
+    return f"__asyncpg_{uuid4().hex}__"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
