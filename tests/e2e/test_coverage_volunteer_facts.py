@@ -88,7 +88,8 @@ async def test_kept_facts_answer_as_the_tables_through_changes_not_yet_applied(
         await conn.execute(
             text("""INSERT INTO vetting_checks (org_id, user_id, level, id_verified,
                                                 barred_adults, recorded_at, checked_on, expires_on)
-                    SELECT m.org_id, m.user_id, 'basic', true, true, :at, CAST(:day AS date), CAST(:day AS date) + 365
+                    SELECT m.org_id, m.user_id, 'basic', true, true, :at,
+                           CAST(:day AS date), CAST(:day AS date) + 365
                       FROM memberships m
                      WHERE m.role = 'volunteer' ORDER BY m.user_id OFFSET 100 LIMIT 30"""),
             {"at": datetime.now(UTC) + timedelta(days=1), "day": datetime.now(UTC).date()},
