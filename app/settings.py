@@ -115,6 +115,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # current week read a snapshot up to the max age old, else compute their view on the spot.
     coverage_refresh_s: Annotated[float, msgspec.Meta(ge=5, le=86_400)] = 120.0
     coverage_snapshot_max_age_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 600.0
+    # The worker applies the queued changes to the volunteers' kept coverage facts this
+    # often, and rebuilds them whole this often (geo/volunteer_facts.py; maps never read a
+    # stale fact: the queued users are computed from the tables until then).
+    coverage_facts_refresh_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
+    coverage_facts_rebuild_s: Annotated[float, msgspec.Meta(ge=60, le=86_400)] = 3600.0
     # Batch plans: how long CP-SAT may search (matching/plan_solver.py: TIME_LIMIT_S).
     plan_time_limit_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 5.0
     map_tile_url: str | None = None

@@ -64,6 +64,7 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
             partial(alerts.run_gap_alerts, k_min=(settings or Settings()).coverage_k_min),
         ),
         _snapshot_job(settings or Settings()),
+        _facts_job(settings or Settings()),
     ]
 
 
@@ -73,6 +74,17 @@ def _snapshot_job(settings: Settings) -> Job:
     every = timedelta(seconds=settings.coverage_refresh_s)
     return Job(
         "coverage-snapshots", settings.coverage_refresh_s, partial(supply.refresh_due, every=every)
+    )
+
+
+def _facts_job(settings: Settings) -> Job:
+    from app.coverage import supply
+
+    every = timedelta(seconds=settings.coverage_facts_rebuild_s)
+    return Job(
+        "coverage-volunteer-facts",
+        settings.coverage_facts_refresh_s,
+        partial(supply.refresh_facts, rebuild_every=every),
     )
 
 

@@ -10,7 +10,10 @@ one refresh of the Reading council's snapshot (the worker's job, timed), and, in
 through `codeliver serve` (real uvicorn) as the council's coordinator:
   hexes r13/r14    GET /v1/coverage/hexes over the town (0.25 x 0.12 degrees)
   tile z11..z14    GET /v1/coverage/tiles/{z}/{x}/{y}.mvt on the town centre
-  ... live         the same with `at` (another period: no snapshot, computed on the spot)
+  ... live         the same with `at` (another period: no snapshot, computed on the spot
+                   from the volunteers' kept facts, geo/volunteer_facts.py)
+  ... tables       the same on the spot from the source tables, measured first, before
+                   the facts are built (their rebuild is timed between the two)
   raw tile z13     geo.coverage's snapshot read and tile statement alone (owner, no HTTP)
 Feature counts come from decoding the responses.
 """
@@ -27,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import mapbox_vector_tile
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.coverage import supply
@@ -35,7 +38,7 @@ from app.db.tables import organisations, volunteers
 from app.demo_population import TOWN_CENTRE
 from app.seed import seed
 from bench.common import fresh_database, pct, served, start_cluster, token
-from geo import coverage
+from geo import coverage, volunteer_facts
 from geo.coverage import Scope, tile_bounds, tile_resolution
 from geo.hexgrid import Window, hex_size
 
@@ -82,6 +85,8 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
             select(organisations.c.id).where(organisations.c.slug == "reading-council")
         )
     assert org_id is not None
+    async with owner.begin() as conn:  # on the spot from the tables first: no facts yet
+        await conn.execute(text("DELETE FROM coverage_volunteer_facts_state"))
     t0 = time.perf_counter()
     cells = await supply.refresh(owner, [org_id]) or 0
     refresh_s = time.perf_counter() - t0
@@ -134,6 +139,13 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
                 access = coverage.Access(found.cells, need_ids, hours)
                 return _features(await coverage.tile(conn, scope, z, x, y, access))
 
+        for i in range(live_requests + 5):
+            live = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+            for resolution in (13, 14):
+                await sample(f"hexes r{resolution} tables", hexes(resolution, live), i >= 5)
+            for z in ZOOMS:
+                await sample(f"tile z{z} tables", tile(z, live), i >= 5)
+        rebuilt = await volunteer_facts.rebuild(owner, datetime.now(UTC))
         for i in range(requests + 5):
             keep = i >= 5
             live = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
@@ -149,8 +161,10 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
             await sample("raw tile z13", raw_tile, keep)
     await owner.dispose()
     print(f"\n{size} volunteers: snapshot refresh {refresh_s:.2f} s, {cells} cells, r8..r16")
+    print(f"volunteer facts rebuilt in {rebuilt.seconds:.2f} s ({rebuilt.users} volunteers)")
     print(f"{'what':<18} {'features':>8} {'n':>4} {'p50 ms':>9} {'p99 ms':>9}")
-    for name in sorted(samples, key=lambda n: (n.split()[0], n.split()[1], "live" in n)):
+    order = {"live": 1, "tables": 2}
+    for name in sorted(samples, key=lambda n: (*n.split()[:2], order.get(n.split()[-1], 0))):
         values: list[Any] = samples[name]
         print(
             f"{name:<18} {features[name]:>8} {len(values):>4}"

@@ -15,6 +15,7 @@ as `array_send` float8 arrays read by numpy: 366k rows one by one held the event
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,9 +23,10 @@ from typing import Any
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo import volunteer_facts
 from geo.coverage import MAX_BOX_DEG, MAX_TRAVEL_M, NO_JIT, Scope, float8_array
 from geo.hexgrid import Volunteers
 from matching.coverage import (
@@ -64,38 +66,47 @@ SELECT count(*) FILTER (WHERE status = 'accepted') AS accepted, count(*) AS answ
    AND status IN ('accepted', 'declined', 'expired')
 """)
 
-_COLUMNS = (
-    *("lon", "lat", "km", "on_duty", "available", "cap"),
-    *("committed", "org", "level", "words", "person"),
+_PERIOD = "tstzrange(:start, :end)"
+_BOX = (
+    "(CAST(:west AS float8) IS NULL"
+    " OR {home} && ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography)"
 )
-_ARRAYS = ", ".join(
-    f"array_send(coalesce(array_agg({c}::float8), '{{}}')) AS {c}" for c in _COLUMNS
-)
-VOLUNTEERS_SQL = text(f"""
-WITH rows AS (
+_WORDS = """(SELECT coalesce(sum(power(2::float8, k.n - 1)), 0)
+            FROM unnest(CAST(:vocab AS text[])) WITH ORDINALITY AS k(word, n)
+           WHERE {test}) AS words"""
+_ORG = "(array_position(CAST(:org_ids AS uuid[]), {org}) - 1)::float8 AS org"
+_LEVEL = "(array_position(CAST(:levels AS text[]), {level}) - 1)::float8 AS level"
+# The volunteers from the source tables, `{only}` of them: a probe per row for availability,
+# commitments, vetting and words. `person`: 0, 1, ... (or with `{sign}` -1, negative: apart
+# from the facts' persons).
+_SOURCE_ROWS = f"""
   SELECT ST_X(v.home::geometry) AS lon, ST_Y(v.home::geometry) AS lat,
          v.max_travel_km::float8 AS km,
          (v.on_duty AND coalesce(v.on_duty_until > :now, true))::int::float8 AS on_duty,
-         coalesce((SELECT sum(extract(epoch FROM upper(a.span * tstzrange(:start, :end))
-                                             - lower(a.span * tstzrange(:start, :end))))
+         coalesce((SELECT sum(extract(epoch FROM upper(a.span * {_PERIOD})
+                                             - lower(a.span * {_PERIOD})))
                      FROM volunteer_availability a
-                    WHERE a.user_id = v.user_id AND a.span && tstzrange(:start, :end)), 0)
+                    WHERE a.user_id = v.user_id AND a.span && {_PERIOD}), 0)
            / 3600.0 AS available,
          v.max_hours_per_week::float8 AS cap,
          coalesce((SELECT sum(t.duration_minutes) FROM assignments s
                      JOIN needs t ON t.id = s.need_id
                     WHERE s.volunteer_id = v.user_id
                       AND s.status IN ('accepted', 'checked_in', 'completed')
-                      AND t.windows && tstzrange(:start, :end)), 0) / 60.0 AS committed,
-         (array_position(CAST(:org_ids AS uuid[]), m.org_id) - 1)::float8 AS org,
-         (array_position(CAST(:levels AS text[]),
-            CASE WHEN vc.id_verified AND vc.expires_on > :last_day THEN vc.level
-                 ELSE 'none' END) - 1)::float8 AS level,
-         (SELECT coalesce(sum(power(2::float8, k.n - 1)), 0)
-            FROM unnest(CAST(:vocab AS text[])) WITH ORDINALITY AS k(word, n)
-           WHERE k.word = ANY (v.skills)
-              OR k.word = ANY (SELECT 'lang:' || l FROM unnest(v.languages) AS l)) AS words,
-         (dense_rank() OVER (ORDER BY v.user_id) - 1)::float8 AS person
+                      AND t.windows && {_PERIOD}), 0) / 60.0 AS committed,
+         {_ORG.format(org="m.org_id")},
+         {
+    _LEVEL.format(
+        level="CASE WHEN vc.id_verified AND vc.expires_on > :last_day THEN vc.level ELSE 'none' END"
+    )
+},
+         {
+    _WORDS.format(
+        test="k.word = ANY (v.skills)"
+        " OR k.word = ANY (SELECT 'lang:' || l FROM unnest(v.languages) AS l)"
+    )
+},
+         ({{sign}}dense_rank() OVER (ORDER BY v.user_id) - 1)::float8 AS person
     FROM volunteers v
     JOIN memberships m ON m.user_id = v.user_id AND m.role = 'volunteer'
      AND m.status = 'approved' AND m.org_id = ANY (CAST(:org_ids AS uuid[]))
@@ -103,12 +114,57 @@ WITH rows AS (
       SELECT level, expires_on, id_verified, barred_children OR barred_adults AS barred
         FROM vetting_checks c WHERE c.org_id = m.org_id AND c.user_id = v.user_id
        ORDER BY c.recorded_at DESC LIMIT 1) vc ON true
-   WHERE NOT coalesce(vc.barred, false)
-     AND (CAST(:west AS float8) IS NULL
-          OR v.home && ST_MakeEnvelope(:west, :south, :east, :north, 4326)::geography)
+   WHERE NOT coalesce(vc.barred, false) AND {_BOX.format(home="v.home")} AND {{only}}
+"""
+_QUEUED = "v.user_id IN (SELECT user_id FROM coverage_volunteer_changes)"
+# The same columns from the kept facts (geo/volunteer_facts.py) of the users not queued as
+# changed, the queued ones from the source tables: the period decided here, as above, the
+# period's commitments read once, grouped.
+_FACT_ROWS = f"""
+  SELECT f.lon, f.lat, f.km,
+         (f.on_duty AND coalesce(f.on_duty_until > :now, true))::int::float8 AS on_duty,
+         coalesce((SELECT sum(extract(epoch FROM upper(a * {_PERIOD}) - lower(a * {_PERIOD})))
+                     FROM unnest(f.spans) AS a WHERE a && {_PERIOD}), 0) / 3600.0 AS available,
+         f.cap, coalesce(c.minutes, 0) / 60.0 AS committed,
+         {_ORG.format(org="f.org_id")},
+         {_LEVEL.format(level="CASE WHEN f.level_until > :last_day THEN f.level ELSE 'none' END")},
+         {{words}} AS words,
+         f.person::float8 AS person
+    FROM coverage_volunteer_facts f
+    LEFT JOIN (SELECT s.volunteer_id, sum(t.duration_minutes) AS minutes
+                 FROM assignments s JOIN needs t ON t.id = s.need_id
+                WHERE s.status IN ('accepted', 'checked_in', 'completed')
+                  AND t.windows && {_PERIOD}
+                GROUP BY s.volunteer_id) c ON c.volunteer_id = f.user_id
+   WHERE f.org_id = ANY (CAST(:org_ids AS uuid[])) AND {_BOX.format(home="f.home")}
+     AND NOT EXISTS (SELECT 1 FROM coverage_volunteer_changes q WHERE q.user_id = f.user_id)
+  UNION ALL
+  {_SOURCE_ROWS.format(sign="-", only=_QUEUED)}
+"""
+
+_COLUMNS = (
+    *("lon", "lat", "km", "on_duty", "available", "cap"),
+    *("committed", "org", "level", "words", "person"),
 )
-SELECT {_ARRAYS} FROM rows
-""")
+_ARRAYS = ", ".join(
+    f"array_send(coalesce(array_agg({c}::float8), '{{}}')) AS {c}" for c in _COLUMNS
+)
+VOLUNTEERS_SQL = text(
+    f"WITH rows AS ({_SOURCE_ROWS.format(sign='', only='true')}) SELECT {_ARRAYS} FROM rows"
+)
+
+
+@functools.cache
+def facts_sql(words: int) -> TextClause:
+    """The kept facts' statement for a vocabulary of `words` words: each word's bit tested
+    in line (a subquery per row cost as much as the rest of the row)."""
+    bits = " + ".join(
+        f"CASE WHEN (CAST(:vocab AS text[]))[{n}] = ANY (f.words) THEN {2.0 ** (n - 1)!r}"
+        " ELSE 0::float8 END"
+        for n in range(1, words + 1)
+    )
+    rows = _FACT_ROWS.replace("{words}", f"({bits or '0::float8'})")
+    return text(f"WITH rows AS ({rows}) SELECT {_ARRAYS} FROM rows")
 
 
 def within_reach(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -168,9 +224,12 @@ async def facts(
     scope: Scope,
     near: tuple[float, float, float, float] | None,
     now: datetime,
+    *,
+    kept: bool = True,
 ) -> Facts:
     """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers;
-    `now`: the instant whose on-duty volunteers count as on duty."""
+    `now`: the instant whose on-duty volunteers count as on duty; `kept`: read the kept
+    facts when there are any (geo/volunteer_facts.py; the same answer), else the tables."""
     await conn.execute(NO_JIT)
     need_ids, rows = await demand(conn, scope)
     accepts = await acceptance(conn, scope)
@@ -187,11 +246,14 @@ async def facts(
         "vocab": list(words),
         "last_day": (scope.end - timedelta(microseconds=1)).date(),
     }
-    got = (await conn.execute(VOLUNTEERS_SQL, params)).one()
+    kept = kept and await volunteer_facts.ready(conn)
+    statement = facts_sql(len(words)) if kept else VOLUNTEERS_SQL
+    got = (await conn.execute(statement, params)).one()
     a = {c: float8_array(bytes(getattr(got, c))) for c in _COLUMNS}
     days = (scope.end - scope.start) / timedelta(days=1)
     hours = capped_hours(a["available"], a["cap"], days, a["committed"])
-    person = a["person"].astype(np.int64)
+    _, person = np.unique(a["person"], return_inverse=True)  # 0, 1, ... (the facts': any)
+    person = person.reshape(-1).astype(np.int64)
     supply = Supply(
         person=person,
         org=a["org"].astype(np.int64),

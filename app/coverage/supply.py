@@ -35,10 +35,11 @@ from app.db.tables import (
 )
 from app.db.tenancy import Tx
 from app.identity.principal import STAFF
-from geo import access, coverage
+from geo import access, coverage, volunteer_facts
 from geo.access import Facts
 from geo.coverage import MAX_RESOLUTION, MIN_RESOLUTION, Access, Scope, to_degrees
 from geo.hexgrid import Supply, Volunteers, Window, hex_size, supply
+from geo.volunteer_facts import Refreshed
 from matching.coverage import Acceptance, Method, accessible
 
 PERIOD = timedelta(days=7)
@@ -185,6 +186,13 @@ async def scopes(conn: AsyncConnection) -> list[list[UUID]]:
     orgs = [[o] for o in (await conn.scalars(select(organisations.c.id))).all()]
     sets = {tuple(ids) for ids in (await conn.scalars(_STAFF_SETS)).all()}
     return orgs + [list(ids) for ids in sorted(sets)]
+
+
+async def refresh_facts(engine: AsyncEngine, rebuild_every: timedelta) -> Refreshed:
+    """The volunteers' kept coverage facts: the queued changes, or all of them when due."""
+    done = await volunteer_facts.refresh(engine, clock_of(engine).now(), rebuild_every)
+    log.debug("coverage volunteer facts", rebuilt=done.rebuilt, users=done.users, s=done.seconds)
+    return done
 
 
 async def refresh_due(engine: AsyncEngine, every: timedelta) -> int:

@@ -49,6 +49,11 @@ WITHHELD: dict[str, str] = {
     "offers (which are in `offers`)",
     "volunteer_imports.verdicts": "an organisation's uploaded file and its checks, held until "
     "it is applied; the result is in `profile` and `memberships`",
+    "coverage_volunteer_facts.user_id": "a copy for the coverage maps of what `profile`, "
+    "`memberships`, `vetting` and `availability` hold, rewritten from them by the worker "
+    "(an erasure queues it: unread from then, gone at the job's next run)",
+    "coverage_volunteer_changes.user_id": "only marks that their coverage facts are to be "
+    "rewritten, until the worker's next run",
 }
 
 # Columns that name who did something (a member of staff, or the person themselves) on a

@@ -10,6 +10,9 @@ from app.db.tables.coverage import (
     coverage_need_supply,
     coverage_snapshots,
     coverage_supply,
+    coverage_volunteer_changes,
+    coverage_volunteer_facts,
+    coverage_volunteer_facts_state,
     service_areas,
 )
 from app.db.tables.identity import (
@@ -56,6 +59,9 @@ __all__ = [
     "coverage_need_supply",
     "coverage_snapshots",
     "coverage_supply",
+    "coverage_volunteer_changes",
+    "coverage_volunteer_facts",
+    "coverage_volunteer_facts_state",
     "devices",
     "idempotency_keys",
     "invitations",

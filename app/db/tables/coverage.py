@@ -3,13 +3,17 @@ worker's supply snapshots behind the coverage maps (0008, 0017)."""
 
 from __future__ import annotations
 
-from geoalchemy2 import Geometry
+from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     SmallInteger,
@@ -17,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, TSTZRANGE, UUID
 
 from app.db.tables.base import created_at, id_column, metadata, org_id_column, updated_at, user_ref
 
@@ -104,4 +108,62 @@ coverage_need_supply = Table(
     PrimaryKeyConstraint("scope_id", "need_id"),
 )
 
-__all__ = ["coverage_need_supply", "coverage_snapshots", "coverage_supply", "service_areas"]
+# The coverage measure's facts per volunteer, kept by the worker (0033, geo/volunteer_facts.py):
+# one row per approved volunteer membership that is not barred. Whatever depends on the
+# period (hours available and committed in it, whether the vetting lasts through it, duty
+# at the instant) is decided per view from these columns: `level_until` is the expiry of an
+# identity-verified check (NULL: none holds), `spans` the volunteer's availability, `words`
+# their skills and `lang:` languages. `person` numbers the user (their rows share it).
+coverage_volunteer_facts = Table(
+    "coverage_volunteer_facts",
+    metadata,
+    org_id_column(),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("person", BigInteger, nullable=False),
+    Column("home", Geography("POINT", srid=4326), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("km", Float, nullable=False),
+    Column("cap", Float, nullable=False),
+    Column("on_duty", Boolean, nullable=False),
+    Column("on_duty_until", DateTime(timezone=True)),
+    Column("level", Text, nullable=False),
+    Column("level_until", Date),
+    Column("words", ARRAY(Text), nullable=False),
+    Column("spans", ARRAY(TSTZRANGE), nullable=False),
+    PrimaryKeyConstraint("org_id", "user_id"),
+)
+Index("ix_coverage_volunteer_facts_user", coverage_volunteer_facts.c.user_id)
+
+# When the facts were last brought up to date (`refreshed_at`: every queued change applied)
+# and last rebuilt whole; one row.
+coverage_volunteer_facts_state = Table(
+    "coverage_volunteer_facts_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    Column("rebuilt_at", DateTime(timezone=True), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
+# Users whose facts changed since the job last ran (statement triggers on volunteers,
+# memberships, vetting_checks and volunteer_availability).
+coverage_volunteer_changes = Table(
+    "coverage_volunteer_changes",
+    metadata,
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+)
+
+__all__ = [
+    "coverage_need_supply",
+    "coverage_snapshots",
+    "coverage_supply",
+    "coverage_volunteer_changes",
+    "coverage_volunteer_facts",
+    "coverage_volunteer_facts_state",
+    "service_areas",
+]
