@@ -4,8 +4,9 @@ against WCAG 2.2 AA, shared by the map's and the console's Chromium tests."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
-from playwright.async_api import Page
+from playwright.async_api import Page, Route
 
 from tests.conftest import ROOT
 
@@ -33,3 +34,18 @@ async def check(page: Page, script_url: str, state: str) -> None:
     )
     assert found["violations"] == [], (state, json.dumps(found["violations"], indent=1))
     assert found["passes"] > 10, state
+
+
+async def checker(page: Page, script_url: str) -> Callable[[str], Awaitable[None]]:
+    """`check` for this page: routes `script_url` to `AXE` in the page's browser, and returns
+    the check of the page as it is, named by its state."""
+
+    async def axe_file(route: Route) -> None:
+        await route.fulfill(path=AXE, content_type="text/javascript")
+
+    await page.route(script_url, axe_file)
+
+    async def axe(state: str) -> None:
+        await check(page, script_url, state)
+
+    return axe

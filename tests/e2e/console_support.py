@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from playwright.async_api import Page
 
 from app.console.forms import CONSOLE_TZ
 from tests.scenario import NOW, Scenario
@@ -54,6 +55,15 @@ async def sign_in(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.post(
         "/console/sign-in", data={"id_token": token, "_csrf_token": csrf_of(form.text)}
     )
+
+
+async def signed_in_browser(page: Page, url: str, token: str) -> None:
+    """The console's sign-in form in a real browser, with a development token."""
+    await page.goto(f"{url}/console/sign-in")
+    await page.wait_for_selector("#session-form")
+    await page.fill("#id_token", token)
+    await page.click("#session-form button[type=submit]")
+    await page.wait_for_selector("#sign-out")
 
 
 def need_form(programme_id: UUID, client_id: UUID, **changes: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from playwright.async_api import Route, async_playwright
 from app.factory import create_app
 from app.settings import Settings
 from tests.e2e import axe_support
+from tests.e2e.console_support import signed_in_browser
 from tests.e2e.openapi_support import tool
 from tests.e2e.test_console_browser import AXE_URL, READY
 from tests.e2e.test_map_page import QUIET, SCREENSHOTS, chromium  # noqa: F401
@@ -48,19 +49,9 @@ async def test_a_coordinator_checks_and_imports_a_file_in_chromium(
             reports: list[str] = []
             page.on("console", lambda m: reports.append(m.text) if m.type == "error" else None)
 
-            async def axe_file(route: Route) -> None:
-                await route.fulfill(path=axe_support.AXE, content_type="text/javascript")
+            axe = await axe_support.checker(page, f"{url}{AXE_URL}")
 
-            await page.route(f"{url}{AXE_URL}", axe_file)
-
-            async def axe(state: str) -> None:
-                await axe_support.check(page, f"{url}{AXE_URL}", state)
-
-            await page.goto(f"{url}/console/sign-in")
-            await page.wait_for_selector("#session-form")
-            await page.fill("#id_token", token)
-            await page.click("#session-form button[type=submit]")
-            await page.wait_for_selector("#sign-out")
+            await signed_in_browser(page, url, token)
 
             await page.click("a[href='/console/import']")
             await page.wait_for_selector("#upload-form")

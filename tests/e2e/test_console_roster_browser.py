@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import Page, async_playwright
 from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
 from tests.e2e import axe_support
+from tests.e2e.console_support import signed_in_browser
 from tests.e2e.openapi_support import tool
 from tests.e2e.test_console_browser import AXE_URL, READY
 from tests.e2e.test_map_page import QUIET, SCREENSHOTS, chromium  # noqa: F401
@@ -74,19 +75,9 @@ async def test_a_coordinator_filters_the_roster_and_suspends_with_a_reason_in_ch
             browser = await pw.chromium.launch(executable_path=chromium, args=QUIET)
             page = await (await browser.new_context()).new_page()
 
-            async def axe_file(route: Route) -> None:
-                await route.fulfill(path=axe_support.AXE, content_type="text/javascript")
+            axe = await axe_support.checker(page, f"{url}{AXE_URL}")
 
-            await page.route(f"{url}{AXE_URL}", axe_file)
-
-            async def axe(state: str) -> None:
-                await axe_support.check(page, f"{url}{AXE_URL}", state)
-
-            await page.goto(f"{url}/console/sign-in")
-            await page.wait_for_selector("#session-form")
-            await page.fill("#id_token", token)
-            await page.click("#session-form button[type=submit]")
-            await page.wait_for_selector("#sign-out")
+            await signed_in_browser(page, url, token)
 
             # The roster from the menu, then narrowed through the form.
             await page.click("a[href='/console/volunteers']")
