@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.seed import ensure_member
 from bench.common import ROOT, fresh_database, served, start_cluster, token
-from bench.volunteer_import import as_csv, cli, people, raw_copy
+from bench.volunteer_import import as_csv, cli, people, raw_copy, report
 from bench.volunteer_import import setup as setup_command
 
 DATABASE = "bench_import_page"
@@ -133,9 +133,7 @@ async def main(n: int) -> None:
         check_s, apply_s, counts = await through_page(client, org_c, content)
         results.append(("page again: check", check_s, ""))
         results.append(("page again: apply", apply_s, counts))
-    print(f"{'what':24} {'seconds':>8} {'rows/s':>9} {'x copy':>7}")
-    for label, seconds, summary in results:
-        print(f"{label:24} {seconds:8.2f} {n / seconds:9.0f} {seconds / copy_s:7.1f}  {summary}")
+    report(results, n, copy_s)
 
 
 if __name__ == "__main__":

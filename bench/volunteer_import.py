@@ -209,6 +209,13 @@ async def setup(owner_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     return a, b
 
 
+def report(results: list[tuple[str, float, str]], n: int, copy_s: float) -> None:
+    """Each way's seconds, rows per second and multiple of the raw COPY, a line each."""
+    print(f"{'what':24} {'seconds':>8} {'rows/s':>9} {'x copy':>7}")
+    for label, seconds, summary in results:
+        print(f"{label:24} {seconds:8.2f} {n / seconds:9.0f} {seconds / copy_s:7.1f}  {summary}")
+
+
 async def main(n: int) -> None:
     cluster, state = start_cluster()
     await fresh_database(cluster, DATABASE)
@@ -224,9 +231,7 @@ async def main(n: int) -> None:
     for label, extra in (("import", ()), ("again (unchanged)", ()), ("dry run", ("--dry-run",))):
         seconds, summary = cli(app, path, *extra)
         results.append((label, seconds, summary))
-    print(f"{'what':24} {'seconds':>8} {'rows/s':>9} {'x copy':>7}")
-    for label, seconds, summary in results:
-        print(f"{label:24} {seconds:8.2f} {n / seconds:9.0f} {seconds / copy_s:7.1f}  {summary}")
+    report(results, n, copy_s)
 
 
 if __name__ == "__main__":
