@@ -41,6 +41,7 @@ from infra.localdb import (
     RW_ROLE,
     _postgres_can_write,
     free_port,
+    save_secret_json,
 )
 
 # pg_auto_failover's states in which a node takes writes (a secondary's never do).
@@ -62,12 +63,7 @@ class Formation:
         return FormationState(**json.loads(self.state_file.read_text()))
 
     def _save(self, state: FormationState) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(asdict(state), indent=2))
-        tmp.replace(self.state_file)
+        save_secret_json(self.state_file, asdict(state))
 
     def _data_root(self) -> Path:
         preferred = self.root / "data"

@@ -141,6 +141,17 @@ def _port_free(port: int) -> bool:
         return True
 
 
+def save_secret_json(path: Path, data: dict[str, object]) -> None:
+    """`data` as JSON at `path`, readable by its owner only from the first byte (it holds
+    passwords), replaced whole so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(data, indent=2))
+    tmp.replace(path)
+
+
 def _postgres_can_write(path: Path) -> bool:
     return not _is_root() or _run(_as_postgres(["test", "-w", str(path)])).returncode == 0
 
@@ -161,12 +172,7 @@ class LocalCluster:
         return ClusterState(**json.loads(self.state_file.read_text()))
 
     def _save(self, state: ClusterState) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # secret from birth
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(asdict(state), indent=2))
-        tmp.replace(self.state_file)
+        save_secret_json(self.state_file, asdict(state))
 
     def _data_parent(self) -> Path:
         """Where the data folder goes: the state folder if the postgres user can reach it.
