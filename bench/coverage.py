@@ -2,7 +2,7 @@
 computed on the spot, p50/p99, with the snapshot's refresh time.
 
     .venv/bin/python -m bench.coverage [--volunteers 2000,1000000] [--requests 60]
-                                       [--live-requests 10] [--fresh]
+                                       [--live-requests 10] [--fresh] [--no-tables]
 
 For each size: a database `coverage_<size>` in the cluster under .state/bench-pg, seeded with
 the demo borough (kept between runs: seeding 1M takes minutes; --fresh re-creates it). Then
@@ -15,6 +15,9 @@ through `codeliver serve` (real uvicorn) as the council's coordinator:
   ... tables       the same on the spot from the source tables, measured first, before
                    the facts are built (their rebuild is timed between the two)
   raw tile z13     geo.coverage's snapshot read and tile statement alone (owner, no HTTP)
+  facts copy/sql   the r13 hexes' supply on the spot in this process (owner, no HTTP): the
+                   facts and the arithmetic, through the process's copy of the kept facts
+                   (geo/kept_facts.py) and through the kept-facts statement, interleaved
 Feature counts come from decoding the responses.
 """
 
@@ -28,19 +31,21 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import mapbox_vector_tile
+import numpy as np
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.coverage import supply
 from app.db.tables import organisations, volunteers
 from app.demo_population import TOWN_CENTRE
 from app.seed import seed
 from bench.common import fresh_database, pct, served, start_cluster, token
-from geo import coverage, volunteer_facts
+from geo import access, coverage, volunteer_facts
 from geo.coverage import Scope, tile_bounds, tile_resolution
-from geo.hexgrid import Window, hex_size
+from geo.hexgrid import Window, hex_size, mercator
 
 SUBJECT = "demo-coordinator-reading-council"
 BBOX = "-1.10,51.40,-0.85,51.52"
@@ -77,7 +82,23 @@ async def _prepared(size: int, fresh: bool) -> tuple[str, str]:
     return owner_url, state.url(database=name)
 
 
-async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> None:
+async def on_the_spot(owner: AsyncEngine, org_id: UUID, copy: bool) -> int:
+    """The r13 hexes' supply computed on the spot, as supply.for_view does it."""
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    scope = Scope([org_id], None, now, now + supply.PERIOD, 3)
+    west, south, east, north = (float(v) for v in BBOX.split(","))
+    (x0, x1), (y0, y1) = mercator(np.array([west, east]), np.array([south, north]))
+    size = hex_size(13)
+    async with owner.connect() as conn:
+        facts = await access.facts(conn, scope, (west, south, east, north), now, copy=copy)
+    window = Window.around(size, float(x0), float(y0), float(x1), float(y1))
+    found = await asyncio.to_thread(supply._view, size, facts, window)
+    return len(found.cells)
+
+
+async def measure(
+    size: int, requests: int, live_requests: int, fresh: bool, tables: bool = True
+) -> None:
     owner_url, app_url = await _prepared(size, fresh)
     owner = create_async_engine(owner_url)
     async with owner.connect() as conn:
@@ -139,13 +160,16 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
                 access = coverage.Access(found.cells, need_ids, hours)
                 return _features(await coverage.tile(conn, scope, z, x, y, access))
 
-        for i in range(live_requests + 5):
+        for i in range(live_requests + 5 if tables else 0):
             live = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
             for resolution in (13, 14):
                 await sample(f"hexes r{resolution} tables", hexes(resolution, live), i >= 5)
             for z in ZOOMS:
                 await sample(f"tile z{z} tables", tile(z, live), i >= 5)
         rebuilt = await volunteer_facts.rebuild(owner, datetime.now(UTC))
+        t0 = time.perf_counter()
+        await on_the_spot(owner, org_id, True)  # the first: reads this process's copy
+        first_copy_s = time.perf_counter() - t0
         for i in range(requests + 5):
             keep = i >= 5
             live = {"at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
@@ -159,9 +183,13 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
                 if with_live:
                     await sample(f"tile z{z} live", tile(z, live), keep)
             await sample("raw tile z13", raw_tile, keep)
+            if with_live:
+                await sample("facts copy r13", lambda: on_the_spot(owner, org_id, True), keep)
+                await sample("facts sql r13", lambda: on_the_spot(owner, org_id, False), keep)
     await owner.dispose()
     print(f"\n{size} volunteers: snapshot refresh {refresh_s:.2f} s, {cells} cells, r8..r16")
     print(f"volunteer facts rebuilt in {rebuilt.seconds:.2f} s ({rebuilt.users} volunteers)")
+    print(f"first view through a new copy of the kept facts: {first_copy_s:.2f} s")
     print(f"{'what':<18} {'features':>8} {'n':>4} {'p50 ms':>9} {'p99 ms':>9}")
     order = {"live": 1, "tables": 2}
     for name in sorted(samples, key=lambda n: (*n.split()[:2], order.get(n.split()[-1], 0))):
@@ -172,9 +200,11 @@ async def measure(size: int, requests: int, live_requests: int, fresh: bool) -> 
         )
 
 
-async def main(sizes: list[int], requests: int, live_requests: int, fresh: bool) -> None:
+async def main(
+    sizes: list[int], requests: int, live_requests: int, fresh: bool, tables: bool
+) -> None:
     for size in sizes:
-        await measure(size, requests, live_requests, fresh)
+        await measure(size, requests, live_requests, fresh, tables)
 
 
 if __name__ == "__main__":
@@ -183,6 +213,7 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--live-requests", type=int, default=10)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--no-tables", action="store_true", help="skip the `tables` views")
     args = parser.parse_args()
     sizes = [int(v) for v in args.volunteers.split(",")]
-    asyncio.run(main(sizes, args.requests, args.live_requests, args.fresh))
+    asyncio.run(main(sizes, args.requests, args.live_requests, args.fresh, not args.no_tables))

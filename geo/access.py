@@ -26,9 +26,9 @@ import numpy as np
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo import volunteer_facts
+from geo import kept_facts, volunteer_facts
 from geo.coverage import MAX_BOX_DEG, MAX_TRAVEL_M, NO_JIT, Scope, float8_array
-from geo.hexgrid import Volunteers
+from geo.hexgrid import Floats, Volunteers
 from matching.coverage import (
     ACCEPTANCE_WEEKS,
     LEVELS,
@@ -42,6 +42,8 @@ from matching.coverage import (
     word_bits,
 )
 from matching.vetting import DbsLevel
+
+_NONE = LEVELS.index(DbsLevel.NONE)  # the level of a volunteer without valid vetting
 
 DEMAND_SQL = text("""
 SELECT t.id, array_position(CAST(:org_ids AS uuid[]), t.org_id) - 1 AS org,
@@ -149,6 +151,25 @@ _COLUMNS = (
 _ARRAYS = ", ".join(
     f"array_send(coalesce(array_agg({c}::float8), '{{}}')) AS {c}" for c in _COLUMNS
 )
+# What a view adds to an in-process copy of the kept facts (geo/kept_facts.py), in one
+# snapshot: the facts' version, the queued users (and their rows from the source tables),
+# the period's commitments per volunteer.
+VIEW_SQL = text(f"""
+WITH commits AS (
+  SELECT s.volunteer_id, sum(t.duration_minutes)::float8 AS minutes
+    FROM assignments s JOIN needs t ON t.id = s.need_id
+   WHERE s.status IN ('accepted', 'checked_in', 'completed') AND t.windows && {_PERIOD}
+   GROUP BY s.volunteer_id
+),
+rows AS ({_SOURCE_ROWS.format(sign="-", only=_QUEUED)})
+SELECT (SELECT version FROM coverage_volunteer_facts_state) AS version,
+       (SELECT array_send(coalesce(array_agg(user_id), '{{}}'))
+          FROM coverage_volunteer_changes) AS queued,
+       c.users AS committed_users, c.minutes AS committed_minutes, r.*
+  FROM (SELECT array_send(coalesce(array_agg(volunteer_id), '{{}}')) AS users,
+               array_send(coalesce(array_agg(minutes), '{{}}')) AS minutes FROM commits) c,
+       (SELECT {_ARRAYS} FROM rows) r
+""")
 VOLUNTEERS_SQL = text(
     f"WITH rows AS ({_SOURCE_ROWS.format(sign='', only='true')}) SELECT {_ARRAYS} FROM rows"
 )
@@ -226,10 +247,12 @@ async def facts(
     now: datetime,
     *,
     kept: bool = True,
+    copy: bool = True,
 ) -> Facts:
     """`near`: a lon/lat box whose reachers are wanted, or None for all of the volunteers;
     `now`: the instant whose on-duty volunteers count as on duty; `kept`: read the kept
-    facts when there are any (geo/volunteer_facts.py; the same answer), else the tables."""
+    facts when there are any (geo/volunteer_facts.py; the same answer), else the tables;
+    `copy`: through this process's copy of them (geo/kept_facts.py; the same answer)."""
     await conn.execute(NO_JIT)
     need_ids, rows = await demand(conn, scope)
     accepts = await acceptance(conn, scope)
@@ -247,9 +270,11 @@ async def facts(
         "last_day": (scope.end - timedelta(microseconds=1)).date(),
     }
     kept = kept and await volunteer_facts.ready(conn)
-    statement = facts_sql(len(words)) if kept else VOLUNTEERS_SQL
-    got = (await conn.execute(statement, params)).one()
-    a = {c: float8_array(bytes(getattr(got, c))) for c in _COLUMNS}
+    a = await _from_copy(conn, scope, params, box, now) if kept and copy else None
+    if a is None:
+        statement = facts_sql(len(words)) if kept else VOLUNTEERS_SQL
+        got = (await conn.execute(statement, params)).one()
+        a = {c: float8_array(bytes(getattr(got, c))) for c in _COLUMNS}
     days = (scope.end - scope.start) / timedelta(days=1)
     hours = capped_hours(a["available"], a["cap"], days, a["committed"])
     _, person = np.unique(a["person"], return_inverse=True)  # 0, 1, ... (the facts': any)
@@ -275,3 +300,35 @@ async def facts(
         hours[once],
     )
     return Facts(need_ids, _demand(rows, words), supply, reach, accepts)
+
+
+async def _from_copy(
+    conn: AsyncConnection,
+    scope: Scope,
+    params: dict[str, Any],
+    box: tuple[float | None, ...],
+    now: datetime,
+) -> dict[str, Floats] | None:
+    """The kept-facts statement's columns from this process's copy of the scope's facts,
+    read again when the table's version is not the copy's (decisions.md, 66); None when no
+    copy matches the version (the worker rewriting meanwhile): the statement answers."""
+    for _ in range(3):
+        got = (await conn.execute(VIEW_SQL, params)).one()
+        view = kept_facts.View(
+            got.version,
+            kept_facts.uuid_array(bytes(got.queued)),
+            kept_facts.uuid_array(bytes(got.committed_users)),
+            float8_array(bytes(got.committed_minutes)),
+        )
+        copy = kept_facts.COPIES.get(scope.org_ids, view.version)
+        if copy is None:
+            copy = await kept_facts.load(conn, scope.org_ids, params["levels"])
+            if copy is None:
+                return None
+            kept_facts.COPIES.put(scope.org_ids, copy)
+            if copy.version != view.version:
+                continue  # rewritten between the two reads: the view again
+        mine = kept_facts.columns(copy, view, scope, box, now, params["vocab"], _NONE)
+        queued = {c: float8_array(bytes(getattr(got, c))) for c in _COLUMNS}
+        return {c: np.concatenate([mine[c], queued[c]]) for c in _COLUMNS}
+    return None

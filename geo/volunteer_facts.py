@@ -22,6 +22,10 @@ change is in the next map whether or not the job has run. The worker's job
 row when the last rebuild is older than `rebuild_every` or the queue is long (a bulk
 import). Before the first rebuild (`coverage_volunteer_facts_state` has no row) views read
 the source tables. Homes stay in geo/: what leaves is coarse cells and shares.
+
+`coverage_volunteer_facts_state.version` is a new random id in every transaction that
+rewrote any row (never when the queue was empty): API processes keep the decoded rows of a
+scope in memory while it is unchanged (geo/kept_facts.py, decisions.md 66).
 """
 
 from __future__ import annotations
@@ -96,11 +100,14 @@ SELECT {_FIELDS.format(top="(SELECT coalesce(max(person), 0) FROM coverage_volun
 QUEUED_SQL = text("SELECT count(*) FROM coverage_volunteer_changes")
 STATE_SQL = text("SELECT refreshed_at, rebuilt_at FROM coverage_volunteer_facts_state")
 SAVE_STATE_SQL = text("""
-INSERT INTO coverage_volunteer_facts_state AS s (id, refreshed_at, rebuilt_at, rows, seconds)
-SELECT 1, :now, coalesce(CAST(:rebuilt_at AS timestamptz), :now), count(*), :seconds
+INSERT INTO coverage_volunteer_facts_state AS s
+       (id, refreshed_at, rebuilt_at, rows, seconds, version)
+SELECT 1, :now, coalesce(CAST(:rebuilt_at AS timestamptz), :now), count(*), :seconds,
+       gen_random_uuid()
   FROM coverage_volunteer_facts
 ON CONFLICT (id) DO UPDATE
    SET refreshed_at = excluded.refreshed_at, rows = excluded.rows, seconds = excluded.seconds,
+       version = CASE WHEN :changed THEN excluded.version ELSE s.version END,
        rebuilt_at = CASE WHEN CAST(:rebuilt_at AS timestamptz) IS NULL THEN excluded.rebuilt_at
                          ELSE s.rebuilt_at END
 """)
@@ -128,7 +135,10 @@ async def rebuild(engine: AsyncEngine, now: datetime) -> Refreshed:
         for statement in REBUILD_SQL:
             await conn.execute(statement)
         seconds = time.perf_counter() - began
-        await conn.execute(SAVE_STATE_SQL, {"now": now, "rebuilt_at": None, "seconds": seconds})
+        await conn.execute(
+            SAVE_STATE_SQL,
+            {"now": now, "rebuilt_at": None, "seconds": seconds, "changed": True},
+        )
         users = await conn.scalar(
             text("SELECT count(DISTINCT user_id) FROM coverage_volunteer_facts")
         )
@@ -158,6 +168,7 @@ async def refresh(
         await conn.execute(UPDATE_SQL, {"ids": ids})
         seconds = time.perf_counter() - began
         await conn.execute(
-            SAVE_STATE_SQL, {"now": now, "rebuilt_at": state.rebuilt_at, "seconds": seconds}
+            SAVE_STATE_SQL,
+            {"now": now, "rebuilt_at": state.rebuilt_at, "seconds": seconds, "changed": bool(ids)},
         )
     return Refreshed(False, len(ids), round(time.perf_counter() - began, 3))

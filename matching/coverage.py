@@ -287,32 +287,45 @@ def _blocks(
         yield part, band, w
 
 
-def accessible(s: Supply, d: Demand, max_pairs: int = 250_000) -> Floats:
+def accessible(
+    s: Supply, d: Demand, max_pairs: int = 250_000, keep_pairs: int = 8_000_000
+) -> Floats:
     """Each need's accessible supply hours (E2SFCA), in two sweeps of the same blocks: the
     weighted demand each volunteer reaches, then each point's share of their hours. Nothing
     of the size of all pairs is kept (366k volunteers x 800 needs: 300M pairs); `max_pairs`
-    bounds a block."""
+    bounds a block. The first sweep's blocks are kept for the second, the same figures
+    without computing the weights twice, up to `keep_pairs` weights (64 MB; decisions.md,
+    66)."""
     if len(s) == 0 or len(d) == 0:
         return np.zeros(len(d), dtype=np.float64)
     rows_m = _metres(s.lon, s.lat)
     classes = list(_classes(s, d))
     wanted_row = np.zeros(len(s), dtype=np.float64)
-    for c in classes:
+    kept: dict[int, list[Block]] = {}  # the first sweep's blocks, up to `keep_pairs`
+    for n, c in enumerate(classes):
         if c.remote:
             wanted_row[c.rows] += c.hours[-1] * Method.remote_weight
+        blocks = []
         for rows, band, w in _blocks(s, c, rows_m, max_pairs):
             wanted_row[rows] += w @ c.hours[band]
+            if keep_pairs >= w.size:
+                keep_pairs -= w.size
+                blocks.append((rows, band, w))
+            else:
+                keep_pairs = -1  # the class's blocks are computed again in the second sweep
+        if keep_pairs >= 0:
+            kept[n] = blocks
     people = int(s.person.max()) + 1
     wanted = np.bincount(s.person, weights=wanted_row, minlength=people)
     hours = np.zeros(people, dtype=np.float64)
     hours[s.person] = s.hours
     ratio = np.divide(hours, wanted, out=np.zeros(people), where=wanted > 0)[s.person]
     access = np.zeros(len(d), dtype=np.float64)
-    for c in classes:
+    for n, c in enumerate(classes):
         per_point = np.zeros(len(c.hours), dtype=np.float64)
         if c.remote:
             per_point[-1] = ratio[c.rows].sum() * Method.remote_weight
-        for rows, band, w in _blocks(s, c, rows_m, max_pairs):
+        for rows, band, w in kept[n] if n in kept else _blocks(s, c, rows_m, max_pairs):
             per_point[band] += ratio[rows] @ w
         access[c.needs] += per_point[c.point]
     return np.asarray(d.hours * access, dtype=np.float64)

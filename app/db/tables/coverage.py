@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSTZRANGE, UUID
 
@@ -147,6 +148,8 @@ coverage_volunteer_facts_state = Table(
     Column("rebuilt_at", DateTime(timezone=True), nullable=False),
     Column("rows", Integer, nullable=False),
     Column("seconds", Float, nullable=False),
+    # A new random id whenever any row was rewritten (decisions.md, 66: in-process copies).
+    Column("version", UUID(as_uuid=True), nullable=False, server_default=text("gen_random_uuid()")),
     CheckConstraint("id = 1", name="one_row"),
 )
 
