@@ -141,7 +141,8 @@ async def _refresh(
         )
         if last is not None and (last >= now or (due_before and last >= due_before)):
             return None  # a newer snapshot is never replaced by an older one
-        facts = await access.facts(conn, Scope(org_ids, None, now, now + PERIOD, 0), None, now)
+        scope = Scope(org_ids, None, now, now + PERIOD, 0)
+        facts = await access.facts(conn, scope, None, now, copy=False)  # no copy kept here
         await conn.rollback()
     grids = await asyncio.to_thread(all_resolutions, facts.reach)
     shares = await asyncio.to_thread(accessible, facts.supply, facts.demand)

@@ -59,7 +59,8 @@ def _same(statement: access.Facts, copy: access.Facts) -> None:
         a, b = (getattr(f.supply, column)[o] for f, o in zip((statement, copy), order, strict=True))
         assert np.array_equal(a, b), column
     duty = [f.supply.on_duty for f in (statement, copy)]
-    assert duty[0] is not None and duty[1] is not None
+    assert duty[0] is not None
+    assert duty[1] is not None
     assert np.array_equal(duty[0][order[0]], duty[1][order[1]])
     shares = [accessible(f.supply, f.demand) for f in (statement, copy)]
     assert shares[0].sum() > 0
@@ -80,7 +81,8 @@ async def test_the_copy_answers_as_the_statement_and_is_read_again_when_rewritte
     scope = Scope(org_ids, None, start, start + supply.PERIOD, 3)
     _same(*await _both(world, scope))
     first = _copy(org_ids)
-    assert first is not None and len(first) > 1000
+    assert first is not None
+    assert len(first) > 1000
     _same(*await _both(world, scope))
     assert _copy(org_ids) is first  # unchanged: the same copy
 
@@ -106,7 +108,9 @@ async def test_the_copy_answers_as_the_statement_and_is_read_again_when_rewritte
     assert (await job.run(world.owner)).users >= 100  # rows rewritten: a new version
     _same(*await _both(world, scope))
     second = _copy(org_ids)
-    assert second is not None and second is not first and second.version != first.version
+    assert second is not None
+    assert second is not first
+    assert second.version != first.version
     assert (await job.run(world.owner)).users == 0  # nothing rewritten: the same version
     _same(*await _both(world, scope))
     assert _copy(org_ids) is second
@@ -138,7 +142,8 @@ async def test_a_map_through_the_copy_is_the_statement_s_for_each_organisation(
     across = await _hexes(client, world, SUBJECT, at)
     for org in subjects:  # one copy per scope, holding that organisation's rows only
         copy = _copy([org])
-        assert copy is not None and copy.org_ids == [org]
+        assert copy is not None
+        assert copy.org_ids == [org]
         assert len(copy) == await _facts_rows(world, org)
     assert _copy(await _org_ids(world)) is not None
 
@@ -159,7 +164,8 @@ async def test_a_copy_is_read_under_the_caller_s_row_level_security(world: World
     levels = [level.value for level in LEVELS]
     async with world.owner.connect() as conn:
         everything = await kept_facts.load(conn, await _org_ids(world), levels)
-    assert everything is not None and len(everything) > await _facts_rows(world, reading)
+    assert everything is not None
+    assert len(everything) > await _facts_rows(world, reading)
     subject = "copy-rls-reading"
     await world.person(subject, org="reading-council", role="coordinator")
     app = create_async_engine(world.db.app_url)
@@ -169,7 +175,8 @@ async def test_a_copy_is_read_under_the_caller_s_row_level_security(world: World
             seen = await kept_facts.load(tx.conn, await _org_ids(world), levels)
     finally:
         await app.dispose()
-    assert seen is not None and len(seen) == await _facts_rows(world, reading)
+    assert seen is not None
+    assert len(seen) == await _facts_rows(world, reading)
     assert set(np.unique(seen.org).tolist()) == {seen.org_ids.index(reading)}
 
 
@@ -213,4 +220,3 @@ async def _facts_rows(world: World, org: UUID) -> int:
 async def _count(conn: AsyncConnection, org: UUID) -> int:
     query = text("SELECT count(*) FROM coverage_volunteer_facts WHERE org_id = :org")
     return int(await conn.scalar(query, {"org": org}) or 0)
-
