@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +23,7 @@ from notifications.fcm import (
     point_messaging_at,
     static_token,
 )
+from notifications.fcm_http2 import GOOGLE, Http2Transport
 from notifications.notify import LogTexts, NotifyTransport, TextTransport
 from notifications.ratelimit import SharedLimit
 
@@ -34,15 +37,34 @@ def transport_for(settings: Settings) -> Transport:
         return LogTransport()
     if not settings.firebase_project_id:
         raise SettingsError("CODELIVER_FIREBASE_PROJECT_ID is required for FCM push")
+    token = settings.fcm_access_token
+    if settings.push_send == "http2":
+        return Http2Transport(
+            settings.firebase_project_id,
+            google_credential(settings.firebase_credentials, token),
+            endpoint=settings.fcm_endpoint or GOOGLE,
+            streams=settings.fcm_streams,
+            connections=settings.fcm_connections,
+        )
     if settings.fcm_endpoint:
         point_messaging_at(settings.fcm_endpoint)
-    token = settings.fcm_access_token
     return FcmTransport(
         settings.firebase_project_id,
         settings.firebase_credentials,
         credential=static_token(token) if token else None,
-        threaded=settings.push_send == "threaded",
     )
+
+
+def google_credential(credentials_file: Path | None, token: str | None) -> Any:
+    """The google-auth credential firebase-admin would use: the fixed token for a proxy or
+    the fake, the service account file, or application default credentials."""
+    from firebase_admin import credentials
+
+    if token:
+        return static_token(token).get_credential()
+    if credentials_file is not None:
+        return credentials.Certificate(str(credentials_file)).get_credential()
+    return credentials.ApplicationDefault().get_credential()
 
 
 def texts_for(settings: Settings) -> TextTransport:

@@ -76,10 +76,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Signs the console's CSRF tokens; unset, a secret made once in the state folder (one
     # machine). Several machines behind one address must share one.
     console_secret: str | None = None
-    # Push: FCM through firebase-admin when a Firebase project is set (credentials from the
-    # file, or application default credentials); otherwise the log transport.
+    # Push: FCM when a Firebase project is set (credentials from the file, or application
+    # default credentials); otherwise the log transport. `push_send`: `threaded`,
+    # firebase-admin's send_each in a thread, or `http2`, our own FCM v1 sender
+    # (notifications/fcm_http2.py: httpx over HTTP/2, at most `fcm_streams` requests in
+    # flight over `fcm_connections` connections); chosen by measurement (docs/decisions.md, 62).
     push_transport: Literal["auto", "fcm", "log"] = "auto"
-    push_send: Literal["threaded", "async"] = "threaded"  # send_each in a thread, or _async
+    push_send: Literal["threaded", "http2"] = "threaded"
+    fcm_streams: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    fcm_connections: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
     fcm_endpoint: str | None = None  # a staging proxy or the tests' fake FCM server
     fcm_access_token: str | None = None  # a fixed token for that endpoint (never Google's)
     # FCM's quota per project (600,000 messages a minute), shared by every worker.

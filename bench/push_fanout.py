@@ -4,9 +4,13 @@
 
 Starts a private cluster under .state/bench-pg and seeds the demo borough, with a device
 for every volunteer. Then, in one run:
-  fan-out   the dispatcher drains N outbox rows (one device each) through firebase-admin to
-            a fake FCM server in its own process, with threaded send_each and with
-            send_each_async: messages/s and the dispatcher's CPU ms per message;
+  fan-out   the dispatcher drains N outbox rows (one device each) to a fake FCM server in
+            its own process (hypercorn: TLS with ALPN h2 and HTTP/1.1, a throwaway
+            certificate, as Google's), one way after the other: the log transport (no
+            network: the dispatcher's own cost), firebase-admin's threaded send_each
+            (requests, HTTP/1.1) and send_each_async (httpx, HTTP/2) with one App and with
+            four, and our own FCM v1 sender (notifications/fcm_http2.py, httpx HTTP/2) with
+            one connection and with four: messages/s and the dispatcher's CPU ms per message;
   latency   a caseworker POSTs a need (its first wave is offered in that transaction) and
             the embedded worker's dispatcher pushes it to the fake, in-process: the time from
             the POST to the first push for that need, p50/p99.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -34,10 +39,19 @@ from app.factory import create_app
 from app.identity.tokens import DevIssuer
 from app.seed import seed
 from app.settings import Environment, Settings
-from infra.localdb import LocalCluster, free_port
+from infra.localdb import LocalCluster
 from notifications.dispatcher import Dispatcher
-from notifications.fcm import FcmTransport, point_messaging_at, static_token
-from tests.fake_fcm import FakeFcm, Server
+from notifications.fcm import (
+    FcmTransport,
+    Outcome,
+    Push,
+    Result,
+    Transport,
+    point_messaging_at,
+    static_token,
+)
+from notifications.fcm_http2 import Http2Transport
+from tests.fake_fcm import FakeFcm, Server, tls
 
 ROOT = Path(__file__).resolve().parent.parent
 CASEWORKER = "demo-caseworker-reading-council"
@@ -49,9 +63,75 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def fan_out(
-    owner_url: str, endpoint: str, messages: int, threaded: bool
-) -> tuple[float, float]:
+class Nowhere:
+    """Every push succeeds at once, unlogged: the dispatcher's own cost, no network."""
+
+    async def send(self, pushes: list[Push], now: datetime) -> list[Outcome]:
+        return [Outcome(Result.OK) for _ in pushes]
+
+    async def close(self) -> None:
+        return None
+
+
+class Spread:
+    """Several transports (Apps, clients) sharing each batch, in parallel."""
+
+    def __init__(self, transports: list[Transport]) -> None:
+        self.transports = transports
+
+    async def send(self, pushes: list[Push], now: datetime) -> list[Outcome]:
+        size = -(-len(pushes) // len(self.transports))
+        parts = await asyncio.gather(
+            *(t.send(pushes[i * size : (i + 1) * size], now) for i, t in enumerate(self.transports))
+        )
+        return [o for part in parts for o in part]
+
+    async def close(self) -> None:
+        for t in self.transports:
+            await t.close()
+
+
+class SdkAsync(FcmTransport):
+    """firebase-admin's `send_each_async` (httpx, HTTP/2 where ALPN offers it), measured
+    beside the threaded `send_each` the transport uses (docs/decisions.md, 12 and 62)."""
+
+    async def send(self, pushes: list[Push], now: datetime) -> list[Outcome]:
+        from firebase_admin import messaging
+
+        from notifications.fcm import _classify
+
+        messages = [self._message(p, now) for p in pushes]
+        batch = await messaging.send_each_async(messages, app=self.app)
+        return [
+            Outcome(Result.OK) if r.success else _classify(r.exception) for r in batch.responses
+        ]
+
+
+def transports(endpoint: str) -> dict[str, Any]:
+    """How to send, by name: each makes a fresh transport on the running loop."""
+    point_messaging_at(endpoint)
+
+    def sdk(threaded: bool) -> FcmTransport:
+        make = FcmTransport if threaded else SdkAsync
+        return make("bench", credential=static_token("bench"))
+
+    def ours(connections: int, streams: int) -> Http2Transport:
+        credential = static_token("bench").get_credential()
+        return Http2Transport(
+            "bench", credential, endpoint=endpoint, streams=streams, connections=connections
+        )
+
+    return {
+        "nowhere (no network)": Nowhere,
+        "threaded send_each": lambda: sdk(True),
+        "send_each_async": lambda: sdk(False),
+        "send_each_async x4 Apps": lambda: Spread([sdk(False) for _ in range(4)]),
+        "ours h2, 1 conn": lambda: ours(1, 100),
+        "ours h2, 4 conns": lambda: ours(4, 200),
+    }
+
+
+async def fan_out(owner_url: str, messages: int, make: Any) -> tuple[float, float]:
     engine = create_async_engine(owner_url)
     async with engine.begin() as conn:
         await conn.execute(text("DELETE FROM outbox"))
@@ -65,8 +145,7 @@ async def fan_out(
             ),
             {"n": messages},
         )
-    point_messaging_at(endpoint)
-    transport = FcmTransport("bench", credential=static_token("bench"), threaded=threaded)
+    transport = make()
     dispatcher = Dispatcher(engine, transport, clock=WALL.now)
     wall, cpu = time.perf_counter(), time.process_time()
     sent = 0
@@ -77,6 +156,38 @@ async def fan_out(
     await engine.dispose()
     assert sent == messages, (sent, messages)
     return messages / wall, cpu * 1000 / messages
+
+
+async def measure(owner: str, messages: int, secure: bool) -> None:
+    """Every way to send, one after the other, to one fake FCM process: over TLS (ALPN h2 or
+    HTTP/1.1, as Google's), or cleartext (HTTP/1.1, h2c with prior knowledge for ours)."""
+    served = tls(FakeFcm(), ROOT / ".state" / "bench-fcm")
+    assert served.certificate is not None
+    cert, key = served.certificate
+    keys = [str(cert), str(key)]
+    # The clients trust the throwaway certificate: httpx by SSL_CERT_FILE, requests by
+    # REQUESTS_CA_BUNDLE (this process only).
+    os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(cert)
+    fake_process = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+        [sys.executable, "-m", "tests.fake_fcm", str(served.port), str(served.tls_port), *keys],
+        cwd=ROOT,
+    )
+    await asyncio.sleep(2)
+    rows = []
+    endpoint = served.tls_endpoint if secure else served.endpoint
+    try:
+        for how, make in transports(endpoint).items():
+            rate, cpu = await fan_out(owner, messages, make)
+            rows.append((how, rate, cpu))
+    finally:
+        fake_process.terminate()
+        await asyncio.to_thread(fake_process.wait, 30)
+        del os.environ["SSL_CERT_FILE"], os.environ["REQUESTS_CA_BUNDLE"]
+    print(f"fan-out of {messages} messages to {endpoint[:5]} (fake FCM in its own process)")
+    print(f"{'how':<24} {'msgs/s':>8} {'CPU ms/msg':>11}")
+    for how, rate, cpu in rows:
+        print(f"{how:<24} {rate:>8.0f} {cpu:>11.3f}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 async def first_push(settings: Settings, needs: int, fake: FakeFcm, programme: str) -> list[float]:
@@ -148,22 +259,8 @@ async def main(messages: int, needs: int) -> None:
         )
     await engine.dispose()
 
-    port = free_port()
-    fake_process = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
-        [sys.executable, "-m", "tests.fake_fcm", str(port)], cwd=ROOT
-    )
-    await asyncio.sleep(2)
-    rows = []
-    try:
-        for threaded in (True, False):
-            rate, cpu = await fan_out(owner, f"http://127.0.0.1:{port}", messages, threaded)
-            rows.append(("threaded send_each" if threaded else "send_each_async", rate, cpu))
-    finally:
-        fake_process.terminate()
-    print(f"fan-out of {messages} messages (fake FCM in its own process)")
-    print(f"{'how':<20} {'msgs/s':>8} {'CPU ms/msg':>11}")
-    for how, rate, cpu in rows:
-        print(f"{how:<20} {rate:>8.0f} {cpu:>11.3f}")
+    for secure in (True, False):
+        await measure(owner, messages, secure)
 
     fake = FakeFcm()
     settings = Settings(

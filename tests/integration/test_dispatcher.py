@@ -1,5 +1,6 @@
-"""The push dispatcher against a fake FCM server on 127.0.0.1, through firebase-admin's real
-code path: each FCM answer's effect on devices, retries and dead letters; leases."""
+"""The push dispatcher against a fake FCM server on 127.0.0.1, through each real sender (our
+HTTP/2 one over httpx, firebase-admin's send_each): each FCM answer's effect on devices,
+retries and dead letters; leases; the shared FCM budget."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from app.clock import WALL
 from app.db.tables import devices, outbox
 from notifications.backoff import Policy
 from notifications.dispatcher import Dispatcher
-from notifications.fcm import FcmTransport, point_messaging_at, static_token
+from notifications.fcm import FcmTransport, Transport, point_messaging_at, static_token
+from notifications.fcm_http2 import Http2Transport
 from notifications.outbox import Kind, Message, enqueue
 from notifications.ratelimit import SharedLimit
 from tests.fake_fcm import FakeFcm, Server
@@ -32,10 +34,16 @@ def fake() -> Iterator[FakeFcm]:
         yield server
 
 
-@pytest.fixture
-async def transport(fake: FakeFcm) -> AsyncIterator[FcmTransport]:
-    point_messaging_at(fake.endpoint)
-    t = FcmTransport("fake-project", credential=static_token("test-token"))
+@pytest.fixture(params=["http2", "threaded"])
+async def transport(fake: FakeFcm, request: pytest.FixtureRequest) -> AsyncIterator[Transport]:
+    """Each way CODELIVER_PUSH_SEND can send: our HTTP/2 sender, firebase-admin's send_each."""
+    t: Transport
+    if request.param == "http2":
+        credential = static_token("test-token").get_credential()
+        t = Http2Transport("fake-project", credential, endpoint=fake.endpoint)
+    else:
+        point_messaging_at(fake.endpoint)
+        t = FcmTransport("fake-project", credential=static_token("test-token"))
     yield t
     await t.close()
 
@@ -74,7 +82,7 @@ async def rows(world: World) -> dict[UUID, Any]:
 
 
 async def test_each_fcm_answer_has_its_effect(
-    world: World, fake: FakeFcm, transport: FcmTransport
+    world: World, fake: FakeFcm, transport: Transport
 ) -> None:
     kinds = ["ok", "unregistered", "badtoken", "badpayload", "mismatch", "quota", "unavailable"]
     users = {k: await person_with_device(world, f"p-{k}", f"{k}-token-1") for k in kinds}
@@ -95,7 +103,8 @@ async def test_each_fcm_answer_has_its_effect(
     assert state["badpayload"][0] == "dead"
     assert state["quota"][0] == "pending"
     assert state["unavailable"][0] == "pending"
-    assert after[users["quota"]].next_attempt_at >= before + timedelta(seconds=60)
+    # at least a minute after a 429, and no sooner than its Retry-After (90 s)
+    assert after[users["quota"]].next_attempt_at >= before + timedelta(seconds=90)
     assert after[users["unavailable"]].next_attempt_at >= before + timedelta(seconds=7)
     assert all(r.lease_token is None for r in after.values())
     async with world.owner.connect() as conn:
@@ -104,7 +113,7 @@ async def test_each_fcm_answer_has_its_effect(
 
 
 async def test_retries_then_dead_letter_after_max_attempts(
-    world: World, fake: FakeFcm, transport: FcmTransport
+    world: World, fake: FakeFcm, transport: Transport
 ) -> None:
     user = await person_with_device(world, "p-down", "unavailable-token-9")
     flaky = await person_with_device(world, "p-flaky", "flaky-token-9")
@@ -124,7 +133,7 @@ async def test_retries_then_dead_letter_after_max_attempts(
 
 
 async def test_a_stale_lease_cannot_complete_a_row(
-    world: World, fake: FakeFcm, transport: FcmTransport
+    world: World, fake: FakeFcm, transport: Transport
 ) -> None:
     user = await person_with_device(world, "p-slow", "unavailable-token-3")
     await notify(world, user)
@@ -143,7 +152,7 @@ async def test_a_stale_lease_cannot_complete_a_row(
 
 
 async def test_quiet_hours_defer_all_but_urgent(
-    world: World, fake: FakeFcm, transport: FcmTransport
+    world: World, fake: FakeFcm, transport: Transport
 ) -> None:
     await world.org("org-q")
     vid = await world.volunteer("sleeper", org="org-q")
@@ -199,7 +208,7 @@ def test_the_fcm_endpoint_seam_still_exists() -> None:
 
 
 async def test_pushes_beyond_the_shared_fcm_budget_wait_their_turn(
-    world: World, fake: FakeFcm, transport: FcmTransport
+    world: World, fake: FakeFcm, transport: Transport
 ) -> None:
     users = [await person_with_device(world, f"p-many-{i}", f"ok-token-{i}") for i in range(5)]
     for user in users:

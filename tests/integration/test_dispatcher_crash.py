@@ -88,9 +88,11 @@ async def _kill_when(worker: subprocess.Popen[bytes], enough: Callable[[], bool]
             worker.kill()
 
 
+@pytest.mark.parametrize("send", ["threaded", "http2"])  # CODELIVER_PUSH_SEND
 async def test_kill_minus_nine_mid_batch_loses_nothing(
-    db: Db, world: World, fake: FakeFcm, tmp_path: Path
+    db: Db, world: World, fake: FakeFcm, tmp_path: Path, send: str
 ) -> None:
+    how = {"CODELIVER_PUSH_SEND": send}
     async with world.owner.begin() as conn:
         for n in range(PEOPLE):
             user_id = await conn.scalar(
@@ -114,9 +116,9 @@ async def test_kill_minus_nine_mid_batch_loses_nothing(
                 now=datetime.now(UTC),
             )
     total = PEOPLE * PER_PERSON
-    await _kill_when(start_worker(db, fake, tmp_path), lambda: len(fake.received) >= 100)
+    await _kill_when(start_worker(db, fake, tmp_path, **how), lambda: len(fake.received) >= 100)
     assert await world.count("outbox", "lease_token IS NOT NULL") > 0  # a lease was lost
-    await _restart_until_drained(db, world, fake, tmp_path)
+    await _restart_until_drained(db, world, fake, tmp_path, **how)
     assert await world.count("outbox", "status IN ('sent', 'dead')") == total
     assert await world.count("outbox", "status = 'dead'") == 0
     async with world.owner.connect() as conn:
