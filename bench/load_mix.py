@@ -10,7 +10,8 @@ same database, the locust users shared round-robin between them. Locust runs hea
 its own process on loopback (bench/locustfile.py): 70 % volunteers (poll their offers, delta
 sync, accept or decline one), 20 % caseworkers (post a need, which starts its cascade; read
 a need; its candidates), 10 % coordinators (a coverage tile, the metrics summary); each
-user one request a second, so the offered rate steps with the user count. A 10-user
+user one request a second, so the offered rate steps with the user count. The coverage
+snapshots are refreshed before each step, as the worker keeps them (not timed). A 10-user
 warm-up step first, not reported; then for each step: requests per second held, p50/p99,
 errors, and the CPU per request of the API processes and of PostgreSQL (all of the
 cluster's processes, from /proc) over the step.
@@ -34,7 +35,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench.common import ROOT, cpu_seconds, fresh_database, served_process, start_cluster
-from bench.load_world import make_world
+from bench.load_world import make_world, refresh_snapshots
 from bench.profile_summary import summary
 
 DATABASE = "bench_load_mix"
@@ -124,6 +125,7 @@ async def main(args: argparse.Namespace) -> None:
                 spy = None
                 if users == args.profile and processes == 1:
                     spy = profile(servers[0][1], args.seconds, work / "profile.txt")
+                await refresh_snapshots(owner_url)  # the worker's job, not timed
                 api0 = sum(cpu_seconds(pid) for _, pid in servers)
                 pg0 = cluster_cpu(state.data_dir)
                 stats = await asyncio.to_thread(

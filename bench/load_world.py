@@ -95,7 +95,7 @@ async def make_world(owner_url: str, volunteers: int, people: int, path: Path) -
                     for need_id in (need_ids * 2)[i % OFFERED_NEEDS :][:OFFERS_EACH]
                 ],
             )
-        await supply.refresh(engine, [org_id for org_id, _ in orgs.values()])
+        await refresh_snapshots(owner_url)
         async with engine.connect() as conn:  # the seed's statistics, before any step
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("VACUUM ANALYZE"))
@@ -117,3 +117,16 @@ async def make_world(owner_url: str, volunteers: int, people: int, path: Path) -
     }
     await asyncio.to_thread(path.write_text, json.dumps(world))
     return world
+
+
+async def refresh_snapshots(owner_url: str) -> None:
+    """Each organisation's coverage snapshot, as the worker keeps them: a coordinator's map
+    is of their one organisation (supply.scope_id)."""
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.connect() as conn:
+            org_ids = list((await conn.execute(text("SELECT id FROM organisations"))).scalars())
+        for org_id in org_ids:
+            await supply.refresh(engine, [org_id])
+    finally:
+        await engine.dispose()
