@@ -11,7 +11,7 @@ its own process on loopback (bench/locustfile.py): 70 % volunteers (poll their o
 sync, accept or decline one), 20 % caseworkers (post a need, which starts its cascade; read
 a need; its candidates), 10 % coordinators (a coverage tile, the metrics summary); each
 user one request a second, so the offered rate steps with the user count. The coverage
-snapshots are refreshed before each step, as the worker keeps them (not timed). A 10-user
+snapshots are refreshed before each server count's steps, as the worker keeps them. A 10-user
 warm-up step first, not reported; then for each step: requests per second held, p50/p99,
 errors, and the CPU per request of the API processes and of PostgreSQL (all of the
 cluster's processes, from /proc) over the step.
@@ -119,13 +119,15 @@ async def main(args: argparse.Namespace) -> None:
                 for _ in range(processes)
             ]
             hosts = [str(client.base_url).rstrip("/") for client, _ in servers]
+            # The worker's job, not timed: fresh for the steps that follow (minutes, under
+            # the snapshots' 10-minute age), and its writes' vacuum mostly in the warm-up.
+            await refresh_snapshots(owner_url)
             # A warm-up step, not reported: the pools' connections, the plans, the caches.
             await asyncio.to_thread(locust, world, hosts, 10, 10, work / f"warm{processes}")
             for users in args.users:
                 spy = None
                 if users == args.profile and processes == 1:
                     spy = profile(servers[0][1], args.seconds, work / "profile.txt")
-                await refresh_snapshots(owner_url)  # the worker's job, not timed
                 api0 = sum(cpu_seconds(pid) for _, pid in servers)
                 pg0 = cluster_cpu(state.data_dir)
                 stats = await asyncio.to_thread(
