@@ -88,10 +88,12 @@ def _null_is_none(annotation: Any) -> bool:
         return False
 
 
-def refuse_null(request: Request[Any, Any, Any]) -> None:
+async def refuse_null(request: Request[Any, Any, Any]) -> None:
     """The app's before-request hook: a query, header or cookie parameter sent as the string
     `null` is refused (422 naming it) where Litestar would read it as absent, so that
-    `?org_id=null` is not "every organisation" while the document says a uuid."""
+    `?org_id=null` is not "every organisation" while the document says a uuid. A coroutine:
+    Litestar runs a plain function hook in a worker thread, a thread hop on every request
+    (bench/README.md, "The load mix")."""
     refused = []
     for parameter in request.route_handler.parsed_fn_signature.parameters.values():
         kwarg = parameter.kwarg_definition

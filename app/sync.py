@@ -18,7 +18,20 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import BigInteger, ColumnElement, Select, Text, cast, func, select, true, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.errors import InvalidInput
@@ -52,6 +65,38 @@ def decode(cursor: str, field: str = "since") -> tuple[int, UUID]:
     return key.xid, key.id
 
 
+# The paged statement of each (statement, settled only, resuming) kind, built once: composing
+# the lateral page per request (its column proxies and cache key) cost the volunteers' offer
+# poll about a third of its Python time (bench/README.md, "The load mix").
+_PAGED: dict[tuple[int, bool, bool], tuple[Select[Any], Select[Any]]] = {}
+_AFTER_XID = bindparam("sync_after_xid", type_=BigInteger)
+_AFTER_ID = bindparam("sync_after_id", type_=Uuid)
+_LIMIT = bindparam("sync_limit", type_=Integer)
+
+
+def _paged(
+    stmt: Select[Any],
+    xid: ColumnElement[int],
+    id_: ColumnElement[UUID],
+    settled: bool,
+    resumes: bool,
+) -> Select[Any]:
+    key = (id(stmt), settled, resumes)
+    if key not in _PAGED:  # stmt is kept with its page: its id stays its own
+        watermark = select(WATERMARK.label("watermark")).subquery("watermark")
+        inner = stmt.order_by(None).order_by(xid, id_).limit(_LIMIT)
+        if settled:
+            inner = inner.where(xid < watermark.c.watermark)
+        if resumes:
+            inner = inner.where(tuple_(xid, id_) > tuple_(_AFTER_XID, _AFTER_ID))
+        rows_of = inner.lateral("changed")
+        outer = select(watermark.c.watermark, rows_of).select_from(
+            watermark.outerjoin(rows_of, true())
+        )
+        _PAGED[key] = (stmt, outer)
+    return _PAGED[key][1]
+
+
 async def page(
     conn: AsyncConnection,
     stmt: Select[Any],
@@ -62,24 +107,23 @@ async def page(
     field: str = "since",
     *,
     settled_only: bool = True,
+    params: dict[str, Any] | None = None,
 ) -> tuple[list[Any], str | None]:
     """Up to `limit` rows of `stmt` changed after `since`, in commit-safe order, and the
     cursor to resume from: None only for an empty page (keep the one you have).
+
+    `stmt` is a module constant (its page is built once per kind and kept): the caller's
+    values go in as bound parameters, `params`.
 
     Without `settled_only` (a first load: what is there now, including rows of transactions
     newer than the oldest one running) every visible row comes, and the last page's cursor
     still resumes below the watermark: a later sync may repeat a row, never miss one."""
     after = decode(since, field) if since else None
-    watermark = select(WATERMARK.label("watermark")).subquery("watermark")
-    inner = stmt.order_by(None).order_by(xid, id_).limit(limit + 1)
-    if settled_only:
-        inner = inner.where(xid < watermark.c.watermark)
+    values = {**(params or {}), "sync_limit": limit + 1}
     if after is not None:
-        inner = inner.where(tuple_(xid, id_) > tuple_(*after))
-    rows_of = inner.lateral("changed")
-    result = await conn.execute(
-        select(watermark.c.watermark, rows_of).select_from(watermark.outerjoin(rows_of, true()))
-    )
+        values |= {"sync_after_xid": after[0], "sync_after_id": after[1]}
+    paged = _paged(stmt, xid, id_, settled_only, after is not None)
+    result = await conn.execute(paged, values)
     rows = result.all()
     seen_below = int(rows[0].watermark) - 1
     rows = [r for r in rows if r.sync_xid is not None]

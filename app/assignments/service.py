@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app import audit, sync
 from app.assignments.schemas import (
@@ -112,31 +112,35 @@ async def mine(tx: Tx, assignment_id: UUID, reason: str | None) -> Assignment:
     return await _detail(tx, row, need, reason)
 
 
+# The caller's assignments, every one or the active ones: constants, so that app.sync builds
+# each page once (the caller is a bound parameter).
+_ALL_MINE = (
+    select(*assignments.c, *NEED_COLUMNS)
+    .select_from(
+        assignments.join(needs, needs.c.id == assignments.c.need_id).join(
+            programmes, programmes.c.id == needs.c.programme_id
+        )
+    )
+    .where(assignments.c.volunteer_id == bindparam("me"))
+)
+_ACTIVE_MINE = _ALL_MINE.where(assignments.c.status.in_(ACTIVE_ASSIGNMENT))
+
+
 async def list_mine(
     tx: Tx, *, since: str | None, active_only: bool, limit: int
 ) -> tuple[list[Assignment], str | None]:
     """The caller's assignments in the order their changes committed. `next_cursor` is always
     the resume point: passed back as `since`, it returns only what changed after it (an
     empty page when nothing did), for offline-first sync (app.sync)."""
-    stmt = (
-        select(*assignments.c, *NEED_COLUMNS)
-        .select_from(
-            assignments.join(needs, needs.c.id == assignments.c.need_id).join(
-                programmes, programmes.c.id == needs.c.programme_id
-            )
-        )
-        .where(assignments.c.volunteer_id == tx.principal.user_id)
-    )
-    if active_only:
-        stmt = stmt.where(assignments.c.status.in_(ACTIVE_ASSIGNMENT))
     rows, next_cursor = await sync.page(
         tx.conn,
-        stmt,
+        _ACTIVE_MINE if active_only else _ALL_MINE,
         assignments.c.sync_xid,
         assignments.c.id,
         since,
         limit,
         settled_only=since is not None,
+        params={"me": tx.principal.user_id},
     )
     return [to_assignment(r, need_summary(SummaryRow.of(r), r.need_id)) for r in rows], next_cursor
 

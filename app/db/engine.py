@@ -21,7 +21,11 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,  # a restarted database costs one failed request, not a dead pool
+        # No ping before each checkout (BEGIN, a round trip, ROLLBACK: about a fifth of a
+        # request's Python time, docs/decisions.md, 65). A connection found dead invalidates
+        # the whole pool, so a restarted database costs the requests in flight a 503 with
+        # Retry-After (app/problems.py), not a dead pool.
+        pool_pre_ping=False,
         pool_timeout=settings.db_pool_timeout_s,
         connect_args=connect_args(settings),
     )

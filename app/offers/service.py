@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app import audit, sync
 from app.assignments.schemas import Assignment, to_assignment
@@ -45,6 +45,12 @@ _MINE = (
         )
     )
     .order_by(offers.c.expires_at, offers.c.id)
+)
+# The caller's offers, every one (a delta sync) or the open ones (a poll): constants, so
+# that app.sync builds each page once (the caller and the instant are bound parameters).
+_ALL_MINE = _MINE.where(offers.c.volunteer_id == bindparam("me"))
+_OPEN_MINE = _ALL_MINE.where(
+    offers.c.status == OfferStatus.PENDING, offers.c.expires_at > bindparam("now")
 )
 
 
@@ -102,18 +108,16 @@ async def my_offers(
     """Without `since`: the caller's open offers, what the app shows as "waiting for your
     answer". With `since`: every offer of theirs that changed after that cursor, whatever its
     status now, for offline-first sync, in commit order (app.sync)."""
-    stmt = _MINE.where(offers.c.volunteer_id == tx.principal.user_id)
-    if since is None:
-        stmt = stmt.where(offers.c.status == OfferStatus.PENDING, offers.c.expires_at > tx.now)
     rows, next_cursor = await sync.page(
         tx.conn,
-        stmt,
+        _OPEN_MINE if since is None else _ALL_MINE,
         offers.c.sync_xid,
         offers.c.id,
         cursor or since,
         limit,
         field="cursor" if cursor else "since",
         settled_only=since is not None,
+        params={"me": tx.principal.user_id, "now": tx.now},
     )
     return [_volunteer_offer(MyOffer.of(r)) for r in rows], next_cursor
 
