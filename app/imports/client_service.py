@@ -14,11 +14,9 @@ import asyncio
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import audit
-from app.db.tables import organisations, volunteer_imports
+from app.db.tables import organisations
 from app.db.tenancy import Tx, tenant_transaction
 from app.errors import NotFound
 from app.geocoder import NOT_SET_UP, Geocoder
@@ -29,12 +27,13 @@ from app.imports.client_columns import Checked, Places, postcodes, read
 from app.imports.client_plan import Decision, Row, duplicates, fingerprint, plan
 from app.imports.schemas import ImportReport, ImportStatus
 from app.imports.service import (
+    Filed,
     Progress,
-    as_json,
     claim,
-    counts_of,
     finish,
     kept_file_of_kind,
+    recorded_apply,
+    recorded_dry_run,
     results_of,
     run_batches,
     status_of_kind,
@@ -96,41 +95,13 @@ async def dry_run(
     found = await client_writes.known(tx, org_id, checked.rows)
     decisions = plan(checked.rows, found, duplicates(checked.rows))
     expected = {str(r.line): fingerprint(found.get(r.external_id)) for r in checked.rows}
-    results = results_of(checked.refused, decisions)
-    counts = counts_of(results)
-    import_id = None
-    if keep:
-        import_id = await tx.conn.scalar(
-            insert(volunteer_imports)
-            .values(
-                org_id=org_id,
-                kind=KIND,
-                file_sha256=checked.sha256,
-                file_name=file_name,
-                content=content,
-                rows=checked.total,
-                verdicts=as_json(counts),
-                expected=expected,
-                created_by=tx.principal.user_id,
-            )
-            .returning(volunteer_imports.c.id)
-        )
-    await audit.record(
+    return await recorded_dry_run(
         tx,
-        "client_import.dry_run",
-        "client_import",
-        import_id or checked.sha256,
-        org_id=org_id,
-        details={"file_sha256": checked.sha256, "rows": checked.total, **as_json(counts)},
-    )
-    return ImportReport(
-        id=import_id,
-        org_id=org_id,
-        file_sha256=checked.sha256,
-        status="dry_run",
-        rows=checked.total,
-        counts=counts,
-        results=results,
+        org_id,
+        Filed(KIND, checked.sha256, checked.total, file_name),
+        results_of(checked.refused, decisions),
+        content=content if keep else None,
+        expected=expected,
     )
 
 
@@ -172,28 +143,10 @@ async def apply(
             async with tenant_transaction(engine, identity) as tx:
                 await finish(tx, import_id, "failed", None)
         raise
+    filed = Filed(KIND, checked.sha256, checked.total)
     results = results_of(checked.refused, decisions)
-    counts = counts_of(results)
-    async with tenant_transaction(engine, identity) as tx:
-        if import_id is not None:
-            await finish(tx, import_id, "applied", counts)
-        await audit.record(
-            tx,
-            "client_import.applied",
-            "client_import",
-            import_id or checked.sha256,
-            org_id=org_id,
-            details={"file_sha256": checked.sha256, "rows": checked.total, "via": via}
-            | as_json(counts),
-        )
-    return ImportReport(
-        id=import_id,
-        org_id=org_id,
-        file_sha256=checked.sha256,
-        status="applied",
-        rows=checked.total,
-        counts=counts,
-        results=results,
+    return await recorded_apply(
+        engine, identity, org_id, filed, results, import_id=import_id, via=via
     )
 
 

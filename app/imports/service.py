@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -76,18 +77,52 @@ async def dry_run(
         str(r.line): fingerprint(by_id.get(r.external_id or ""), by_email.get(r.email))
         for r in checked.rows
     }
-    results = results_of(checked.refused, decisions)
+    return await recorded_dry_run(
+        tx,
+        org_id,
+        Filed("volunteers", checked.sha256, checked.total, file_name),
+        results_of(checked.refused, decisions),
+        content=content if keep else None,
+        expected=expected,
+    )
+
+
+@dataclass(frozen=True)
+class Filed:
+    """An import's file as its record and audit name it."""
+
+    kind: str  # volunteers | clients
+    sha256: str
+    rows: int
+    name: str | None = None
+
+    @property
+    def subject(self) -> str:  # volunteer_import | client_import
+        return f"{self.kind.removesuffix('s')}_import"
+
+
+async def recorded_dry_run(
+    tx: Tx,
+    org_id: UUID,
+    filed: Filed,
+    results: list[RowResult],
+    *,
+    content: bytes | None,
+    expected: dict[str, str],
+) -> ImportReport:
+    """A dry run's report, kept with its file (`content`; None: not kept) and audited."""
     counts = counts_of(results)
     import_id = None
-    if keep:
+    if content is not None:
         import_id = await tx.conn.scalar(
             insert(volunteer_imports)
             .values(
                 org_id=org_id,
-                file_sha256=checked.sha256,
-                file_name=file_name,
+                kind=filed.kind,
+                file_sha256=filed.sha256,
+                file_name=filed.name,
                 content=content,
-                rows=checked.total,
+                rows=filed.rows,
                 verdicts=as_json(counts),
                 expected=expected,
                 created_by=tx.principal.user_id,
@@ -96,21 +131,53 @@ async def dry_run(
         )
     await audit.record(
         tx,
-        "volunteer_import.dry_run",
-        "volunteer_import",
-        import_id or checked.sha256,
+        f"{filed.subject}.dry_run",
+        filed.subject,
+        import_id or filed.sha256,
         org_id=org_id,
-        details={"file_sha256": checked.sha256, "rows": checked.total, **as_json(counts)},
+        details={"file_sha256": filed.sha256, "rows": filed.rows, **as_json(counts)},
     )
+    return _report(import_id, org_id, filed, "dry_run", results)
+
+
+def _report(
+    import_id: UUID | None, org_id: UUID, filed: Filed, status: str, results: list[RowResult]
+) -> ImportReport:
     return ImportReport(
         id=import_id,
         org_id=org_id,
-        file_sha256=checked.sha256,
-        status="dry_run",
-        rows=checked.total,
-        counts=counts,
+        file_sha256=filed.sha256,
+        status=status,
+        rows=filed.rows,
+        counts=counts_of(results),
         results=results,
     )
+
+
+async def recorded_apply(
+    engine: AsyncEngine,
+    identity: TokenIdentity,
+    org_id: UUID,
+    filed: Filed,
+    results: list[RowResult],
+    *,
+    import_id: UUID | None,
+    via: str,
+) -> ImportReport:
+    """An apply's report: the kept dry run marked applied (its file dropped), and audited."""
+    counts = counts_of(results)
+    async with tenant_transaction(engine, identity) as tx:
+        if import_id is not None:
+            await finish(tx, import_id, "applied", counts)
+        await audit.record(
+            tx,
+            f"{filed.subject}.applied",
+            filed.subject,
+            import_id or filed.sha256,
+            org_id=org_id,
+            details={"file_sha256": filed.sha256, "rows": filed.rows, "via": via} | as_json(counts),
+        )
+    return _report(import_id, org_id, filed, "applied", results)
 
 
 def as_json(counts: Counts) -> dict[str, int]:
@@ -173,32 +240,10 @@ async def apply(
             async with tenant_transaction(engine, identity) as tx:
                 await finish(tx, import_id, "failed", None)
         raise
+    filed = Filed("volunteers", checked.sha256, checked.total)
     results = results_of(checked.refused, decisions)
-    counts = counts_of(results)
-    async with tenant_transaction(engine, identity) as tx:
-        if import_id is not None:
-            await finish(tx, import_id, "applied", counts)
-        await audit.record(
-            tx,
-            "volunteer_import.applied",
-            "volunteer_import",
-            import_id or checked.sha256,
-            org_id=org_id,
-            details={
-                "file_sha256": checked.sha256,
-                "rows": checked.total,
-                "via": via,
-                **as_json(counts),
-            },
-        )
-    return ImportReport(
-        id=import_id,
-        org_id=org_id,
-        file_sha256=checked.sha256,
-        status="applied",
-        rows=checked.total,
-        counts=counts,
-        results=results,
+    return await recorded_apply(
+        engine, identity, org_id, filed, results, import_id=import_id, via=via
     )
 
 
