@@ -167,21 +167,17 @@ async def raw_copy(url: str, org_id: uuid.UUID, rows: list[dict[str, str]]) -> f
         await conn.close()
 
 
-def cli(app_url: str, path: Path, *extra: str) -> tuple[float, str]:
+def cli(
+    app_url: str,
+    path: Path,
+    *extra: str,
+    kind: str = "volunteers",
+    subject: str = "bench-coordinator",
+) -> tuple[float, str]:
+    """`codeliver import KIND FILE --org bench-a --as SUBJECT ...` in its own process."""
     env = os.environ | {"CODELIVER_DATABASE_URL": app_url, "CODELIVER_ENV": "development"}
-    command = [
-        sys.executable,
-        "-m",
-        "app",
-        "import",
-        "volunteers",
-        str(path),
-        "--org",
-        "bench-a",
-        "--as",
-        "bench-coordinator",
-        *extra,
-    ]
+    command = [sys.executable, "-m", "app", "import", kind, str(path)]
+    command += ["--org", "bench-a", "--as", subject, *extra]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     return time.perf_counter() - started, done.stderr.strip().splitlines()[0]
