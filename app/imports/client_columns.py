@@ -163,6 +163,13 @@ def _body(cells: Mapping[str, str], places: Places) -> dict[str, Any]:
     return body
 
 
+def _quiet(error: FieldError) -> FieldError:
+    """msgspec names a wrong enum value in its message: the report does not repeat cells."""
+    if error.message.startswith("Invalid enum value"):
+        return FieldError(error.field, "not one of the accepted values")
+    return error
+
+
 def row_of(
     line: int, cells: Mapping[str, str], places: Places, present: frozenset[str]
 ) -> Row | Refusal:
@@ -177,7 +184,7 @@ def row_of(
         data = msgspec.convert(_body(cells, places), ClientIn, strict=False)
         record = _record(data)
     except msgspec.ValidationError as exc:
-        errors.append(field_error(exc, _WIRE))
+        errors.append(_quiet(field_error(exc, _WIRE)))
     except InvalidInput as exc:
         errors.extend(FieldError(_WIRE.get(e.field, e.field), e.message) for e in exc.errors)
     if errors or key is None or record is None:
