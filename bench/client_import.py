@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.imports.client_columns import NAMES
 from app.seed import ensure_member
 from bench.common import ROOT, dsn, fresh_database, start_cluster
-from bench.volunteer_import import cli, report
+from bench.volunteer_import import as_csv, cli, report
 from bench.volunteer_import import setup as orgs
 
 DATABASE = "bench_client_import"
@@ -49,14 +49,6 @@ def clients(n: int) -> list[dict[str, str]]:
         }
         for i in range(n)
     ]
-
-
-def as_csv(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=NAMES, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
 
 
 async def raw_copy(url: str, org_id: uuid.UUID, rows: list[dict[str, str]]) -> float:
@@ -111,7 +103,7 @@ async def main(n: int) -> None:
     rows = clients(n)
     path = ROOT / ".state" / "bench" / f"clients-{n}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(as_csv(rows))
+    path.write_bytes(as_csv(rows, NAMES))
     print(f"{n:,} rows, {path.stat().st_size / 1e6:.1f} MB of CSV")
     copy_s = await raw_copy(owner, org_b, rows)
     results = [("copy (owner, 1 COPY)", copy_s, "")]

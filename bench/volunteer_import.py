@@ -61,9 +61,9 @@ def people(n: int) -> list[dict[str, str]]:
     ]
 
 
-def as_csv(rows: list[dict[str, str]]) -> bytes:
+def as_csv(rows: list[dict[str, str]], names: tuple[str, ...] = NAMES) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=NAMES, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode()

@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -24,7 +23,7 @@ from app.clients.schemas import ClientIn
 from app.clients.service import unique_flags
 from app.errors import FieldError, InvalidInput
 from app.imports.client_plan import Record, Row
-from app.imports.columns import Column, ExternalId, Refusal, field_error, lines
+from app.imports.columns import Checked, Column, ExternalId, Refusal, field_error, lines
 from geo.geocoding import Address, InvalidPostcode, normalise_postcode
 
 COLUMNS = (
@@ -53,17 +52,6 @@ class _Key(msgspec.Struct, forbid_unknown_fields=True):
     external_id: ExternalId
 
 
-@dataclass(frozen=True)
-class Checked:
-    sha256: str
-    rows: list[Row]
-    refused: list[Refusal]
-
-    @property
-    def total(self) -> int:
-        return len(self.rows) + len(self.refused)
-
-
 def _needs_lookup(cells: Mapping[str, str]) -> bool:
     placed = cells.get("lat", "").strip() or cells.get("lon", "").strip()
     return bool(cells.get("postcode", "").strip()) and not placed
@@ -79,7 +67,7 @@ def postcodes(content: bytes) -> set[str]:
     return found
 
 
-def read(content: bytes, places: Places) -> Checked:
+def read(content: bytes, places: Places) -> Checked[Row]:
     """Every row of a file, valid or refused; a wrong header or a file that is not CSV is
     refused whole (InvalidInput naming `file` or `header`)."""
     rows: list[Row] = []

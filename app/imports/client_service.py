@@ -23,8 +23,9 @@ from app.geocoder import NOT_SET_UP, Geocoder
 from app.identity.principal import STAFF
 from app.identity.tokens import TokenIdentity
 from app.imports import client_writes
-from app.imports.client_columns import Checked, Places, postcodes, read
+from app.imports.client_columns import Places, postcodes, read
 from app.imports.client_plan import Decision, Row, duplicates, fingerprint, plan
+from app.imports.columns import Checked
 from app.imports.schemas import ImportReport, ImportStatus
 from app.imports.service import (
     Filed,
@@ -75,7 +76,7 @@ async def places(geocoder: Geocoder | None, content: bytes) -> Places:
     return found
 
 
-async def _checked(content: bytes, geocoder: Geocoder | None) -> Checked:
+async def _checked(content: bytes, geocoder: Geocoder | None) -> Checked[Row]:
     return read(content, await places(geocoder, content))
 
 

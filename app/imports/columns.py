@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -101,12 +101,15 @@ class Refusal:
     errors: tuple[FieldError, ...]
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Checked:
+class Checked(Generic[R]):
     """What a file holds: its valid rows and its refused ones, with its hash."""
 
     sha256: str
-    rows: list[Row]
+    rows: list[R]
     refused: list[Refusal]
 
     @property
@@ -180,7 +183,7 @@ def lines(content: bytes, columns: Sequence[Column]) -> Iterator[Line | Refusal]
         raise InvalidInput.field("file", f"not CSV: line {reader.line_num}: {exc}") from None
 
 
-def read(content: bytes, vocabulary: Set[str], today: date, recheck_months: int) -> Checked:
+def read(content: bytes, vocabulary: Set[str], today: date, recheck_months: int) -> Checked[Row]:
     """Every row of a file, valid or refused; a wrong header or a file that is not CSV is
     refused whole (InvalidInput naming `file` or `header`)."""
     rows: list[Row] = []

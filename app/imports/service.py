@@ -251,7 +251,7 @@ async def _apply_batches(
     engine: AsyncEngine,
     identity: TokenIdentity,
     rules: OrgRules,
-    checked: Checked,
+    checked: Checked[Row],
     expected: dict[int, str] | None,
     import_id: UUID | None,
     progress: Progress | None,
