@@ -34,6 +34,7 @@ from app.identity.ratelimit import RateLimitMiddleware, TokenBuckets
 from app.identity.sessions import Sessions
 from app.identity.shared_limits import RateSettlement
 from app.identity.tokens import DevIssuer, FirebaseVerifier, TokenVerifier, Verifiers
+from app.imports.client_controller import ClientImportController
 from app.imports.controller import ImportController
 from app.logs import configure_logging
 from app.needs.controller import NeedController
@@ -206,6 +207,7 @@ def create_app(
             MeController,
             OrganisationController,
             ImportController,
+            ClientImportController,
             ProgrammeController,
             ClientController,
             NeedController,

@@ -61,9 +61,9 @@ def people(n: int) -> list[dict[str, str]]:
     ]
 
 
-def as_csv(rows: list[dict[str, str]]) -> bytes:
+def as_csv(rows: list[dict[str, str]], names: tuple[str, ...] = NAMES) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=NAMES, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode()
@@ -167,21 +167,17 @@ async def raw_copy(url: str, org_id: uuid.UUID, rows: list[dict[str, str]]) -> f
         await conn.close()
 
 
-def cli(app_url: str, path: Path, *extra: str) -> tuple[float, str]:
+def cli(
+    app_url: str,
+    path: Path,
+    *extra: str,
+    kind: str = "volunteers",
+    subject: str = "bench-coordinator",
+) -> tuple[float, str]:
+    """`codeliver import KIND FILE --org bench-a --as SUBJECT ...` in its own process."""
     env = os.environ | {"CODELIVER_DATABASE_URL": app_url, "CODELIVER_ENV": "development"}
-    command = [
-        sys.executable,
-        "-m",
-        "app",
-        "import",
-        "volunteers",
-        str(path),
-        "--org",
-        "bench-a",
-        "--as",
-        "bench-coordinator",
-        *extra,
-    ]
+    command = [sys.executable, "-m", "app", "import", kind, str(path)]
+    command += ["--org", "bench-a", "--as", subject, *extra]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     return time.perf_counter() - started, done.stderr.strip().splitlines()[0]

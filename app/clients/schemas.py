@@ -120,6 +120,7 @@ class Client(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     erased_at: datetime | None
+    external_id: str | None = None  # the organisation's own reference, set by an import
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):

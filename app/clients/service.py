@@ -43,7 +43,7 @@ def _client(row: AnyRow) -> Client:
     return msgspec.convert(fields, Client)
 
 
-def _unique_flags(flags: list[SafeguardingFlag]) -> list[str]:
+def unique_flags(flags: list[SafeguardingFlag]) -> list[str]:
     if len(set(flags)) != len(flags):
         raise InvalidInput.field("safeguarding_flags", "each flag may appear only once")
     return [flag.value for flag in flags]
@@ -58,7 +58,7 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     if isinstance(values.get("location"), Location):
         values["location"] = values["location"].to_geography()
     if "safeguarding_flags" in values:
-        values["safeguarding_flags"] = _unique_flags(values["safeguarding_flags"])
+        values["safeguarding_flags"] = unique_flags(values["safeguarding_flags"])
     return values
 
 
@@ -200,6 +200,7 @@ async def erase(tx: Tx, client_id: UUID, data: ErasureIn) -> Client:
             notes=None,
             safeguarding_flags=[],
             preferred_language=None,
+            external_id=None,  # the organisation's reference names the person too
             location=_coarse(current.location),
             erased_at=tx.now,
             updated_at=tx.now,

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from app.console import i18n
 from app.console.controller_clients import ClientPagesController
-from app.console.controller_imports import ImportPagesController
+from app.console.controller_imports import ClientImportPagesController, ImportPagesController
 from app.console.controller_members import MemberPagesController, SettingsPagesController
 from app.console.controller_needs import NeedPagesController
 from app.console.controller_reports import ReportPagesController
@@ -120,6 +120,7 @@ def console_router(settings: Settings) -> Router:
             SettingsPagesController,
             RosterPagesController,
             ImportPagesController,
+            ClientImportPagesController,
             need_live,
         ],
         dependencies={"identity": Provide(signed_in)},

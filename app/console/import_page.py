@@ -1,8 +1,9 @@
-"""The console's import page: a coordinator (or org admin) uploads a CSV file of volunteers,
-sees the dry run row by row, then imports those rows. Every step is the API's own use case
-(`app/imports/service.py`: the same reading, validation, matching and batched writes), in
-the caller's tenant transactions; the page only turns a refusal of the whole file into
-words on its field. No SQL here.
+"""The console's import pages: a coordinator (or org admin) uploads a CSV file of volunteers,
+or a caseworker (coordinator, org admin) one of clients, sees the dry run row by row, then
+imports those rows. Every step is the API's own use case (`app/imports/service.py`,
+`app/imports/client_service.py`: the same reading, validation, matching and batched
+writes), in the caller's tenant transactions; the page only turns a refusal of the whole
+file into words on its field. No SQL here.
 
 The dry run is kept (its file and what each row was compared with), so the apply writes
 what the page showed or refuses the row that changed since. A long file's apply runs in
@@ -12,6 +13,7 @@ while it runs (`progress`), and without the script the form simply waits for the
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -22,9 +24,11 @@ from app.console.i18n import N_, Phrase, Problem
 from app.console.members import Step, _errors, managed_org
 from app.db.tenancy import tenant_transaction
 from app.errors import Conflict, InvalidInput
+from app.geocoder import Geocoder
+from app.identity.principal import MANAGERS, STAFF, Role
 from app.identity.tokens import TokenIdentity
-from app.imports import service
-from app.imports.columns import COLUMNS, MAX_ROWS, template
+from app.imports import client_columns, client_service, service
+from app.imports.columns import COLUMNS, MAX_ROWS, Column, template
 from app.imports.report import as_csv
 from app.imports.schemas import ImportReport, ImportStatus, RowResult
 from matching.volunteer_import import Verdict
@@ -57,6 +61,35 @@ MEANINGS = {  # the column set (app/imports/columns.py), in the page's words
     "dbs_barred_adults": N_("On the adults' barred list: true or false"),
     "dbs_update_service": N_("Subscribed to the DBS Update Service: true or false"),
 }
+CLIENT_MEANINGS = {  # the clients' column set (app/imports/client_columns.py)
+    "external_id": N_("Your own reference for the client: the row is matched on it"),
+    "name": N_("Their name, 1 to 200 characters"),
+    "phone": N_("Digits, spaces and + ( ) -"),
+    "email": N_("Their email address"),
+    "address": N_("Their address, up to 500 characters"),
+    "postcode": N_("Places the client on the map when lat and lon are blank"),
+    "uprn": N_("The address's UPRN, to pick it among the postcode's addresses"),
+    "lat": N_("Latitude (WGS 84), with lon"),
+    "lon": N_("Longitude (WGS 84), with lat"),
+    "safeguarding_flags": N_("Safeguarding flags, separated by ;"),
+    "preferred_language": N_("ISO 639-1 language code"),
+    "notes": N_("Notes, up to 5,000 characters"),
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a page imports: its address, its columns in words, and who may import."""
+
+    name: str  # volunteers | clients
+    base: str
+    columns: tuple[Column, ...]
+    meanings: dict[str, str]
+    roles: tuple[Role, ...]
+
+
+VOLUNTEERS = Kind("volunteers", "/console/import", COLUMNS, MEANINGS, MANAGERS)
+CLIENTS = Kind("clients", "/console/import/clients", client_columns.COLUMNS, CLIENT_MEANINGS, STAFF)
 VERDICTS = {  # what a row would do (a dry run), and what it did (an apply)
     "dry_run": {
         Verdict.CREATED: N_("Will be created"),
@@ -101,8 +134,8 @@ _REFUSED_WHOLE = (  # the use case's words for a file refused whole -> the page'
 )
 
 
-def to_page(org_id: UUID) -> str:
-    return f"/console/import?org={org_id}"
+def to_page(org_id: UUID, kind: Kind = VOLUNTEERS) -> str:
+    return f"{kind.base}?org={org_id}"
 
 
 def file_problem(exc: InvalidInput) -> Problem:
@@ -117,26 +150,47 @@ def file_problem(exc: InvalidInput) -> Problem:
     return Problem("file", Phrase(MESSAGES["other"], {"reason": message}))
 
 
-async def import_page(db: AsyncEngine, identity: TokenIdentity, org: str | None) -> Step:
-    async with tenant_transaction(db, identity) as tx:
-        org_id, managed = await managed_org(tx, org)
+async def _require(kind: Kind, tx: Any, org_id: UUID) -> None:
+    if kind is CLIENTS:
+        await client_service.require_staff(tx, org_id)
+    else:
         await service.require_manager(tx, org_id)
+
+
+async def _dry_run(
+    kind: Kind, tx: Any, org_id: UUID, content: bytes, geocoder: Geocoder | None, **kw: Any
+) -> ImportReport:
+    if kind is CLIENTS:
+        return await client_service.dry_run(tx, org_id, content, geocoder=geocoder, **kw)
+    return await service.dry_run(tx, org_id, content, **kw)
+
+
+async def import_page(
+    db: AsyncEngine, identity: TokenIdentity, org: str | None, kind: Kind = VOLUNTEERS
+) -> Step:
+    async with tenant_transaction(db, identity) as tx:
+        org_id, managed = await managed_org(tx, org, kind.roles)
+        await _require(kind, tx, org_id)
     context = {
-        "nav": "import",
+        "nav": "import" if kind is VOLUNTEERS else "import-clients",
+        "kind": kind.name,
+        "base": kind.base,
         "org_id": org_id,
         "orgs": managed,
         "org_name": dict(managed).get(org_id, ""),
-        "columns": COLUMNS,
-        "meanings": MEANINGS,
+        "columns": kind.columns,
+        "meanings": kind.meanings,
     }
     return Step(PAGE, context | _errors([]))
 
 
-async def template_of(db: AsyncEngine, identity: TokenIdentity, org: str | None) -> str:
+async def template_of(
+    db: AsyncEngine, identity: TokenIdentity, org: str | None, kind: Kind = VOLUNTEERS
+) -> str:
     async with tenant_transaction(db, identity) as tx:
-        org_id, _ = await managed_org(tx, org)
-        await service.require_manager(tx, org_id)
-    return template()
+        org_id, _ = await managed_org(tx, org, kind.roles)
+        await _require(kind, tx, org_id)
+    return template(kind.columns)
 
 
 def _shown(results: list[RowResult]) -> list[RowResult]:
@@ -146,10 +200,12 @@ def _shown(results: list[RowResult]) -> list[RowResult]:
 
 
 def _result(
-    report: ImportReport, org_id: UUID, org_name: str, file_name: str | None
+    report: ImportReport, org_id: UUID, org_name: str, file_name: str | None, kind: Kind
 ) -> dict[str, Any]:
     return {
-        "nav": "import",
+        "nav": "import" if kind is VOLUNTEERS else "import-clients",
+        "kind": kind.name,
+        "base": kind.base,
         "org_id": org_id,
         "org_name": org_name,
         "report": report,
@@ -161,21 +217,29 @@ def _result(
     }
 
 
-async def upload(
-    db: AsyncEngine, identity: TokenIdentity, org: str | None, form: Any, limit: int
-) -> Step:
+@dataclass(frozen=True)
+class Upload:
+    """What the page's form sent and how it is to be read."""
+
+    form: Any
+    limit: int
+    kind: Kind = VOLUNTEERS
+    geocoder: Geocoder | None = None
+
+
+async def upload(db: AsyncEngine, identity: TokenIdentity, org: str | None, sent: Upload) -> Step:
     """The dry run of the uploaded file (kept, to apply), or the form with the file's error."""
-    chosen = form.get("file")
+    chosen, kind = sent.form.get("file"), sent.kind
     async with tenant_transaction(db, identity) as tx:
-        org_id, managed = await managed_org(tx, org)
+        org_id, managed = await managed_org(tx, org, kind.roles)
     status, error = 422, None
     content = b""
     if not isinstance(chosen, UploadFile) or not chosen.filename:
         error = Problem("file", MESSAGES["none"])
     else:
         content = await chosen.read()
-        if len(content) > limit:
-            size = Phrase(MESSAGES["large"], {"size": f"{limit / 1_048_576:g} MB"})
+        if len(content) > sent.limit:
+            size = Phrase(MESSAGES["large"], {"size": f"{sent.limit / 1_048_576:g} MB"})
             status, error = 413, Problem("file", size)
         elif not content.strip():
             error = Problem("file", MESSAGES["empty"])
@@ -183,45 +247,79 @@ async def upload(
         name = str(chosen.filename)[:255]
         try:
             async with tenant_transaction(db, identity) as tx:
-                report = await service.dry_run(tx, org_id, content, file_name=name)
+                report = await _dry_run(kind, tx, org_id, content, sent.geocoder, file_name=name)
         except InvalidInput as exc:
             error = file_problem(exc)
         else:
-            context = _result(report, org_id, dict(managed).get(org_id, ""), name)
+            context = _result(report, org_id, dict(managed).get(org_id, ""), name, kind)
             return Step(RESULT_PAGE, context)
-    shown = await import_page(db, identity, str(org_id))
+    shown = await import_page(db, identity, str(org_id), kind)
     return Step(PAGE, shown.context | _errors([error]), status)
 
 
 async def verdicts(
-    db: AsyncEngine, identity: TokenIdentity, org: str | None, import_id: UUID
+    db: AsyncEngine,
+    identity: TokenIdentity,
+    org: str | None,
+    import_id: UUID,
+    kind: Kind = VOLUNTEERS,
+    geocoder: Geocoder | None = None,
 ) -> str:
     """A kept dry run's verdicts as CSV: the file's rows checked again, nothing written but
     the audit's record of the dry run."""
     async with tenant_transaction(db, identity) as tx:
-        org_id, _ = await managed_org(tx, org)
-        content = await service.kept_file(tx, org_id, import_id)
-        return as_csv(await service.dry_run(tx, org_id, content, keep=False))
+        org_id, _ = await managed_org(tx, org, kind.roles)
+        kept = client_service.kept_file if kind is CLIENTS else service.kept_file
+        content = await kept(tx, org_id, import_id)
+        report = await _dry_run(kind, tx, org_id, content, geocoder, keep=False)
+        return as_csv(report, kind.name)
 
 
-async def apply(db: AsyncEngine, identity: TokenIdentity, org: str | None, import_id: UUID) -> Step:
+async def _apply(
+    kind: Kind, db: AsyncEngine, identity: TokenIdentity, org_id: UUID, **kw: Any
+) -> ImportReport:
+    if kind is CLIENTS:
+        return await client_service.apply(db, identity, org_id, **kw)
+    kw.pop("geocoder", None)
+    return await service.apply(db, identity, org_id, **kw)
+
+
+async def apply(
+    db: AsyncEngine,
+    identity: TokenIdentity,
+    org: str | None,
+    import_id: UUID,
+    kind: Kind = VOLUNTEERS,
+    geocoder: Geocoder | None = None,
+) -> Step:
     """The kept dry run applied, in batches; applied already: the form, with that said."""
     async with tenant_transaction(db, identity) as tx:
-        org_id, managed = await managed_org(tx, org)
-        found = await service.status(tx, org_id, import_id)
+        org_id, managed = await managed_org(tx, org, kind.roles)
+        found = await _status(kind, tx, org_id, import_id)
     try:
-        report = await service.apply(db, identity, org_id, import_id=import_id, via="console")
+        report = await _apply(
+            kind, db, identity, org_id, import_id=import_id, via="console", geocoder=geocoder
+        )
     except Conflict:
-        shown = await import_page(db, identity, str(org_id))
+        shown = await import_page(db, identity, str(org_id), kind)
         return Step(PAGE, shown.context | _errors([Problem("file", MESSAGES["applied"])]), 409)
-    return Step(
-        RESULT_PAGE, _result(report, org_id, dict(managed).get(org_id, ""), found.file_name)
-    )
+    name = dict(managed).get(org_id, "")
+    return Step(RESULT_PAGE, _result(report, org_id, name, found.file_name, kind))
+
+
+async def _status(kind: Kind, tx: Any, org_id: UUID, import_id: UUID) -> ImportStatus:
+    if kind is CLIENTS:
+        return await client_service.status(tx, org_id, import_id)
+    return await service.status(tx, org_id, import_id)
 
 
 async def progress(
-    db: AsyncEngine, identity: TokenIdentity, org: str | None, import_id: UUID
+    db: AsyncEngine,
+    identity: TokenIdentity,
+    org: str | None,
+    import_id: UUID,
+    kind: Kind = VOLUNTEERS,
 ) -> ImportStatus:
     async with tenant_transaction(db, identity) as tx:
-        org_id, _ = await managed_org(tx, org)
-        return await service.status(tx, org_id, import_id)
+        org_id, _ = await managed_org(tx, org, kind.roles)
+        return await _status(kind, tx, org_id, import_id)

@@ -69,12 +69,15 @@ def _errors(errors: list[Problem]) -> dict[str, Any]:
     return {"errors": errors, "by_field": {e.field: e.message for e in errors}}
 
 
-async def managed_org(tx: Tx, org: str | None) -> tuple[UUID, list[tuple[UUID, str]]]:
+async def managed_org(
+    tx: Tx, org: str | None, roles: tuple[Role, ...] = MANAGERS
+) -> tuple[UUID, list[tuple[UUID, str]]]:
     """The organisation the page is about (`org`, else the first the caller manages), and
-    every one they manage with its name, for the choice between them. Not theirs: a 404."""
+    every one they manage with its name, for the choice between them. Not theirs: a 404.
+    `roles`: who counts as managing it (a clients' import is any staff member's)."""
     mine = await service.me(tx)
     managed = sorted(
-        {(m.org_id, m.org_name) for m in mine.memberships if m.role in MANAGERS},
+        {(m.org_id, m.org_name) for m in mine.memberships if m.role in roles},
         key=lambda o: (o[1], o[0]),
     )
     if org:
@@ -83,7 +86,7 @@ async def managed_org(tx: Tx, org: str | None) -> tuple[UUID, list[tuple[UUID, s
         except ValueError:
             raise NotFound("no such organisation") from None
         if wanted not in {o for o, _ in managed}:
-            tx.principal.require_role(wanted, *MANAGERS)  # 404, or 403 for a member
+            tx.principal.require_role(wanted, *roles)  # 404, or 403 for a member
         return wanted, managed
     if not managed:
         raise Forbidden("Only coordinators and organisation admins manage members")

@@ -12,10 +12,10 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -101,12 +101,15 @@ class Refusal:
     errors: tuple[FieldError, ...]
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Checked:
+class Checked(Generic[R]):
     """What a file holds: its valid rows and its refused ones, with its hash."""
 
     sha256: str
-    rows: list[Row]
+    rows: list[R]
     refused: list[Refusal]
 
     @property
@@ -114,11 +117,12 @@ class Checked:
         return len(self.rows) + len(self.refused)
 
 
-def template() -> str:
+def template(columns: Sequence[Column] = COLUMNS) -> str:
+    """The header of an import file and one example row: every column, in order."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(NAMES)
-    writer.writerow(c.example for c in COLUMNS)
+    writer.writerow(c.name for c in columns)
+    writer.writerow(c.example for c in columns)
     return out.getvalue()
 
 
@@ -135,55 +139,72 @@ def _text(content: bytes) -> str:
         ) from None
 
 
-def _header(reader: Iterator[list[str]]) -> list[str]:
+def _header(reader: Iterator[list[str]], columns: Sequence[Column]) -> list[str]:
+    names = [c.name for c in columns]
     header = [h.strip().lower() for h in next(reader, [])]
     if not any(header):
         raise InvalidInput.field("header", "the file is empty: the first line names the columns")
-    unknown = [h for h in header if h not in NAMES]
+    unknown = [h for h in header if h not in names]
     if unknown:
         raise InvalidInput.field("header", f"unknown column {unknown[0]!r}")
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise InvalidInput.field("header", f"column {repeated[0]!r} appears twice")
-    missing = [n for n in NAMES if n in REQUIRED and n not in header]
+    missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise InvalidInput.field("header", f"missing column {missing[0]!r}")
     return header
 
 
-def read(content: bytes, vocabulary: Set[str], today: date, recheck_months: int) -> Checked:
-    """Every row of a file, valid or refused; a wrong header or a file that is not CSV is
-    refused whole (InvalidInput naming `file` or `header`)."""
+Line = tuple[int, dict[str, str]]  # a row's line and its cells by column
+
+
+def lines(content: bytes, columns: Sequence[Column]) -> Iterator[Line | Refusal]:
+    """Each row of a file as (line, cells by column), or a Refusal for a row of the wrong
+    width; blank rows are skipped. A wrong header or a file that is not CSV is refused
+    whole (InvalidInput naming `file` or `header`), as is one of more than MAX_ROWS rows."""
     reader = csv.reader(io.StringIO(_text(content), newline=""))
     try:
-        header = _header(reader)
-        rows: list[Row] = []
-        refused: list[Refusal] = []
+        header = _header(reader, columns)
+        count = 0
         for cells in reader:
             line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            if len(rows) + len(refused) >= MAX_ROWS:
+            count += 1
+            if count > MAX_ROWS:
                 raise InvalidInput.field("file", f"more than {MAX_ROWS:,} rows: split the file")
             if len(cells) != len(header):
                 message = f"{len(cells)} cells where the header has {len(header)}"
-                refused.append(Refusal(line, (FieldError("row", message),)))
+                yield Refusal(line, (FieldError("row", message),))
                 continue
-            outcome = row_of(
-                line, dict(zip(header, cells, strict=True)), vocabulary, today, recheck_months
-            )
-            (rows if isinstance(outcome, Row) else refused).append(outcome)  # type: ignore[arg-type]
+            yield line, dict(zip(header, cells, strict=True))
     except csv.Error as exc:
         raise InvalidInput.field("file", f"not CSV: line {reader.line_num}: {exc}") from None
+
+
+def read(content: bytes, vocabulary: Set[str], today: date, recheck_months: int) -> Checked[Row]:
+    """Every row of a file, valid or refused; a wrong header or a file that is not CSV is
+    refused whole (InvalidInput naming `file` or `header`)."""
+    rows: list[Row] = []
+    refused: list[Refusal] = []
+    for item in lines(content, COLUMNS):
+        if isinstance(item, Refusal):
+            refused.append(item)
+            continue
+        outcome = row_of(item[0], item[1], vocabulary, today, recheck_months)
+        (rows if isinstance(outcome, Row) else refused).append(outcome)  # type: ignore[arg-type]
     return Checked(hashlib.sha256(content).hexdigest(), rows, refused)
 
 
-def _column(path: str) -> str:
+def _column(path: str, wire: Mapping[str, str] | None = None) -> str:
+    wire = _WIRE if wire is None else wire
     top = path.split("[", 1)[0]
-    return _WIRE.get(top, _WIRE.get(top.split(".", 1)[0], top)) or "row"
+    return wire.get(top, wire.get(top.split(".", 1)[0], top)) or "row"
 
 
-def _field_error(exc: msgspec.ValidationError) -> FieldError:
+def field_error(exc: msgspec.ValidationError, wire: Mapping[str, str] | None = None) -> FieldError:
+    """msgspec's message for a wire path, as the file's column and words for a person."""
     message = str(exc)
     at = _AT.search(message)
     path = at.group(1) if at else ""
@@ -194,7 +215,7 @@ def _field_error(exc: msgspec.ValidationError) -> FieldError:
     if missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
         message = "required"
-    column = _column(path)
+    column = _column(path, wire)
     if column == "email" and message == "not in the accepted format":
         message = "not an e-mail address"
     return FieldError(column, message)
@@ -247,14 +268,14 @@ def row_of(
             Keys,
         )
     except msgspec.ValidationError as exc:
-        errors.append(_field_error(exc))
+        errors.append(field_error(exc))
     try:
         sign_up = msgspec.convert(_sign_up(cells), SignUp, strict=False)
         check_profile(sign_up)
         check_known_skills(sign_up.skills, vocabulary)
         profile = _profile(sign_up)
     except msgspec.ValidationError as exc:
-        errors.append(_field_error(exc))
+        errors.append(field_error(exc))
     except InvalidInput as exc:
         errors.extend(FieldError(_column(e.field), e.message) for e in exc.errors)
     vetting = _vetting(cells)
@@ -264,7 +285,7 @@ def row_of(
             expires_on = vetting_expiry(data, today, recheck_months)
             check = _check(data)
         except msgspec.ValidationError as exc:
-            errors.append(_field_error(exc))
+            errors.append(field_error(exc))
         except InvalidInput as exc:
             errors.extend(FieldError(_column(e.field), e.message) for e in exc.errors)
     if errors or keys is None or profile is None:

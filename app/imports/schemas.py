@@ -18,7 +18,8 @@ class RowError(msgspec.Struct, kw_only=True):
 class RowResult(msgspec.Struct, kw_only=True):
     line: int  # the line of the file, counting the header as line 1
     verdict: Verdict
-    user_id: UUID | None = None
+    user_id: UUID | None = None  # a volunteers' import's
+    client_id: UUID | None = None  # a clients' import's
     changes: list[str] = msgspec.field(default_factory=list)
     errors: list[RowError] = msgspec.field(default_factory=list)
     notes: list[str] = msgspec.field(default_factory=list)

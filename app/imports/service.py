@@ -10,7 +10,8 @@ Bigger batches save little: at 1,000 rows the statements are already few per bat
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -26,14 +27,16 @@ from app.imports.columns import Checked, Refusal, read
 from app.imports.facts import OrgRules, known, org_rules
 from app.imports.schemas import Counts, ImportReport, ImportStatus, RowError, RowResult
 from app.imports.writes import apply_batch, refresh_statistics
-from matching.volunteer_import import Decision, Verdict, duplicates, fingerprint, plan
+from matching.volunteer_import import Decision, Row, Verdict, duplicates, fingerprint, plan
 
 BATCH_ROWS = 1_000
 ANALYZE_EVERY_ROWS = 10_000  # fresh statistics as the tables grow (migration 0021)
 Progress = Callable[[int, int], None]  # (rows just done, rows in all)
 
 
-def _results(refused: Sequence[Refusal], decisions: Sequence[Decision]) -> list[RowResult]:
+def results_of(refused: Sequence[Refusal], decisions: Sequence[Any]) -> list[RowResult]:
+    """Every row's result, by line: the refused ones and the decisions (a volunteers' or a
+    clients' import's, which name a user or a client)."""
     results = [
         RowResult(
             line=r.line,
@@ -45,7 +48,8 @@ def _results(refused: Sequence[Refusal], decisions: Sequence[Decision]) -> list[
         RowResult(
             line=d.line,
             verdict=d.verdict,
-            user_id=d.user_id,
+            user_id=getattr(d, "user_id", None),
+            client_id=getattr(d, "client_id", None),
             changes=list(d.changes),
             errors=[RowError(field=d.field, message=d.message)] if d.field and d.message else [],
             notes=list(d.notes),
@@ -55,7 +59,7 @@ def _results(refused: Sequence[Refusal], decisions: Sequence[Decision]) -> list[
     return sorted(results, key=lambda r: r.line)
 
 
-def _counts(results: Sequence[RowResult]) -> Counts:
+def counts_of(results: Sequence[RowResult]) -> Counts:
     tally = Counter(r.verdict.value for r in results)
     return Counts(**{v.value: tally[v.value] for v in Verdict})
 
@@ -73,19 +77,53 @@ async def dry_run(
         str(r.line): fingerprint(by_id.get(r.external_id or ""), by_email.get(r.email))
         for r in checked.rows
     }
-    results = _results(checked.refused, decisions)
-    counts = _counts(results)
+    return await recorded_dry_run(
+        tx,
+        org_id,
+        Filed("volunteers", checked.sha256, checked.total, file_name),
+        results_of(checked.refused, decisions),
+        content=content if keep else None,
+        expected=expected,
+    )
+
+
+@dataclass(frozen=True)
+class Filed:
+    """An import's file as its record and audit name it."""
+
+    kind: str  # volunteers | clients
+    sha256: str
+    rows: int
+    name: str | None = None
+
+    @property
+    def subject(self) -> str:  # volunteer_import | client_import
+        return f"{self.kind.removesuffix('s')}_import"
+
+
+async def recorded_dry_run(
+    tx: Tx,
+    org_id: UUID,
+    filed: Filed,
+    results: list[RowResult],
+    *,
+    content: bytes | None,
+    expected: dict[str, str],
+) -> ImportReport:
+    """A dry run's report, kept with its file (`content`; None: not kept) and audited."""
+    counts = counts_of(results)
     import_id = None
-    if keep:
+    if content is not None:
         import_id = await tx.conn.scalar(
             insert(volunteer_imports)
             .values(
                 org_id=org_id,
-                file_sha256=checked.sha256,
-                file_name=file_name,
+                kind=filed.kind,
+                file_sha256=filed.sha256,
+                file_name=filed.name,
                 content=content,
-                rows=checked.total,
-                verdicts=_as_json(counts),
+                rows=filed.rows,
+                verdicts=as_json(counts),
                 expected=expected,
                 created_by=tx.principal.user_id,
             )
@@ -93,28 +131,62 @@ async def dry_run(
         )
     await audit.record(
         tx,
-        "volunteer_import.dry_run",
-        "volunteer_import",
-        import_id or checked.sha256,
+        f"{filed.subject}.dry_run",
+        filed.subject,
+        import_id or filed.sha256,
         org_id=org_id,
-        details={"file_sha256": checked.sha256, "rows": checked.total, **_as_json(counts)},
+        details={"file_sha256": filed.sha256, "rows": filed.rows, **as_json(counts)},
     )
+    return _report(import_id, org_id, filed, "dry_run", results)
+
+
+def _report(
+    import_id: UUID | None, org_id: UUID, filed: Filed, status: str, results: list[RowResult]
+) -> ImportReport:
     return ImportReport(
         id=import_id,
         org_id=org_id,
-        file_sha256=checked.sha256,
-        status="dry_run",
-        rows=checked.total,
-        counts=counts,
+        file_sha256=filed.sha256,
+        status=status,
+        rows=filed.rows,
+        counts=counts_of(results),
         results=results,
     )
 
 
-def _as_json(counts: Counts) -> dict[str, int]:
+async def recorded_apply(
+    engine: AsyncEngine,
+    identity: TokenIdentity,
+    org_id: UUID,
+    filed: Filed,
+    results: list[RowResult],
+    *,
+    import_id: UUID | None,
+    via: str,
+) -> ImportReport:
+    """An apply's report: the kept dry run marked applied (its file dropped), and audited."""
+    counts = counts_of(results)
+    async with tenant_transaction(engine, identity) as tx:
+        if import_id is not None:
+            await finish(tx, import_id, "applied", counts)
+        await audit.record(
+            tx,
+            f"{filed.subject}.applied",
+            filed.subject,
+            import_id or filed.sha256,
+            org_id=org_id,
+            details={"file_sha256": filed.sha256, "rows": filed.rows, "via": via} | as_json(counts),
+        )
+    return _report(import_id, org_id, filed, "applied", results)
+
+
+def as_json(counts: Counts) -> dict[str, int]:
     return {v.value: getattr(counts, v.value) for v in Verdict}
 
 
-async def _claim(tx: Tx, org_id: UUID, import_id: UUID) -> tuple[bytes, dict[int, str]]:
+async def claim(
+    tx: Tx, org_id: UUID, import_id: UUID, kind: str = "volunteers"
+) -> tuple[bytes, dict[int, str]]:
     """A kept dry run, marked as applying (once: a second apply is a conflict)."""
     row = (
         await tx.conn.execute(
@@ -123,7 +195,7 @@ async def _claim(tx: Tx, org_id: UUID, import_id: UUID) -> tuple[bytes, dict[int
                 volunteer_imports.c.content,
                 volunteer_imports.c.expected,
             )
-            .where(volunteer_imports.c.id == import_id, volunteer_imports.c.org_id == org_id)
+            .where(*_this(import_id, org_id, kind))
             .with_for_update()
         )
     ).one_or_none()
@@ -156,7 +228,7 @@ async def apply(
         rules = await org_rules(tx, org_id)
         expected: dict[int, str] | None = None
         if import_id is not None:
-            content, expected = await _claim(tx, org_id, import_id)
+            content, expected = await claim(tx, org_id, import_id)
     assert content is not None
     checked = read(content, rules.vocabulary, rules.today, rules.recheck_months)
     try:
@@ -166,34 +238,12 @@ async def apply(
     except BaseException:
         if import_id is not None:
             async with tenant_transaction(engine, identity) as tx:
-                await _finish(tx, import_id, "failed", None)
+                await finish(tx, import_id, "failed", None)
         raise
-    results = _results(checked.refused, decisions)
-    counts = _counts(results)
-    async with tenant_transaction(engine, identity) as tx:
-        if import_id is not None:
-            await _finish(tx, import_id, "applied", counts)
-        await audit.record(
-            tx,
-            "volunteer_import.applied",
-            "volunteer_import",
-            import_id or checked.sha256,
-            org_id=org_id,
-            details={
-                "file_sha256": checked.sha256,
-                "rows": checked.total,
-                "via": via,
-                **_as_json(counts),
-            },
-        )
-    return ImportReport(
-        id=import_id,
-        org_id=org_id,
-        file_sha256=checked.sha256,
-        status="applied",
-        rows=checked.total,
-        counts=counts,
-        results=results,
+    filed = Filed("volunteers", checked.sha256, checked.total)
+    results = results_of(checked.refused, decisions)
+    return await recorded_apply(
+        engine, identity, org_id, filed, results, import_id=import_id, via=via
     )
 
 
@@ -201,30 +251,55 @@ async def _apply_batches(
     engine: AsyncEngine,
     identity: TokenIdentity,
     rules: OrgRules,
-    checked: Checked,
+    checked: Checked[Row],
     expected: dict[int, str] | None,
     import_id: UUID | None,
     progress: Progress | None,
 ) -> list[Decision]:
     repeated = duplicates(checked.rows)
+
+    async def write(tx: Tx, batch: Sequence[Row]) -> list[Decision]:
+        by_id, by_email = await known(tx, rules.org_id, batch, lock=True)
+        return await apply_batch(tx, rules, batch, plan(batch, by_id, by_email, repeated, expected))
+
+    return await run_batches(
+        engine, identity, rules.org_id, checked.rows, len(checked.refused), import_id,
+        progress, write, analyze=True,
+    )  # fmt: skip
+
+
+WriteBatch = Callable[[Tx, Sequence[Any]], Awaitable[list[Any]]]
+
+
+async def run_batches(
+    engine: AsyncEngine,
+    identity: TokenIdentity,
+    org_id: UUID,
+    rows: Sequence[Any],
+    refused: int,
+    import_id: UUID | None,
+    progress: Progress | None,
+    write: WriteBatch,
+    *,
+    analyze: bool = False,
+) -> list[Any]:
+    """The rows in batches of BATCH_ROWS, each its own transaction holding the organisation's
+    import lock; `write` locks what its batch names, decides again and writes. A kept dry
+    run counts its `applied_rows` as each batch commits (the refused rows with the first)."""
+    total = len(rows) + refused
     if progress:
-        progress(len(checked.refused), checked.total)
-    done: list[Decision] = []
-    for start in range(0, len(checked.rows), BATCH_ROWS):
-        batch = checked.rows[start : start + BATCH_ROWS]
+        progress(refused, total)
+    done: list[Any] = []
+    for start in range(0, len(rows), BATCH_ROWS):
+        batch = rows[start : start + BATCH_ROWS]
         async with tenant_transaction(engine, identity) as tx:
             # One import of an organisation writes at a time: two files naming one new
-            # volunteer must not both create them.
+            # person must not both create them.
             await tx.conn.execute(
-                select(
-                    func.pg_advisory_xact_lock(func.hashtextextended(f"import:{rules.org_id}", 0))
-                )
+                select(func.pg_advisory_xact_lock(func.hashtextextended(f"import:{org_id}", 0)))
             )
-            skipped = len(checked.refused) if start == 0 else 0  # refused before any batch
-            by_id, by_email = await known(tx, rules.org_id, batch, lock=True)
-            decisions = await apply_batch(
-                tx, rules, batch, plan(batch, by_id, by_email, repeated, expected)
-            )
+            skipped = refused if start == 0 else 0  # refused before any batch
+            decisions = await write(tx, batch)
             if import_id is not None:
                 await tx.conn.execute(
                     update(volunteer_imports)
@@ -232,15 +307,15 @@ async def _apply_batches(
                     .values(applied_rows=volunteer_imports.c.applied_rows + len(batch) + skipped)
                 )
         done += decisions
-        if (start + BATCH_ROWS) % ANALYZE_EVERY_ROWS == 0:
+        if analyze and (start + BATCH_ROWS) % ANALYZE_EVERY_ROWS == 0:
             async with tenant_transaction(engine, identity) as tx:
                 await refresh_statistics(tx)
         if progress:
-            progress(len(batch), checked.total)
+            progress(len(batch), total)
     return done
 
 
-async def _finish(tx: Tx, import_id: UUID, status: str, counts: Counts | None) -> None:
+async def finish(tx: Tx, import_id: UUID, status: str, counts: Counts | None) -> None:
     """The file is dropped once applied (or failed): it is personal data no longer needed."""
     await tx.conn.execute(
         update(volunteer_imports)
@@ -250,13 +325,13 @@ async def _finish(tx: Tx, import_id: UUID, status: str, counts: Counts | None) -
             applied_rows=volunteer_imports.c.rows if counts else volunteer_imports.c.applied_rows,
             content=None,
             expected={},
-            applied=_as_json(counts) if counts else None,
+            applied=as_json(counts) if counts else None,
             applied_at=tx.now,
         )
     )
 
 
-def _status_of(row: Any) -> ImportStatus:
+def status_of(row: Any) -> ImportStatus:
     return ImportStatus(
         id=row.id,
         org_id=row.org_id,
@@ -278,28 +353,35 @@ async def require_manager(tx: Tx, org_id: UUID) -> None:
 
 async def status(tx: Tx, org_id: UUID, import_id: UUID) -> ImportStatus:
     await org_rules(tx, org_id)
+    return await status_of_kind(tx, org_id, import_id, "volunteers")
+
+
+def _this(import_id: UUID, org_id: UUID, kind: str) -> tuple[Any, ...]:
+    c = volunteer_imports.c
+    return (c.id == import_id, c.org_id == org_id, c.kind == kind)
+
+
+async def status_of_kind(tx: Tx, org_id: UUID, import_id: UUID, kind: str) -> ImportStatus:
+    """An import of that kind, as it stands (the caller has checked who may see it)."""
     row = (
-        await tx.conn.execute(
-            select(volunteer_imports).where(
-                volunteer_imports.c.id == import_id, volunteer_imports.c.org_id == org_id
-            )
-        )
+        await tx.conn.execute(select(volunteer_imports).where(*_this(import_id, org_id, kind)))
     ).one_or_none()
     if row is None:
         raise NotFound("Import not found")
-    return _status_of(row)
+    return status_of(row)
 
 
 async def kept_file(tx: Tx, org_id: UUID, import_id: UUID) -> bytes:
     """A kept dry run's file, to say again what applying it would do (the console's
     verdicts.csv). Applied (or failed), its file is gone: a conflict."""
     await org_rules(tx, org_id)
+    return await kept_file_of_kind(tx, org_id, import_id, "volunteers")
+
+
+async def kept_file_of_kind(tx: Tx, org_id: UUID, import_id: UUID, kind: str) -> bytes:
+    c = volunteer_imports.c
     row = (
-        await tx.conn.execute(
-            select(volunteer_imports.c.status, volunteer_imports.c.content).where(
-                volunteer_imports.c.id == import_id, volunteer_imports.c.org_id == org_id
-            )
-        )
+        await tx.conn.execute(select(c.status, c.content).where(*_this(import_id, org_id, kind)))
     ).one_or_none()
     if row is None:
         raise NotFound("Import not found")

@@ -43,9 +43,9 @@ Known false positives (dropped by `sweep_hooks.FALSE_POSITIVES`):
 - iana-time-zone and vocabulary (ST202): a time zone from the IANA database (availability in
   the profile's own), a language from ISO 639-1, a skill from a table: the schema states the
   shape, not the list.
-- csv-body (ST202, POST /v1/orgs/{org_id}/imports/volunteers): the body is a CSV file the
-  document leaves out (generated clients read JSON bodies only), so a request without one is
-  a 415 or 422 naming `file` or `header`.
+- csv-body (ST202, POST /v1/orgs/{org_id}/imports/volunteers and .../clients): the body is
+  a CSV file the document leaves out (generated clients read JSON bodies only), so a request
+  without one is a 415 or 422 naming `file` or `header`.
 - 413 counts as a rejection of negative data (negative_data_rejection's expected statuses): a
   body over the size limit is refused before it is read. So does 412: a change whose
   `If-Match` is not current is refused whole.

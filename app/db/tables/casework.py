@@ -49,6 +49,7 @@ clients = Table(
     Column("notes", Text),
     Column("safeguarding_flags", ARRAY(Text), nullable=False, server_default="{}"),
     Column("preferred_language", Text),  # ISO 639-1
+    Column("external_id", Text),  # the organisation's own reference, an import's key (0035)
     user_ref("created_by"),
     created_at(),
     updated_at(),
@@ -61,6 +62,13 @@ clients = Table(
     CheckConstraint("uprn ~ '^[0-9]{1,12}$'", name="uprn_digits"),
 )
 Index("ix_clients_org_created", clients.c.org_id, clients.c.created_at, clients.c.id)
+Index(
+    "ix_clients_external_id",
+    clients.c.org_id,
+    clients.c.external_id,
+    unique=True,
+    postgresql_where=clients.c.external_id.is_not(None),
+)
 
 # -- needs (0004) ----------------------------------------------------------------------------
 needs = Table(

@@ -29,5 +29,7 @@ volunteer_imports = Table(
     user_ref("applied_by"),
     user_ref("created_by"),
     created_at(),
+    Column("kind", Text, nullable=False, server_default="volunteers"),  # or clients (0035)
     CheckConstraint("status IN ('dry_run', 'applying', 'applied', 'failed')", name="status"),
+    CheckConstraint("kind IN ('volunteers', 'clients')", name="kind"),
 )

@@ -121,6 +121,7 @@ def test_a_short_row_and_blank_lines() -> None:
 
 def test_the_docs_list_every_column_in_order() -> None:
     doc = (Path(__file__).resolve().parents[3] / "docs" / "imports.md").read_text()
+    doc = doc.split("# Importing clients", 1)[0]  # the volunteers' part
     listed = re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.MULTILINE)
     assert tuple(listed) == NAMES
     required = re.findall(r"^\| `([a-z_]+)` \| yes \|", doc, flags=re.MULTILINE)
