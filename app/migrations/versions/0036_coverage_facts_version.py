@@ -4,7 +4,7 @@ tell, in the same snapshot as the view's queue, whether its copy is still the ta
 (docs/decisions.md, 66).
 
 Revision ID: 0036_coverage_facts_version
-Revises: 0033_coverage_volunteer_facts
+Revises: 0035_client_import
 Create Date: 2026-12-07 20:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0036_coverage_facts_version"
-down_revision = "0033_coverage_volunteer_facts"
+down_revision = "0035_client_import"
 branch_labels = None
 depends_on = None
 
