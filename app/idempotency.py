@@ -4,6 +4,11 @@ The key row is inserted in the same transaction as the effect. A concurrent retr
 waits on that row's lock until the first transaction ends: if it committed, the retry reads
 and replays its response; if it rolled back (a 4xx), the retry runs afresh. The same key with
 a different request (method, path or body) is a 422. Keys are kept for a day.
+
+A replay takes a transaction id, so its commit waits for a synchronous standby as a write's
+does: the stored response may be of a commit that the primary flushed but no standby had
+yet (its client was cut off waiting, or the primary crashed and restarted), and a replay
+that only read would acknowledge it on one copy (docs/decisions.md, 61).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -61,6 +66,7 @@ async def once(
         ).one()
         if stored.fingerprint != request_fingerprint:
             raise InvalidInput.field("Idempotency-Key", "this key was used for a different request")
+        await tx.conn.execute(select(func.pg_current_xact_id()))  # a commit that waits
         return msgspec.json.decode(stored.body, type=kind)
     result = await run()
     await tx.conn.execute(

@@ -4,14 +4,15 @@ drains pushes; then a fault, and the figures.
 
     .venv/bin/python -m bench.failover [--fault failover|kill] [--seconds 20] [--racers 40]
 
-The faults: `failover` (`pg_autoctl perform failover`: the secondary promoted, the primary
+The faults: `failover` (`pg_autoctl perform failover`: a secondary promoted, the primary
 demoted) and `kill` (SIGKILL to the primary's postmaster). The app runs in-process over ASGI
 (as tests/integration/test_database_restart.py), its embedded worker pushing through the log
-transport. Checked after the load: every write answered 2xx is in the database, no need has
-more volunteers than slots, every committed outbox row was sent, and clients saw only 2xx,
-409, or 503s with Retry-After answered fast. Reported: the answers by status, the slowest
-503, and the recovery time (the fault's start to the first 2xx write after it). The test
-suite runs a short version (tests/formation/test_failover.py).
+transport. Checked during the load: the node PgBouncer sends writes to always names a
+synchronous standby (sampled every 0.2 s). Checked after it: every write answered 2xx is in
+the database, no need has more volunteers than slots, every committed outbox row was sent,
+and clients saw only 2xx, 409, or 503s with Retry-After answered fast. Reported: the answers
+by status, the slowest 503, and the recovery time (the fault's start to the first 2xx write
+after it). The test suite runs a short version (tests/formation/test_failover.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from app.factory import create_app
 from app.identity.tokens import DevIssuer
 from app.settings import Environment, Settings
 from bench.failover_world import make_world
+from infra import pooler
 from infra.formation import Formation, FormationState
 from infra.localdb import DATABASE
 
@@ -67,6 +69,9 @@ class Figures:
     undelivered: int = 0
     scheduled: int = 0  # pending rows not yet due (reminders before an assignment starts)
     outbox_rows: int = 0
+    # moments (sampled every 0.2 s) PgBouncer's primary had no synchronous standby named:
+    # commits then return on one copy (pg_auto_failover's `wait_primary`)
+    alone: list[str] = field(default_factory=list)
 
     @property
     def recovery_s(self) -> float | None:
@@ -77,6 +82,7 @@ class Figures:
 
     def problems(self) -> list[str]:
         found = [*self.bad, *(f"lost: {w}" for w in self.lost), *self.overfilled]
+        found += [f"acknowledging alone: {a}" for a in self.alone[:3]]
         if self.undelivered:
             found.append(f"{self.undelivered} outbox rows never sent")
         if self.recovery_s is None:
@@ -97,6 +103,7 @@ class Figures:
             f"over-filled needs: {len(self.overfilled)}; outbox rows {self.outbox_rows} "
             f"(not due yet {self.scheduled}), due and never sent {self.undelivered}\n"
             f"slowest 503: {self.slowest_503_s:.2f} s; other answers: {len(self.bad)}\n"
+            f"samples of PgBouncer's primary with no synchronous standby: {len(self.alone)}\n"
             f"first failure {failed} after the fault began; recovery (first failure to "
             f"first 2xx write): {recovery}"
         )
@@ -204,6 +211,30 @@ class Load:
                 self.figures.accepted.append(str(offer_id))
 
 
+async def watch_sync(formation: Formation, figures: Figures, stop: asyncio.Event) -> None:
+    """Every 0.2 s: the synchronous_standby_names of the node PgBouncer sends the app's
+    writes to, if it takes writes; empty is a problem (a commit returns on one copy)."""
+    state = formation.state()
+    assert state is not None
+    ini = Path(state.data_root) / "pooler" / "pgbouncer.ini"
+    began = time.monotonic()
+    while not stop.is_set():
+        port = pooler.target(ini)
+        names = port and await asyncio.to_thread(
+            pooler.psql,
+            port,
+            "SELECT current_setting('synchronous_standby_names') WHERE NOT pg_is_in_recovery()",
+            user="postgres",
+        )
+        if names == "" and port is not None:  # None: not answering; "": in recovery or alone
+            standby = await asyncio.to_thread(
+                pooler.psql, port, "SELECT pg_is_in_recovery()", user="postgres"
+            )
+            if standby == "f":
+                figures.alone.append(f"port {port} at {time.monotonic() - began:.1f} s")
+        await asyncio.sleep(0.2)
+
+
 _UNSENT = text(
     "SELECT count(*) FROM outbox WHERE status = 'dead'"
     " OR (status = 'pending' AND next_attempt_at <= now())"
@@ -299,6 +330,7 @@ async def under_load(
 
             await asyncio.gather(
                 run_fault(),
+                watch_sync(formation, figures, load.stop),
                 *(load.signups(lane) for lane in range(lanes)),
                 load.post_needs(world),
                 *(load.race(s, o) for s, o in world["offers"].items()),

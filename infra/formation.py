@@ -1,5 +1,6 @@
-"""The HA formation: a pg_auto_failover monitor, a primary and a synchronous secondary (both
-with PostGIS), and PgBouncer in transaction mode in front (infra/pooler.py), on local ports.
+"""The HA formation: a pg_auto_failover monitor, a primary and two secondaries (all with
+PostGIS; a commit waits for one of them: number_sync_standbys = 1, docs/decisions.md, 61),
+and PgBouncer in transaction mode in front (infra/pooler.py), on local ports.
 
 Used by `codeliver formation up|down|status|failover|env`, bench/failover.py and the tests
 under tests/formation/. As root, every pg_autoctl and PgBouncer runs as the `postgres` OS user
@@ -27,6 +28,7 @@ from infra.formation_state import (
     MONITOR,
     MONITOR_DB,
     NODES,
+    SYNC_STANDBYS,
     FormationError,
     FormationState,
     alive,
@@ -144,11 +146,17 @@ class Formation:
         if state is None:
             return "absent"
         running = [n for n in (MONITOR, *NODES, "pooler") if alive(state.pids.get(n))]
-        return "running" if len(running) == 4 else "stopped" if not running else "degraded"
+        return (
+            "running"
+            if len(running) == len(NODES) + 2
+            else "stopped"
+            if not running
+            else "degraded"
+        )
 
     def up(self, *, timeout_s: float = 120) -> FormationState:
-        """Create the formation, or start the existing one; return when the primary, the
-        secondary and the pooler answer."""
+        """Create the formation, or start the existing one; return when the primary, both
+        secondaries (synchronous replication on) and the pooler answer."""
         bindir = ensure_software()
         state = self.state()
         fresh = state is None or not (self._dir(state, NODES[0]) / "pgdata").exists()
@@ -164,6 +172,7 @@ class Formation:
         try:
             self._start_nodes(state, fresh=fresh, deadline=deadline)
             if fresh:
+                self._require_sync_standbys(state)
                 self._bootstrap(state)
             if not alive(state.pids.get("pooler")):
                 self._start_pooler(state)
@@ -204,9 +213,10 @@ class Formation:
                     *("--monitor", f"{state.monitor_dsn()}?sslmode=disable", *common),
                 ],
             )
-            if i == 0:  # the first registers alone, so it becomes the primary
+            if i == 0:  # the first registers alone, so it becomes the primary; the others
+                # then take their base backups side by side
                 self._wait(lambda: bool(self._nodes(state)), deadline, "the first node")
-        self._wait(lambda: self._healthy(state), deadline, "a primary and a secondary")
+        self._wait(lambda: self._healthy(state), deadline, "a primary and two secondaries")
 
     def _wait(self, ready: object, deadline: float, what: str) -> None:
         assert callable(ready)
@@ -231,7 +241,7 @@ class Formation:
     def _healthy(self, state: FormationState) -> bool:
         nodes = self._nodes(state) or {}
         reported = sorted(r for r, g in nodes.values() if r == g)
-        if reported != ["primary", "secondary"]:
+        if reported != ["primary", *["secondary"] * (len(NODES) - 1)]:
             # A standby's base backup waits for a checkpoint: ask the primary for one now
             # rather than waiting for the spread one (minutes).
             for node, (now, _) in nodes.items():
@@ -240,9 +250,26 @@ class Formation:
             return False
         return True
 
+    def _require_sync_standbys(self, state: FormationState) -> None:
+        """number_sync_standbys = 1, said rather than left to the monitor's default (which
+        raises it to 1 only once the second standby registered): with one secondary lost the
+        primary stays `primary`, its commits waiting for the other; with both lost, commits
+        wait (no `wait_primary`, no write acknowledged on one copy). docs/decisions.md, 61.
+        The monitor's own function: `pg_autoctl set formation number-sync-standbys` of
+        Debian's 2.0 rejects every value."""
+        done = pooler.psql(
+            state.ports[MONITOR],
+            "SELECT pgautofailover.set_formation_number_sync_standbys("
+            f"'default', {SYNC_STANDBYS:d})",
+            user="autoctl_node",
+            database=MONITOR_DB,
+        )
+        if done != "t":
+            raise FormationError(f"the monitor refused number_sync_standbys: {done!r}")
+
     def primary(self, state: FormationState | None = None) -> str | None:
-        """The node that takes writes now: `primary`, or `wait_primary` while the monitor
-        holds the secondary unhealthy (writes go on, not yet synchronously)."""
+        """The node that takes writes now: `primary`, or one of the states on the way to it
+        (`wait_primary` only while no standby is known yet, at creation)."""
         state = state or self.state()
         if state is None:
             return None
@@ -250,12 +277,12 @@ class Formation:
         return next((n for n, (r, _) in nodes.items() if r in WRITABLE), None)
 
     def wait_healthy(self, *, timeout_s: float = 60) -> None:
-        """Until a primary and a synchronous secondary are both where the monitor wants them."""
+        """Until the primary and both secondaries are where the monitor wants them."""
         state = self._running()
         self._wait(lambda: self._healthy(state), time.monotonic() + timeout_s, "a healthy pair")
 
     def _bootstrap(self, state: FormationState) -> None:
-        """The app's roles on the primary (the secondary follows): as infra/localdb.py."""
+        """The app's roles on the primary (the secondaries follow): as infra/localdb.py."""
         primary = self.primary(state)
         assert primary is not None
         password = state.app_password.replace("'", "''")
@@ -346,7 +373,7 @@ class Formation:
 
     # -- faults ----------------------------------------------------------------------------
     def failover(self) -> str:
-        """`pg_autoctl perform failover`: the secondary is promoted; returns the new primary."""
+        """`pg_autoctl perform failover`: a secondary is promoted; returns the new primary."""
         state = self._running()
         self._autoctl(state, MONITOR, "perform", "failover", "--formation", "default")
         deadline = time.monotonic() + 60

@@ -18,7 +18,10 @@ from infra.localdb import (
     ensure_server_software,
 )
 
-MONITOR, NODES = "monitor", ("node1", "node2")
+# Three nodes: with two synchronous candidates (number_sync_standbys = 1) losing any one
+# never leaves the primary acknowledging alone (docs/decisions.md, 61).
+MONITOR, NODES = "monitor", ("node1", "node2", "node3")
+SYNC_STANDBYS = 1
 MONITOR_DB = "pg_auto_failover"
 PACKAGES = ("pgbouncer", "postgresql-15-auto-failover")
 
@@ -31,7 +34,7 @@ class FormationError(LocalDatabaseError):
 class FormationState:
     data_root: str
     bindir: str
-    ports: dict[str, int]  # monitor, node1, node2, pooler
+    ports: dict[str, int]  # monitor, node1, node2, node3, pooler
     app_password: str
     pids: dict[str, int] = field(default_factory=dict)
 

@@ -2,11 +2,12 @@
 follower that points it at each new primary.
 
 PgBouncer 1.18 knows nothing of pg_auto_failover: the follower (`python -m infra.pooler INI
-MONITOR_DSN`, started by the formation) asks the monitor for the primary every 200 ms and, when
-it changes, rewrites the ini's one database line and reloads PgBouncer (SIGHUP); server
-connections to the old primary are closed as they are released. In transaction mode a server
-connection belongs to a client for one transaction only: nothing relying on a session goes
-through it (docs/scaling.md, "The formation").
+MONITOR_DSN`, started by the formation) asks the monitor for the primary every 200 ms (a
+node held `primary`, never one in `wait_primary`) and, when it changes, rewrites the ini's
+one database line and reloads PgBouncer (SIGHUP); server connections to the old primary are
+closed as they are released. In transaction mode a server connection belongs to a client for
+one transaction only: nothing relying on a session goes through it (docs/scaling.md, "The
+formation").
 """
 
 from __future__ import annotations
@@ -116,8 +117,18 @@ def repoint(ini: Path, port: int) -> None:
     os.kill(pid, signal.SIGHUP)
 
 
+# Only a node the monitor holds `primary` (reported and assigned): a node promoted is
+# `wait_primary` until a standby has joined, its commits then returning on one copy
+# (synchronous_standby_names empty); PgBouncer waits at the old target meanwhile (503s,
+# retried). docs/decisions.md, 61.
+_PRIMARY = (
+    "SELECT nodeport FROM pgautofailover.node WHERE formationid = 'default'"
+    " AND reportedstate = 'primary' AND goalstate = 'primary'"
+)
+
+
 async def follow(ini: Path, monitor_dsn: str) -> None:
-    """Forever: the monitor's primary -> PgBouncer's target."""
+    """Forever: the monitor's primary (synchronous) -> PgBouncer's target."""
     import asyncpg  # type: ignore[import-untyped]
 
     conn = None
@@ -125,15 +136,13 @@ async def follow(ini: Path, monitor_dsn: str) -> None:
         try:
             if conn is None or conn.is_closed():
                 conn = await asyncpg.connect(monitor_dsn, timeout=3)
-            row = await conn.fetchrow(
-                "SELECT * FROM pgautofailover.get_primary('default', 0)", timeout=3
-            )
+            row = await conn.fetchrow(_PRIMARY, timeout=3)
         except Exception as exc:  # the monitor restarting, or no primary this moment
             print(f"follower: {exc!r}", flush=True)
             conn = None
             await asyncio.sleep(POLL_S)
             continue
-        port = None if row is None else int(row[3])  # (node id, name, host, port)
+        port = None if row is None else int(row[0])
         if port is not None and port != target(ini):
             print(f"follower: primary now on port {port}", flush=True)
             repoint(ini, port)
