@@ -146,13 +146,9 @@ class Formation:
         if state is None:
             return "absent"
         running = [n for n in (MONITOR, *NODES, "pooler") if alive(state.pids.get(n))]
-        return (
-            "running"
-            if len(running) == len(NODES) + 2
-            else "stopped"
-            if not running
-            else "degraded"
-        )
+        if len(running) == len(NODES) + 2:
+            return "running"
+        return "degraded" if running else "stopped"
 
     def up(self, *, timeout_s: float = 120) -> FormationState:
         """Create the formation, or start the existing one; return when the primary, both
